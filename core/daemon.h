@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The daemon: zones with their guest memory and devices, the bridge
+ * dispatch thread, the event loop, interrupt injection. `hvisor virtio
+ * start` is daemon_create + daemon_serve; tests run the same in-process.
+ */
+#ifndef CORE_DAEMON_H
+#define CORE_DAEMON_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "guestmem.h"
+#include "hvisor/bridge.h"
+
+struct device;
+struct port;
+struct plugin;
+struct plugin_registry;
+struct eventloop;
+
+struct zone {
+	uint32_t id;
+	struct guest_mem mem;
+	struct device **devices; /* sorted by base address */
+	unsigned device_count;
+};
+
+struct daemon_options {
+	const char *config_file;        /* or */
+	const char *config_text;        /* embedded/in-memory JSON */
+	const char *const *plugin_dirs; /* --plugin-dir, in order */
+	unsigned plugin_dir_count;
+	const char *mock_socket; /* NULL: HVISOR_MOCK or /dev/hvisor */
+	int mock_fd;             /* >= 0: connected mock socket (tests) */
+	unsigned poll_us;        /* busy-poll window after work; 0: default */
+};
+
+struct daemon {
+	struct daemon_options opts;
+	struct virtio_cfg cfg;
+	struct port *port;
+	struct plugin_registry *plugins;
+	struct plugin **resolved; /* per device, in config order */
+	struct eventloop *loop;
+	struct hvisor_bridge *bridge;
+	int wake_fd;        /* signalled by the hypervisor (need_wakeup) */
+	int stop_fd;        /* signalled by daemon_request_stop */
+	bool stop;          /* atomic */
+	struct zone *zones; /* sorted by id */
+	unsigned zone_count;
+	pthread_mutex_t irq_lock; /* one producer of res_list at a time */
+	uint64_t poll_ns;
+	/* Counters, read by tests/benchmarks. */
+	uint64_t requests;
+	uint64_t unserved;
+	uint64_t sleeps;
+};
+
+/* Everything up to serving: config, port, RAM, plugins, devices. Returns
+ * NULL after logging why (the caller exits non-zero). */
+struct daemon *daemon_create(const struct daemon_options *opts);
+/* Serve the bridge on the calling thread until daemon_request_stop. */
+int daemon_serve(struct daemon *d);
+/* Async-signal-safe and thread-safe. */
+void daemon_request_stop(struct daemon *d);
+/* Reset every device, stop threads, unmap, free. */
+void daemon_destroy(struct daemon *d);
+
+/* Lookup used by dispatch: the device serving (zone, addr), or NULL. */
+struct device *daemon_find_device(const struct daemon *d, uint32_t zone,
+				  uint64_t addr);
+/* Queue {zone, irq} on res_list and ask the hypervisor to inject it. */
+void daemon_inject_irq(struct daemon *d, uint32_t zone, uint32_t irq);
+
+/* The dispatch loop (dispatch.c), run by daemon_serve. */
+int dispatch_run(struct daemon *d);
+
+#endif

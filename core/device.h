@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One virtio-mmio device instance: the plugin it runs, its register file
+ * state, its queues, and the host services table handed to the plugin.
+ */
+#ifndef CORE_DEVICE_H
+#define CORE_DEVICE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "hvd/plugin.h"
+#include "virtqueue.h"
+
+struct daemon;
+struct zone;
+struct device_cfg;
+struct plugin;
+
+/* VIRTIO_MMIO_INT_* bits of InterruptStatus. */
+#define DEVICE_INT_VRING  1u
+#define DEVICE_INT_CONFIG 2u
+
+struct device {
+	/* First member: hvd_host(dev) in the SDK reads it. */
+	const struct hvd_host_services *host;
+	struct daemon *daemon;
+	struct zone *zone;
+	const struct device_cfg *cfg;
+	struct plugin *plugin;
+	void *state; /* the plugin's */
+	struct hvd_device_info info;
+	char name[64];
+
+	/* Held around every plugin callback (see hvd/plugin.h). */
+	pthread_mutex_t cb_lock;
+
+	/* Register file. Status and InterruptStatus are atomics because
+	 * workers set NEEDS_RESET / raise interrupts; the rest belongs to the
+	 * dispatch thread. */
+	uint32_t status;
+	uint32_t interrupt_status;
+	uint32_t config_generation;
+	uint32_t device_features_sel;
+	uint32_t driver_features_sel;
+	uint32_t queue_sel;
+	uint64_t offered_features;
+	uint64_t driver_features; /* as written, masked to offered */
+	uint64_t features;        /* negotiated once FEATURES_OK stuck */
+	bool activated;           /* plugin activate() succeeded */
+	uint64_t bad_accesses;    /* rate-limits warnings */
+
+	struct virtqueue *vqs; /* info.num_queues */
+};
+
+/* Create the device: run the plugin's create(), check what it describes.
+ * Returns NULL after logging why. */
+struct device *device_create(struct daemon *d, struct zone *zone,
+			     const struct device_cfg *cfg,
+			     struct plugin *plugin);
+/* Reset (if active) and destroy. */
+void device_destroy(struct device *dev);
+
+/* Full device reset (Status = 0 or host-initiated). Caller holds cb_lock. */
+void device_reset(struct device *dev);
+
+/* Register access from the bridge, offset relative to the device base. */
+uint64_t device_mmio_read(struct device *dev, uint64_t offset, unsigned size);
+void device_mmio_write(struct device *dev, uint64_t offset, unsigned size,
+		       uint64_t value);
+
+/* Set DEVICE_NEEDS_RESET and send a configuration interrupt. Any thread. */
+void device_fail(struct device *dev, const char *why);
+/* Set bits in InterruptStatus and inject the device's irq. Any thread. */
+void device_interrupt(struct device *dev, uint32_t bits);
+
+#endif

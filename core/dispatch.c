@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The bridge consumer: takes register accesses off the request ring in
+ * order, answers them, and sleeps on the wake-up eventfd when idle.
+ *
+ * Ordering (docs/hvisor-interface.md): read req_rear with acquire before
+ * reading the entry; write cfg_values[cpu] before cfg_flags[cpu]++ with a
+ * release; before sleeping set need_wakeup, full barrier, re-check.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "device.h"
+#include "log.h"
+
+#define DEFAULT_POLL_NS 200000ull /* 200 us of polling after work */
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ volatile("yield" ::: "memory");
+#endif
+}
+
+static void complete(struct hvisor_bridge *b, uint64_t cpu, uint64_t value)
+{
+	__atomic_store_n(&b->cfg_values[cpu], value, __ATOMIC_RELAXED);
+	/* Release: the vCPU that sees the new flag sees the value. */
+	__atomic_store_n(&b->cfg_flags[cpu], b->cfg_flags[cpu] + 1,
+			 __ATOMIC_RELEASE);
+}
+
+static void handle(struct daemon *d, const struct hvisor_device_req *req)
+{
+	uint64_t value = 0;
+	struct device *dev = daemon_find_device(d, req->src_zone, req->address);
+	d->requests++;
+	if (dev) {
+		uint64_t offset = req->address - dev->cfg->addr;
+		unsigned size = req->size <= 8 ? (unsigned)req->size : 0;
+		pthread_mutex_lock(&dev->cb_lock);
+		if (req->is_write)
+			device_mmio_write(dev, offset, size, req->value);
+		else
+			value = device_mmio_read(dev, offset, size);
+		pthread_mutex_unlock(&dev->cb_lock);
+	} else if (d->unserved++ < 16) {
+		log_warn("zone %u %s of 0x%llx: no device there (answered 0)",
+			 req->src_zone, req->is_write ? "write" : "read",
+			 (unsigned long long)req->address);
+	}
+	if (req->need_interrupt)
+		return; /* QUEUE_NOTIFY: the vCPU did not wait */
+	if (req->src_cpu >= HVISOR_MAX_CPUS) {
+		log_error("request from cpu %llu beyond the bridge's %u cpus",
+			  (unsigned long long)req->src_cpu, HVISOR_MAX_CPUS);
+		return;
+	}
+	complete(d->bridge, req->src_cpu, value);
+}
+
+/* Drain the ring; returns how many requests were handled. */
+static unsigned drain(struct daemon *d)
+{
+	struct hvisor_bridge *b = d->bridge;
+	unsigned handled = 0;
+	uint32_t front = b->req_front;
+	for (;;) {
+		uint32_t rear = __atomic_load_n(&b->req_rear, __ATOMIC_ACQUIRE);
+		if (front == rear)
+			break;
+		/* Copy once: the entry is shared memory. */
+		struct hvisor_device_req req;
+		__builtin_memcpy(&req,
+				 &b->req_list[front & (HVISOR_MAX_REQ - 1)],
+				 sizeof req);
+		front = HVISOR_RING_NEXT(front);
+		/* Free the slot before answering: the hypervisor may queue
+		 * the next access while we work on this one. */
+		__atomic_store_n(&b->req_front, front, __ATOMIC_RELEASE);
+		handle(d, &req);
+		handled++;
+	}
+	return handled;
+}
+
+static bool ring_empty(const struct hvisor_bridge *b)
+{
+	return __atomic_load_n(&b->req_rear, __ATOMIC_ACQUIRE) ==
+	       __atomic_load_n(&b->req_front, __ATOMIC_RELAXED);
+}
+
+static bool stopping(const struct daemon *d)
+{
+	return __atomic_load_n(&d->stop, __ATOMIC_ACQUIRE);
+}
+
+/* Poll the ring for the polling window; true if work arrived. */
+static bool poll_window(struct daemon *d)
+{
+	uint64_t deadline = now_ns() + d->poll_ns;
+	for (unsigned spin = 0;; spin++) {
+		if (!ring_empty(d->bridge))
+			return true;
+		if ((spin & 63) == 63 && (now_ns() >= deadline || stopping(d)))
+			return false;
+		cpu_relax();
+	}
+}
+
+static void sleep_until_woken(struct daemon *d)
+{
+	struct hvisor_bridge *b = d->bridge;
+	__atomic_store_n(&b->need_wakeup, 1, __ATOMIC_RELAXED);
+	/* Full barrier: either the hypervisor sees need_wakeup and sends the
+	 * wake-up, or we see its request here. */
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	if (ring_empty(b) && !stopping(d)) {
+		struct pollfd fds[2] = {{.fd = d->wake_fd, .events = POLLIN},
+					{.fd = d->stop_fd, .events = POLLIN}};
+		d->sleeps++;
+		if (poll(fds, 2, -1) < 0 && errno != EINTR)
+			log_error("dispatch: poll: %m");
+		uint64_t count;
+		if (fds[0].revents & POLLIN)
+			(void)!read(d->wake_fd, &count, sizeof count);
+	}
+	__atomic_store_n(&b->need_wakeup, 0, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+int dispatch_run(struct daemon *d)
+{
+	d->poll_ns =
+		d->opts.poll_us ? d->opts.poll_us * 1000ull : DEFAULT_POLL_NS;
+	while (!stopping(d)) {
+		if (drain(d))
+			continue;
+		if (poll_window(d))
+			continue;
+		sleep_until_woken(d);
+	}
+	/* Whatever arrived meanwhile still gets an answer: a vCPU must never
+	 * spin forever on a daemon that went away. */
+	drain(d);
+	return 0;
+}

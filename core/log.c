@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+#include "log.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+
+static bool use_stderr = true;
+static enum hvd_log_level max_level = HVD_LOG_INFO;
+static bool syslog_open;
+
+static const char *const level_names[] = {"error", "warn", "info", "debug"};
+
+void log_init(bool to_stderr, enum hvd_log_level level)
+{
+	use_stderr = to_stderr;
+	max_level = level;
+	if (!to_stderr && !syslog_open) {
+		/* journald picks up the identifier from syslog. */
+		openlog("hvisor", LOG_PID | LOG_NDELAY, LOG_DAEMON);
+		syslog_open = true;
+	}
+}
+
+void log_set_level(enum hvd_log_level level)
+{
+	max_level = level;
+}
+
+bool log_enabled(enum hvd_log_level level)
+{
+	return level <= max_level;
+}
+
+int log_level_parse(const char *name)
+{
+	for (unsigned i = 0; i < sizeof level_names / sizeof level_names[0];
+	     i++)
+		if (strcmp(name, level_names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+void log_vmsg(enum hvd_log_level level, const char *prefix, const char *fmt,
+	      va_list ap)
+{
+	if (!log_enabled(level))
+		return;
+	char text[1024];
+	vsnprintf(text, sizeof text, fmt, ap);
+	if (!use_stderr) {
+		static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO,
+					   LOG_DEBUG};
+		syslog(prio[level], "%s%s%s", prefix ? prefix : "",
+		       prefix ? ": " : "", text);
+		return;
+	}
+	/* One fprintf per line keeps lines from different threads whole. */
+	fprintf(stderr, "hvisor: %s: %s%s%s\n", level_names[level],
+		prefix ? prefix : "", prefix ? ": " : "", text);
+}
+
+void log_msg(enum hvd_log_level level, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	log_vmsg(level, NULL, fmt, ap);
+	va_end(ap);
+}

@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The `hvisor` command: `hvisor virtio start|plugins`. Zone control
+ * (`hvisor zone ...`) is dispatched from here as well.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "loader.h"
+#include "log.h"
+
+#define EXIT_USAGE 2
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: hvisor virtio start [options] <virtio.json>\n"
+		"       hvisor virtio plugins [--plugin-dir DIR]...\n"
+		"       hvisor --version\n"
+		"\n"
+		"virtio start options:\n"
+		"  --plugin-dir DIR   search DIR for device plugins first "
+		"(repeatable)\n"
+		"  --foreground       log to stderr even without a terminal\n"
+		"  --log-level LEVEL  error, warn, info (default) or debug\n"
+		"  --mock SOCKET      talk to a mock hypervisor instead of "
+		"/dev/hvisor\n"
+		"                     (also: HVISOR_MOCK=SOCKET)\n"
+		"  --poll-us N        busy-poll the bridge N us after work "
+		"(default 200)\n"
+		"\n"
+		"Plugins are searched in --plugin-dir, then HVISOR_PLUGIN_PATH "
+		"(colon-separated),\nthen %s.\n",
+		HVISOR_PLUGIN_DIR);
+}
+
+struct cli {
+	const char *plugin_dirs[64];
+	unsigned plugin_dir_count;
+	bool foreground;
+	int log_level;
+	const char *mock;
+	unsigned poll_us;
+	const char *file;
+};
+
+/* Parses options shared by the virtio subcommands. Returns 0, or the exit
+ * code to leave with. */
+static int parse_cli(int argc, char **argv, struct cli *cli, bool want_file)
+{
+	enum { OPT_PLUGIN_DIR = 256, OPT_LOG_LEVEL, OPT_MOCK, OPT_POLL };
+	static const struct option opts[] = {
+		{"plugin-dir", required_argument, NULL, OPT_PLUGIN_DIR},
+		{"foreground", no_argument, NULL, 'f'},
+		{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+		{"mock", required_argument, NULL, OPT_MOCK},
+		{"poll-us", required_argument, NULL, OPT_POLL},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	cli->log_level = HVD_LOG_INFO;
+	optind = 1;
+	int c;
+	while ((c = getopt_long(argc, argv, "fh", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_PLUGIN_DIR:
+			if (cli->plugin_dir_count ==
+			    sizeof cli->plugin_dirs /
+				    sizeof cli->plugin_dirs[0]) {
+				fprintf(stderr,
+					"hvisor: too many --plugin-dir\n");
+				return EXIT_USAGE;
+			}
+			cli->plugin_dirs[cli->plugin_dir_count++] = optarg;
+			break;
+		case 'f':
+			cli->foreground = true;
+			break;
+		case OPT_LOG_LEVEL:
+			cli->log_level = log_level_parse(optarg);
+			if (cli->log_level < 0) {
+				fprintf(stderr,
+					"hvisor: --log-level: '%s' is not one "
+					"of "
+					"error, warn, info, debug\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_MOCK:
+			cli->mock = optarg;
+			break;
+		case OPT_POLL: {
+			char *end;
+			errno = 0;
+			unsigned long v = strtoul(optarg, &end, 10);
+			if (errno || *end || end == optarg || v > 1000000) {
+				fprintf(stderr,
+					"hvisor: --poll-us: expected "
+					"0..1000000, "
+					"got '%s'\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			cli->poll_us = (unsigned)v;
+			break;
+		}
+		case 'h':
+			usage(stdout);
+			return EXIT_SUCCESS;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (want_file) {
+		if (optind != argc - 1) {
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+		cli->file = argv[optind];
+	} else if (optind != argc) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	return -1;
+}
+
+static void *serve_thread(void *arg)
+{
+	daemon_serve(arg);
+	return NULL;
+}
+
+static int virtio_start(int argc, char **argv)
+{
+	struct cli cli = {0};
+	int rc = parse_cli(argc, argv, &cli, true);
+	if (rc >= 0)
+		return rc;
+	log_init(cli.foreground || isatty(STDERR_FILENO),
+		 (enum hvd_log_level)cli.log_level);
+
+	/* Signals are taken synchronously by this thread only: block them
+	 * before any thread (event loop, plugin workers) exists. */
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	struct daemon_options opts = {
+		.config_file = cli.file,
+		.plugin_dirs = cli.plugin_dirs,
+		.plugin_dir_count = cli.plugin_dir_count,
+		.mock_socket = cli.mock,
+		.mock_fd = -1,
+		.poll_us = cli.poll_us,
+	};
+	struct daemon *d = daemon_create(&opts);
+	if (!d)
+		return EXIT_FAILURE;
+	pthread_t t;
+	if (pthread_create(&t, NULL, serve_thread, d)) {
+		log_error("cannot start the dispatch thread");
+		daemon_destroy(d);
+		return EXIT_FAILURE;
+	}
+	int sig = 0;
+	do {
+		sigwait(&sigs, &sig);
+	} while (sig == SIGHUP); /* no reload: keep serving */
+	log_info("%s: resetting devices and exiting", strsignal(sig));
+	daemon_request_stop(d);
+	pthread_join(t, NULL);
+	daemon_destroy(d);
+	return EXIT_SUCCESS;
+}
+
+static int virtio_plugins(int argc, char **argv)
+{
+	struct cli cli = {0};
+	int rc = parse_cli(argc, argv, &cli, false);
+	if (rc >= 0)
+		return rc;
+	log_init(true, (enum hvd_log_level)cli.log_level);
+	unsigned ndirs = 0;
+	char **dirs = loader_default_dirs(cli.plugin_dirs, cli.plugin_dir_count,
+					  &ndirs);
+	if (!dirs)
+		return EXIT_FAILURE;
+	struct plugin_registry *reg =
+		loader_new((const char *const *)dirs, ndirs);
+	for (unsigned i = 0; i < ndirs; i++)
+		free(dirs[i]);
+	free(dirs);
+	if (!reg)
+		return EXIT_FAILURE;
+	loader_print_table(reg);
+	loader_free(reg);
+	return EXIT_SUCCESS;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "--version") == 0) {
+		printf("hvisor (virtio daemon) %s, plugin ABI %d.%d\n",
+		       HVISOR_VERSION, HVD_ABI_MAJOR, HVD_ABI_MINOR);
+		return EXIT_SUCCESS;
+	}
+	if (argc >= 2 &&
+	    (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		usage(stdout);
+		return EXIT_SUCCESS;
+	}
+	if (argc >= 3 && strcmp(argv[1], "virtio") == 0) {
+		if (strcmp(argv[2], "start") == 0)
+			return virtio_start(argc - 2, argv + 2);
+		if (strcmp(argv[2], "plugins") == 0)
+			return virtio_plugins(argc - 2, argv + 2);
+	}
+	usage(stderr);
+	return EXIT_USAGE;
+}

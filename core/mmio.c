@@ -1,0 +1,403 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The virtio-mmio register file (virtio 1.2 section 4.2.2, modern layout).
+ * Runs on the dispatch thread with the device's callback lock held; the
+ * guest vCPU that made the access spins until we return.
+ */
+#include <stdio.h>
+
+#include <linux/virtio_config.h>
+#include <linux/virtio_mmio.h>
+#include <linux/virtio_ring.h>
+
+#include "daemon.h"
+#include "device.h"
+#include "loader.h"
+#include "log.h"
+
+#define MMIO_MAGIC         0x74726976u /* "virt" */
+#define MMIO_VERSION       2u          /* modern */
+#define MMIO_VENDOR        0x48564953u /* "HVIS" */
+#define MMIO_CONFIG_OFFSET 0x100u
+
+static uint32_t status_load(const struct device *dev)
+{
+	return __atomic_load_n(&dev->status, __ATOMIC_ACQUIRE);
+}
+
+/* Warn about the first few driver mistakes of a device, then go quiet:
+ * a misbehaving guest must not flood the log. */
+static void driver_bug(struct device *dev, const char *fmt, uint64_t a,
+		       uint64_t b)
+{
+	if (dev->bad_accesses++ < 8)
+		log_warn("%s: guest driver: %s (0x%llx, 0x%llx)", dev->name,
+			 fmt, (unsigned long long)a, (unsigned long long)b);
+}
+
+void device_interrupt(struct device *dev, uint32_t bits)
+{
+	__atomic_fetch_or(&dev->interrupt_status, bits, __ATOMIC_SEQ_CST);
+	daemon_inject_irq(dev->daemon, dev->zone->id, dev->cfg->irq);
+}
+
+void device_fail(struct device *dev, const char *why)
+{
+	uint32_t old = __atomic_fetch_or(
+		&dev->status, VIRTIO_CONFIG_S_NEEDS_RESET, __ATOMIC_SEQ_CST);
+	if (old & VIRTIO_CONFIG_S_NEEDS_RESET)
+		return;
+	log_error("%s: %s: device needs reset", dev->name, why);
+	__atomic_add_fetch(&dev->config_generation, 1, __ATOMIC_SEQ_CST);
+	device_interrupt(dev, DEVICE_INT_CONFIG);
+}
+
+void device_reset(struct device *dev)
+{
+	if (dev->activated && dev->plugin->ops.reset)
+		dev->plugin->ops.reset(dev->state);
+	dev->activated = false;
+	for (unsigned i = 0; i < dev->info.num_queues; i++)
+		vq_reset(&dev->vqs[i]);
+	__atomic_store_n(&dev->status, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&dev->interrupt_status, 0, __ATOMIC_SEQ_CST);
+	dev->device_features_sel = 0;
+	dev->driver_features_sel = 0;
+	dev->queue_sel = 0;
+	dev->driver_features = 0;
+	dev->features = 0;
+}
+
+static struct virtqueue *selected_vq(struct device *dev)
+{
+	if (dev->queue_sel >= dev->info.num_queues)
+		return NULL;
+	return &dev->vqs[dev->queue_sel];
+}
+
+static uint32_t half(uint64_t v, uint32_t sel)
+{
+	return sel == 0 ? (uint32_t)v : sel == 1 ? (uint32_t)(v >> 32) : 0;
+}
+
+static uint32_t queue_reg_read(struct device *dev, uint64_t offset)
+{
+	struct virtqueue *vq = selected_vq(dev);
+	if (!vq)
+		return 0; /* the spec: QueueNumMax 0 = no such queue */
+	pthread_mutex_lock(&vq->lock);
+	uint32_t v = 0;
+	switch (offset) {
+	case VIRTIO_MMIO_QUEUE_NUM_MAX:
+		v = vq->num_max;
+		break;
+	case VIRTIO_MMIO_QUEUE_READY:
+		v = vq->ready;
+		break;
+	case VIRTIO_MMIO_QUEUE_DESC_LOW:
+		v = half(vq->desc_gpa, 0);
+		break;
+	case VIRTIO_MMIO_QUEUE_DESC_HIGH:
+		v = half(vq->desc_gpa, 1);
+		break;
+	case VIRTIO_MMIO_QUEUE_AVAIL_LOW:
+		v = half(vq->avail_gpa, 0);
+		break;
+	case VIRTIO_MMIO_QUEUE_AVAIL_HIGH:
+		v = half(vq->avail_gpa, 1);
+		break;
+	case VIRTIO_MMIO_QUEUE_USED_LOW:
+		v = half(vq->used_gpa, 0);
+		break;
+	case VIRTIO_MMIO_QUEUE_USED_HIGH:
+		v = half(vq->used_gpa, 1);
+		break;
+	}
+	pthread_mutex_unlock(&vq->lock);
+	return v;
+}
+
+uint64_t device_mmio_read(struct device *dev, uint64_t offset, unsigned size)
+{
+	if (offset >= MMIO_CONFIG_OFFSET) {
+		uint64_t off = offset - MMIO_CONFIG_OFFSET;
+		uint64_t v = 0;
+		if ((size != 1 && size != 2 && size != 4 && size != 8) ||
+		    (off & (size - 1)) || off + size > dev->info.config_size) {
+			driver_bug(dev, "bad config read", off, size);
+			return 0;
+		}
+		if (dev->plugin->ops.config_read)
+			dev->plugin->ops.config_read(dev->state, (uint32_t)off,
+						     &v, size);
+		return v; /* little-endian bytes: host is little-endian */
+	}
+	if (size != 4 || (offset & 3)) {
+		driver_bug(dev, "register read not 32-bit", offset, size);
+		return 0;
+	}
+	switch (offset) {
+	case VIRTIO_MMIO_MAGIC_VALUE:
+		return MMIO_MAGIC;
+	case VIRTIO_MMIO_VERSION:
+		return MMIO_VERSION;
+	case VIRTIO_MMIO_DEVICE_ID:
+		return dev->plugin->desc->device_id;
+	case VIRTIO_MMIO_VENDOR_ID:
+		return MMIO_VENDOR;
+	case VIRTIO_MMIO_DEVICE_FEATURES:
+		return half(dev->offered_features, dev->device_features_sel);
+	case VIRTIO_MMIO_INTERRUPT_STATUS:
+		return __atomic_load_n(&dev->interrupt_status,
+				       __ATOMIC_ACQUIRE);
+	case VIRTIO_MMIO_STATUS:
+		return status_load(dev);
+	case VIRTIO_MMIO_CONFIG_GENERATION:
+		return __atomic_load_n(&dev->config_generation,
+				       __ATOMIC_ACQUIRE);
+	case VIRTIO_MMIO_QUEUE_NUM_MAX:
+	case VIRTIO_MMIO_QUEUE_READY:
+	case VIRTIO_MMIO_QUEUE_DESC_LOW:
+	case VIRTIO_MMIO_QUEUE_DESC_HIGH:
+	case VIRTIO_MMIO_QUEUE_AVAIL_LOW:
+	case VIRTIO_MMIO_QUEUE_AVAIL_HIGH:
+	case VIRTIO_MMIO_QUEUE_USED_LOW:
+	case VIRTIO_MMIO_QUEUE_USED_HIGH:
+		return queue_reg_read(dev, offset);
+	default:
+		/* Write-only or reserved: reads as zero. */
+		return 0;
+	}
+}
+
+static bool features_acceptable(struct device *dev, uint64_t features)
+{
+	if (!(features & (1ull << VIRTIO_F_VERSION_1))) {
+		driver_bug(dev, "legacy driver (no VERSION_1) refused",
+			   features, 0);
+		return false;
+	}
+	if (dev->plugin->ops.features_ok &&
+	    dev->plugin->ops.features_ok(dev->state, features) != 0)
+		return false;
+	return true;
+}
+
+static void activate(struct device *dev)
+{
+	bool event_idx = dev->features & (1ull << VIRTIO_RING_F_EVENT_IDX);
+	bool indirect = dev->features & (1ull << VIRTIO_RING_F_INDIRECT_DESC);
+	for (unsigned i = 0; i < dev->info.num_queues; i++) {
+		struct virtqueue *vq = &dev->vqs[i];
+		if (!vq->ready)
+			continue;
+		const char *why = NULL;
+		if (vq_start(vq, &dev->zone->mem, event_idx, indirect, &why)) {
+			char msg[96];
+			snprintf(msg, sizeof msg, "queue %u: %s", i, why);
+			device_fail(dev, msg);
+			return;
+		}
+	}
+	if (dev->plugin->ops.activate &&
+	    dev->plugin->ops.activate(dev->state, dev->features) != 0) {
+		device_fail(dev, "plugin could not activate");
+		return;
+	}
+	dev->activated = true;
+}
+
+static void status_write(struct device *dev, uint32_t value)
+{
+	if (value == 0) {
+		device_reset(dev);
+		return;
+	}
+	uint32_t old = status_load(dev);
+	/* NEEDS_RESET is the device's to set; the driver cannot clear it. */
+	value = (value & ~VIRTIO_CONFIG_S_NEEDS_RESET) |
+		(old & VIRTIO_CONFIG_S_NEEDS_RESET);
+	uint32_t added = value & ~old;
+	if (added & VIRTIO_CONFIG_S_FEATURES_OK) {
+		if (features_acceptable(dev, dev->driver_features))
+			dev->features = dev->driver_features;
+		else
+			value &= ~VIRTIO_CONFIG_S_FEATURES_OK;
+	}
+	if (added & VIRTIO_CONFIG_S_DRIVER_OK) {
+		if (!(value & VIRTIO_CONFIG_S_FEATURES_OK)) {
+			driver_bug(dev, "DRIVER_OK without FEATURES_OK", value,
+				   0);
+			value &= ~VIRTIO_CONFIG_S_DRIVER_OK;
+		}
+	}
+	/* Publish before activating: a plugin may fail the device. */
+	__atomic_fetch_or(&dev->status, value, __ATOMIC_SEQ_CST);
+	__atomic_fetch_and(&dev->status, value | VIRTIO_CONFIG_S_NEEDS_RESET,
+			   __ATOMIC_SEQ_CST);
+	if ((added & VIRTIO_CONFIG_S_DRIVER_OK) &&
+	    (value & VIRTIO_CONFIG_S_DRIVER_OK))
+		activate(dev);
+}
+
+static void queue_reg_write(struct device *dev, uint64_t offset, uint32_t value)
+{
+	struct virtqueue *vq = selected_vq(dev);
+	if (!vq) {
+		driver_bug(dev, "queue register write for absent queue",
+			   dev->queue_sel, offset);
+		return;
+	}
+	pthread_mutex_lock(&vq->lock);
+	if (vq->ready && !(offset == VIRTIO_MMIO_QUEUE_READY && value == 0)) {
+		pthread_mutex_unlock(&vq->lock);
+		driver_bug(dev, "queue register write while queue ready",
+			   offset, value);
+		return;
+	}
+	bool bad_num = false, start = false;
+	switch (offset) {
+	case VIRTIO_MMIO_QUEUE_NUM:
+		if (value == 0 || value > vq->num_max || (value & (value - 1)))
+			bad_num = true;
+		else
+			vq->num = (uint16_t)value;
+		break;
+	case VIRTIO_MMIO_QUEUE_READY:
+		if (value == 0) {
+			/* Without RING_RESET a ready queue cannot be taken
+			 * back on its own; only a device reset does that. */
+			break;
+		}
+		vq->ready = true;
+		start = status_load(dev) & VIRTIO_CONFIG_S_DRIVER_OK;
+		break;
+#define SET_HALF(field, high)                                            \
+	field = high ? (field & 0xffffffffull) | ((uint64_t)value << 32) \
+		     : (field & ~0xffffffffull) | value
+	case VIRTIO_MMIO_QUEUE_DESC_LOW:
+		SET_HALF(vq->desc_gpa, 0);
+		break;
+	case VIRTIO_MMIO_QUEUE_DESC_HIGH:
+		SET_HALF(vq->desc_gpa, 1);
+		break;
+	case VIRTIO_MMIO_QUEUE_AVAIL_LOW:
+		SET_HALF(vq->avail_gpa, 0);
+		break;
+	case VIRTIO_MMIO_QUEUE_AVAIL_HIGH:
+		SET_HALF(vq->avail_gpa, 1);
+		break;
+	case VIRTIO_MMIO_QUEUE_USED_LOW:
+		SET_HALF(vq->used_gpa, 0);
+		break;
+	case VIRTIO_MMIO_QUEUE_USED_HIGH:
+		SET_HALF(vq->used_gpa, 1);
+		break;
+#undef SET_HALF
+	}
+	pthread_mutex_unlock(&vq->lock);
+	if (bad_num) {
+		char msg[80];
+		snprintf(msg, sizeof msg,
+			 "queue %u: QueueNum %u invalid (max %u, power of two)",
+			 dev->queue_sel, value, vq->num_max);
+		device_fail(dev, msg);
+	}
+	if (start && dev->activated) {
+		/* A queue enabled after DRIVER_OK (allowed for devices whose
+		 * driver adds queues late): map it now. */
+		const char *why = NULL;
+		if (vq_start(vq, &dev->zone->mem,
+			     dev->features & (1ull << VIRTIO_RING_F_EVENT_IDX),
+			     dev->features &
+				     (1ull << VIRTIO_RING_F_INDIRECT_DESC),
+			     &why))
+			device_fail(dev, why);
+	}
+}
+
+static void notify(struct device *dev, uint32_t index)
+{
+	uint32_t st = status_load(dev);
+	if (!(st & VIRTIO_CONFIG_S_DRIVER_OK) ||
+	    (st & VIRTIO_CONFIG_S_NEEDS_RESET) || !dev->activated)
+		return;
+	if (index >= dev->info.num_queues) {
+		driver_bug(dev, "notify of absent queue", index, 0);
+		return;
+	}
+	dev->plugin->ops.queue_notify(dev->state, index);
+}
+
+void device_mmio_write(struct device *dev, uint64_t offset, unsigned size,
+		       uint64_t value64)
+{
+	if (offset >= MMIO_CONFIG_OFFSET) {
+		uint64_t off = offset - MMIO_CONFIG_OFFSET;
+		if ((size != 1 && size != 2 && size != 4 && size != 8) ||
+		    (off & (size - 1)) || off + size > dev->info.config_size) {
+			driver_bug(dev, "bad config write", off, size);
+			return;
+		}
+		if (dev->plugin->ops.config_write)
+			dev->plugin->ops.config_write(dev->state, (uint32_t)off,
+						      &value64, size);
+		return;
+	}
+	if (size != 4 || (offset & 3)) {
+		driver_bug(dev, "register write not 32-bit", offset, size);
+		return;
+	}
+	uint32_t value = (uint32_t)value64;
+	switch (offset) {
+	case VIRTIO_MMIO_DEVICE_FEATURES_SEL:
+		dev->device_features_sel = value;
+		break;
+	case VIRTIO_MMIO_DRIVER_FEATURES_SEL:
+		dev->driver_features_sel = value;
+		break;
+	case VIRTIO_MMIO_DRIVER_FEATURES:
+		if (status_load(dev) & VIRTIO_CONFIG_S_FEATURES_OK) {
+			driver_bug(dev, "features written after FEATURES_OK",
+				   value, dev->driver_features_sel);
+			break;
+		}
+		if (dev->driver_features_sel > 1)
+			break;
+		{
+			unsigned shift = dev->driver_features_sel * 32;
+			uint64_t mask = 0xffffffffull << shift;
+			dev->driver_features = (dev->driver_features & ~mask) |
+					       (((uint64_t)value << shift) &
+						dev->offered_features);
+		}
+		break;
+	case VIRTIO_MMIO_QUEUE_SEL:
+		dev->queue_sel = value;
+		break;
+	case VIRTIO_MMIO_QUEUE_NUM:
+	case VIRTIO_MMIO_QUEUE_READY:
+	case VIRTIO_MMIO_QUEUE_DESC_LOW:
+	case VIRTIO_MMIO_QUEUE_DESC_HIGH:
+	case VIRTIO_MMIO_QUEUE_AVAIL_LOW:
+	case VIRTIO_MMIO_QUEUE_AVAIL_HIGH:
+	case VIRTIO_MMIO_QUEUE_USED_LOW:
+	case VIRTIO_MMIO_QUEUE_USED_HIGH:
+		queue_reg_write(dev, offset, value);
+		break;
+	case VIRTIO_MMIO_QUEUE_NOTIFY:
+		notify(dev, value);
+		break;
+	case VIRTIO_MMIO_INTERRUPT_ACK:
+		__atomic_fetch_and(&dev->interrupt_status, ~value,
+				   __ATOMIC_SEQ_CST);
+		break;
+	case VIRTIO_MMIO_STATUS:
+		status_write(dev, value);
+		break;
+	default:
+		driver_bug(dev, "write to read-only or reserved register",
+			   offset, value);
+		break;
+	}
+}

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The port: how the daemon talks to the hypervisor. Either the real
+ * /dev/hvisor kernel module or the mock hypervisor (sdk/mock) over a UNIX
+ * socket. Everything above the port is identical in both cases.
+ */
+#ifndef CORE_PORT_H
+#define CORE_PORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hvisor/bridge.h"
+
+struct port;
+
+/* Opens /dev/hvisor (or `path`). NULL with errno set on failure. */
+struct port *port_open_dev(const char *path);
+/* Connects to a mock hypervisor listening at a UNIX socket path. */
+struct port *port_open_mock(const char *socket_path);
+/* Uses an already connected SOCK_SEQPACKET socket (takes ownership). */
+struct port *port_open_mock_fd(int fd);
+/* Picks from the environment/flag: mock if mock_socket != NULL or
+ * HVISOR_MOCK is set, else /dev/hvisor. Logs what it chose. */
+struct port *port_open_auto(const char *mock_socket);
+void port_close(struct port *port);
+const char *port_describe(const struct port *port); /* "/dev/hvisor", ... */
+
+/* HVISOR_INIT_VIRTIO + map the bridge page. */
+int port_init_virtio(struct port *port, struct hvisor_bridge **bridge);
+int port_set_eventfd(struct port *port, int efd);
+/* Map guest RAM that zone 0 sees at zone0_ipa. NULL with errno on failure. */
+void *port_map_guest(struct port *port, uint64_t zone0_ipa, uint64_t size);
+void port_unmap_guest(struct port *port, void *hva, uint64_t size);
+/* HVISOR_FINISH_REQ: the hypervisor drains res_list and injects irqs.
+ * Async-signal-unsafe, thread-safe. */
+int port_finish_req(struct port *port);
+
+/* Zone control (issue: zone start/shutdown/list). Return 0 / -errno. */
+int port_config_check(struct port *port, uint64_t *version);
+int port_zone_start(struct port *port, const void *zone_config, size_t len);
+int port_zone_shutdown(struct port *port, uint64_t zone_id);
+/* Returns the number of zones (>= 0) written to `zones` (at most cnt
+ * entries of `entry_size` bytes) or -errno. */
+int port_zone_list(struct port *port, void *zones, uint64_t cnt,
+		   size_t entry_size);
+int port_load_image(struct port *port, const void *image, uint64_t size,
+		    uint64_t load_paddr);
+
+#endif

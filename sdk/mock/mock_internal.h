@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Private to the mock harness library (mock_hv.c, mock_server.c,
+ * mock_guest.c): the state of one mock hypervisor.
+ *
+ * Locks: `ring_lock` is the vCPUs' lock on the request ring (as in the
+ * hypervisor) and guards `bridge` and `wake_efd`; `lock` guards everything
+ * else and goes with `cond`, which is broadcast on every state change
+ * (bridge created, eventfd registered, interrupts counted). Order:
+ * ring_lock before lock.
+ */
+#ifndef HVD_MOCK_INTERNAL_H
+#define HVD_MOCK_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/un.h>
+#include <time.h>
+
+#include "hvd/mock.h"
+#include "hvisor/bridge.h"
+#include "hvisor/mock_wire.h"
+
+#define HVD_API __attribute__((visibility("default")))
+
+#define HVISOR_MOCK_ENV_PREFIX HVISOR_MOCK_ENV "="
+#define MOCK_MAX_CONNS         16
+#define MOCK_MAX_ZONES         64
+#define MOCK_MAX_IRQS          4096 /* distinct (zone, irq) pairs counted */
+#define MOCK_BRIDGE_SIZE       4096u
+
+struct mock_ram {
+	uint32_t zone;
+	uint64_t zone0_ipa, zonex_ipa, size;
+	int memfd;
+	uint8_t *hva;
+};
+
+/* Bump allocator of one zone's guest RAM (hvd_guest_alloc). */
+struct mock_alloc {
+	uint32_t zone;
+	uint64_t next, end; /* guest-physical */
+};
+
+/* zone_info_t of the hypervisor. */
+struct mock_zone_info {
+	uint32_t zone_id;
+	uint64_t cpus;
+	char name[32];
+	uint8_t is_err;
+};
+_Static_assert(sizeof(struct mock_zone_info) == 56, "zone_info_t");
+
+struct mock_irq {
+	uint32_t zone, irq;
+	uint64_t count;
+};
+
+struct mock_bridge {
+	struct hvisor_bridge *page;
+	struct mock_bridge *next; /* older ones, kept mapped until free */
+};
+
+struct hvd_mock {
+	pthread_mutex_t ring_lock;
+	struct hvisor_bridge *bridge; /* current bridge, or NULL */
+	int wake_efd;                 /* the daemon's eventfd, or -1 */
+
+	pthread_mutex_t lock;
+	pthread_cond_t cond; /* CLOCK_MONOTONIC */
+	struct mock_bridge *bridges;
+	bool eventfd_set;
+
+	struct mock_ram *ram;
+	unsigned ram_count, ram_cap;
+	struct mock_alloc *allocs;
+	unsigned alloc_count, alloc_cap;
+
+	struct mock_zone_info zones[MOCK_MAX_ZONES];
+	unsigned zone_count;
+	uint64_t config_version;
+
+	struct mock_irq *irqs;
+	unsigned irq_count, irq_cap;
+	uint64_t irqs_dropped;
+
+	uint64_t wakeups; /* atomic */
+
+	int finish_efd; /* ours; the daemon gets a copy at INIT_VIRTIO */
+	int stop_efd;   /* readable once the threads must exit */
+	int kick_efd;   /* the connection list changed */
+	int listen_fd;
+	int conns[MOCK_MAX_CONNS];
+	unsigned conn_count;
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char sock_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	pthread_t server_thread, irq_thread;
+	bool server_started, irq_started;
+
+	pid_t child;
+};
+
+/* A zeroed memfd of `size` bytes, sealed against resizing so that a peer
+ * holding it cannot make our mappings fault. -errno on failure. */
+int mock_memfd(const char *name, uint64_t size);
+
+/* mock_server.c */
+int mock_server_start(struct hvd_mock *m);
+void mock_server_close(struct hvd_mock *m); /* after the threads stopped */
+void *mock_server_main(void *arg);
+
+/* mock_hv.c: RAM lookup by zone-0 address, under m->lock. */
+const struct mock_ram *mock_ram_by_zone0(struct hvd_mock *m, uint64_t ipa,
+					 uint64_t size);
+/* Monotonic deadline helpers; timeout_ms < 0 means no deadline. */
+void mock_deadline(struct timespec *ts, int timeout_ms);
+bool mock_expired(const struct timespec *deadline, int timeout_ms);
+int mock_remaining_ms(const struct timespec *deadline, int timeout_ms);
+
+/* Bump allocation for the guest driver (guest-physical, 0 when full). */
+uint64_t mock_guest_alloc(struct hvd_mock *m, uint32_t zone, uint64_t size,
+			  uint64_t align, void **ptr);
+
+#endif

@@ -1,0 +1,464 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The mock's stand-in for /dev/hvisor: a UNIX SOCK_SEQPACKET server thread
+ * answering the daemon's port (interface/hvisor/mock_wire.h). Every message
+ * gets exactly one reply; a malformed one gets -EPROTO, never a crash.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "mock_internal.h"
+
+#define MAX_RX_FDS 4
+/*
+ * Where zone_config_t keeps `name` (natural alignment, layout version 6):
+ * zone_id 0, cpus 8, num_memory_regions 16, memory_regions[64] x 32 at 24,
+ * interrupts_bitmap[32] at 2072, num_ivc_configs 2200, ivc_configs[2] x 40
+ * at 2208, entry_point..dtb_size at 2288, name at 2328.
+ * TODO(zone-control issue): refine from the real zone_config_t once the zone
+ * start code defines it; a shorter payload names the zone "zone<id>".
+ */
+#define ZONE_CFG_ID_OFFSET   0
+#define ZONE_CFG_CPUS_OFFSET 8
+#define ZONE_CFG_NAME_OFFSET 2328
+
+/* ---- Socket setup -------------------------------------------------------- */
+
+int mock_server_start(struct hvd_mock *m)
+{
+	const char *tmp = getenv("TMPDIR");
+	/* room for "/hvd-mock-XXXXXX/hvisor.sock" in sun_path */
+	if (!tmp || !*tmp || strlen(tmp) > sizeof(m->sock_path) - 32)
+		tmp = "/tmp";
+	snprintf(m->dir, sizeof(m->dir), "%s/hvd-mock-XXXXXX", tmp);
+	if (!mkdtemp(m->dir)) {
+		m->dir[0] = '\0';
+		return -errno;
+	}
+	static const char name[] = "/hvisor.sock";
+	size_t dlen = strlen(m->dir);
+	if (dlen + sizeof(name) > sizeof(m->sock_path))
+		return -ENAMETOOLONG;
+	memcpy(m->sock_path, m->dir, dlen);
+	memcpy(m->sock_path + dlen, name, sizeof(name));
+	m->listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (m->listen_fd < 0)
+		return -errno;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	memcpy(sa.sun_path, m->sock_path, strlen(m->sock_path) + 1);
+	if (bind(m->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(m->listen_fd, 8) < 0)
+		return -errno;
+	return 0;
+}
+
+void mock_server_close(struct hvd_mock *m)
+{
+	for (unsigned i = 0; i < m->conn_count; i++)
+		close(m->conns[i]);
+	m->conn_count = 0;
+	if (m->listen_fd >= 0)
+		close(m->listen_fd);
+	m->listen_fd = -1;
+	if (m->sock_path[0])
+		unlink(m->sock_path);
+	if (m->dir[0])
+		rmdir(m->dir);
+}
+
+static int add_conn(struct hvd_mock *m, int fd)
+{
+	int rc = 0;
+	pthread_mutex_lock(&m->lock);
+	if (m->conn_count < MOCK_MAX_CONNS)
+		m->conns[m->conn_count++] = fd;
+	else
+		rc = -EMFILE;
+	pthread_mutex_unlock(&m->lock);
+	return rc;
+}
+
+static void drop_conn(struct hvd_mock *m, int fd)
+{
+	pthread_mutex_lock(&m->lock);
+	for (unsigned i = 0; i < m->conn_count; i++) {
+		if (m->conns[i] == fd) {
+			m->conns[i] = m->conns[--m->conn_count];
+			close(fd);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
+HVD_API int hvd_mock_connect_fd(struct hvd_mock *m)
+{
+	if (!m)
+		return -EINVAL;
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	int rc = add_conn(m, sv[0]);
+	if (rc < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return rc;
+	}
+	uint64_t one = 1;
+	if (write(m->kick_efd, &one, sizeof(one)) < 0)
+		perror("hvd_mock_connect_fd: kick");
+	return sv[1];
+}
+
+/* ---- Requests ------------------------------------------------------------ */
+
+struct reply {
+	struct hvisor_mock_msg msg;
+	const void *payload;
+	int fds[2];
+	unsigned nfds;
+	int close_fd; /* closed after sending, or -1 */
+};
+
+static void do_init_virtio(struct hvd_mock *m, struct reply *rep)
+{
+	int fd = mock_memfd("hvd-mock-bridge", MOCK_BRIDGE_SIZE);
+	if (fd < 0) {
+		rep->msg.result = fd;
+		return;
+	}
+	void *p = MAP_FAILED;
+	struct mock_bridge *node = calloc(1, sizeof(*node));
+	if (node)
+		p = mmap(NULL, MOCK_BRIDGE_SIZE, PROT_READ | PROT_WRITE,
+			 MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED) {
+		rep->msg.result = node ? -errno : -ENOMEM;
+		free(node);
+		close(fd);
+		return;
+	}
+	/* A new page per INIT_VIRTIO, like the kernel module; older pages
+	 * stay mapped (a vCPU may still spin on one) until hvd_mock_free. */
+	node->page = p;
+	pthread_mutex_lock(&m->ring_lock);
+	pthread_mutex_lock(&m->lock);
+	node->next = m->bridges;
+	m->bridges = node;
+	m->bridge = p;
+	pthread_cond_broadcast(&m->cond);
+	pthread_mutex_unlock(&m->lock);
+	pthread_mutex_unlock(&m->ring_lock);
+	rep->fds[0] = fd;
+	rep->fds[1] = m->finish_efd;
+	rep->nfds = 2;
+	rep->close_fd = fd;
+}
+
+static void do_set_eventfd(struct hvd_mock *m, struct reply *rep, int *fds,
+			   unsigned nfds)
+{
+	if (nfds != 1) {
+		rep->msg.result = -EBADF;
+		return;
+	}
+	int efd = fds[0];
+	fds[0] = -1; /* kept */
+	pthread_mutex_lock(&m->ring_lock);
+	int old = m->wake_efd;
+	m->wake_efd = efd;
+	pthread_mutex_lock(&m->lock);
+	m->eventfd_set = true;
+	pthread_cond_broadcast(&m->cond);
+	pthread_mutex_unlock(&m->lock);
+	pthread_mutex_unlock(&m->ring_lock);
+	if (old >= 0)
+		close(old);
+}
+
+static void do_map(struct hvd_mock *m, const struct hvisor_mock_msg *req,
+		   struct reply *rep)
+{
+	pthread_mutex_lock(&m->lock);
+	const struct mock_ram *r = mock_ram_by_zone0(m, req->arg0, req->arg1);
+	if (r) {
+		/* RAM regions live until hvd_mock_free, which joins this
+		 * thread first: the memfd stays valid after unlocking. */
+		rep->fds[0] = r->memfd;
+		rep->nfds = 1;
+		rep->msg.arg0 = req->arg0 - r->zone0_ipa;
+	} else {
+		rep->msg.result = -EPERM;
+	}
+	pthread_mutex_unlock(&m->lock);
+}
+
+static struct mock_zone_info *zone_find(struct hvd_mock *m, uint32_t id)
+{
+	for (unsigned i = 0; i < m->zone_count; i++)
+		if (m->zones[i].zone_id == id)
+			return &m->zones[i];
+	return NULL;
+}
+
+static int do_zone_start(struct hvd_mock *m, const uint8_t *cfg, size_t len)
+{
+	if (len < ZONE_CFG_CPUS_OFFSET + sizeof(uint64_t))
+		return -EINVAL;
+	struct mock_zone_info z = {0};
+	memcpy(&z.zone_id, cfg + ZONE_CFG_ID_OFFSET, sizeof(z.zone_id));
+	memcpy(&z.cpus, cfg + ZONE_CFG_CPUS_OFFSET, sizeof(z.cpus));
+	if (len >= ZONE_CFG_NAME_OFFSET + sizeof(z.name))
+		memcpy(z.name, cfg + ZONE_CFG_NAME_OFFSET, sizeof(z.name) - 1);
+	else
+		snprintf(z.name, sizeof(z.name), "zone%u", z.zone_id);
+	int rc = 0;
+	pthread_mutex_lock(&m->lock);
+	if (zone_find(m, z.zone_id))
+		rc = -EEXIST;
+	else if (m->zone_count == MOCK_MAX_ZONES)
+		rc = -ENOSPC;
+	else
+		m->zones[m->zone_count++] = z;
+	pthread_mutex_unlock(&m->lock);
+	return rc;
+}
+
+static int do_zone_shutdown(struct hvd_mock *m, uint64_t id)
+{
+	int rc = 0;
+	pthread_mutex_lock(&m->lock);
+	struct mock_zone_info *z = id > UINT32_MAX ? NULL : zone_find(m, id);
+	if (!z)
+		rc = -ENOENT;
+	else if (id == 0)
+		rc = -EPERM; /* the root zone */
+	else
+		*z = m->zones[--m->zone_count];
+	pthread_mutex_unlock(&m->lock);
+	return rc;
+}
+
+static int do_zone_list(struct hvd_mock *m, uint64_t max,
+			struct mock_zone_info *out)
+{
+	pthread_mutex_lock(&m->lock);
+	unsigned n = m->zone_count;
+	if (n > max)
+		n = (unsigned)max;
+	memcpy(out, m->zones, n * sizeof(*out));
+	pthread_mutex_unlock(&m->lock);
+	return (int)n;
+}
+
+/* Images land in mock RAM when the address is one of ours; anything else
+ * is accepted and dropped (the mock has no other physical memory). */
+static void do_load_image(struct hvd_mock *m, uint64_t paddr,
+			  const uint8_t *data, uint32_t len)
+{
+	if (len == 0)
+		return;
+	pthread_mutex_lock(&m->lock);
+	const struct mock_ram *r = mock_ram_by_zone0(m, paddr, len);
+	if (r)
+		memcpy(r->hva + (paddr - r->zone0_ipa), data, len);
+	pthread_mutex_unlock(&m->lock);
+}
+
+static void dispatch(struct hvd_mock *m, const struct hvisor_mock_msg *req,
+		     const uint8_t *payload, int *fds, unsigned nfds,
+		     struct reply *rep, struct mock_zone_info *zbuf)
+{
+	int rc = 0;
+	switch (req->op) {
+	case HVISOR_MOCK_INIT_VIRTIO:
+		do_init_virtio(m, rep);
+		return;
+	case HVISOR_MOCK_SET_EVENTFD:
+		do_set_eventfd(m, rep, fds, nfds);
+		return;
+	case HVISOR_MOCK_MAP:
+		do_map(m, req, rep);
+		return;
+	case HVISOR_MOCK_CONFIG_CHECK:
+		pthread_mutex_lock(&m->lock);
+		rep->msg.arg0 = m->config_version;
+		pthread_mutex_unlock(&m->lock);
+		break;
+	case HVISOR_MOCK_ZONE_START:
+		rc = do_zone_start(m, payload, req->payload_len);
+		break;
+	case HVISOR_MOCK_ZONE_SHUTDOWN:
+		rc = do_zone_shutdown(m, req->arg0);
+		break;
+	case HVISOR_MOCK_ZONE_LIST:
+		rc = do_zone_list(m, req->arg0, zbuf);
+		rep->payload = zbuf;
+		rep->msg.payload_len = (uint32_t)rc * sizeof(*zbuf);
+		break;
+	case HVISOR_MOCK_LOAD_IMAGE:
+		do_load_image(m, req->arg0, payload, req->payload_len);
+		break;
+	default:
+		rc = -EOPNOTSUPP;
+		break;
+	}
+	rep->msg.result = rc;
+}
+
+static int send_reply(int fd, struct reply *rep)
+{
+	struct iovec iov[2] = {
+		{.iov_base = &rep->msg, .iov_len = sizeof(rep->msg)},
+		{.iov_base = (void *)rep->payload,
+		 .iov_len = rep->msg.payload_len},
+	};
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int) * 2)];
+	} ctl;
+	memset(&ctl, 0, sizeof(ctl));
+	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
+	if (rep->nfds) {
+		mh.msg_control = ctl.buf;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * rep->nfds);
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int) * rep->nfds);
+		memcpy(CMSG_DATA(cm), rep->fds, sizeof(int) * rep->nfds);
+	}
+	ssize_t n;
+	do {
+		/* A peer that does not read its replies is dropped rather
+		 * than allowed to block the server. */
+		n = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+	} while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : 0;
+}
+
+/* Reads and answers one message. Returns -1 when the connection is done. */
+static int serve_one(struct hvd_mock *m, int fd, uint8_t *buf)
+{
+	struct hvisor_mock_msg req = {0};
+	struct iovec iov = {
+		.iov_base = buf,
+		.iov_len = sizeof(req) + HVISOR_MOCK_MAX_PAYLOAD,
+	};
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int) * MAX_RX_FDS)];
+	} ctl;
+	memset(&ctl, 0, sizeof(ctl));
+	struct msghdr mh = {
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = ctl.buf,
+		.msg_controllen = sizeof(ctl.buf),
+	};
+	ssize_t n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	if (n < 0)
+		return errno == EAGAIN || errno == EINTR ? 0 : -1;
+	if (n == 0)
+		return -1;
+	int fds[MAX_RX_FDS];
+	unsigned nfds = 0;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm;
+	     cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		size_t cnt = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < cnt; i++) {
+			int rfd;
+			memcpy(&rfd, CMSG_DATA(cm) + i * sizeof(int),
+			       sizeof(rfd));
+			if (nfds < MAX_RX_FDS)
+				fds[nfds++] = rfd;
+			else
+				close(rfd);
+		}
+	}
+	memcpy(&req, buf, (size_t)n < sizeof(req) ? (size_t)n : sizeof(req));
+	struct mock_zone_info zbuf[MOCK_MAX_ZONES];
+	struct reply rep = {.msg = {.op = req.op}, .close_fd = -1};
+	if ((size_t)n < sizeof(req) ||
+	    (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
+	    req.payload_len != (size_t)n - sizeof(req))
+		rep.msg.result = -EPROTO;
+	else
+		dispatch(m, &req, buf + sizeof(req), fds, nfds, &rep, zbuf);
+	for (unsigned i = 0; i < nfds; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	int rc = send_reply(fd, &rep);
+	if (rep.close_fd >= 0)
+		close(rep.close_fd);
+	return rc < 0 ? -1 : 0;
+}
+
+void *mock_server_main(void *arg)
+{
+	struct hvd_mock *m = arg;
+	uint8_t *buf = malloc(sizeof(struct hvisor_mock_msg) +
+			      HVISOR_MOCK_MAX_PAYLOAD);
+	if (!buf) {
+		perror("hvd_mock: server buffer");
+		return NULL;
+	}
+	for (;;) {
+		struct pollfd pfd[3 + MOCK_MAX_CONNS];
+		unsigned n = 0;
+		pfd[n++] = (struct pollfd){.fd = m->stop_efd, .events = POLLIN};
+		pfd[n++] = (struct pollfd){.fd = m->kick_efd, .events = POLLIN};
+		pfd[n++] =
+			(struct pollfd){.fd = m->listen_fd, .events = POLLIN};
+		pthread_mutex_lock(&m->lock);
+		for (unsigned i = 0; i < m->conn_count; i++)
+			pfd[n++] = (struct pollfd){.fd = m->conns[i],
+						   .events = POLLIN};
+		pthread_mutex_unlock(&m->lock);
+		if (poll(pfd, n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			perror("hvd_mock: server poll");
+			break;
+		}
+		if (pfd[0].revents)
+			break;
+		if (pfd[1].revents & POLLIN) {
+			uint64_t v;
+			if (read(m->kick_efd, &v, sizeof(v)) < 0 &&
+			    errno != EAGAIN)
+				perror("hvd_mock: kick");
+		}
+		if (pfd[2].revents & POLLIN) {
+			int c = accept4(m->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+			if (c >= 0 && add_conn(m, c) < 0) {
+				fprintf(stderr, "hvd_mock: too many daemon "
+						"connections, refusing one\n");
+				close(c);
+			}
+		}
+		for (unsigned i = 3; i < n; i++) {
+			if (!pfd[i].revents)
+				continue;
+			bool done = false;
+			if (pfd[i].revents & POLLIN)
+				done = serve_one(m, pfd[i].fd, buf) < 0;
+			else if (pfd[i].revents &
+				 (POLLHUP | POLLERR | POLLNVAL))
+				done = true;
+			if (done)
+				drop_conn(m, pfd[i].fd);
+		}
+	}
+	free(buf);
+	return NULL;
+}
