@@ -358,8 +358,11 @@ int vq_start(struct virtqueue *vq, const struct guest_mem *mem, bool event_idx,
 	vq->indirect = indirect;
 	vq->last_avail = 0;
 	vq->used_idx = 0;
+	/* The rings start empty, so "last signalled at 0" is exact: the
+	 * driver's used_event is honoured from the first notify on
+	 * (virtio 1.2 section 2.7.10). */
 	vq->signalled_used = 0;
-	vq->signalled_valid = false;
+	vq->signalled_valid = true;
 	vq->pushed_since_notify = false;
 	vq->kick_enabled = true;
 	/* broken is left alone: only a reset clears a violation. */

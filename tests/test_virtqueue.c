@@ -976,6 +976,21 @@ static void test_event_idx_suppression(void)
 	teardown();
 }
 
+/* The first notify after a start honours used_event too. */
+static void test_event_idx_first_notify(void)
+{
+	setup(8, true, false);
+	*used_event() = 2; /* wants an interrupt once idx goes 2 -> 3 */
+	pop_push(0, 1);    /* used idx 1 */
+	vq_notify(&F.vq);
+	CU_ASSERT_EQUAL(F.irqs, 0);
+	pop_push(1, 1);
+	pop_push(2, 1); /* used idx 3 */
+	vq_notify(&F.vq);
+	CU_ASSERT_EQUAL(F.irqs, 1);
+	teardown();
+}
+
 static void test_kick_enable(void)
 {
 	setup(8, false, false);
@@ -1232,6 +1247,7 @@ int main(void)
 		{"used_idx_wraparound", test_used_idx_wraparound},
 		{"no_interrupt_flag", test_no_interrupt_flag},
 		{"event_idx_suppression", test_event_idx_suppression},
+		{"event_idx_first_notify", test_event_idx_first_notify},
 		{"kick_enable", test_kick_enable},
 		{"written_clamped", test_written_clamped},
 		{"unpop", test_unpop},

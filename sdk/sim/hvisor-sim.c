@@ -135,6 +135,8 @@ int main(int argc, char **argv)
 		}
 	}
 
+	/* Our lines and the daemon's stderr interleave in time order. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
 	struct hvd_mock *m = hvd_mock_new();
 	if (!m)
 		return fail("mock", errno);
