@@ -87,10 +87,11 @@ static unsigned drain(struct daemon *d)
 				 &b->req_list[front & (HVISOR_MAX_REQ - 1)],
 				 sizeof req);
 		front = HVISOR_RING_NEXT(front);
-		/* Free the slot before answering: the hypervisor may queue
-		 * the next access while we work on this one. */
-		__atomic_store_n(&b->req_front, front, __ATOMIC_RELEASE);
 		handle(d, &req);
+		/* Free the slot after answering: stores become visible in
+		 * order, and the spinning vCPU waits on the completion, not
+		 * on this line. */
+		__atomic_store_n(&b->req_front, front, __ATOMIC_RELEASE);
 		handled++;
 	}
 	return handled;

@@ -403,7 +403,7 @@ static int guarded_alloc(struct guarded *g, size_t size)
 static void test_check_reads_only_declared(void)
 {
 	struct hvd_plugin_descriptor full = good_desc("fixture-guard");
-	struct guarded gd, go, gv;
+	struct guarded gd = {0}, go = {0}, gv = {0};
 
 	CU_ASSERT_EQUAL_FATAL(guarded_alloc(&gd, DESC_MIN), 0);
 	CU_ASSERT_EQUAL_FATAL(guarded_alloc(&go, sizeof dummy_ops), 0);
