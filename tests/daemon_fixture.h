@@ -30,29 +30,16 @@ static void *fixture_serve(void *arg)
 	return NULL;
 }
 
-/* Plugin folders of the build (set by tests/meson.build). */
-static inline unsigned fixture_plugin_dirs(const char **dirs)
-{
-	unsigned n = 0;
-	const char *names[] = {"HVISOR_TEST_PLUGIN_DIR",
-			       "HVISOR_TEST_TESTDEV_DIR"};
-	for (unsigned i = 0; i < 2; i++)
-		if (getenv(names[i]))
-			dirs[n++] = getenv(names[i]);
-	return n;
-}
-
 /* Start a daemon on `json` with guest RAM for each (zone, base, size) the
  * test added to f->mock beforehand. Returns 0 or -1. */
 static inline int fixture_start_with_mock(struct fixture *f, const char *json)
 {
-	static const char *dirs[2];
 	log_init(true,
 		 getenv("HVISOR_TEST_DEBUG") ? HVD_LOG_DEBUG : HVD_LOG_WARN);
 	struct daemon_options opts = {
 		.config_text = json,
-		.plugin_dirs = dirs,
-		.plugin_dir_count = fixture_plugin_dirs(dirs),
+		/* Plugins come from HVISOR_PLUGIN_PATH (tests/meson.build),
+		 * as a user's search path would provide them. */
 		.mock_fd = hvd_mock_connect_fd(f->mock),
 	};
 	if (opts.mock_fd < 0)

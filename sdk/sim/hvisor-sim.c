@@ -112,7 +112,7 @@ static int drive_rng(struct hvd_mock *m)
 int main(int argc, char **argv)
 {
 	const char *hvisor = HVISOR_BUILD_BIN;
-	const char *plugin_dir = HVISOR_BUILD_PLUGINS;
+	const char *plugin_dir = NULL; /* default: the build's plugins */
 	static const struct option opts[] = {
 		{"hvisor", required_argument, NULL, 'b'},
 		{"plugin-dir", required_argument, NULL, 'p'},
@@ -152,12 +152,21 @@ int main(int argc, char **argv)
 	printf("sim: zone %u, RAM 0x%llx+0x%llx, config:\n%s", ZONE,
 	       (unsigned long long)RAM_BASE, (unsigned long long)RAM_SIZE,
 	       embedded_config);
-	char *const child_argv[] = {
-		(char *)hvisor, "virtio",           "start",  "--foreground",
-		"--plugin-dir", (char *)plugin_dir, cfg_path, NULL};
-	printf("sim: starting %s virtio start --foreground --plugin-dir %s "
-	       "%s\n",
-	       hvisor, plugin_dir, cfg_path);
+	/* Without --plugin-dir the child finds the build's plugins through
+	 * the search path, as an installed daemon would find its own. */
+	char *child_argv[] = {(char *)hvisor, "virtio", "start", "--foreground",
+			      cfg_path,       NULL,     NULL,    NULL};
+	if (plugin_dir) {
+		child_argv[5] = "--plugin-dir";
+		child_argv[6] = (char *)plugin_dir;
+	} else {
+		setenv("HVISOR_PLUGIN_PATH", HVISOR_BUILD_PLUGIN_PATH, 1);
+		printf("sim: HVISOR_PLUGIN_PATH=%s\n",
+		       HVISOR_BUILD_PLUGIN_PATH);
+	}
+	printf("sim: starting %s virtio start --foreground %s%s%s\n", hvisor,
+	       cfg_path, plugin_dir ? " --plugin-dir " : "",
+	       plugin_dir ? plugin_dir : "");
 	fflush(stdout);
 	err = hvd_mock_spawn(m, child_argv, NULL);
 	if (!err)
