@@ -80,39 +80,34 @@ static uint32_t half(uint64_t v, uint32_t sel)
 	return sel == 0 ? (uint32_t)v : sel == 1 ? (uint32_t)(v >> 32) : 0;
 }
 
+/* The ring address a QueueDesc/QueueDriver/QueueDevice register half names:
+ * each 64-bit address is a LOW register with its HIGH one 4 bytes above. */
+static uint64_t *ring_address(struct virtqueue *vq, uint64_t offset, bool *high)
+{
+	*high = offset & 4;
+	switch (offset & ~4ull) {
+	case VIRTIO_MMIO_QUEUE_DESC_LOW:
+		return &vq->desc_gpa;
+	case VIRTIO_MMIO_QUEUE_AVAIL_LOW:
+		return &vq->avail_gpa;
+	case VIRTIO_MMIO_QUEUE_USED_LOW:
+		return &vq->used_gpa;
+	default:
+		return NULL;
+	}
+}
+
 static uint32_t queue_reg_read(struct device *dev, uint64_t offset)
 {
 	struct virtqueue *vq = selected_vq(dev);
 	if (!vq)
 		return 0; /* the spec: QueueNumMax 0 = no such queue */
 	pthread_mutex_lock(&vq->lock);
-	uint32_t v = 0;
-	switch (offset) {
-	case VIRTIO_MMIO_QUEUE_NUM_MAX:
-		v = vq->num_max;
-		break;
-	case VIRTIO_MMIO_QUEUE_READY:
-		v = vq->ready;
-		break;
-	case VIRTIO_MMIO_QUEUE_DESC_LOW:
-		v = half(vq->desc_gpa, 0);
-		break;
-	case VIRTIO_MMIO_QUEUE_DESC_HIGH:
-		v = half(vq->desc_gpa, 1);
-		break;
-	case VIRTIO_MMIO_QUEUE_AVAIL_LOW:
-		v = half(vq->avail_gpa, 0);
-		break;
-	case VIRTIO_MMIO_QUEUE_AVAIL_HIGH:
-		v = half(vq->avail_gpa, 1);
-		break;
-	case VIRTIO_MMIO_QUEUE_USED_LOW:
-		v = half(vq->used_gpa, 0);
-		break;
-	case VIRTIO_MMIO_QUEUE_USED_HIGH:
-		v = half(vq->used_gpa, 1);
-		break;
-	}
+	bool high;
+	uint64_t *addr = ring_address(vq, offset, &high);
+	uint32_t v = addr                                ? half(*addr, high)
+		     : offset == VIRTIO_MMIO_QUEUE_READY ? vq->ready
+							 : vq->num_max;
 	pthread_mutex_unlock(&vq->lock);
 	return v;
 }
@@ -272,28 +267,18 @@ static void queue_reg_write(struct device *dev, uint64_t offset, uint32_t value)
 		vq->ready = true;
 		start = status_load(dev) & VIRTIO_CONFIG_S_DRIVER_OK;
 		break;
-#define SET_HALF(field, high)                                            \
-	field = high ? (field & 0xffffffffull) | ((uint64_t)value << 32) \
-		     : (field & ~0xffffffffull) | value
-	case VIRTIO_MMIO_QUEUE_DESC_LOW:
-		SET_HALF(vq->desc_gpa, 0);
+	default: {
+		bool high;
+		uint64_t *addr = ring_address(vq, offset, &high);
+		if (!addr)
+			break;
+		if (high)
+			*addr = (*addr & 0xffffffffull) |
+				((uint64_t)value << 32);
+		else
+			*addr = (*addr & ~0xffffffffull) | value;
 		break;
-	case VIRTIO_MMIO_QUEUE_DESC_HIGH:
-		SET_HALF(vq->desc_gpa, 1);
-		break;
-	case VIRTIO_MMIO_QUEUE_AVAIL_LOW:
-		SET_HALF(vq->avail_gpa, 0);
-		break;
-	case VIRTIO_MMIO_QUEUE_AVAIL_HIGH:
-		SET_HALF(vq->avail_gpa, 1);
-		break;
-	case VIRTIO_MMIO_QUEUE_USED_LOW:
-		SET_HALF(vq->used_gpa, 0);
-		break;
-	case VIRTIO_MMIO_QUEUE_USED_HIGH:
-		SET_HALF(vq->used_gpa, 1);
-		break;
-#undef SET_HALF
+	}
 	}
 	pthread_mutex_unlock(&vq->lock);
 	if (bad_num) {
