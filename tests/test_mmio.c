@@ -8,9 +8,7 @@
 #include <linux/virtio_ring.h>
 #include <string.h>
 
-#include "cunit_main.h"
-#include "daemon_fixture.h"
-#include "device.h"
+#include "guest_helpers.h"
 
 #define BASE        0xa003c00ull
 #define IRQ         77u
@@ -20,9 +18,7 @@
 #define F_EVENT_IDX (1ull << VIRTIO_RING_F_EVENT_IDX)
 #define F_V1        (1ull << VIRTIO_F_VERSION_1)
 
-static struct fixture fx;
-static struct hvd_guest_dev *gd;
-
+/* The testdev alone in zone 1; fx and gd come from guest_helpers.h. */
 static void setup(void)
 {
 	memset(&fx, 0, sizeof fx);
@@ -39,21 +35,6 @@ static void teardown(void)
 	hvd_guest_close(gd);
 	gd = NULL;
 	fixture_stop(&fx);
-}
-
-static struct device *the_device(void)
-{
-	return fx.daemon->zones[0].devices[0];
-}
-
-static uint32_t reg(uint32_t off)
-{
-	return hvd_guest_reg_read(gd, off);
-}
-
-static void wreg(uint32_t off, uint32_t v)
-{
-	CU_ASSERT_EQUAL(hvd_guest_reg_write(gd, off, v), 0);
 }
 
 static void test_identity(void)
@@ -213,37 +194,11 @@ static void test_ring_addresses_64bit(void)
 	teardown();
 }
 
-/* Full bring-up; returns queue 0 (echo) and sets *held to queue 1. */
+/* Full bring-up with 16-entry queues; returns queue 0 (echo) and sets
+ * *held to queue 1. */
 static struct hvd_guest_vq *bring_up(uint64_t want, struct hvd_guest_vq **held)
 {
-	uint64_t got = 0;
-	CU_ASSERT_FATAL(hvd_guest_negotiate(gd, want, &got) == 0);
-	struct hvd_guest_vq *vq = hvd_guest_vq_setup(gd, 0, 16);
-	struct hvd_guest_vq *vq1 = hvd_guest_vq_setup(gd, 1, 16);
-	CU_ASSERT_FATAL(vq && vq1);
-	CU_ASSERT_FATAL(hvd_guest_driver_ok(gd) == 0);
-	if (held)
-		*held = vq1;
-	return vq;
-}
-
-static int echo_once(struct hvd_guest_vq *vq, const char *msg, bool indirect)
-{
-	char *out, *in;
-	uint32_t n = (uint32_t)strlen(msg);
-	uint64_t out_gpa = hvd_guest_alloc(gd, n, 8, (void **)&out);
-	uint64_t in_gpa = hvd_guest_alloc(gd, n, 8, (void **)&in);
-	memcpy(out, msg, n);
-	memset(in, 0, n);
-	struct hvd_guest_buf bufs[2] = {{out_gpa, n, false}, {in_gpa, n, true}};
-	if (hvd_guest_vq_add(vq, bufs, 2, indirect, in) < 0)
-		return -1;
-	hvd_guest_vq_kick(vq);
-	void *token = NULL;
-	uint32_t len = 0;
-	if (hvd_guest_vq_wait_used(vq, &token, &len, FIX_TIMEOUT_MS))
-		return -1;
-	return token == in && len == n && memcmp(in, msg, n) == 0 ? 0 : -1;
+	return guest_bring_up(want, 16, NULL, held);
 }
 
 static void test_queue_regs_frozen_while_ready(void)

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The guest side of a testdev served by an in-process daemon
+ * (daemon_fixture.h): the fixture and device handle, register access, a
+ * full bring-up and an echo round trip. Shared by test_mmio.c and the ring
+ * suites (ring_fixture.h); each suite starts the fixture its own way and
+ * sets `gd`. Static inline, so a suite pays only for what it uses.
+ */
+#ifndef TESTS_GUEST_HELPERS_H
+#define TESTS_GUEST_HELPERS_H
+
+#include <linux/virtio_mmio.h>
+#include <string.h>
+
+#include "cunit_main.h"
+#include "daemon_fixture.h"
+#include "device.h"
+
+static struct fixture fx;
+static struct hvd_guest_dev *gd; /* the testdev */
+
+static inline struct device *the_device(void)
+{
+	return fx.daemon->zones[0].devices[0]; /* lowest base: testdev */
+}
+
+static inline uint32_t reg(uint32_t off)
+{
+	return hvd_guest_reg_read(gd, off);
+}
+
+static inline void wreg(uint32_t off, uint32_t v)
+{
+	CU_ASSERT_EQUAL(hvd_guest_reg_write(gd, off, v), 0);
+}
+
+/* Full testdev bring-up offering `want`, both queues with `size` entries.
+ * Returns queue 0 (echo); sets *got (if not NULL) to the features the
+ * device accepted and *held (if not NULL) to queue 1 (holds chains). */
+static inline struct hvd_guest_vq *guest_bring_up(uint64_t want, uint16_t size,
+						  uint64_t *got,
+						  struct hvd_guest_vq **held)
+{
+	uint64_t accepted = 0;
+	CU_ASSERT_FATAL(hvd_guest_negotiate(gd, want, &accepted) == 0);
+	struct hvd_guest_vq *vq = hvd_guest_vq_setup(gd, 0, size);
+	struct hvd_guest_vq *vq1 = hvd_guest_vq_setup(gd, 1, size);
+	CU_ASSERT_FATAL(vq != NULL && vq1 != NULL);
+	CU_ASSERT_FATAL(hvd_guest_driver_ok(gd) == 0);
+	if (got)
+		*got = accepted;
+	if (held)
+		*held = vq1;
+	return vq;
+}
+
+/* One readable + one writable buffer; the echo must come back whole.
+ * Returns 0, or -1 on any failure (allocation included). */
+static inline int echo_once(struct hvd_guest_vq *vq, const char *msg,
+			    bool indirect)
+{
+	char *out, *in;
+	uint32_t n = (uint32_t)strlen(msg);
+	uint64_t out_gpa = hvd_guest_alloc(gd, n, 8, (void **)&out);
+	uint64_t in_gpa = hvd_guest_alloc(gd, n, 8, (void **)&in);
+	if (!out_gpa || !in_gpa)
+		return -1;
+	memcpy(out, msg, n);
+	memset(in, 0, n);
+	struct hvd_guest_buf bufs[2] = {{out_gpa, n, false}, {in_gpa, n, true}};
+	if (hvd_guest_vq_add(vq, bufs, 2, indirect, in) < 0)
+		return -1;
+	hvd_guest_vq_kick(vq);
+	void *token = NULL;
+	uint32_t len = 0;
+	if (hvd_guest_vq_wait_used(vq, &token, &len, FIX_TIMEOUT_MS))
+		return -1;
+	return token == in && len == n && memcmp(in, msg, n) == 0 ? 0 : -1;
+}
+
+#endif
