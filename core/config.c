@@ -550,7 +550,7 @@ int cfg_member_u64(const struct cJSON *obj, const char *at, const char *name,
 	char path[128];
 	const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
 
-	snprintf(path, sizeof path, "%s.%s", at, name);
+	join_path(path, sizeof path, at, name, strlen(name));
 	if (present)
 		*present = item != NULL;
 	if (!item) {
@@ -570,7 +570,10 @@ int cfg_member_u32(const struct cJSON *obj, const char *at, const char *name,
 	if (cfg_member_u64(obj, at, name, true, NULL, &v))
 		return -1;
 	if (v > UINT32_MAX) {
-		cfg_fail("%s.%s: out of range (more than 32 bits)", at, name);
+		char path[128];
+
+		join_path(path, sizeof path, at, name, strlen(name));
+		cfg_fail("%s: out of range (more than 32 bits)", path);
 		return -1;
 	}
 	*out = (uint32_t)v;

@@ -91,7 +91,8 @@ const char *cfg_printable(const char *s, char *buf, size_t size);
 /* A JSON number, or a string holding a decimal or 0x-hex number, as u64.
  * Errors name `path`. Returns 0 or -1 (logged). */
 int cfg_item_u64(const struct cJSON *item, const char *path, uint64_t *out);
-/* Member `name` of obj (error path "<at>.<name>"). Absent: -1 "missing" if
+/* Member `name` of obj (error path "<at>.<name>", or "<name>" when `at`
+ * is empty). Absent: -1 "missing" if
  * required, else 0 with *out untouched; *present (if not NULL) says which. */
 int cfg_member_u64(const struct cJSON *obj, const char *at, const char *name,
 		   bool required, bool *present, uint64_t *out);
