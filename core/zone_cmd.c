@@ -92,8 +92,7 @@ static int parse_opts(int argc, char **argv, unsigned allowed,
 		int r;
 
 		if ((r = option_value(argc, argv, &i, "--mock", &o->mock)) ||
-		    (r = option_value(argc, argv, &i, "--log-level",
-				      &level))) {
+		    (r = option_value(argc, argv, &i, "--log-level", &level))) {
 			if (r < 0)
 				return ZONE_EXIT_USAGE;
 			continue;
@@ -149,7 +148,8 @@ static void format_ranges(const uint32_t *words, unsigned nbits, char *buf,
 		if (!(words[i / 32] & (1u << (i % 32))))
 			continue;
 		unsigned j = i;
-		while (j + 1 < nbits && (words[(j + 1) / 32] & (1u << ((j + 1) % 32))))
+		while (j + 1 < nbits &&
+		       (words[(j + 1) / 32] & (1u << ((j + 1) % 32))))
 			j++;
 		int n = j == i ? snprintf(buf + used, size - used, "%s%u",
 					  used ? "," : "", i)
@@ -171,7 +171,8 @@ static void format_cpus(uint64_t cpus, char *buf, size_t size)
 	format_ranges(words, ZONE_MAX_CPUS, buf, size);
 }
 
-/* ---- zone start ------------------------------------------------------------- */
+/* ---- zone start -------------------------------------------------------------
+ */
 
 static const char *const mem_type_names[] = {"ram", "io", "virtio"};
 
@@ -388,7 +389,8 @@ static int zone_start(int argc, char **argv)
 	return rc;
 }
 
-/* ---- zone shutdown / list ------------------------------------------------- */
+/* ---- zone shutdown / list -------------------------------------------------
+ */
 
 static int zone_shutdown(int argc, char **argv)
 {
@@ -415,7 +417,8 @@ static int zone_shutdown(int argc, char **argv)
 	port_close(port);
 	if (rc < 0) {
 		fprintf(stderr,
-			"hvisor: the hypervisor refused to shut down zone %llu: "
+			"hvisor: the hypervisor refused to shut down zone "
+			"%llu: "
 			"%s\n",
 			id, strerror(-rc));
 		return ZONE_EXIT_REFUSED;

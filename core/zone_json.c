@@ -21,12 +21,23 @@
 #define ECAM_BYTES_PER_BUS (1u << 20)
 
 static const char *const top_keys[] = {
-	"arch",           "name",           "zone_id",
-	"cpus",           "memory_regions", "interrupts",
-	"ivc_configs",    "kernel_filepath", "dtb_filepath",
-	"kernel_load_paddr", "dtb_load_paddr", "entry_point",
-	"arch_config",    "pci_config",     "num_pci_devs",
-	"alloc_pci_devs", NULL,
+	"arch",
+	"name",
+	"zone_id",
+	"cpus",
+	"memory_regions",
+	"interrupts",
+	"ivc_configs",
+	"kernel_filepath",
+	"dtb_filepath",
+	"kernel_load_paddr",
+	"dtb_load_paddr",
+	"entry_point",
+	"arch_config",
+	"pci_config",
+	"num_pci_devs",
+	"alloc_pci_devs",
+	NULL,
 };
 
 /* ---- Small typed readers ---------------------------------------------------
@@ -97,7 +108,8 @@ static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 	return a < b + blen && b < a + alen;
 }
 
-/* ---- Top-level scalars ------------------------------------------------------ */
+/* ---- Top-level scalars ------------------------------------------------------
+ */
 
 static int parse_identity(const cJSON *root, struct zone_desc *d)
 {
@@ -287,9 +299,9 @@ static int parse_interrupts(const cJSON *root, struct zone_desc *d)
 static int parse_ivc(const cJSON *root, struct zone_desc *d)
 {
 	static const char *const keys[] = {
-		"ivc_id",      "peer_id",      "control_table_ipa",
+		"ivc_id",         "peer_id",     "control_table_ipa",
 		"shared_mem_ipa", "rw_sec_size", "out_sec_size",
-		"interrupt_num", "max_peers",  NULL};
+		"interrupt_num",  "max_peers",   NULL};
 	const cJSON *arr, *item;
 	unsigned i = 0;
 
@@ -351,7 +363,8 @@ static int parse_images(const cJSON *root, struct zone_desc *d)
 		       : 0;
 }
 
-/* ---- arch_config ------------------------------------------------------------- */
+/* ---- arch_config
+ * ------------------------------------------------------------- */
 
 /* Members of `names` that are present in obj are read into the fields at
  * the same index of `out`; the rest are left alone. */
@@ -396,10 +409,9 @@ static int parse_arm64(const cJSON *ac, struct zone_desc *d)
 		"gicr_base",   "gicr_size",  "gits_base",   "gits_size",
 		"gicc_base",   "gicc_size",  "gicc_offset", "gich_base",
 		"gich_size",   "gicv_base",  "gicv_size",   NULL};
-	static const char *const v2_only[] = {"gicc_base", "gicc_size",
-					      "gicc_offset", "gich_base",
-					      "gich_size",   "gicv_base",
-					      "gicv_size",   NULL};
+	static const char *const v2_only[] = {
+		"gicc_base", "gicc_size", "gicc_offset", "gich_base",
+		"gich_size", "gicv_base", "gicv_size",   NULL};
 	static const char *const v3_only[] = {"gicr_base", "gicr_size",
 					      "gits_base", "gits_size", NULL};
 	struct zone_arm64 *a = &d->arch_config.arm64;
@@ -432,8 +444,7 @@ static int parse_arm64(const cJSON *ac, struct zone_desc *d)
 		return -1;
 	}
 
-	const cJSON *is32 =
-		cJSON_GetObjectItemCaseSensitive(ac, "is_aarch32");
+	const cJSON *is32 = cJSON_GetObjectItemCaseSensitive(ac, "is_aarch32");
 	if (cJSON_IsBool(is32)) {
 		a->is_aarch32 = cJSON_IsTrue(is32);
 	} else if (is32) {
@@ -507,9 +518,9 @@ static int parse_x86_64(const cJSON *ac, struct zone_desc *d)
 	/* hvisor-tool also loads these for x86 guests; this tool does not
 	 * yet, and says so rather than starting a zone without them. */
 	static const char *const boot_files[] = {
-		"boot_filepath",   "boot_load_paddr",  "cmdline",
+		"boot_filepath",    "boot_load_paddr", "cmdline",
 		"cmdline_load_hpa", "setup_filepath",  "setup_load_hpa",
-		"initrd_filepath", "initrd_load_hpa",  NULL};
+		"initrd_filepath",  "initrd_load_hpa", NULL};
 	struct zone_x86_64 *a = &d->arch_config.x86_64;
 	const struct u64_member m[] = {
 		{"ioapic_base", &a->ioapic_base, true},
@@ -564,7 +575,8 @@ static int parse_arch_config(const cJSON *root, struct zone_desc *d)
 				       cfg_member_u64(
 					       ac, "arch_config", "dummy",
 					       false, NULL,
-					       &d->arch_config.loongarch64.dummy)
+					       &d->arch_config.loongarch64
+							.dummy)
 			       ? -1
 			       : 0;
 	case ZONE_ARCH_X86_64:
@@ -574,17 +586,18 @@ static int parse_arch_config(const cJSON *root, struct zone_desc *d)
 	return parse_x86_64(ac, d);
 }
 
-/* ---- PCI ----------------------------------------------------------------------- */
+/* ---- PCI
+ * ----------------------------------------------------------------------- */
 
 static int parse_pci_bus(const cJSON *obj, const char *at, bool older,
 			 struct zone_pci_bus *b)
 {
 	static const char *const keys[] = {
-		"ecam_base",      "ecam_size",       "io_base",
-		"io_size",        "pci_io_base",     "mem32_base",
-		"mem32_size",     "pci_mem32_base",  "mem64_base",
-		"mem64_size",     "pci_mem64_base",  "bus_range_begin",
-		"bus_range_end",  "domain",          NULL};
+		"ecam_base",     "ecam_size",      "io_base",
+		"io_size",       "pci_io_base",    "mem32_base",
+		"mem32_size",    "pci_mem32_base", "mem64_base",
+		"mem64_size",    "pci_mem64_base", "bus_range_begin",
+		"bus_range_end", "domain",         NULL};
 	const struct u64_member m[] = {
 		{"ecam_base", &b->ecam_base, true},
 		{"ecam_size", &b->ecam_size, true},
@@ -656,12 +669,12 @@ static int parse_pci_config(const cJSON *root, struct zone_desc *d)
 	return 0;
 }
 
-static int parse_pci_dev(const cJSON *item, const char *at,
-			 struct zone_desc *d, struct zone_pci_dev *p)
+static int parse_pci_dev(const cJSON *item, const char *at, struct zone_desc *d,
+			 struct zone_pci_dev *p)
 {
-	static const char *const keys[] = {
-		"domain",   "bus",      "device",     "function", "v_bus",
-		"v_device", "v_function", "dev_type", NULL};
+	static const char *const keys[] = {"domain",     "bus",      "device",
+					   "function",   "v_bus",    "v_device",
+					   "v_function", "dev_type", NULL};
 	uint64_t dom = 0, bus = 0, dev = 0, fn = 0, type = 0;
 
 	if (cJSON_IsNumber(item) || cJSON_IsString(item)) {
@@ -746,10 +759,10 @@ static int parse_pci_devs(const cJSON *root, struct zone_desc *d)
 	return 0;
 }
 
-/* ---- Entry points ---------------------------------------------------------------- */
+/* ---- Entry points
+ * ---------------------------------------------------------------- */
 
-int zone_json_parse(const char *text, const char *source,
-		    struct zone_desc *out)
+int zone_json_parse(const char *text, const char *source, struct zone_desc *out)
 {
 	cJSON *root;
 	int rc = -1;
@@ -839,8 +852,7 @@ int zone_json_check_images(struct zone_desc *d, uint64_t page_size)
 	return 0;
 }
 
-int zone_json_load(const char *file, uint64_t page_size,
-		   struct zone_desc *out)
+int zone_json_load(const char *file, uint64_t page_size, struct zone_desc *out)
 {
 	char *text = cfg_read_file(file);
 	int rc;

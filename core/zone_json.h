@@ -32,7 +32,6 @@ int zone_json_parse(const char *text, const char *source,
 int zone_json_check_images(struct zone_desc *d, uint64_t page_size);
 
 /* Read `file`, zone_json_parse() it, then zone_json_check_images(). */
-int zone_json_load(const char *file, uint64_t page_size,
-		   struct zone_desc *out);
+int zone_json_load(const char *file, uint64_t page_size, struct zone_desc *out);
 
 #endif

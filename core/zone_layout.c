@@ -48,7 +48,8 @@ int zone_arch_host(void)
 #endif
 }
 
-/* ---- The cursor ----------------------------------------------------------- */
+/* ---- The cursor -----------------------------------------------------------
+ */
 
 struct writer {
 	uint8_t *buf; /* ZONE_CONFIG_MAX_SIZE bytes */
@@ -127,7 +128,8 @@ static void align_to(struct writer *w, size_t a)
 	w->off = align_up(w->off, a);
 }
 
-/* ---- zone_config_t -------------------------------------------------------- */
+/* ---- zone_config_t --------------------------------------------------------
+ */
 
 static void put_mem_region(struct writer *w, unsigned i,
 			   const struct zone_mem_region *r)
@@ -298,7 +300,8 @@ size_t zone_layout_encode(const struct zone_desc *d, uint8_t *buf,
 	put_u64(&w, d->cpus, "cpus");
 	put_u32(&w, d->mem_count, "num_memory_regions");
 	for (unsigned i = 0; i < ZONE_MAX_MEM_REGIONS; i++)
-		put_mem_region(&w, i, i < d->mem_count ? &d->mem[i] : &no_region);
+		put_mem_region(&w, i,
+			       i < d->mem_count ? &d->mem[i] : &no_region);
 	for (unsigned i = 0; i < ZONE_IRQ_WORDS; i++)
 		put_u32(&w, d->irq_bitmap[i], "interrupts_bitmap[%u]", i);
 	put_u32(&w, d->ivc_count, "num_ivc_configs");
@@ -350,7 +353,8 @@ const struct zone_field *zone_field_find(const struct zone_field_list *l,
 	return NULL;
 }
 
-/* ---- zone_info_t ------------------------------------------------------------ */
+/* ---- zone_info_t ------------------------------------------------------------
+ */
 
 static uint64_t get_le(const uint8_t *p, unsigned size)
 {

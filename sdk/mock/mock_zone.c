@@ -72,7 +72,8 @@ int mock_zone_shutdown(struct hvd_mock *m, uint64_t id)
 	int rc = 0;
 
 	pthread_mutex_lock(&m->lock);
-	struct mock_zone *z = id > UINT32_MAX ? NULL : zone_find(m, (uint32_t)id);
+	struct mock_zone *z =
+		id > UINT32_MAX ? NULL : zone_find(m, (uint32_t)id);
 	if (!z) {
 		rc = -ENOENT;
 	} else if (id == 0) {
@@ -98,7 +99,8 @@ int mock_zone_list(struct hvd_mock *m, uint64_t max, struct mock_zone_info *out)
 	return (int)n;
 }
 
-/* ---- Harness API ---------------------------------------------------------- */
+/* ---- Harness API ----------------------------------------------------------
+ */
 
 HVD_API void *hvd_mock_zone_bytes(struct hvd_mock *m, uint32_t zone_id,
 				  size_t *len)
