@@ -45,7 +45,8 @@ static int load_text(const char *text)
 	return zone_json_load("zone.json", PAGE, &desc);
 }
 
-/* ---- Both generations, byte for byte --------------------------------------- */
+/* ---- Both generations, byte for byte ---------------------------------------
+ */
 
 static void test_older_example_bytes(void)
 {
@@ -60,11 +61,11 @@ static void test_older_example_bytes(void)
 	x.zone_id = 1;
 	x.cpus = 0xc;
 	x.num_memory_regions = 3;
-	x.memory_regions[0] = (struct t_mem){0, 0x50000000, 0x50000000,
-					     0x30000000};
+	x.memory_regions[0] =
+		(struct t_mem){0, 0x50000000, 0x50000000, 0x30000000};
 	x.memory_regions[1] = (struct t_mem){2, 0xa003800, 0xa003800, 0x200};
 	x.memory_regions[2] = (struct t_mem){2, 0xa003c00, 0xa003c00, 0x200};
-	x.interrupts_bitmap[1] = 0xf << 3;                  /* 35..38 */
+	x.interrupts_bitmap[1] = 0xf << 3;                    /* 35..38 */
 	x.interrupts_bitmap[2] = 1 << 11 | 1 << 12 | 1 << 14; /* 75 76 78 */
 	x.entry_point = 0x50400000;
 	x.kernel_load_paddr = 0x50400000;
@@ -73,8 +74,8 @@ static void test_older_example_bytes(void)
 	x.dtb_size = 0x1000;
 	strcpy(x.name, "linux2");
 	x.arch_config.gic.tag = 1;
-	x.arch_config.gic.v3 = (struct t_gicv3){
-		0x8000000, 0x10000, 0x80a0000, 0xf60000, 0x8080000, 0x20000};
+	x.arch_config.gic.v3 = (struct t_gicv3){0x8000000, 0x10000,   0x80a0000,
+						0xf60000,  0x8080000, 0x20000};
 	x.arch_config.uefi.no_uefi_tag = 1;
 	x.num_pci_bus = 1;
 	x.pci_config[0] = (struct t_pci_bus){
@@ -115,13 +116,13 @@ static void test_newer_example_bytes(void)
 	x.zone_id = 2;
 	x.cpus = 2;
 	x.num_memory_regions = 2;
-	x.memory_regions[0] = (struct t_mem){0, 0x60000000, 0x40000000,
-					     0x1000000};
+	x.memory_regions[0] =
+		(struct t_mem){0, 0x60000000, 0x40000000, 0x1000000};
 	x.memory_regions[1] = (struct t_mem){1, 0x9000000, 0x9000000, 0x1000};
-	x.interrupts_bitmap[1] = 1 << 1;   /* 33 */
+	x.interrupts_bitmap[1] = 1 << 1;    /* 33 */
 	x.interrupts_bitmap[31] = 1u << 31; /* 1023 */
 	x.num_ivc_configs = 1;
-	x.ivc_configs[0] = (struct t_ivc){5,     0,     0xd0000000, 0xd0001000,
+	x.ivc_configs[0] = (struct t_ivc){5,      0,     0xd0000000, 0xd0001000,
 					  0x1000, 0x800, 66,         2};
 	x.entry_point = 0x40000000;
 	x.kernel_load_paddr = 0x60000000;
@@ -130,9 +131,9 @@ static void test_newer_example_bytes(void)
 	strcpy(x.name, "rtos-a32");
 	x.arch_config.is_aarch32 = 1;
 	x.arch_config.gic.tag = 0;
-	x.arch_config.gic.v2 = (struct t_gicv2){
-		0x8000000, 0x10000, 0x8010000, 0x10000, 0,
-		0x8030000, 0x10000, 0x8040000, 0x10000};
+	x.arch_config.gic.v2 =
+		(struct t_gicv2){0x8000000, 0x10000, 0x8010000, 0x10000, 0,
+				 0x8030000, 0x10000, 0x8040000, 0x10000};
 	x.arch_config.uefi.no_uefi_tag = 1;
 	x.num_pci_bus = 2;
 	x.pci_config[0] = (struct t_pci_bus){
@@ -168,15 +169,15 @@ static void test_newer_example_bytes(void)
 }
 
 /* The other architectures: their arch_config and what follows it. */
-#define OTHER_ARCH(arch, cfg)                                               \
-	"{\"arch\": \"" arch "\", \"name\": \"z\", \"zone_id\": 3, "         \
-	"\"cpus\": [0], \"memory_regions\": [{\"type\": \"ram\", "          \
-	"\"physical_start\": \"0x80000000\", \"virtual_start\": "          \
-	"\"0x80000000\", \"size\": \"0x1000000\"}], \"interrupts\": [], "   \
-	"\"kernel_filepath\": \"./Image\", \"dtb_filepath\": "             \
-	"\"./linux2.dtb\", \"kernel_load_paddr\": \"0x80200000\", "         \
-	"\"dtb_load_paddr\": \"0x80000000\", \"entry_point\": "            \
-	"\"0x80200000\"" cfg ", \"pci_config\": [], \"alloc_pci_devs\": "   \
+#define OTHER_ARCH(arch, cfg)                                             \
+	"{\"arch\": \"" arch "\", \"name\": \"z\", \"zone_id\": 3, "      \
+	"\"cpus\": [0], \"memory_regions\": [{\"type\": \"ram\", "        \
+	"\"physical_start\": \"0x80000000\", \"virtual_start\": "         \
+	"\"0x80000000\", \"size\": \"0x1000000\"}], \"interrupts\": [], " \
+	"\"kernel_filepath\": \"./Image\", \"dtb_filepath\": "            \
+	"\"./linux2.dtb\", \"kernel_load_paddr\": \"0x80200000\", "       \
+	"\"dtb_load_paddr\": \"0x80000000\", \"entry_point\": "           \
+	"\"0x80200000\"" cfg ", \"pci_config\": [], \"alloc_pci_devs\": " \
 	"[{\"domain\": 0, \"bus\": 1, \"device\": 0, \"function\": 0}]}"
 
 static void test_riscv64_bytes(void)
@@ -225,11 +226,12 @@ static void test_x86_64_bytes(void)
 
 	CU_ASSERT_EQUAL_FATAL(
 		load_text(OTHER_ARCH(
-			"x86_64", ", \"arch_config\": {\"ioapic_base\": "
-				  "\"0xfec00000\", \"ioapic_size\": \"0x1000\", "
-				  "\"kernel_entry_gpa\": \"0x100000\", "
-				  "\"rsdp_memory_region_id\": 0, "
-				  "\"screen_base\": \"0xfd000000\"}")),
+			"x86_64",
+			", \"arch_config\": {\"ioapic_base\": "
+			"\"0xfec00000\", \"ioapic_size\": \"0x1000\", "
+			"\"kernel_entry_gpa\": \"0x100000\", "
+			"\"rsdp_memory_region_id\": 0, "
+			"\"screen_base\": \"0xfd000000\"}")),
 		0);
 	size_t n = zone_layout_encode(&desc, buf, NULL);
 	CU_ASSERT_EQUAL_FATAL(n, sizeof x);
@@ -242,21 +244,22 @@ static void test_x86_64_bytes(void)
 	CU_ASSERT_EQUAL(x.num_pci_devs, 1);
 }
 
-/* ---- Validation errors ---------------------------------------------------------- */
+/* ---- Validation errors
+ * ---------------------------------------------------------- */
 
 /* A valid newer-style arm64 file; each case changes one key. */
-#define BASE                                                                 \
-	"{\"arch\": \"arm64\", \"name\": \"base\", \"zone_id\": 1, "          \
+#define BASE                                                                \
+	"{\"arch\": \"arm64\", \"name\": \"base\", \"zone_id\": 1, "        \
 	"\"cpus\": [0, 1], \"memory_regions\": [{\"type\": \"ram\", "       \
-	"\"physical_start\": \"0x50000000\", \"virtual_start\": "          \
+	"\"physical_start\": \"0x50000000\", \"virtual_start\": "           \
 	"\"0x50000000\", \"size\": \"0x1000000\"}], \"interrupts\": [32], " \
 	"\"ivc_configs\": [], \"kernel_filepath\": \"./Image\", "           \
 	"\"dtb_filepath\": \"./linux2.dtb\", \"kernel_load_paddr\": "       \
-	"\"0x50200000\", \"dtb_load_paddr\": \"0x50000000\", "             \
-	"\"entry_point\": \"0x50200000\", \"arch_config\": "               \
+	"\"0x50200000\", \"dtb_load_paddr\": \"0x50000000\", "              \
+	"\"entry_point\": \"0x50200000\", \"arch_config\": "                \
 	"{\"gic_version\": \"v3\", \"gicd_base\": \"0x8000000\", "          \
 	"\"gicd_size\": \"0x10000\", \"gicr_base\": \"0x80a0000\", "        \
-	"\"gicr_size\": \"0xf60000\"}, \"pci_config\": [], "               \
+	"\"gicr_size\": \"0xf60000\"}, \"pci_config\": [], "                \
 	"\"alloc_pci_devs\": []}"
 
 /* Set (or with value NULL remove) the member at a dotted path. */
@@ -399,8 +402,9 @@ static void test_missing_files(void)
 {
 	CHECK_ERROR("kernel_filepath", "\"./nope\"",
 		    "kernel_filepath: ./nope: No such file or directory");
-	CHECK_ERROR("dtb_filepath", "\"/\"", "dtb_filepath: /: not a regular "
-					     "file");
+	CHECK_ERROR("dtb_filepath", "\"/\"",
+		    "dtb_filepath: /: not a regular "
+		    "file");
 	CHECK_ERROR("kernel_filepath", NULL, "kernel_filepath: missing");
 	CHECK_ERROR("kernel_filepath", "\"\"",
 		    "kernel_filepath: must not be empty");
@@ -525,10 +529,11 @@ static void test_identity_and_keys(void)
 		    "arch_config.gic_version: \"v4\" is not \"v2\" or \"v3\"");
 	CHECK_ERROR("arch_config.gicd_size", NULL,
 		    "arch_config.gicd_size: missing");
-	CHECK_ERROR("arch_config",
-		    "{\"gicd_base\": \"0x8000000\", \"gicd_size\": \"0x10000\"}",
-		    "arch_config.gic_version: missing, and neither gicr_base "
-		    "(GICv3) nor gicc_base (GICv2) is given");
+	CHECK_ERROR(
+		"arch_config",
+		"{\"gicd_base\": \"0x8000000\", \"gicd_size\": \"0x10000\"}",
+		"arch_config.gic_version: missing, and neither gicr_base "
+		"(GICv3) nor gicc_base (GICv2) is given");
 	CHECK_ERROR("arch_config.is_aarch32", "2",
 		    "arch_config.is_aarch32: 2 is out of range (0..1)");
 }

@@ -24,11 +24,11 @@ struct exp_list {
 	size_t count;
 };
 
-static void add(struct exp_list *e, size_t offset, size_t size,
-		const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void add(struct exp_list *e, size_t offset, size_t size, const char *fmt,
+		...) __attribute__((format(printf, 4, 5)));
 
-static void add(struct exp_list *e, size_t offset, size_t size,
-		const char *fmt, ...)
+static void add(struct exp_list *e, size_t offset, size_t size, const char *fmt,
+		...)
 {
 	va_list ap;
 
@@ -44,98 +44,97 @@ static void add(struct exp_list *e, size_t offset, size_t size,
 /* offset, size of member f of type T (two arguments). */
 #define M(T, f) offsetof(T, f), sizeof(((T *)0)->f)
 
-#define EXPECT_HEAD(T, e)                                                     \
-	do {                                                                  \
-		add(e, M(T, zone_id), "zone_id");                             \
-		add(e, M(T, cpus), "cpus");                                   \
-		add(e, M(T, num_memory_regions), "num_memory_regions");       \
-		for (unsigned i = 0; i < 64; i++) {                           \
-			size_t b = offsetof(T, memory_regions) +              \
-				   i * sizeof(struct t_mem);                  \
-			add(e, b + M(struct t_mem, type),                     \
-			    "memory_regions[%u].type", i);                    \
-			add(e, b + M(struct t_mem, physical_start),           \
-			    "memory_regions[%u].physical_start", i);          \
-			add(e, b + M(struct t_mem, virtual_start),            \
-			    "memory_regions[%u].virtual_start", i);           \
-			add(e, b + M(struct t_mem, size),                     \
-			    "memory_regions[%u].size", i);                    \
-		}                                                             \
-		for (unsigned i = 0; i < 32; i++)                             \
-			add(e, offsetof(T, interrupts_bitmap) + 4 * i, 4,     \
-			    "interrupts_bitmap[%u]", i);                      \
-		add(e, M(T, num_ivc_configs), "num_ivc_configs");             \
-		for (unsigned i = 0; i < 2; i++) {                            \
-			size_t b = offsetof(T, ivc_configs) +                 \
-				   i * sizeof(struct t_ivc);                  \
-			add(e, b + M(struct t_ivc, ivc_id),                   \
-			    "ivc_configs[%u].ivc_id", i);                     \
-			add(e, b + M(struct t_ivc, peer_id),                  \
-			    "ivc_configs[%u].peer_id", i);                    \
-			add(e, b + M(struct t_ivc, control_table_ipa),        \
-			    "ivc_configs[%u].control_table_ipa", i);          \
-			add(e, b + M(struct t_ivc, shared_mem_ipa),           \
-			    "ivc_configs[%u].shared_mem_ipa", i);             \
-			add(e, b + M(struct t_ivc, rw_sec_size),              \
-			    "ivc_configs[%u].rw_sec_size", i);                \
-			add(e, b + M(struct t_ivc, out_sec_size),             \
-			    "ivc_configs[%u].out_sec_size", i);               \
-			add(e, b + M(struct t_ivc, interrupt_num),            \
-			    "ivc_configs[%u].interrupt_num", i);              \
-			add(e, b + M(struct t_ivc, max_peers),                \
-			    "ivc_configs[%u].max_peers", i);                  \
-		}                                                             \
-		add(e, M(T, entry_point), "entry_point");                     \
-		add(e, M(T, kernel_load_paddr), "kernel_load_paddr");         \
-		add(e, M(T, kernel_size), "kernel_size");                     \
-		add(e, M(T, dtb_load_paddr), "dtb_load_paddr");               \
-		add(e, M(T, dtb_size), "dtb_size");                           \
-		add(e, M(T, name), "name");                                   \
+#define EXPECT_HEAD(T, e)                                                 \
+	do {                                                              \
+		add(e, M(T, zone_id), "zone_id");                         \
+		add(e, M(T, cpus), "cpus");                               \
+		add(e, M(T, num_memory_regions), "num_memory_regions");   \
+		for (unsigned i = 0; i < 64; i++) {                       \
+			size_t b = offsetof(T, memory_regions) +          \
+				   i * sizeof(struct t_mem);              \
+			add(e, b + M(struct t_mem, type),                 \
+			    "memory_regions[%u].type", i);                \
+			add(e, b + M(struct t_mem, physical_start),       \
+			    "memory_regions[%u].physical_start", i);      \
+			add(e, b + M(struct t_mem, virtual_start),        \
+			    "memory_regions[%u].virtual_start", i);       \
+			add(e, b + M(struct t_mem, size),                 \
+			    "memory_regions[%u].size", i);                \
+		}                                                         \
+		for (unsigned i = 0; i < 32; i++)                         \
+			add(e, offsetof(T, interrupts_bitmap) + 4 * i, 4, \
+			    "interrupts_bitmap[%u]", i);                  \
+		add(e, M(T, num_ivc_configs), "num_ivc_configs");         \
+		for (unsigned i = 0; i < 2; i++) {                        \
+			size_t b = offsetof(T, ivc_configs) +             \
+				   i * sizeof(struct t_ivc);              \
+			add(e, b + M(struct t_ivc, ivc_id),               \
+			    "ivc_configs[%u].ivc_id", i);                 \
+			add(e, b + M(struct t_ivc, peer_id),              \
+			    "ivc_configs[%u].peer_id", i);                \
+			add(e, b + M(struct t_ivc, control_table_ipa),    \
+			    "ivc_configs[%u].control_table_ipa", i);      \
+			add(e, b + M(struct t_ivc, shared_mem_ipa),       \
+			    "ivc_configs[%u].shared_mem_ipa", i);         \
+			add(e, b + M(struct t_ivc, rw_sec_size),          \
+			    "ivc_configs[%u].rw_sec_size", i);            \
+			add(e, b + M(struct t_ivc, out_sec_size),         \
+			    "ivc_configs[%u].out_sec_size", i);           \
+			add(e, b + M(struct t_ivc, interrupt_num),        \
+			    "ivc_configs[%u].interrupt_num", i);          \
+			add(e, b + M(struct t_ivc, max_peers),            \
+			    "ivc_configs[%u].max_peers", i);              \
+		}                                                         \
+		add(e, M(T, entry_point), "entry_point");                 \
+		add(e, M(T, kernel_load_paddr), "kernel_load_paddr");     \
+		add(e, M(T, kernel_size), "kernel_size");                 \
+		add(e, M(T, dtb_load_paddr), "dtb_load_paddr");           \
+		add(e, M(T, dtb_size), "dtb_size");                       \
+		add(e, M(T, name), "name");                               \
 	} while (0)
 
-#define PCI_BUS_FIELD(e, b, i, f)                                        \
+#define PCI_BUS_FIELD(e, b, i, f) \
 	add(e, (b) + M(struct t_pci_bus, f), "pci_config[%u]." #f, i)
-#define PCI_DEV_FIELD(e, b, i, f)                                        \
+#define PCI_DEV_FIELD(e, b, i, f) \
 	add(e, (b) + M(struct t_pci_dev, f), "alloc_pci_devs[%u]." #f, i)
 
-#define EXPECT_TAIL(T, e)                                                 \
-	do {                                                              \
-		add(e, M(T, num_pci_bus), "num_pci_bus");                 \
-		for (unsigned i = 0; i < 4; i++) {                        \
-			size_t b = offsetof(T, pci_config) +              \
-				   i * sizeof(struct t_pci_bus);          \
-			PCI_BUS_FIELD(e, b, i, ecam_base);                \
-			PCI_BUS_FIELD(e, b, i, ecam_size);                \
-			PCI_BUS_FIELD(e, b, i, io_base);                  \
-			PCI_BUS_FIELD(e, b, i, io_size);                  \
-			PCI_BUS_FIELD(e, b, i, pci_io_base);              \
-			PCI_BUS_FIELD(e, b, i, mem32_base);               \
-			PCI_BUS_FIELD(e, b, i, mem32_size);               \
-			PCI_BUS_FIELD(e, b, i, pci_mem32_base);           \
-			PCI_BUS_FIELD(e, b, i, mem64_base);               \
-			PCI_BUS_FIELD(e, b, i, mem64_size);               \
-			PCI_BUS_FIELD(e, b, i, pci_mem64_base);           \
-			PCI_BUS_FIELD(e, b, i, bus_range_begin);          \
-			PCI_BUS_FIELD(e, b, i, bus_range_end);            \
-			PCI_BUS_FIELD(e, b, i, domain);                   \
-		}                                                         \
-		add(e, M(T, num_pci_devs), "num_pci_devs");               \
-		for (unsigned i = 0; i < 32; i++) {                       \
-			size_t b = offsetof(T, alloc_pci_devs) +          \
-				   i * sizeof(struct t_pci_dev);          \
-			PCI_DEV_FIELD(e, b, i, domain);                   \
-			PCI_DEV_FIELD(e, b, i, bus);                      \
-			PCI_DEV_FIELD(e, b, i, device);                   \
-			PCI_DEV_FIELD(e, b, i, function);                 \
-			PCI_DEV_FIELD(e, b, i, v_bus);                    \
-			PCI_DEV_FIELD(e, b, i, v_device);                 \
-			PCI_DEV_FIELD(e, b, i, v_function);               \
-			PCI_DEV_FIELD(e, b, i, dev_type);                 \
-		}                                                         \
+#define EXPECT_TAIL(T, e)                                        \
+	do {                                                     \
+		add(e, M(T, num_pci_bus), "num_pci_bus");        \
+		for (unsigned i = 0; i < 4; i++) {               \
+			size_t b = offsetof(T, pci_config) +     \
+				   i * sizeof(struct t_pci_bus); \
+			PCI_BUS_FIELD(e, b, i, ecam_base);       \
+			PCI_BUS_FIELD(e, b, i, ecam_size);       \
+			PCI_BUS_FIELD(e, b, i, io_base);         \
+			PCI_BUS_FIELD(e, b, i, io_size);         \
+			PCI_BUS_FIELD(e, b, i, pci_io_base);     \
+			PCI_BUS_FIELD(e, b, i, mem32_base);      \
+			PCI_BUS_FIELD(e, b, i, mem32_size);      \
+			PCI_BUS_FIELD(e, b, i, pci_mem32_base);  \
+			PCI_BUS_FIELD(e, b, i, mem64_base);      \
+			PCI_BUS_FIELD(e, b, i, mem64_size);      \
+			PCI_BUS_FIELD(e, b, i, pci_mem64_base);  \
+			PCI_BUS_FIELD(e, b, i, bus_range_begin); \
+			PCI_BUS_FIELD(e, b, i, bus_range_end);   \
+			PCI_BUS_FIELD(e, b, i, domain);          \
+		}                                                \
+		add(e, M(T, num_pci_devs), "num_pci_devs");      \
+		for (unsigned i = 0; i < 32; i++) {              \
+			size_t b = offsetof(T, alloc_pci_devs) + \
+				   i * sizeof(struct t_pci_dev); \
+			PCI_DEV_FIELD(e, b, i, domain);          \
+			PCI_DEV_FIELD(e, b, i, bus);             \
+			PCI_DEV_FIELD(e, b, i, device);          \
+			PCI_DEV_FIELD(e, b, i, function);        \
+			PCI_DEV_FIELD(e, b, i, v_bus);           \
+			PCI_DEV_FIELD(e, b, i, v_device);        \
+			PCI_DEV_FIELD(e, b, i, v_function);      \
+			PCI_DEV_FIELD(e, b, i, dev_type);        \
+		}                                                \
 	} while (0)
 
-#define ARCH_FIELD(e, T, f, name) \
-	add(e, arch_at + M(T, f), "arch_config." name)
+#define ARCH_FIELD(e, T, f, name) add(e, arch_at + M(T, f), "arch_config." name)
 
 static void expect_arm64(struct exp_list *e, unsigned gic)
 {
@@ -230,8 +229,8 @@ static void expect_x86_64(struct exp_list *e)
 
 /* Encode an empty zone of `arch` (GIC version `gic` on arm64) and compare
  * the recorded fields with `e` one by one. */
-static void compare(enum zone_arch arch, unsigned gic,
-		    const struct exp_list *e, size_t expected_size)
+static void compare(enum zone_arch arch, unsigned gic, const struct exp_list *e,
+		    size_t expected_size)
 {
 	static struct zone_desc d;
 	static uint8_t buf[ZONE_CONFIG_MAX_SIZE];
@@ -443,7 +442,7 @@ static void test_zone_info_decode(void)
 	memset(raw, 0, sizeof raw);
 	raw[0] = 7;
 	raw[8] = 0x0c;
-	raw[15] = 0x80; /* cpu 63 */
+	raw[15] = 0x80;            /* cpu 63 */
 	memset(raw + 16, 'x', 32); /* a name filling all 32 bytes */
 	raw[48] = 1;
 	zone_info_decode(raw, &z);

@@ -79,23 +79,23 @@ struct t_x86_64 {
 	uint64_t uefi_memory_region_id, screen_base;
 };
 
-#define T_ZONE_CONFIG(tag, arch_type)                                  \
-	struct tag {                                                   \
-		uint32_t zone_id;                                      \
-		uint64_t cpus;                                         \
-		uint32_t num_memory_regions;                           \
-		struct t_mem memory_regions[64];                       \
-		uint32_t interrupts_bitmap[1024 / 32];                 \
-		uint32_t num_ivc_configs;                              \
-		struct t_ivc ivc_configs[2];                           \
-		uint64_t entry_point, kernel_load_paddr, kernel_size;  \
-		uint64_t dtb_load_paddr, dtb_size;                     \
-		char name[32];                                         \
-		arch_type arch_config;                                 \
-		uint64_t num_pci_bus;                                  \
-		struct t_pci_bus pci_config[4];                        \
-		uint64_t num_pci_devs;                                 \
-		struct t_pci_dev alloc_pci_devs[32];                   \
+#define T_ZONE_CONFIG(tag, arch_type)                                 \
+	struct tag {                                                  \
+		uint32_t zone_id;                                     \
+		uint64_t cpus;                                        \
+		uint32_t num_memory_regions;                          \
+		struct t_mem memory_regions[64];                      \
+		uint32_t interrupts_bitmap[1024 / 32];                \
+		uint32_t num_ivc_configs;                             \
+		struct t_ivc ivc_configs[2];                          \
+		uint64_t entry_point, kernel_load_paddr, kernel_size; \
+		uint64_t dtb_load_paddr, dtb_size;                    \
+		char name[32];                                        \
+		arch_type arch_config;                                \
+		uint64_t num_pci_bus;                                 \
+		struct t_pci_bus pci_config[4];                       \
+		uint64_t num_pci_devs;                                \
+		struct t_pci_dev alloc_pci_devs[32];                  \
 	}
 
 T_ZONE_CONFIG(t_zone_arm64, struct t_arm64);
