@@ -12,7 +12,6 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -171,8 +170,7 @@ static void format_cpus(uint64_t cpus, char *buf, size_t size)
 	format_ranges(words, ZONE_MAX_CPUS, buf, size);
 }
 
-/* ---- zone start -------------------------------------------------------------
- */
+/* ---- zone start ---- */
 
 static const char *const mem_type_names[] = {"ram", "io", "virtio"};
 
@@ -272,30 +270,31 @@ static int write_bytes(const char *file, const uint8_t *buf, size_t len)
 	return 0;
 }
 
-/* HVISOR_LOAD_IMAGE of one file. "null" loads nothing (as hvisor-tool). */
+/* HVISOR_LOAD_IMAGE of one file, which must still have the size that was
+ * checked against the RAM regions. "null" loads nothing (as hvisor-tool). */
 static int load_image(struct port *port, const char *what, const char *file,
-		      uint64_t paddr)
+		      uint64_t size, uint64_t paddr)
 {
-	struct stat st;
 	uint8_t *buf = NULL;
 	FILE *f;
 	int rc;
 
 	if (strcmp(file, "null") == 0)
 		return ZONE_EXIT_OK;
+	errno = 0;
 	f = fopen(file, "rb");
-	if (!f || fstat(fileno(f), &st) != 0 ||
-	    !(buf = malloc(st.st_size ? (size_t)st.st_size : 1)) ||
-	    fread(buf, 1, (size_t)st.st_size, f) != (size_t)st.st_size) {
-		fprintf(stderr, "hvisor: %s %s: cannot read: %s\n", what, file,
-			strerror(errno ? errno : EIO));
+	if (!f || !(buf = malloc(size + 1)) ||
+	    fread(buf, 1, size + 1, f) != size) {
+		fprintf(stderr, "hvisor: %s %s: %s\n", what, file,
+			errno ? strerror(errno)
+			      : "changed size since it was checked");
 		free(buf);
 		if (f)
 			fclose(f);
 		return ZONE_EXIT_USAGE;
 	}
 	fclose(f);
-	rc = port_load_image(port, buf, (uint64_t)st.st_size, paddr);
+	rc = port_load_image(port, buf, size, paddr);
 	free(buf);
 	if (rc < 0) {
 		fprintf(stderr,
@@ -330,8 +329,9 @@ static int start_on_port(const struct zone_opts *o, const struct zone_desc *d,
 			version, ZONE_LAYOUT_VERSION, d->zone_id);
 		rc = ZONE_EXIT_REFUSED;
 	} else if ((rc = load_image(port, "kernel", d->kernel_file,
-				    d->kernel_load_paddr)) == ZONE_EXIT_OK &&
-		   (rc = load_image(port, "dtb", d->dtb_file,
+				    d->kernel_bytes, d->kernel_load_paddr)) ==
+			   ZONE_EXIT_OK &&
+		   (rc = load_image(port, "dtb", d->dtb_file, d->dtb_bytes,
 				    d->dtb_load_paddr)) == ZONE_EXIT_OK) {
 		int err = port_zone_start(port, cfg, len);
 		if (err < 0) {
@@ -389,8 +389,7 @@ static int zone_start(int argc, char **argv)
 	return rc;
 }
 
-/* ---- zone shutdown / list -------------------------------------------------
- */
+/* ---- zone shutdown / list ---- */
 
 static int zone_shutdown(int argc, char **argv)
 {

@@ -48,8 +48,7 @@ int zone_arch_host(void)
 #endif
 }
 
-/* ---- The cursor -----------------------------------------------------------
- */
+/* ---- The cursor ---- */
 
 struct writer {
 	uint8_t *buf; /* ZONE_CONFIG_MAX_SIZE bytes */
@@ -128,8 +127,7 @@ static void align_to(struct writer *w, size_t a)
 	w->off = align_up(w->off, a);
 }
 
-/* ---- zone_config_t --------------------------------------------------------
- */
+/* ---- zone_config_t ---- */
 
 static void put_mem_region(struct writer *w, unsigned i,
 			   const struct zone_mem_region *r)
@@ -353,8 +351,7 @@ const struct zone_field *zone_field_find(const struct zone_field_list *l,
 	return NULL;
 }
 
-/* ---- zone_info_t ------------------------------------------------------------
- */
+/* ---- zone_info_t ---- */
 
 static uint64_t get_le(const uint8_t *p, unsigned size)
 {

@@ -151,6 +151,7 @@ struct zone_desc {
 	/* Not part of zone_config_t. */
 	char kernel_file[PATH_MAX]; /* "null": no image (as hvisor-tool) */
 	char dtb_file[PATH_MAX];
+	uint64_t kernel_bytes, dtb_bytes; /* file sizes when checked */
 	bool arch_from_host;      /* "arch" absent: the build's architecture */
 	bool older_pci_config;    /* pci_config was one object */
 	bool older_pci_devs;      /* alloc_pci_devs were packed numbers */
