@@ -138,6 +138,12 @@ static void test_round_trip(void)
 	CU_ASSERT_EQUAL(hvisor(sock, "zone list", true, &out), 0);
 	CU_ASSERT_TRUE(has_row(out, 0, "root-linux", "0", "running"));
 	CU_ASSERT_TRUE(has_row(out, 1, "linux2", "2-3", "running"));
+	/* --mock names the socket as HVISOR_MOCK does, and wins over it. */
+	snprintf(args, sizeof args, "zone list --mock %s", sock);
+	CU_ASSERT_EQUAL(hvisor("/nonexistent/hvisor.sock", args, true, &out),
+			0);
+	CU_ASSERT_TRUE(has_row(out, 1, "linux2", "2-3", "running"));
+	snprintf(args, sizeof args, "zone start %s", zone_file);
 
 	CU_ASSERT_EQUAL(hvd_mock_set_zone_error(m, 1, true), 0);
 	CU_ASSERT_EQUAL(hvisor(sock, "zone list --json", true, &out), 0);
