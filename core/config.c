@@ -34,10 +34,7 @@ const char *cfg_last_error(void)
 	return last_error;
 }
 
-static void cfg_fail(const char *fmt, ...)
-	__attribute__((format(printf, 1, 2)));
-
-static void cfg_fail(const char *fmt, ...)
+void cfg_fail(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -217,7 +214,7 @@ static enum num_status parse_number(const cJSON *item, uint64_t *out)
 
 /* Copy at most `max` characters of s into buf, replacing anything that is
  * not printable ASCII, so a message stays on one line. */
-static const char *printable(const char *s, char *buf, size_t size)
+const char *cfg_printable(const char *s, char *buf, size_t size)
 {
 	size_t n = 0;
 
@@ -259,9 +256,9 @@ static void report_number(const char *path, const cJSON *item,
 		break;
 	case NUM_SYNTAX:
 		cfg_fail("%s: invalid number '%s'", path,
-			 cJSON_IsString(item)
-				 ? printable(item->valuestring, buf, sizeof buf)
-				 : "?");
+			 cJSON_IsString(item) ? cfg_printable(item->valuestring,
+							      buf, sizeof buf)
+					      : "?");
 		break;
 	}
 }
@@ -534,14 +531,26 @@ static int check_duplicate_keys(const cJSON *item, char *path, size_t used,
 	return 0;
 }
 
-/* A required or optional number member of `obj` (path prefix `at`). */
-static int member_u64(const cJSON *obj, const char *at, const char *name,
-		      bool required, bool *present, uint64_t *out)
+int cfg_item_u64(const struct cJSON *item, const char *path, uint64_t *out)
+{
+	uint64_t v = 0;
+	enum num_status st = parse_number(item, &v);
+
+	if (st != NUM_OK) {
+		report_number(path, item, st);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
+int cfg_member_u64(const struct cJSON *obj, const char *at, const char *name,
+		   bool required, bool *present, uint64_t *out)
 {
 	char path[128];
 	const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
 
-	snprintf(path, sizeof path, "%s.%s", at, name);
+	join_path(path, sizeof path, at, name, strlen(name));
 	if (present)
 		*present = item != NULL;
 	if (!item) {
@@ -550,23 +559,21 @@ static int member_u64(const cJSON *obj, const char *at, const char *name,
 		cfg_fail("%s: missing", path);
 		return -1;
 	}
-	enum num_status st = parse_number(item, out);
-	if (st != NUM_OK) {
-		report_number(path, item, st);
-		return -1;
-	}
-	return 0;
+	return cfg_item_u64(item, path, out);
 }
 
-static int member_u32(const cJSON *obj, const char *at, const char *name,
-		      uint32_t *out)
+int cfg_member_u32(const struct cJSON *obj, const char *at, const char *name,
+		   uint32_t *out)
 {
 	uint64_t v = 0;
 
-	if (member_u64(obj, at, name, true, NULL, &v))
+	if (cfg_member_u64(obj, at, name, true, NULL, &v))
 		return -1;
 	if (v > UINT32_MAX) {
-		cfg_fail("%s.%s: out of range (more than 32 bits)", at, name);
+		char path[128];
+
+		join_path(path, sizeof path, at, name, strlen(name));
+		cfg_fail("%s: out of range (more than 32 bits)", path);
 		return -1;
 	}
 	*out = (uint32_t)v;
@@ -614,11 +621,11 @@ static int parse_memory(const cJSON *zone, struct zone_cfg *zc)
 			cfg_fail("%s: expected an object", at);
 			return -1;
 		}
-		if (member_u64(item, at, "zone0_ipa", true, NULL,
-			       &m->zone0_ipa) ||
-		    member_u64(item, at, "zonex_ipa", true, NULL,
-			       &m->zonex_ipa) ||
-		    member_u64(item, at, "size", true, NULL, &m->size))
+		if (cfg_member_u64(item, at, "zone0_ipa", true, NULL,
+				   &m->zone0_ipa) ||
+		    cfg_member_u64(item, at, "zonex_ipa", true, NULL,
+				   &m->zonex_ipa) ||
+		    cfg_member_u64(item, at, "size", true, NULL, &m->size))
 			return -1;
 		if (m->size == 0) {
 			cfg_fail("%s.size: must be greater than 0", at);
@@ -675,7 +682,8 @@ static int parse_device(const cJSON *dev, struct zone_cfg *zc, unsigned di,
 				 "\"disable\", "
 				 "not \"%s\"",
 				 at,
-				 printable(item->valuestring, buf, sizeof buf));
+				 cfg_printable(item->valuestring, buf,
+					       sizeof buf));
 			return -1;
 		}
 	}
@@ -712,9 +720,9 @@ static int parse_device(const cJSON *dev, struct zone_cfg *zc, unsigned di,
 		d->plugin = item->valuestring;
 	}
 
-	if (member_u64(dev, at, "addr", true, NULL, &d->addr) ||
-	    member_u64(dev, at, "len", true, NULL, &d->len) ||
-	    member_u32(dev, at, "irq", &d->irq))
+	if (cfg_member_u64(dev, at, "addr", true, NULL, &d->addr) ||
+	    cfg_member_u64(dev, at, "len", true, NULL, &d->len) ||
+	    cfg_member_u32(dev, at, "irq", &d->irq))
 		return -1;
 	if (d->len < CFG_MIN_WINDOW) {
 		cfg_fail("%s.len: 0x%" PRIx64
@@ -753,7 +761,7 @@ static int parse_zone(const cJSON *zone, unsigned zi, struct virtio_cfg *cfg)
 		cfg_fail("%s: expected an object", zc->path);
 		return -1;
 	}
-	if (member_u32(zone, zc->path, "id", &zc->id))
+	if (cfg_member_u32(zone, zc->path, "id", &zc->id))
 		return -1;
 	for (unsigned j = 0; j < zi; j++) {
 		if (cfg->zones[j].id == zc->id) {
@@ -792,19 +800,10 @@ static int parse_zone(const cJSON *zone, unsigned zi, struct virtio_cfg *cfg)
 	return 0;
 }
 
-static int validate(struct virtio_cfg *cfg, const char *source)
+static int validate(struct virtio_cfg *cfg)
 {
 	const cJSON *zones, *zone;
-	char path[512];
 	unsigned zi = 0;
-
-	if (!cJSON_IsObject(cfg->root)) {
-		cfg_fail("%s: expected a JSON object at the top level", source);
-		return -1;
-	}
-	path[0] = '\0';
-	if (check_duplicate_keys(cfg->root, path, 0, sizeof path))
-		return -1;
 
 	zones = cJSON_GetObjectItemCaseSensitive(cfg->root, "zones");
 	if (!zones) {
@@ -879,19 +878,19 @@ static void report_syntax_error(const char *clean, const char *err_at,
 			 snippet);
 }
 
-int virtio_cfg_parse(const char *text, const char *source,
-		     struct virtio_cfg *out)
+struct cJSON *cfg_parse_json(const char *text, const char *source)
 {
 	const char *err_at = NULL;
+	char path[512];
+	cJSON *root;
 	char *clean;
 	int line = 0;
 
-	memset(out, 0, sizeof *out);
 	if (!source)
 		source = "<embedded>";
 	if (!text) {
 		cfg_fail("%s: no text", source);
-		return -1;
+		return NULL;
 	}
 	/* A UTF-8 byte order mark some editors write. */
 	if ((unsigned char)text[0] == 0xef && (unsigned char)text[1] == 0xbb &&
@@ -905,72 +904,102 @@ int virtio_cfg_parse(const char *text, const char *source,
 				 line);
 		else
 			cfg_fail("%s: out of memory", source);
-		return -1;
+		return NULL;
 	}
-	out->root = cJSON_ParseWithOpts(clean, &err_at, 1);
-	if (!out->root) {
+	root = cJSON_ParseWithOpts(clean, &err_at, 1);
+	if (!root) {
 		report_syntax_error(clean, err_at, source);
 		free(clean);
-		return -1;
+		return NULL;
 	}
 	free(clean);
-	if (validate(out, source)) {
+	if (!cJSON_IsObject(root)) {
+		cfg_fail("%s: expected a JSON object at the top level", source);
+		cJSON_Delete(root);
+		return NULL;
+	}
+	path[0] = '\0';
+	if (check_duplicate_keys(root, path, 0, sizeof path)) {
+		cJSON_Delete(root);
+		return NULL;
+	}
+	return root;
+}
+
+int virtio_cfg_parse(const char *text, const char *source,
+		     struct virtio_cfg *out)
+{
+	memset(out, 0, sizeof *out);
+	out->root = cfg_parse_json(text, source);
+	if (!out->root)
+		return -1;
+	if (validate(out)) {
 		virtio_cfg_free(out);
 		return -1;
 	}
 	return 0;
 }
 
-int virtio_cfg_load(const char *file, struct virtio_cfg *out)
+char *cfg_read_file(const char *file)
 {
 	struct stat st;
 	FILE *f;
 	char *text;
 	size_t n;
-	int r;
 
-	memset(out, 0, sizeof *out);
 	f = fopen(file, "rb");
 	if (!f) {
 		cfg_fail("%s: cannot open: %s", file, strerror(errno));
-		return -1;
+		return NULL;
 	}
 	if (fstat(fileno(f), &st) != 0) {
 		cfg_fail("%s: cannot read: %s", file, strerror(errno));
 		fclose(f);
-		return -1;
+		return NULL;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		cfg_fail("%s: not a regular file", file);
 		fclose(f);
-		return -1;
+		return NULL;
 	}
 	if (st.st_size > (off_t)CFG_MAX_FILE_SIZE) {
 		cfg_fail("%s: file too large (%lld bytes, at most %u)", file,
 			 (long long)st.st_size, CFG_MAX_FILE_SIZE);
 		fclose(f);
-		return -1;
+		return NULL;
 	}
 	text = malloc((size_t)st.st_size + 1);
 	if (!text) {
 		cfg_fail("%s: out of memory", file);
 		fclose(f);
-		return -1;
+		return NULL;
 	}
 	n = fread(text, 1, (size_t)st.st_size, f);
 	if (ferror(f)) {
 		cfg_fail("%s: cannot read: %s", file, strerror(errno));
 		free(text);
 		fclose(f);
-		return -1;
+		return NULL;
 	}
 	fclose(f);
 	text[n] = '\0';
 	if (memchr(text, '\0', n)) {
 		cfg_fail("%s: contains a NUL byte", file);
 		free(text);
-		return -1;
+		return NULL;
 	}
+	return text;
+}
+
+int virtio_cfg_load(const char *file, struct virtio_cfg *out)
+{
+	char *text;
+	int r;
+
+	memset(out, 0, sizeof *out);
+	text = cfg_read_file(file);
+	if (!text)
+		return -1;
 	r = virtio_cfg_parse(text, file, out);
 	free(text);
 	return r;

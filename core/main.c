@@ -15,15 +15,17 @@
 #include "daemon.h"
 #include "loader.h"
 #include "log.h"
+#include "zone_cmd.h"
 
 #define EXIT_USAGE 2
 
 static void usage(FILE *out)
 {
+	fprintf(out, "usage: hvisor virtio start [options] <virtio.json>\n"
+		     "       hvisor virtio plugins [--plugin-dir DIR]...\n"
+		     "       hvisor --version\n");
+	zone_usage(out);
 	fprintf(out,
-		"usage: hvisor virtio start [options] <virtio.json>\n"
-		"       hvisor virtio plugins [--plugin-dir DIR]...\n"
-		"       hvisor --version\n"
 		"\n"
 		"virtio start options:\n"
 		"  --plugin-dir DIR   search DIR for device plugins first "
@@ -222,6 +224,8 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return EXIT_SUCCESS;
 	}
+	if (argc >= 2 && strcmp(argv[1], "zone") == 0)
+		return zone_main(argc - 1, argv + 1);
 	if (argc >= 3 && strcmp(argv[1], "virtio") == 0) {
 		if (strcmp(argv[2], "start") == 0)
 			return virtio_start(argc - 2, argv + 2);

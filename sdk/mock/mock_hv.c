@@ -120,9 +120,10 @@ HVD_API struct hvd_mock *hvd_mock_new(void)
 	m->listen_fd = -1;
 	m->config_version = 0x06;
 	/* The root zone always exists, as on a running hypervisor. */
-	m->zones[0].zone_id = 0;
-	m->zones[0].cpus = 1;
-	snprintf(m->zones[0].name, sizeof(m->zones[0].name), "root-linux");
+	m->zones[0].info.zone_id = 0;
+	m->zones[0].info.cpus = 1;
+	snprintf(m->zones[0].info.name, sizeof(m->zones[0].info.name),
+		 "root-linux");
 	m->zone_count = 1;
 
 	m->finish_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -183,6 +184,8 @@ HVD_API void hvd_mock_free(struct hvd_mock *m)
 		munmap(m->ram[i].hva, m->ram[i].size);
 		close(m->ram[i].memfd);
 	}
+	for (unsigned i = 0; i < m->zone_count; i++)
+		free(m->zones[i].cfg);
 	free(m->ram);
 	free(m->allocs);
 	free(m->irqs);

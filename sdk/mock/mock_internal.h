@@ -53,6 +53,14 @@ struct mock_zone_info {
 };
 _Static_assert(sizeof(struct mock_zone_info) == 56, "zone_info_t");
 
+/* A running zone: what ZONE_LIST reports, and the exact zone_config_t
+ * bytes it was started with (none for the root zone). */
+struct mock_zone {
+	struct mock_zone_info info;
+	uint8_t *cfg;
+	size_t cfg_len;
+};
+
 struct mock_irq {
 	uint32_t zone, irq;
 	uint64_t count;
@@ -78,7 +86,7 @@ struct hvd_mock {
 	struct mock_alloc *allocs;
 	unsigned alloc_count, alloc_cap;
 
-	struct mock_zone_info zones[MOCK_MAX_ZONES];
+	struct mock_zone zones[MOCK_MAX_ZONES];
 	unsigned zone_count;
 	uint64_t config_version;
 
@@ -110,6 +118,13 @@ int mock_memfd(const char *name, uint64_t size);
 int mock_server_start(struct hvd_mock *m);
 void mock_server_close(struct hvd_mock *m); /* after the threads stopped */
 void *mock_server_main(void *arg);
+
+/* mock_zone.c: the zone ops of the port protocol (0 / -errno; list:
+ * the count written to out). */
+int mock_zone_start(struct hvd_mock *m, const uint8_t *cfg, size_t len);
+int mock_zone_shutdown(struct hvd_mock *m, uint64_t id);
+int mock_zone_list(struct hvd_mock *m, uint64_t max,
+		   struct mock_zone_info *out);
 
 /* mock_hv.c: RAM lookup by zone-0 address, under m->lock. */
 const struct mock_ram *mock_ram_by_zone0(struct hvd_mock *m, uint64_t ipa,

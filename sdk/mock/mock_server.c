@@ -17,18 +17,6 @@
 #include "mock_internal.h"
 
 #define MAX_RX_FDS 4
-/*
- * Where zone_config_t keeps `name` (natural alignment, layout version 6):
- * zone_id 0, cpus 8, num_memory_regions 16, memory_regions[64] x 32 at 24,
- * interrupts_bitmap[32] at 2072, num_ivc_configs 2200, ivc_configs[2] x 40
- * at 2208, entry_point..dtb_size at 2288, name at 2328.
- * TODO(zone-control issue): refine from the real zone_config_t once the zone
- * start code defines it; a shorter payload names the zone "zone<id>".
- */
-#define ZONE_CFG_ID_OFFSET   0
-#define ZONE_CFG_CPUS_OFFSET 8
-#define ZONE_CFG_NAME_OFFSET 2328
-
 /* ---- Socket setup -------------------------------------------------------- */
 
 int mock_server_start(struct hvd_mock *m)
@@ -200,64 +188,6 @@ static void do_map(struct hvd_mock *m, const struct hvisor_mock_msg *req,
 	pthread_mutex_unlock(&m->lock);
 }
 
-static struct mock_zone_info *zone_find(struct hvd_mock *m, uint32_t id)
-{
-	for (unsigned i = 0; i < m->zone_count; i++)
-		if (m->zones[i].zone_id == id)
-			return &m->zones[i];
-	return NULL;
-}
-
-static int do_zone_start(struct hvd_mock *m, const uint8_t *cfg, size_t len)
-{
-	if (len < ZONE_CFG_CPUS_OFFSET + sizeof(uint64_t))
-		return -EINVAL;
-	struct mock_zone_info z = {0};
-	memcpy(&z.zone_id, cfg + ZONE_CFG_ID_OFFSET, sizeof(z.zone_id));
-	memcpy(&z.cpus, cfg + ZONE_CFG_CPUS_OFFSET, sizeof(z.cpus));
-	if (len >= ZONE_CFG_NAME_OFFSET + sizeof(z.name))
-		memcpy(z.name, cfg + ZONE_CFG_NAME_OFFSET, sizeof(z.name) - 1);
-	else
-		snprintf(z.name, sizeof(z.name), "zone%u", z.zone_id);
-	int rc = 0;
-	pthread_mutex_lock(&m->lock);
-	if (zone_find(m, z.zone_id))
-		rc = -EEXIST;
-	else if (m->zone_count == MOCK_MAX_ZONES)
-		rc = -ENOSPC;
-	else
-		m->zones[m->zone_count++] = z;
-	pthread_mutex_unlock(&m->lock);
-	return rc;
-}
-
-static int do_zone_shutdown(struct hvd_mock *m, uint64_t id)
-{
-	int rc = 0;
-	pthread_mutex_lock(&m->lock);
-	struct mock_zone_info *z = id > UINT32_MAX ? NULL : zone_find(m, id);
-	if (!z)
-		rc = -ENOENT;
-	else if (id == 0)
-		rc = -EPERM; /* the root zone */
-	else
-		*z = m->zones[--m->zone_count];
-	pthread_mutex_unlock(&m->lock);
-	return rc;
-}
-
-static int do_zone_list(struct hvd_mock *m, uint64_t max,
-			struct mock_zone_info *out)
-{
-	pthread_mutex_lock(&m->lock);
-	unsigned n = m->zone_count;
-	if (n > max)
-		n = (unsigned)max;
-	memcpy(out, m->zones, n * sizeof(*out));
-	pthread_mutex_unlock(&m->lock);
-	return (int)n;
-}
-
 /* Images land in mock RAM when the address is one of ours; anything else
  * is accepted and dropped (the mock has no other physical memory). */
 static void do_load_image(struct hvd_mock *m, uint64_t paddr,
@@ -293,13 +223,13 @@ static void dispatch(struct hvd_mock *m, const struct hvisor_mock_msg *req,
 		pthread_mutex_unlock(&m->lock);
 		break;
 	case HVISOR_MOCK_ZONE_START:
-		rc = do_zone_start(m, payload, req->payload_len);
+		rc = mock_zone_start(m, payload, req->payload_len);
 		break;
 	case HVISOR_MOCK_ZONE_SHUTDOWN:
-		rc = do_zone_shutdown(m, req->arg0);
+		rc = mock_zone_shutdown(m, req->arg0);
 		break;
 	case HVISOR_MOCK_ZONE_LIST:
-		rc = do_zone_list(m, req->arg0, zbuf);
+		rc = mock_zone_list(m, req->arg0, zbuf);
 		rep->payload = zbuf;
 		rep->msg.payload_len = (uint32_t)rc * sizeof(*zbuf);
 		break;

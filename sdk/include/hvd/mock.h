@@ -173,6 +173,18 @@ void hvd_guest_vq_publish_raw(struct hvd_guest_vq *vq, uint16_t head);
 /* Set the driver's avail index directly (e.g. to test wrap past 65535). */
 void hvd_guest_vq_set_avail_idx_raw(struct hvd_guest_vq *vq, uint16_t idx);
 
+/* ---- Zones (appended; zone control tests) ------------------------------- */
+
+/* The exact zone_config_t bytes ZONE_START gave the running zone
+ * `zone_id`: a malloc'd copy (free it) with *len set. NULL with errno
+ * ENOENT when no such zone was started (the root zone has no bytes). */
+void *hvd_mock_zone_bytes(struct hvd_mock *m, uint32_t zone_id, size_t *len);
+/* Whether ZONE_LIST would report zone `zone_id` (the root zone: always). */
+bool hvd_mock_zone_running(struct hvd_mock *m, uint32_t zone_id);
+/* Make ZONE_LIST report zone `zone_id` as failed (is_err) or not.
+ * -ENOENT when it is not running. */
+int hvd_mock_set_zone_error(struct hvd_mock *m, uint32_t zone_id, bool is_err);
+
 #ifdef __cplusplus
 }
 #endif

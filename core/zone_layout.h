@@ -1,0 +1,206 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * zone_config_t and zone_info_t: the bytes `hvisor zone start|list`
+ * exchange with the hypervisor (docs: shared/docs/hvisor-interface.md).
+ *
+ * The layouts are written field by field at explicit little-endian offsets,
+ * never through host structs, so every architecture's zone_config_t builds
+ * and can be checked on any host. The offsets follow C natural alignment
+ * (each scalar aligned to its size, each struct padded to its largest
+ * member), which is how the hypervisor and hvisor-tool declare them.
+ *
+ * This tool writes layout version ZONE_LAYOUT_VERSION (0x06, the version
+ * hvisor-tool declares in 2026). The hypervisor reports its own through
+ * CONFIG_CHECK; a different version is refused before any zone is started.
+ */
+#ifndef CORE_ZONE_LAYOUT_H
+#define CORE_ZONE_LAYOUT_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* CONFIG_MAGIC_VERSION of the layout below. Version 0x05 (the hypervisor's
+ * main branch in early 2026) differs and is not written by this tool. */
+#define ZONE_LAYOUT_VERSION 0x06u
+
+#define ZONE_MAX_MEM_REGIONS 64
+#define ZONE_MAX_IRQS        1024 /* interrupts_bitmap: u32[1024 / 32] */
+#define ZONE_IRQ_WORDS       (ZONE_MAX_IRQS / 32)
+#define ZONE_MAX_IVC         2
+#define ZONE_NAME_LEN        32 /* char name[32]: at most 31 bytes + NUL */
+#define ZONE_MAX_PCI_BUS     4
+#define ZONE_MAX_PCI_DEVS    32
+#define ZONE_MAX_CPUS        64 /* u64 cpus bitmap */
+/* Larger than zone_config_t of every architecture. */
+#define ZONE_CONFIG_MAX_SIZE 4096
+
+/* zone_info_t (same on every architecture): u32 zone_id; u64 cpus;
+ * char name[32]; u8 is_err; padded to 8. */
+#define ZONE_INFO_SIZE       56
+#define ZONE_INFO_OFF_ID     0
+#define ZONE_INFO_OFF_CPUS   8
+#define ZONE_INFO_OFF_NAME   16
+#define ZONE_INFO_OFF_IS_ERR 48
+
+enum zone_arch {
+	ZONE_ARCH_ARM64,
+	ZONE_ARCH_RISCV64,
+	ZONE_ARCH_LOONGARCH64,
+	ZONE_ARCH_X86_64,
+	ZONE_ARCH_COUNT,
+};
+
+/* memory_region.type */
+enum zone_mem_type {
+	ZONE_MEM_RAM = 0,
+	ZONE_MEM_IO = 1,
+	ZONE_MEM_VIRTIO = 2,
+};
+
+/* Tags of the aarch64 arch_config unions (Rust enums with a u64 tag in
+ * the hypervisor). The uefi union's variants are numbered in the order the
+ * facts list them: UEFI parameters first, then "no UEFI". */
+#define ZONE_GIC_TAG_V2   0u
+#define ZONE_GIC_TAG_V3   1u
+#define ZONE_UEFI_TAG     0u
+#define ZONE_NO_UEFI_TAG  1u
+#define ZONE_GIC_UNION    72u /* largest gic variant: GICv2, 9 x u64 */
+#define ZONE_UEFI_PAYLOAD 24u /* memory_map_addr, memory_map_size, sys_map */
+
+/* hv_pci_dev.dev_type of a passed-through physical device. */
+#define ZONE_PCI_DEV_PHYSICAL 0u
+
+struct zone_mem_region {
+	uint32_t type; /* enum zone_mem_type */
+	uint64_t physical_start, virtual_start, size;
+};
+
+struct zone_ivc {
+	uint32_t ivc_id, peer_id;
+	uint64_t control_table_ipa, shared_mem_ipa;
+	uint32_t rw_sec_size, out_sec_size, interrupt_num, max_peers;
+};
+
+struct zone_pci_bus {
+	uint64_t ecam_base, ecam_size, io_base, io_size, pci_io_base;
+	uint64_t mem32_base, mem32_size, pci_mem32_base;
+	uint64_t mem64_base, mem64_size, pci_mem64_base;
+	uint32_t bus_range_begin, bus_range_end;
+	uint8_t domain;
+};
+
+struct zone_pci_dev {
+	uint8_t domain, bus, device, function;
+	uint8_t v_bus, v_device, v_function;
+	uint32_t dev_type;
+};
+
+struct zone_arm64 {
+	uint8_t is_aarch32;
+	unsigned gic_version; /* 2 or 3 */
+	/* GICv2: gicd, gicc (+offset), gich, gicv. GICv3: gicd, gicr, gits. */
+	uint64_t gicd_base, gicd_size;
+	uint64_t gicc_base, gicc_size, gicc_offset;
+	uint64_t gich_base, gich_size, gicv_base, gicv_size;
+	uint64_t gicr_base, gicr_size, gits_base, gits_size;
+};
+
+struct zone_riscv64 {
+	uint64_t plic_base, plic_size, aplic_base, aplic_size;
+};
+
+struct zone_loongarch64 {
+	uint64_t dummy;
+};
+
+struct zone_x86_64 {
+	uint64_t ioapic_base, ioapic_size, kernel_entry_gpa, cmdline_load_gpa;
+	uint64_t setup_load_gpa, initrd_load_gpa, initrd_size;
+	uint64_t rsdp_memory_region_id, acpi_memory_region_id;
+	uint64_t uefi_memory_region_id, screen_base;
+};
+
+/* A zone configuration decoded from either JSON generation: what goes into
+ * zone_config_t plus the image files to load. */
+struct zone_desc {
+	enum zone_arch arch;
+	uint32_t zone_id;
+	uint64_t cpus; /* bitmap */
+	char name[ZONE_NAME_LEN];
+	unsigned mem_count;
+	struct zone_mem_region mem[ZONE_MAX_MEM_REGIONS];
+	uint32_t irq_bitmap[ZONE_IRQ_WORDS];
+	unsigned ivc_count;
+	struct zone_ivc ivc[ZONE_MAX_IVC];
+	uint64_t entry_point;
+	uint64_t kernel_load_paddr, kernel_size;
+	uint64_t dtb_load_paddr, dtb_size;
+	union {
+		struct zone_arm64 arm64;
+		struct zone_riscv64 riscv64;
+		struct zone_loongarch64 loongarch64;
+		struct zone_x86_64 x86_64;
+	} arch_config;
+	unsigned pci_bus_count;
+	struct zone_pci_bus pci_bus[ZONE_MAX_PCI_BUS];
+	unsigned pci_dev_count;
+	struct zone_pci_dev pci_dev[ZONE_MAX_PCI_DEVS];
+
+	/* Not part of zone_config_t. */
+	char kernel_file[PATH_MAX]; /* "null": no image (as hvisor-tool) */
+	char dtb_file[PATH_MAX];
+	uint64_t kernel_bytes, dtb_bytes; /* file sizes when checked */
+	bool arch_from_host;      /* "arch" absent: the build's architecture */
+	bool older_pci_config;    /* pci_config was one object */
+	bool older_pci_devs;      /* alloc_pci_devs were packed numbers */
+	bool gic_version_implied; /* no gic_version: implied by the keys */
+};
+
+/* One scalar the encoder wrote: its path in zone_config_t (e.g.
+ * "memory_regions[3].size"), byte offset, size and value (char arrays:
+ * value 0). */
+struct zone_field {
+	char name[48];
+	uint32_t offset, size;
+	uint64_t value;
+};
+
+struct zone_field_list {
+	struct zone_field *v;
+	size_t count, cap;
+	bool oom; /* a field could not be recorded */
+};
+
+/* "arm64", ... or "?" */
+const char *zone_arch_name(enum zone_arch arch);
+/* The enum for a name, or -1. */
+int zone_arch_parse(const char *name);
+/* The architecture this binary was built for, or -1 if none of the four. */
+int zone_arch_host(void);
+
+/* sizeof(zone_config_t) for `arch`. */
+size_t zone_layout_size(enum zone_arch arch);
+
+/* Writes zone_config_t for desc->arch into buf (ZONE_CONFIG_MAX_SIZE bytes,
+ * zeroed first) and returns its size. With `fields`, every scalar written
+ * is appended to it in offset order (unused array slots included). */
+size_t zone_layout_encode(const struct zone_desc *d, uint8_t *buf,
+			  struct zone_field_list *fields);
+void zone_field_list_free(struct zone_field_list *l);
+/* The recorded field called `name`, or NULL. */
+const struct zone_field *zone_field_find(const struct zone_field_list *l,
+					 const char *name);
+
+struct zone_info {
+	uint32_t zone_id;
+	uint64_t cpus;
+	char name[ZONE_NAME_LEN + 1]; /* always terminated */
+	bool is_err;
+};
+
+/* Decode one zone_info_t (ZONE_INFO_SIZE bytes). */
+void zone_info_decode(const uint8_t *bytes, struct zone_info *out);
+
+#endif
