@@ -1,0 +1,5 @@
+#include "cunit_main.h"
+int main(void)
+{
+	return 0;
+}
