@@ -264,10 +264,11 @@ static void rx_pump(struct cport *port)
 		ssize_t n = readv(port->be.in_fd, c->iov + c->num_out,
 				  (int)c->num_in);
 		if (n > 0) {
+			/* Keep going after a short read too: more input may
+			 * have arrived, and one notify per batch is cheaper
+			 * than one per chain. EAGAIN ends the batch. */
 			con->host->vq_push(c, (uint32_t)n);
 			pushed = true;
-			if ((size_t)n < c->in_bytes)
-				break; /* drained; the watch says when more */
 			continue;
 		}
 		int err = n < 0 ? errno : 0;

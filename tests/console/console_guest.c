@@ -33,6 +33,9 @@ void cg_close(struct cg *g)
 	if (g->d)
 		hvd_guest_close(g->d);
 	g->d = NULL;
+	for (unsigned q = 0; q < CG_MAX_VQ; q++)
+		free(g->pool[q].carry);
+	memset(g->pool, 0, sizeof g->pool);
 }
 
 int cg_up(struct cg *g, uint64_t want, unsigned nvq)
@@ -134,6 +137,8 @@ int cg_send(struct cg *g, unsigned q, const void *data, size_t len)
 		if (r)
 			return r;
 		g->pool[q].busy[token_slot(token)] = false;
+		while (hvd_guest_vq_get_used(g->vq[q], &token, &used_len) == 1)
+			g->pool[q].busy[token_slot(token)] = false;
 	}
 	return 0;
 }
@@ -163,28 +168,47 @@ int cg_post_rx(struct cg *g, unsigned q)
 	return 0;
 }
 
+/* Append n received bytes to what cg_recv hands out next. */
+static int carry_append(struct cg_pool *p, const uint8_t *src, size_t n)
+{
+	uint8_t *grown = realloc(p->carry, p->carry_len + n);
+	if (!grown)
+		return -ENOMEM;
+	memcpy(grown + p->carry_len, src, n);
+	p->carry = grown;
+	p->carry_len += n;
+	return 0;
+}
+
 int cg_recv(struct cg *g, unsigned q, void *buf, size_t len)
 {
 	struct cg_pool *p = &g->pool[q];
-	size_t got = 0;
 	if (!p->count)
 		return -EINVAL;
-	while (got < len) {
+	while (p->carry_len < len) {
 		int r = cg_post_rx(g, q);
 		if (r)
 			return r;
 		void *token;
 		uint32_t n;
 		r = hvd_guest_vq_wait_used(g->vq[q], &token, &n, CG_WAIT_MS);
-		if (r)
+		/* Take every buffer already used before posting again. */
+		while (r == 0) {
+			unsigned i = token_slot(token);
+			p->busy[i] = false;
+			r = carry_append(p, p->ptr[i], n);
+			if (r)
+				return r;
+			r = hvd_guest_vq_get_used(g->vq[q], &token, &n) == 1
+				    ? 0
+				    : 1;
+		}
+		if (r < 0)
 			return r;
-		unsigned i = token_slot(token);
-		p->busy[i] = false;
-		if (n > len - got)
-			return -EOVERFLOW;
-		memcpy((uint8_t *)buf + got, p->ptr[i], n);
-		got += n;
 	}
+	memcpy(buf, p->carry, len);
+	memmove(p->carry, p->carry + len, p->carry_len - len);
+	p->carry_len -= len;
 	return 0;
 }
 

@@ -28,6 +28,9 @@ struct cg_pool {
 	uint64_t gpa[CG_MAX_BUFS];
 	uint8_t *ptr[CG_MAX_BUFS];
 	bool busy[CG_MAX_BUFS];
+	/* Received bytes beyond what cg_recv was asked for, kept in order. */
+	uint8_t *carry;
+	size_t carry_len;
 };
 
 struct cg_ctrl {
