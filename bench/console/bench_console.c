@@ -22,7 +22,8 @@
 
 #include "console_guest.h"
 
-#define TOTAL (32u * 1024u * 1024u)
+#define TOTAL (16u * 1024u * 1024u)
+#define RUNS  3
 #define CHUNK 4096u /* a guest page per buffer, as Linux's driver posts */
 #define BUFS  32u
 
@@ -56,8 +57,8 @@ static double plain_copy(int from_writer, int to_reader, const uint8_t *data,
 			  .want = TOTAL,
 			  .chunk = CHUNK,
 			  .write = true};
-	struct cg_io r = {.fd = to_reader, .buf = got, .want = TOTAL,
-			  .chunk = 65536};
+	struct cg_io r = {
+		.fd = to_reader, .buf = got, .want = TOTAL, .chunk = 65536};
 	double t0 = now_s();
 	if (cg_io_start(&r) || cg_io_start(&w))
 		return -1;
@@ -81,6 +82,38 @@ static int open_pty_pair(int *master, int *slave)
 	return tcsetattr(*slave, TCSANOW, &tio);
 }
 
+/* One direction through the console: guest -> pty (out) or back. */
+static double console_copy(struct cg *g, int pty, bool out, const uint8_t *data,
+			   uint8_t *got, size_t *bad)
+{
+	memset(got, 0, TOTAL);
+	struct cg_io io = {.fd = pty,
+			   .buf = out ? got : (uint8_t *)data,
+			   .want = TOTAL,
+			   .chunk = out ? 65536 : CHUNK,
+			   .write = !out};
+	double t0 = now_s();
+	if (cg_io_start(&io))
+		return -1;
+	int err = out ? cg_send(g, 1, data, TOTAL) : cg_recv(g, 0, got, TOTAL);
+	cg_io_join(&io);
+	double t = now_s() - t0;
+	*bad = lost(data, got, err ? 0 : out ? io.done : TOTAL);
+	return t;
+}
+
+struct result {
+	double best; /* shortest time of the runs */
+	size_t bad;  /* bytes lost over all runs */
+};
+
+static void keep(struct result *r, double t, size_t bad)
+{
+	if (t > 0 && (r->best == 0 || t < r->best))
+		r->best = t;
+	r->bad += bad;
+}
+
 int main(int argc, char **argv)
 {
 	const char *hvisor = argc > 1 ? argv[1] : HVISOR_BUILD_BIN;
@@ -90,16 +123,6 @@ int main(int argc, char **argv)
 	if (!data || !got)
 		return 1;
 	cg_fill_random(data, TOTAL, 42);
-
-	/* Reference: a plain pty, both ways. */
-	int master, slave;
-	if (open_pty_pair(&master, &slave))
-		return 1;
-	size_t bad_ref_out, bad_ref_in;
-	double ref_out = plain_copy(master, slave, data, got, &bad_ref_out);
-	double ref_in = plain_copy(slave, master, data, got, &bad_ref_in);
-	close(master);
-	close(slave);
 
 	/* The daemon with one console on a pty. */
 	char link[128], cfg[128], json[1024];
@@ -118,9 +141,16 @@ int main(int argc, char **argv)
 	struct hvd_mock *m = hvd_mock_new();
 	if (!m || hvd_mock_add_ram(m, 1, 0x50000000, 0x50000000, 0x4000000))
 		return 1;
-	char *const child[] = {(char *)hvisor, "virtio", "start",
-			       "--log-level", "warn", "--foreground",
-			       "--plugin-dir", (char *)plugins, cfg, NULL};
+	char *const child[] = {(char *)hvisor,
+			       "virtio",
+			       "start",
+			       "--log-level",
+			       "warn",
+			       "--foreground",
+			       "--plugin-dir",
+			       (char *)plugins,
+			       cfg,
+			       NULL};
 	if (hvd_mock_spawn(m, child, NULL) || hvd_mock_wait_ready(m, 5000)) {
 		fprintf(stderr, "bench_console: daemon did not start\n");
 		return 1;
@@ -128,55 +158,50 @@ int main(int argc, char **argv)
 	struct cg g;
 	int pty = open(link, O_RDWR | O_NOCTTY);
 	if (pty < 0 || cg_open(&g, m, 0xa003e00, 78) ||
-	    cg_up(&g, (1ull << VIRTIO_F_VERSION_1) | (1ull << VIRTIO_RING_F_EVENT_IDX), 2) ||
+	    cg_up(&g,
+		  (1ull << VIRTIO_F_VERSION_1) |
+			  (1ull << VIRTIO_RING_F_EVENT_IDX),
+		  2) ||
 	    cg_pool(&g, 0, BUFS, CHUNK) || cg_pool(&g, 1, BUFS, CHUNK)) {
 		fprintf(stderr, "bench_console: guest bring-up failed\n");
 		return 1;
 	}
-
-	/* guest -> pty */
-	memset(got, 0, TOTAL);
-	struct cg_io r = {.fd = pty, .buf = got, .want = TOTAL, .chunk = 65536};
-	double t0 = now_s();
-	if (cg_io_start(&r))
+	int master, slave;
+	if (open_pty_pair(&master, &slave))
 		return 1;
-	int send_err = cg_send(&g, 1, data, TOTAL);
-	cg_io_join(&r);
-	double out = now_s() - t0;
-	size_t bad_out = lost(data, got, r.done);
 
-	/* pty -> guest */
-	memset(got, 0, TOTAL);
-	struct cg_io w = {.fd = pty,
-			  .buf = data,
-			  .want = TOTAL,
-			  .chunk = CHUNK,
-			  .write = true};
-	t0 = now_s();
-	if (cg_io_start(&w))
-		return 1;
-	int recv_err = cg_recv(&g, 0, got, TOTAL);
-	cg_io_join(&w);
-	double in = now_s() - t0;
-	size_t bad_in = lost(data, got, recv_err ? 0 : TOTAL);
+	/* Interleaved so that load from elsewhere hits both sides alike;
+	 * the best of the runs counts. */
+	struct result ref_out = {0}, ref_in = {0}, out = {0}, in = {0};
+	size_t bad;
+	for (int run = 0; run < RUNS; run++) {
+		double t = plain_copy(master, slave, data, got, &bad);
+		keep(&ref_out, t, bad);
+		t = console_copy(&g, pty, true, data, got, &bad);
+		keep(&out, t, bad);
+		t = plain_copy(slave, master, data, got, &bad);
+		keep(&ref_in, t, bad);
+		t = console_copy(&g, pty, false, data, got, &bad);
+		keep(&in, t, bad);
+	}
 
-	printf("bench_console: %u MiB each way, %u-byte chunks, 2 cores "
-	       "shared with everything else\n",
-	       TOTAL >> 20, CHUNK);
+	printf("bench_console: %u MiB per run, best of %d interleaved runs, "
+	       "%u-byte chunks, 2 cores shared with everything else\n",
+	       TOTAL >> 20, RUNS, CHUNK);
 	printf("reference plain pty  master->slave %8.1f MB/s  lost %zu\n",
-	       mbps(ref_out), bad_ref_out);
+	       mbps(ref_out.best), ref_out.bad);
 	printf("reference plain pty  slave->master %8.1f MB/s  lost %zu\n",
-	       mbps(ref_in), bad_ref_in);
-	printf("console guest -> pty               %8.1f MB/s  lost %zu%s  "
+	       mbps(ref_in.best), ref_in.bad);
+	printf("console guest -> pty               %8.1f MB/s  lost %zu  "
 	       "ratio %.2f\n",
-	       mbps(out), bad_out, send_err ? " (guest send failed)" : "",
-	       ref_out / out);
-	printf("console pty -> guest               %8.1f MB/s  lost %zu%s  "
+	       mbps(out.best), out.bad, ref_out.best / out.best);
+	printf("console pty -> guest               %8.1f MB/s  lost %zu  "
 	       "ratio %.2f\n",
-	       mbps(in), bad_in, recv_err ? " (guest receive failed)" : "",
-	       ref_in / in);
+	       mbps(in.best), in.bad, ref_in.best / in.best);
 	printf("(ratio = console / plain pty throughput; target >= 0.5 "
 	       "both ways, 0 bytes lost)\n");
+	close(master);
+	close(slave);
 	close(pty);
 	cg_close(&g);
 	int status;

@@ -137,7 +137,12 @@ static int console_create(struct hvd_device *dev, struct hvd_device_info *info,
 	info->features = F_EMERG_WRITE;
 	if (extra)
 		info->features |= F_MULTIPORT;
-	if (con->ports[0].be.ops->winsize)
+	/* SIZE only when port 0 has a terminal to follow (not a socket, nor
+	 * stdio redirected to a file). */
+	uint16_t cols, rows;
+	const struct backend_ops *ops0 = con->ports[0].be.ops;
+	if (ops0->winsize &&
+	    ops0->winsize(&con->ports[0].be, &cols, &rows) == 0)
 		info->features |= F_SIZE;
 	*state = con;
 	return 0;

@@ -212,8 +212,12 @@ static void tx_pump(struct cport *port)
 			pushed = true;
 		}
 	}
-	if (pushed)
+	if (pushed) {
 		con->host->vq_notify(vq);
+		/* Output is a moment the operator's terminal may have changed
+		 * size, as input is (see rx_pump). */
+		port_check_winsize(port);
+	}
 	if (r == TX_FULL)
 		port->tx_blocked = true;
 	else if (r == TX_BROKEN)
@@ -253,8 +257,15 @@ static void rx_pump(struct cport *port)
 	for (unsigned i = 0; i < RX_BATCH; i++) {
 		struct hvd_chain *c = con->host->vq_pop(vq);
 		if (!c) {
-			port->rx_starved = true;
-			break;
+			/* Out of buffers: ask for a kick, then look once more
+			 * for a buffer added before the kick was enabled. */
+			con->host->vq_kick_enable(vq, 1);
+			c = con->host->vq_pop(vq);
+			if (!c) {
+				port->rx_starved = true;
+				break;
+			}
+			con->host->vq_kick_enable(vq, 0);
 		}
 		if (c->in_bytes == 0) {
 			con->host->vq_push(c, 0); /* nothing to fill */
@@ -291,6 +302,10 @@ static void rx_pump(struct cport *port)
 
 void port_rx_kick(struct cport *port)
 {
+	/* Buffers are there: kicks only cost a wake-up of the dispatch
+	 * thread until we run out again (rx_pump turns them back on). */
+	port->con->host->vq_kick_enable(port_vq(port, port_rx_queue(port->id)),
+					0);
 	port->rx_starved = false;
 	port_update_watches(port);
 }
