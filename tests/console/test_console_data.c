@@ -299,6 +299,67 @@ static void test_socket_reconnect(void)
 	CU_ASSERT(lstat(path, &st) < 0); /* removed on destroy */
 }
 
+/* The stdio backend on fds 0 and 1 (pipes here): output, input, output
+ * after stdin ended; the fd flags are restored afterwards. No fatal
+ * assertion while stdout is redirected: CUnit reports on it. */
+static void test_stdio(void)
+{
+	int in_p[2], out_p[2];
+	CU_ASSERT_FATAL(pipe(in_p) == 0 && pipe(out_p) == 0);
+	fflush(stdout);
+	int saved0 = dup(0), saved1 = dup(1);
+	CU_ASSERT_FATAL(saved0 >= 0 && saved1 >= 0);
+	dup2(in_p[0], 0);
+	dup2(out_p[1], 1);
+	int flags_before = fcntl(0, F_GETFL);
+
+	char out[16] = {0}, in[8] = {0}, late[16] = {0};
+	int r_start = -1, r_send = -1, r_read = -1, r_recv = -1, r_late = -1;
+	memset(&fx, 0, sizeof fx);
+	r_start = fixture_start(
+		&fx, "{\"type\": \"console\", \"addr\": "
+		     "\"0xa003c00\", \"len\": \"0x200\", \"irq\": 77, "
+		     "\"backend\": \"stdio\"}");
+	if (r_start == 0)
+		r_start = cg_open(&g, fx.mock, CON_BASE, CON_IRQ);
+	if (r_start == 0)
+		r_start = cg_up(&g, F_V1, 2);
+	if (r_start == 0)
+		r_start = cg_pool(&g, TXQ, 4, 256) | cg_pool(&g, RXQ, 4, 256);
+	if (r_start == 0) {
+		r_send = cg_send(&g, TXQ, "to-stdout", 9);
+		r_read = cg_read_full(out_p[0], out, 9);
+		if (cg_write_full(in_p[1], "typed", 5) == 0)
+			r_recv = cg_recv(&g, RXQ, in, 5);
+		close(in_p[1]); /* end of stdin: output goes on */
+		in_p[1] = -1;
+		if (cg_send(&g, TXQ, "after-eof", 9) == 0)
+			r_late = cg_read_full(out_p[0], late, 9);
+	}
+	cg_close(&g);
+	fixture_stop(&fx);
+	int flags_after = fcntl(0, F_GETFL);
+	dup2(saved0, 0);
+	dup2(saved1, 1);
+	close(saved0);
+	close(saved1);
+	close(in_p[0]);
+	if (in_p[1] >= 0)
+		close(in_p[1]);
+	close(out_p[0]);
+	close(out_p[1]);
+
+	CU_ASSERT_EQUAL(r_start, 0);
+	CU_ASSERT_EQUAL(r_send, 0);
+	CU_ASSERT_EQUAL(r_read, 0);
+	CU_ASSERT_STRING_EQUAL(out, "to-stdout");
+	CU_ASSERT_EQUAL(r_recv, 0);
+	CU_ASSERT_STRING_EQUAL(in, "typed");
+	CU_ASSERT_EQUAL(r_late, 0);
+	CU_ASSERT_STRING_EQUAL(late, "after-eof");
+	CU_ASSERT_EQUAL(flags_after, flags_before);
+}
+
 static void expect_refused(const char *extra)
 {
 	char dev[600];
@@ -335,6 +396,7 @@ int main(void)
 		{"emergency write", test_emergency_write},
 		{"window size change", test_window_size_change},
 		{"socket disconnect and reconnect", test_socket_reconnect},
+		{"stdio backend", test_stdio},
 		{"bad JSON refused", test_bad_json},
 		{NULL, NULL},
 	};
