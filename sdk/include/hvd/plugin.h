@@ -230,6 +230,15 @@ struct hvd_host_services {
 	const char *(*name)(struct hvd_device *dev);
 
 	void *reserved[8];
+
+	/* ---- Appended after minor 0 (check with HVD_HOST_HAS) ---- */
+
+	/* cfg_check_keys for a nested object, e.g. "ports[1]": every key of
+	 * it must be in `known`. 0, -ENOENT when absent, or -EINVAL after
+	 * logging the full path of the first unknown key (or "expected an
+	 * object"). */
+	int (*cfg_check_keys_at)(struct hvd_device *dev, const char *key,
+				 const char *const *known);
 };
 
 /* The services table of a device (valid from create() to destroy()). The
