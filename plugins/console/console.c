@@ -42,10 +42,25 @@ static int port_string(struct console *con, const char *prefix, const char *key,
 	return r == -ENOENT ? 0 : r;
 }
 
+/* Unknown keys in a "ports" entry are errors, as at the top level. Hosts
+ * older than the cfg_check_keys_at service cannot check them. */
+static int check_port_keys(struct console *con, unsigned index)
+{
+	static const char *const keys[] = {"name",     "backend", "path",
+					   "pty_link", "log",     NULL};
+	if (!HVD_HOST_HAS(con->host, cfg_check_keys_at))
+		return 0;
+	char key[32];
+	snprintf(key, sizeof key, "ports[%u]", index);
+	return con->host->cfg_check_keys_at(con->dev, key, keys) ? -EINVAL : 0;
+}
+
 static int parse_port(struct console *con, struct cport *port,
 		      const char *prefix)
 {
 	struct backend_cfg cfg = {.kind = "pty"};
+	if (port->id && check_port_keys(con, port->id - 1))
+		return -EINVAL;
 	const char *log_path = NULL;
 	if (port_string(con, prefix, "backend", &cfg.kind) ||
 	    port_string(con, prefix, "path", &cfg.path) ||

@@ -383,6 +383,8 @@ static void test_bad_json(void)
 		       "\"pty_link\": \"/tmp/y\"");
 	expect_refused(", \"ports\": {}");
 	expect_refused(", \"ports\": [{\"backend\": \"socket\"}]");
+	expect_refused(", \"ports\": [{\"name\": \"a\", \"colour\": 1}]");
+	expect_refused(", \"ports\": [3]");
 	expect_refused(", \"log\": \"/nonexistent-dir/log\"");
 }
 
