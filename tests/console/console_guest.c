@@ -242,7 +242,7 @@ static struct cg_ctrl *find_ctrl(struct cg *g, uint32_t id, uint16_t event)
 }
 
 int cg_ctrl_wait(struct cg *g, uint32_t id, uint16_t event, uint16_t *value,
-		 char *extra, size_t extra_size)
+		 void *extra, size_t extra_size)
 {
 	struct cg_pool *p = &g->pool[CTRL_RXQ];
 	struct cg_ctrl *c;
@@ -275,10 +275,10 @@ int cg_ctrl_wait(struct cg *g, uint32_t id, uint16_t event, uint16_t *value,
 	c->used = true;
 	if (value)
 		*value = c->value;
-	if (extra && extra_size) {
-		strncpy(extra, c->extra, extra_size - 1);
-		extra[extra_size - 1] = '\0';
-	}
+	if (extra)
+		memcpy(extra, c->extra,
+		       extra_size < sizeof c->extra ? extra_size
+						    : sizeof c->extra);
 	return 0;
 }
 

@@ -36,7 +36,7 @@ struct cg_pool {
 struct cg_ctrl {
 	uint32_t id;
 	uint16_t event, value;
-	char extra[64];
+	uint8_t extra[64]; /* payload after the header, zero-padded */
 	bool used;
 };
 
@@ -68,11 +68,12 @@ int cg_post_rx(struct cg *g, unsigned q);
 int cg_recv(struct cg *g, unsigned q, void *buf, size_t len);
 
 /* Control queue (MULTIPORT): post receive buffers, send a message, wait
- * for a message (id, event) not consumed yet; *value and extra filled. */
+ * for a message (id, event) not consumed yet; *value and the first
+ * extra_size payload bytes filled (a name comes NUL-terminated). */
 int cg_ctrl_start(struct cg *g);
 int cg_ctrl_send(struct cg *g, uint32_t id, uint16_t event, uint16_t value);
 int cg_ctrl_wait(struct cg *g, uint32_t id, uint16_t event, uint16_t *value,
-		 char *extra, size_t extra_size);
+		 void *extra, size_t extra_size);
 
 /* ---- Host side ---------------------------------------------------------- */
 

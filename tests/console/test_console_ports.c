@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -159,12 +160,21 @@ static void test_multiport(void)
 	CU_ASSERT_FATAL(cg_ctrl_send(&g, 0, VIRTIO_CONSOLE_PORT_OPEN, 1) == 0);
 	CU_ASSERT_FATAL(cg_ctrl_send(&g, 1, VIRTIO_CONSOLE_PORT_OPEN, 1) == 0);
 	int pty0 = open_pty(link0);
+	/* The console port's size travels as RESIZE { le16 cols; le16 rows }
+	 * (virtio 1.2 5.3.6.2), noticed with the next input. */
+	struct winsize ws = {.ws_row = 30, .ws_col = 100};
+	CU_ASSERT_FATAL(ioctl(pty0, TIOCSWINSZ, &ws) == 0);
 	CU_ASSERT_EQUAL(cg_write_full(client, "to-port-1", 9), 0);
 	CU_ASSERT_EQUAL(cg_write_full(pty0, "to-port-0", 9), 0);
 	CU_ASSERT_EQUAL(cg_write_full(pty2, "to-port-2", 9), 0);
 	expect_recv(&g, 4, "to-port-1");
 	expect_recv(&g, RXQ, "to-port-0");
 	expect_recv(&g, 6, "to-port-2");
+	uint8_t size[4];
+	CU_ASSERT_FATAL(cg_ctrl_wait(&g, 0, VIRTIO_CONSOLE_RESIZE, NULL, size,
+				     sizeof size) == 0);
+	CU_ASSERT_EQUAL(size[0] | size[1] << 8, 100);
+	CU_ASSERT_EQUAL(size[2] | size[3] << 8, 30);
 	CU_ASSERT_EQUAL(cg_send(&g, 5, "from-1", 6), 0);
 	CU_ASSERT_EQUAL(cg_send(&g, TXQ, "from-0", 6), 0);
 	CU_ASSERT_EQUAL(cg_send(&g, 7, "from-2", 6), 0);
@@ -298,7 +308,10 @@ static void test_idle_without_spinning(void)
 		}
 	}
 	CU_ASSERT_FATAL(blocked);
+	/* The client types and detaches (screen -d): no client is left, which
+	 * hangs nothing up since the daemon holds the slave itself. */
 	CU_ASSERT_EQUAL(cg_write_full(pty, "input-a", 7), 0);
+	close(pty);
 
 	int client = connect_to(sock);
 	CU_ASSERT_EQUAL(cg_write_full(client, "input-b", 7), 0);
@@ -320,7 +333,9 @@ static void test_idle_without_spinning(void)
 	expect_recv(&gb, RXQ, "next");
 	close(client);
 	expect_recv(&ga, RXQ, "input-a");
-	/* Drain the pty: all queued output arrives and every chain is used. */
+	/* Attach again and drain the pty: all queued output arrives and every
+	 * chain is used. */
+	pty = open_pty(link);
 	size_t total = queued * 4096;
 	char *sink = malloc(total);
 	CU_ASSERT_FATAL(sink != NULL);
