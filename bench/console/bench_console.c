@@ -23,7 +23,7 @@
 #include "console_guest.h"
 
 #define TOTAL (16u * 1024u * 1024u)
-#define RUNS  3
+#define RUNS  7
 #define CHUNK 4096u /* a guest page per buffer, as Linux's driver posts */
 #define BUFS  32u
 

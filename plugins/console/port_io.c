@@ -97,6 +97,22 @@ static void remove_watches(struct cport *port)
 	set_watch(port, &port->out_watch, &port->out_events, -1, 0);
 }
 
+/* The next chain of a queue whose kicks are off while we have work. With
+ * none left, turn kicks on and look once more, for a chain added before
+ * they were on; if there is one, turn them off again. */
+static struct hvd_chain *pop_or_enable_kicks(struct console *con,
+					     struct hvd_vq *vq)
+{
+	struct hvd_chain *c = con->host->vq_pop(vq);
+	if (c)
+		return c;
+	con->host->vq_kick_enable(vq, 1);
+	c = con->host->vq_pop(vq);
+	if (c)
+		con->host->vq_kick_enable(vq, 0);
+	return c;
+}
+
 /* ---- tx: guest -> backend ----------------------------------------------- */
 
 static ssize_t backend_writev(struct backend *be, const struct iovec *iov,
@@ -192,7 +208,7 @@ static void tx_pump(struct cport *port)
 	bool pushed = false;
 	while (r == TX_PROGRESS && vq) {
 		if (!port->tx_chain) {
-			port->tx_chain = con->host->vq_pop(vq);
+			port->tx_chain = pop_or_enable_kicks(con, vq);
 			if (!port->tx_chain)
 				break;
 			port->tx_done = 0;
@@ -218,9 +234,13 @@ static void tx_pump(struct cport *port)
 		 * size, as input is (see rx_pump). */
 		port_check_winsize(port);
 	}
-	if (r == TX_FULL)
+	if (r == TX_FULL) {
+		/* HVD_EV_OUT resumes us; the driver's kicks meanwhile would
+		 * only wake the dispatch thread for nothing. */
 		port->tx_blocked = true;
-	else if (r == TX_BROKEN)
+		if (vq)
+			con->host->vq_kick_enable(vq, 0);
+	} else if (r == TX_BROKEN)
 		port_backend_down(port);
 }
 
@@ -255,17 +275,10 @@ static void rx_pump(struct cport *port)
 	struct hvd_vq *vq = port_vq(port, port_rx_queue(port->id));
 	bool pushed = false, down = false;
 	for (unsigned i = 0; i < RX_BATCH; i++) {
-		struct hvd_chain *c = con->host->vq_pop(vq);
+		struct hvd_chain *c = pop_or_enable_kicks(con, vq);
 		if (!c) {
-			/* Out of buffers: ask for a kick, then look once more
-			 * for a buffer added before the kick was enabled. */
-			con->host->vq_kick_enable(vq, 1);
-			c = con->host->vq_pop(vq);
-			if (!c) {
-				port->rx_starved = true;
-				break;
-			}
-			con->host->vq_kick_enable(vq, 0);
+			port->rx_starved = true;
+			break;
 		}
 		if (c->in_bytes == 0) {
 			con->host->vq_push(c, 0); /* nothing to fill */
