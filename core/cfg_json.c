@@ -488,6 +488,19 @@ int cfg_check_keys(const struct cJSON *obj, const char *base,
 	return 0;
 }
 
+int cfg_check_keys_at(const struct cJSON *obj, const char *base,
+		      const char *key, const char *const *known)
+{
+	const cJSON *item;
+	char path[512];
+	int r = lookup(obj, base, key, &item);
+
+	if (r)
+		return r;
+	full_path(path, sizeof path, base, key);
+	return cfg_check_keys(item, path, known, NULL);
+}
+
 /* ---- Validation of the whole file --------------------------------------- */
 
 /* An object with the same key twice: cJSON keeps both and lookups see the
@@ -722,4 +735,3 @@ char *cfg_read_file(const char *file)
 	}
 	return text;
 }
-

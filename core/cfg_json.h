@@ -35,6 +35,10 @@ int cfg_get_array_len(const struct cJSON *obj, const char *base,
  * either may be NULL). Returns 0 or -EINVAL naming the first unknown key. */
 int cfg_check_keys(const struct cJSON *obj, const char *base,
 		   const char *const *known, const char *const *host_known);
+/* The same for the object at `key` below obj (e.g. "ports[0]"): 0,
+ * -ENOENT when absent, -EINVAL (logged) when unknown keys or not an object. */
+int cfg_check_keys_at(const struct cJSON *obj, const char *base,
+		      const char *key, const char *const *known);
 
 /* The last error message formatted by this module on the calling thread
  * (the text that was logged), or "" if none yet. */

@@ -82,6 +82,13 @@ static int svc_cfg_check_keys(struct hvd_device *hd, const char *const *known)
 	return cfg_check_keys(dev->cfg->json, dev->cfg->path, known, host_keys);
 }
 
+static int svc_cfg_check_keys_at(struct hvd_device *hd, const char *key,
+				 const char *const *known)
+{
+	struct device *dev = to_dev(hd);
+	return cfg_check_keys_at(dev->cfg->json, dev->cfg->path, key, known);
+}
+
 static void *svc_guest_ptr(struct hvd_device *hd, uint64_t gpa, uint64_t len)
 {
 	return guest_mem_ptr(&to_dev(hd)->zone->mem, gpa, len);
@@ -195,6 +202,7 @@ static const struct hvd_host_services services = {
 	.timer_add = svc_timer_add,
 	.timer_cancel = eventloop_timer_cancel,
 	.name = svc_name,
+	.cfg_check_keys_at = svc_cfg_check_keys_at,
 };
 
 /* ---- lifecycle --------------------------------------------------------- */

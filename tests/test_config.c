@@ -697,6 +697,22 @@ static void test_check_keys(void)
 	CU_ASSERT_EQUAL(cfg_check_keys(d1->json, d1->path, blk_keys, host_keys),
 			-EINVAL);
 	ASSERT_LAST_ERROR("zones[0].devices[2].mac: unknown key");
+	/* Nested objects (console ports). */
+	static const char *const port_keys[] = {"name", NULL};
+	static const char *const other_keys[] = {"other", NULL};
+	CU_ASSERT_EQUAL(
+		cfg_check_keys_at(d1->json, d1->path, "ports[0]", port_keys),
+		0);
+	CU_ASSERT_EQUAL(
+		cfg_check_keys_at(d1->json, d1->path, "ports[0]", other_keys),
+		-EINVAL);
+	ASSERT_LAST_ERROR("zones[0].devices[2].ports[0].name: unknown key");
+	CU_ASSERT_EQUAL(
+		cfg_check_keys_at(d1->json, d1->path, "ports[9]", port_keys),
+		-ENOENT);
+	CU_ASSERT_EQUAL(cfg_check_keys_at(d1->json, d1->path, "mac", port_keys),
+			-EINVAL);
+	ASSERT_LAST_ERROR("zones[0].devices[2].mac: expected an object");
 	virtio_cfg_free(&cfg);
 
 	char *text = zone_with_devices(

@@ -174,6 +174,11 @@ struct hvd_host_services {
 	 * or be one the host handles (type, addr, len, irq, status, plugin).
 	 * Returns 0, or -EINVAL after logging the first unknown key's path. */
 	int (*cfg_check_keys)(struct hvd_device *dev, const char *const *known);
+	/* The same for a nested object, e.g. "ports[1]": every key of it must
+	 * be in `known`. 0, -ENOENT when absent, or -EINVAL after logging the
+	 * full path of the first unknown key (or "expected an object"). */
+	int (*cfg_check_keys_at)(struct hvd_device *dev, const char *key,
+				 const char *const *known);
 
 	/* Guest memory: host pointer for [gpa, gpa+len) if it lies entirely
 	 * inside one mapped RAM region of the device's zone, else NULL. */
