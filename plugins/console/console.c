@@ -42,14 +42,11 @@ static int port_string(struct console *con, const char *prefix, const char *key,
 	return r == -ENOENT ? 0 : r;
 }
 
-/* Unknown keys in a "ports" entry are errors, as at the top level. Hosts
- * older than the cfg_check_keys_at service cannot check them. */
+/* Unknown keys in a "ports" entry are errors, as at the top level. */
 static int check_port_keys(struct console *con, unsigned index)
 {
 	static const char *const keys[] = {"name",     "backend", "path",
 					   "pty_link", "log",     NULL};
-	if (!HVD_HOST_HAS(con->host, cfg_check_keys_at))
-		return 0;
 	char key[32];
 	snprintf(key, sizeof key, "ports[%u]", index);
 	return con->host->cfg_check_keys_at(con->dev, key, keys) ? -EINVAL : 0;
