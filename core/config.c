@@ -7,6 +7,7 @@
  * cfg_last_error()) and written to the log at error level.
  */
 #include "config.h"
+#include "hvd/plugin.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -439,6 +440,26 @@ int cfg_get_bool(const struct cJSON *obj, const char *base, const char *key,
 	}
 	*out = cJSON_IsTrue(item);
 	return 0;
+}
+
+int cfg_get_kind(const struct cJSON *obj, const char *base, const char *key)
+{
+	const cJSON *item;
+	int r = lookup(obj, base, key, &item);
+
+	if (r)
+		return r;
+	if (cJSON_IsBool(item))
+		return HVD_CFG_BOOL;
+	if (cJSON_IsNumber(item))
+		return HVD_CFG_NUMBER;
+	if (cJSON_IsString(item))
+		return HVD_CFG_STRING;
+	if (cJSON_IsArray(item))
+		return HVD_CFG_ARRAY;
+	if (cJSON_IsObject(item))
+		return HVD_CFG_OBJECT;
+	return HVD_CFG_NULL;
 }
 
 int cfg_get_array_len(const struct cJSON *obj, const char *base,

@@ -71,6 +71,9 @@ int cfg_get_bool(const struct cJSON *obj, const char *base, const char *key,
 		 bool *out);
 int cfg_get_array_len(const struct cJSON *obj, const char *base,
 		      const char *key, unsigned *out);
+/* HVD_CFG_* kind of the key, -ENOENT, or -EINVAL for a bad path (logged);
+ * never logs for a present key of any type. */
+int cfg_get_kind(const struct cJSON *obj, const char *base, const char *key);
 /* Every member of obj is in `known` or `host_known` (both NULL-terminated,
  * either may be NULL). Returns 0 or -EINVAL naming the first unknown key. */
 int cfg_check_keys(const struct cJSON *obj, const char *base,

@@ -230,7 +230,22 @@ struct hvd_host_services {
 	const char *(*name)(struct hvd_device *dev);
 
 	void *reserved[8];
+
+	/* ---- Appended after minor 0 (check with HVD_HOST_HAS) ---- */
+
+	/* JSON type of a key (one of HVD_CFG_*), without logging anything, so
+	 * a plugin can accept a key in two shapes (e.g. an array of bytes or
+	 * a string). -ENOENT when absent; -EINVAL (logged) for a bad path. */
+	int (*cfg_kind)(struct hvd_device *dev, const char *key);
 };
+
+/* Values returned by cfg_kind. */
+#define HVD_CFG_NULL   0
+#define HVD_CFG_BOOL   1
+#define HVD_CFG_NUMBER 2
+#define HVD_CFG_STRING 3
+#define HVD_CFG_ARRAY  4
+#define HVD_CFG_OBJECT 5
 
 /* The services table of a device (valid from create() to destroy()). The
  * host guarantees that a struct hvd_device begins with this pointer. */
