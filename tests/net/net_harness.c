@@ -228,8 +228,11 @@ void nh_fill_frame(uint8_t *frame, uint32_t len, uint32_t seq,
 	static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 	memcpy(frame, dst ? dst : bcast, 6);
 	/* Source: a local address carrying the sequence number. */
-	uint8_t src[6] = {0x02, 0x99, (uint8_t)(seq >> 24),
-			  (uint8_t)(seq >> 16), (uint8_t)(seq >> 8),
+	uint8_t src[6] = {0x02,
+			  0x99,
+			  (uint8_t)(seq >> 24),
+			  (uint8_t)(seq >> 16),
+			  (uint8_t)(seq >> 8),
 			  (uint8_t)seq};
 	memcpy(frame + 6, src, 6);
 	for (uint32_t i = 12; i < len; i++)

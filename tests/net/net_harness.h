@@ -31,10 +31,10 @@ struct gbuf {
 struct net_harness {
 	struct fixture fx;
 	struct hvd_guest_dev *gd;
-	char dir[64];           /* temp dir holding the sockets */
-	char dev_path[128];     /* the device binds this (+ ".k") */
-	char peer_path[128];    /* the test binds this (+ ".k") */
-	int peer_fd[4];         /* our end of each pair's wire, or -1 */
+	char dir[64];        /* temp dir holding the sockets */
+	char dev_path[128];  /* the device binds this (+ ".k") */
+	char peer_path[128]; /* the test binds this (+ ".k") */
+	int peer_fd[4];      /* our end of each pair's wire, or -1 */
 	struct hvd_guest_vq *rxq[4], *txq[4], *ctrlq;
 	unsigned pairs;
 	uint64_t features; /* negotiated */

@@ -18,7 +18,7 @@
 
 static struct net_harness h;
 
-#define BIG_BUF  (NET_HDR + 65550u) /* the spec's non-mergeable minimum */
+#define BIG_BUF   (NET_HDR + 65550u) /* the spec's non-mergeable minimum */
 #define MAX_DGRAM (NET_HDR + 65535u)
 
 static const uint8_t dev_mac[6] = {0x02, 0, 0, 0, 0, 0x01};
@@ -57,14 +57,13 @@ static void test_config_space(void)
 	start(2, ", \"mtu\": 9000");
 	CU_ASSERT_EQUAL(hvd_guest_probe(h.gd), 1);
 	uint64_t got = 0;
-	uint64_t want = BIT(VIRTIO_F_VERSION_1) | BIT(VIRTIO_NET_F_MAC) |
-			BIT(VIRTIO_NET_F_STATUS) | BIT(VIRTIO_NET_F_MTU) |
-			BIT(VIRTIO_NET_F_MQ) | BIT(VIRTIO_NET_F_CTRL_VQ) |
-			BIT(VIRTIO_NET_F_MRG_RXBUF) | BIT(VIRTIO_NET_F_CSUM) |
-			BIT(VIRTIO_NET_F_GUEST_CSUM) |
-			BIT(VIRTIO_NET_F_GUEST_TSO4) |
-			BIT(VIRTIO_NET_F_HOST_TSO6) |
-			BIT(VIRTIO_NET_F_GUEST_UFO);
+	uint64_t want =
+		BIT(VIRTIO_F_VERSION_1) | BIT(VIRTIO_NET_F_MAC) |
+		BIT(VIRTIO_NET_F_STATUS) | BIT(VIRTIO_NET_F_MTU) |
+		BIT(VIRTIO_NET_F_MQ) | BIT(VIRTIO_NET_F_CTRL_VQ) |
+		BIT(VIRTIO_NET_F_MRG_RXBUF) | BIT(VIRTIO_NET_F_CSUM) |
+		BIT(VIRTIO_NET_F_GUEST_CSUM) | BIT(VIRTIO_NET_F_GUEST_TSO4) |
+		BIT(VIRTIO_NET_F_HOST_TSO6) | BIT(VIRTIO_NET_F_GUEST_UFO);
 	CU_ASSERT_EQUAL(hvd_guest_negotiate(h.gd, want, &got), 0);
 	CU_ASSERT_EQUAL(got, want); /* all offered */
 	for (unsigned i = 0; i < 6; i++)
@@ -172,8 +171,8 @@ static void test_random_frames_both_ways(void)
 		memset(tx.p, 0, NET_HDR);
 		nh_fill_frame(tx.p + NET_HDR, len, seq, NULL);
 		CU_ASSERT_FATAL(nh_tx(&h, 0, &tx, NET_HDR + len) == 0);
-		ssize_t n = nh_wire_recv(&h, 0, wire, sizeof wire,
-					 FIX_TIMEOUT_MS);
+		ssize_t n =
+			nh_wire_recv(&h, 0, wire, sizeof wire, FIX_TIMEOUT_MS);
 		CU_ASSERT_EQUAL_FATAL(n, (ssize_t)(NET_HDR + len));
 		CU_ASSERT(nh_check_frame(wire + NET_HDR, len, seq));
 		/* wire -> guest */
@@ -200,16 +199,15 @@ static void test_random_frames_both_ways(void)
 static void test_mergeable_rx(void)
 {
 	start(1, "");
-	CU_ASSERT_FATAL(nh_bring_up(&h, BIT(VIRTIO_NET_F_MRG_RXBUF), 128) ==
-			0);
+	CU_ASSERT_FATAL(nh_bring_up(&h, BIT(VIRTIO_NET_F_MRG_RXBUF), 128) == 0);
 	enum { NBUF = 100, BUFSZ = 1536 };
 	static struct gbuf rx[NBUF];
 	for (unsigned i = 0; i < NBUF; i++) {
 		rx[i] = nh_alloc(&h, BUFSZ);
 		CU_ASSERT_FATAL(rx[i].gpa && nh_post_rx(&h, 0, &rx[i]) == 0);
 	}
-	static const uint32_t sizes[] = {60, 1514, 1524, 1525, 3000, 9000,
-					 65535, 100, 40000, 65535, 61};
+	static const uint32_t sizes[] = {60,    1514, 1524,  1525,  3000, 9000,
+					 65535, 100,  40000, 65535, 61};
 	static uint8_t got[MAX_DGRAM];
 	for (uint32_t seq = 0; seq < sizeof sizes / sizeof sizes[0]; seq++) {
 		uint32_t len = sizes[seq];
@@ -219,17 +217,16 @@ static void test_mergeable_rx(void)
 		while (nbufs < expect) {
 			void *token = NULL;
 			uint32_t used = 0;
-			CU_ASSERT_FATAL(hvd_guest_vq_wait_used(
-						h.rxq[0], &token, &used,
-						FIX_TIMEOUT_MS) == 0);
+			CU_ASSERT_FATAL(
+				hvd_guest_vq_wait_used(h.rxq[0], &token, &used,
+						       FIX_TIMEOUT_MS) == 0);
 			struct gbuf *b = token;
-			CU_ASSERT_FATAL(used <= BUFSZ && total + used <=
-								 sizeof got);
+			CU_ASSERT_FATAL(used <= BUFSZ &&
+					total + used <= sizeof got);
 			if (nbufs == 0) {
 				expect = le16toh(hdr_of(b->p).num_buffers);
-				CU_ASSERT_EQUAL(expect,
-						(NET_HDR + len + BUFSZ - 1) /
-							BUFSZ);
+				CU_ASSERT_EQUAL(expect, (NET_HDR + len + BUFSZ -
+							 1) / BUFSZ);
 			}
 			memcpy(got + total, b->p, used);
 			total += used;
@@ -298,17 +295,17 @@ static void test_tx_backpressure(void)
 	}
 	nh_sync(&h);
 	for (uint32_t seq = 0; seq < N; seq++) {
-		ssize_t n = nh_wire_recv(&h, 0, wire, sizeof wire,
-					 FIX_TIMEOUT_MS);
+		ssize_t n =
+			nh_wire_recv(&h, 0, wire, sizeof wire, FIX_TIMEOUT_MS);
 		CU_ASSERT_EQUAL_FATAL(n, NET_HDR + LEN);
 		CU_ASSERT(nh_check_frame(wire + NET_HDR, LEN, seq));
 	}
 	unsigned used_entries = 0;
 	void *token;
 	uint32_t used;
-	while (used_entries < N && hvd_guest_vq_wait_used(h.txq[0], &token,
-							  &used,
-							  FIX_TIMEOUT_MS) == 0)
+	while (used_entries < N &&
+	       hvd_guest_vq_wait_used(h.txq[0], &token, &used,
+				      FIX_TIMEOUT_MS) == 0)
 		used_entries++;
 	CU_ASSERT_EQUAL(used_entries, N);
 	stop();
@@ -566,9 +563,9 @@ static void test_multiqueue(void)
 		memset(tx.p, 0, NET_HDR);
 		nh_fill_frame(tx.p + NET_HDR, 200, 20 + q, NULL);
 		CU_ASSERT_FATAL(nh_tx(&h, q, &tx, NET_HDR + 200) == 0);
-		CU_ASSERT_EQUAL(nh_wire_recv(&h, q, wire, sizeof wire,
-					     FIX_TIMEOUT_MS),
-				NET_HDR + 200);
+		CU_ASSERT_EQUAL(
+			nh_wire_recv(&h, q, wire, sizeof wire, FIX_TIMEOUT_MS),
+			NET_HDR + 200);
 		CU_ASSERT(nh_check_frame(wire + NET_HDR, 200, 20 + q));
 	}
 	stop();
@@ -632,14 +629,15 @@ static void test_reset_mid_traffic(void)
 		/* A 6000-byte frame: check its first buffer's part. */
 		CU_ASSERT_EQUAL(nb, 4);
 		for (uint16_t k = 1; k < nb; k++)
-			CU_ASSERT_FATAL(hvd_guest_vq_wait_used(
-						h.rxq[0], &token, &used,
-						FIX_TIMEOUT_MS) == 0);
+			CU_ASSERT_FATAL(
+				hvd_guest_vq_wait_used(h.rxq[0], &token, &used,
+						       FIX_TIMEOUT_MS) == 0);
 	}
 	for (unsigned i = 0; i < NB; i++)
 		for (unsigned k = 0; k < BS; k++)
 			if (old[i].p[k] != 0x5a) {
-				CU_FAIL("an old buffer was written after reset");
+				CU_FAIL("an old buffer was written after "
+					"reset");
 				i = NB;
 				break;
 			}
