@@ -113,8 +113,8 @@ static int socket_open(struct net *net)
 		if (bind(fd, (struct sockaddr *)&sp->self, sizeof sp->self)) {
 			r = -errno;
 			net->host->log(net->dev, HVD_LOG_ERROR,
-				       "socket: bind %s: %s",
-				       sp->self.sun_path, strerror(-r));
+				       "socket: bind %s: %s", sp->self.sun_path,
+				       strerror(-r));
 			close(fd);
 			socket_close(net);
 			return r;
@@ -149,8 +149,7 @@ static ssize_t socket_peek_len(struct net_pair *pair)
 static ssize_t socket_recv(struct net_pair *pair, const struct iovec *iov,
 			   unsigned num, bool *truncated)
 {
-	struct msghdr msg = {.msg_iov = (struct iovec *)iov,
-			     .msg_iovlen = num};
+	struct msghdr msg = {.msg_iov = (struct iovec *)iov, .msg_iovlen = num};
 	ssize_t n = recvmsg(pair->fd, &msg, 0);
 	if (n < 0)
 		return -errno;
@@ -171,8 +170,7 @@ static ssize_t socket_send(struct net_pair *pair, const struct iovec *iov,
 {
 	struct socket_backend *sb = pair->net->backend_state;
 	struct socket_pair *sp = &sb->pair[pair->index];
-	struct msghdr msg = {.msg_iov = (struct iovec *)iov,
-			     .msg_iovlen = num};
+	struct msghdr msg = {.msg_iov = (struct iovec *)iov, .msg_iovlen = num};
 	for (int attempt = 0; attempt < 2; attempt++) {
 		if (!sp->connected) {
 			int r = peer_connect(pair, sp);

@@ -29,24 +29,24 @@
 
 #include "hvd/plugin.h"
 
-#define NET_HDR_LEN         ((uint32_t)sizeof(struct virtio_net_hdr_v1))
-#define NET_MAX_PAIRS       16u
-#define NET_DEFAULT_MTU     1500u
-#define NET_DEFAULT_QSIZE   256u
-#define NET_ETH_HLEN        14u
-#define NET_VLAN_HLEN       4u
+#define NET_HDR_LEN       ((uint32_t)sizeof(struct virtio_net_hdr_v1))
+#define NET_MAX_PAIRS     16u
+#define NET_DEFAULT_MTU   1500u
+#define NET_DEFAULT_QSIZE 256u
+#define NET_ETH_HLEN      14u
+#define NET_VLAN_HLEN     4u
 /* Largest frame a GSO-capable guest may be handed (virtio 1.2 5.1.6.3.1:
  * buffers of 65562 bytes including the header). */
-#define NET_MAX_GSO_FRAME   65550u
+#define NET_MAX_GSO_FRAME 65550u
 /* Room past the guest's buffers that catches frames too big for them, so
  * an oversized frame is detected and dropped instead of truncated. */
-#define NET_RX_SCRATCH      (65536u + 1024u)
+#define NET_RX_SCRATCH (65536u + 1024u)
 /* Frames handled per call before yielding the thread. The watch is
  * level-triggered, so unfinished work resumes on the next loop turn. */
-#define NET_BUDGET          64u
+#define NET_BUDGET 64u
 /* readv/sendmsg take at most this many iovecs (UIO_MAXIOV). */
-#define NET_MAX_IOV         1024u
-#define NET_MAC_TABLE_MAX   64u
+#define NET_MAX_IOV       1024u
+#define NET_MAC_TABLE_MAX 64u
 
 enum net_backend_kind {
 	NET_BACKEND_TAP,
@@ -132,8 +132,8 @@ struct net {
 
 /* A backend: opens one fd per pair; frames are [virtio_net_hdr_v1][frame]
  * on both directions. net_rx.c checks every received header against the
- * negotiated GUEST_* features whatever the backend. recv/send return bytes or -errno (-EAGAIN: try when
- * the fd is ready). */
+ * negotiated GUEST_* features whatever the backend. recv/send return bytes or
+ * -errno (-EAGAIN: try when the fd is ready). */
 struct net_backend_ops {
 	const char *name;
 	/* Offload features (VIRTIO_NET_F_*) this backend carries honestly. */

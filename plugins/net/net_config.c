@@ -202,8 +202,9 @@ int net_parse_options(struct net *net)
 		return -EINVAL;
 	}
 	if (o->mac[0] & 1) {
-		net->host->log(net->dev, HVD_LOG_ERROR,
-			       "mac: a multicast address cannot be a station's");
+		net->host->log(
+			net->dev, HVD_LOG_ERROR,
+			"mac: a multicast address cannot be a station's");
 		return -EINVAL;
 	}
 	o->mtu = (uint16_t)mtu;

@@ -144,8 +144,8 @@ void net_ctrl_notify(struct net *net, struct hvd_vq *vq)
 			ack = (uint8_t)run_command(net, buf, len);
 		}
 		/* The ack is the last writable byte. */
-		net_iov_copy_to(c->iov + c->num_out, c->num_in,
-				c->in_bytes - 1, &ack, 1);
+		net_iov_copy_to(c->iov + c->num_out, c->num_in, c->in_bytes - 1,
+				&ack, 1);
 		host->vq_push(c, c->in_bytes);
 	}
 	host->vq_notify(vq);

@@ -82,11 +82,12 @@ static int pair_enable(struct net_pair *pair)
 		return 0;
 	pair->watch_events = 0;
 	pair->rx_want_in = pair->tx_want_out = false;
-	pair->watch = net->host->watch_add(net->dev, pair->fd, 0, pair_event,
-					   pair);
+	pair->watch =
+		net->host->watch_add(net->dev, pair->fd, 0, pair_event, pair);
 	if (!pair->watch) {
 		net->host->log(net->dev, HVD_LOG_ERROR,
-			       "pair %u: cannot watch the backend", pair->index);
+			       "pair %u: cannot watch the backend",
+			       pair->index);
 		return -EIO;
 	}
 	pair->enabled = true;

@@ -127,8 +127,8 @@ static enum pop_result pop_one(struct net_pair *pair)
 	if (c->in_bytes < NET_HDR_LEN) {
 		/* 5.1.6.3.1: every receive buffer holds at least a header. */
 		net->host->vq_push(c, 0);
-		net->host->needs_reset(net->dev,
-				       "receive buffer smaller than the header");
+		net->host->needs_reset(
+			net->dev, "receive buffer smaller than the header");
 		return POP_BROKEN;
 	}
 	/* readv takes NET_MAX_IOV iovecs, one of them the scratch area. */
@@ -217,8 +217,8 @@ static int build_iov(struct net_pair *pair, unsigned *num)
 static bool fix_header(const struct net *net, struct virtio_net_hdr_v1 *h)
 {
 	bool csum = net_has(net, VIRTIO_NET_F_GUEST_CSUM);
-	if (h->flags & ~(VIRTIO_NET_HDR_F_NEEDS_CSUM |
-			 VIRTIO_NET_HDR_F_DATA_VALID))
+	if (h->flags &
+	    ~(VIRTIO_NET_HDR_F_NEEDS_CSUM | VIRTIO_NET_HDR_F_DATA_VALID))
 		return false;
 	if ((h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && !csum)
 		return false; /* a partial checksum we cannot complete */

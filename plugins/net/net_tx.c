@@ -33,7 +33,8 @@ void net_tx_drain(struct net_pair *pair)
 		}
 		struct hvd_chain *c = host->vq_pop(pair->txq);
 		if (!c) {
-			/* Re-check after enabling kicks (see vq_kick_enable). */
+			/* Re-check after enabling kicks (see vq_kick_enable).
+			 */
 			host->vq_kick_enable(pair->txq, 1);
 			if (!host->vq_has_work(pair->txq))
 				break;
@@ -42,8 +43,9 @@ void net_tx_drain(struct net_pair *pair)
 		}
 		if (c->out_bytes < NET_HDR_LEN) {
 			host->vq_push(c, 0);
-			host->needs_reset(net->dev, "transmit chain shorter "
-						    "than the virtio-net header");
+			host->needs_reset(net->dev,
+					  "transmit chain shorter "
+					  "than the virtio-net header");
 			break;
 		}
 		ssize_t r = net->backend->send(pair, c->iov, c->num_out);
