@@ -54,12 +54,12 @@ static uint64_t now_ns(void)
 
 struct far {
 	int fd;
-	bool with_hdr;      /* datagrams carry the virtio-net header */
-	uint32_t len;       /* frame bytes */
-	unsigned n;         /* frames to move */
-	unsigned done;      /* frames moved by the thread */
-	uint64_t end_ns;    /* when the last one moved */
-	unsigned pace_pps;  /* sender: this rate, 0 = flat out */
+	bool with_hdr;       /* datagrams carry the virtio-net header */
+	uint32_t len;        /* frame bytes */
+	unsigned n;          /* frames to move */
+	unsigned done;       /* frames moved by the thread */
+	uint64_t end_ns;     /* when the last one moved */
+	unsigned pace_pps;   /* sender: this rate, 0 = flat out */
 	unsigned sock_drops; /* receiver: dropped by its own socket */
 };
 
@@ -86,10 +86,11 @@ static void *far_send(void *arg)
 	uint64_t t0 = now_ns();
 	for (unsigned i = 0; i < f->n; i++) {
 		if (f->pace_pps) {
-			uint64_t due = t0 + (uint64_t)i * 1000000000ull /
-						    f->pace_pps;
-			struct timespec ts = {.tv_sec = (time_t)(due / 1000000000ull),
-					      .tv_nsec = (long)(due % 1000000000ull)};
+			uint64_t due =
+				t0 + (uint64_t)i * 1000000000ull / f->pace_pps;
+			struct timespec ts = {
+				.tv_sec = (time_t)(due / 1000000000ull),
+				.tv_nsec = (long)(due % 1000000000ull)};
 			clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts,
 					NULL);
 		}
@@ -134,10 +135,10 @@ static void *far_recv(void *arg)
 static double reference_pps(int send_fd, int recv_fd, bool with_hdr,
 			    uint32_t len, unsigned n)
 {
-	struct far tx = {.fd = send_fd, .with_hdr = with_hdr, .len = len,
-			 .n = n};
-	struct far rx = {.fd = recv_fd, .with_hdr = with_hdr, .len = len,
-			 .n = n};
+	struct far tx = {
+		.fd = send_fd, .with_hdr = with_hdr, .len = len, .n = n};
+	struct far rx = {
+		.fd = recv_fd, .with_hdr = with_hdr, .len = len, .n = n};
 	pthread_t t1, t2;
 	uint64_t t0 = now_ns();
 	pthread_create(&t2, NULL, far_recv, &rx);
@@ -149,7 +150,8 @@ static double reference_pps(int send_fd, int recv_fd, bool with_hdr,
 	return rx.done / ((double)(rx.end_ns - t0) / 1e9);
 }
 
-/* ---- The guest ------------------------------------------------------------ */
+/* ---- The guest ------------------------------------------------------------
+ */
 
 struct guest {
 	struct fixture fx;
@@ -219,8 +221,7 @@ static double guest_tx_pps(struct guest *g, struct far *far)
 		while (hvd_guest_vq_get_used(g->txq, &tok, &len) == 1)
 			got++;
 		if (!got) {
-			if (hvd_guest_vq_wait_used(g->txq, &tok, &len,
-						   WAIT_MS))
+			if (hvd_guest_vq_wait_used(g->txq, &tok, &len, WAIT_MS))
 				break;
 			got = 1;
 		}
@@ -288,7 +289,8 @@ static void report_reader(const struct far *f)
 		       "", f->sock_drops);
 }
 
-/* ---- socket backend -------------------------------------------------------- */
+/* ---- socket backend --------------------------------------------------------
+ */
 
 static int unix_dgram(const char *self, const char *peer)
 {
@@ -336,12 +338,16 @@ static void bench_socket(unsigned n64, unsigned n1500)
 	const unsigned ns[2] = {n64, n1500};
 	for (unsigned k = 0; k < 2; k++) {
 		double ref = reference_pps(b, a, true, lens[k], ns[k]);
-		struct far f = {.fd = pfd, .with_hdr = true, .len = lens[k],
+		struct far f = {.fd = pfd,
+				.with_hdr = true,
+				.len = lens[k],
 				.n = ns[k]};
 		double pps = guest_tx_pps(&g, &f);
 		report("guest -> socket", lens[k], pps, ref, f.n - f.done);
 		unsigned got;
-		struct far s = {.fd = pfd, .with_hdr = true, .len = lens[k],
+		struct far s = {.fd = pfd,
+				.with_hdr = true,
+				.len = lens[k],
 				.n = ns[k]};
 		pps = guest_rx_pps(&g, &s, &got);
 		report("socket -> guest", lens[k], pps, ref, s.n - got);
@@ -430,8 +436,8 @@ static void bench_tap(unsigned n64, unsigned n1500)
 		pps = guest_rx_pps(&g, &s, &got);
 		report("tap -> guest", lens[k], pps, ref, s.n - got);
 		/* Steady 10k pps for 2 s: nothing may be lost. */
-		struct far p = {.fd = t, .len = lens[k], .n = 20000,
-				.pace_pps = 10000};
+		struct far p = {
+			.fd = t, .len = lens[k], .n = 20000, .pace_pps = 10000};
 		pps = guest_rx_pps(&g, &p, &got);
 		printf("  %-22s %4u B  %9.0f pps  steady 10k pps: lost %u of "
 		       "%u\n",

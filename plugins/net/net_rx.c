@@ -339,6 +339,8 @@ void net_rx_kicked(struct net_pair *pair)
 void net_rx_forget(struct net_pair *pair)
 {
 	struct net *net = pair->net;
+	if (pair->rx_held_num == 0)
+		return;
 	unsigned need = net->stale_num + pair->rx_held_num;
 	if (need > net->stale_cap) {
 		struct hvd_chain **s = realloc(net->stale, need * sizeof *s);
