@@ -50,6 +50,11 @@ static int tap_open_queue(struct net *net, int *fd_out)
 		what = "TUNSETIFF";
 	else if (ioctl(fd, TUNSETVNETHDRSZ, &hdr) < 0)
 		what = "TUNSETVNETHDRSZ";
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	/* VERSION_1 headers are little-endian whatever the host. */
+	else if (ioctl(fd, TUNSETVNETLE, &(int){1}) < 0)
+		what = "TUNSETVNETLE";
+#endif
 	else if (ioctl(fd, TUNSETOFFLOAD, 0ul) < 0)
 		what = "TUNSETOFFLOAD";
 	if (what) {
@@ -159,11 +164,13 @@ static ssize_t tap_send(struct net_pair *pair, const struct iovec *iov,
 	return n < 0 ? -errno : n;
 }
 
-/* tun reports EPOLLERR only once the interface is gone. */
+/* tun reports EPOLLERR, and reads fail with EBADFD, only once the
+ * interface is gone; any other read error is a one-off. */
 static int tap_error(struct net_pair *pair)
 {
-	(void)pair;
-	return -EIO;
+	char probe;
+	ssize_t n = read(pair->fd, &probe, 0);
+	return n < 0 && errno == EBADFD ? -EIO : 0;
 }
 
 const struct net_backend_ops net_backend_tap = {

@@ -165,6 +165,8 @@ int net_parse_mac(const char *text, uint8_t mac[6]);
 
 /* net_device.c */
 void net_pair_update_watch(struct net_pair *pair);
+/* The pair's fd is dead: stop watching it, link down. */
+void net_pair_fail(struct net_pair *pair);
 void net_set_link(struct net *net, bool up);
 /* Move to `num` active pairs (VQ_PAIRS_SET; activate). */
 int net_set_active_pairs(struct net *net, unsigned num);

@@ -36,6 +36,19 @@ static const uint64_t base_features =
 
 /* ---- The watch --------------------------------------------------------- */
 
+void net_pair_fail(struct net_pair *pair)
+{
+	struct net *net = pair->net;
+	/* The fd is gone for good: stop watching it (no busy loop on a
+	 * permanent hang-up) and tell the driver. */
+	net->host->log(net->dev, HVD_LOG_WARN,
+		       "pair %u: backend failed; link down", pair->index);
+	net->host->watch_remove(pair->watch);
+	pair->watch = NULL;
+	pair->enabled = false;
+	net_set_link(net, false);
+}
+
 static void pair_event(void *opaque, int fd, uint32_t events)
 {
 	struct net_pair *pair = opaque;
@@ -43,19 +56,10 @@ static void pair_event(void *opaque, int fd, uint32_t events)
 	(void)fd;
 	if (!pair->enabled)
 		return;
-	if (events & (HVD_EV_ERR | HVD_EV_HUP)) {
-		if (net->backend->error(pair) < 0) {
-			/* The fd is gone for good: stop watching it (no busy
-			 * loop on a permanent hang-up) and tell the driver. */
-			net->host->log(net->dev, HVD_LOG_WARN,
-				       "pair %u: backend failed; link down",
-				       pair->index);
-			net->host->watch_remove(pair->watch);
-			pair->watch = NULL;
-			pair->enabled = false;
-			net_set_link(net, false);
-			return;
-		}
+	if ((events & (HVD_EV_ERR | HVD_EV_HUP)) &&
+	    net->backend->error(pair) < 0) {
+		net_pair_fail(pair);
+		return;
 	}
 	if (events & HVD_EV_OUT)
 		net_tx_drain(pair);

@@ -314,8 +314,15 @@ void net_rx_drain(struct net_pair *pair)
 					       &truncated);
 		if (n == -EAGAIN)
 			break;
-		if (n < 0)
-			break; /* persistent errors come back as EV_ERR */
+		if (n < 0) {
+			/* A reported error is consumed; a dead fd would stay
+			 * readable-with-error forever: stop watching it. */
+			if (net->backend->error(pair) < 0) {
+				net_pair_fail(pair);
+				return;
+			}
+			continue;
+		}
 		if (truncated || (uint64_t)n > pair->rx_held_bytes) {
 			pair->rx_oversize++;
 			continue;
