@@ -261,8 +261,9 @@ static double guest_rx_pps(struct guest *g, struct far *far, unsigned *got)
 		struct hvd_guest_buf b = {g->rx_gpa + (uint64_t)i * RX_BUF,
 					  RX_BUF, true};
 		hvd_guest_vq_add(g->rxq, &b, 1, false, tok);
-		if (++*got % 32 == 0)
-			hvd_guest_vq_kick(g->rxq);
+		/* Kicks only when the device asked for one (EVENT_IDX). */
+		hvd_guest_vq_kick(g->rxq);
+		++*got;
 		end = now_ns();
 	}
 	hvd_guest_vq_kick(g->rxq);

@@ -9,7 +9,9 @@
  *   tap -> guest: TUNSETOFFLOAD allows only what the guest negotiated
  *     (GUEST_CSUM, GUEST_TSO4/6). GUEST_UFO is not offered: kernels since
  *     4.14 no longer produce UFO frames for tap.
- * The interface is created if it does not exist (that needs CAP_NET_ADMIN).
+ * The interface is created if it does not exist (that needs CAP_NET_ADMIN),
+ * and its queue is made long enough to hold frames across a short pause
+ * of the guest (lengthen_queue).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -68,6 +71,30 @@ static int tap_open_queue(struct net *net, int *fd_out)
 	return 0;
 }
 
+/* Frames wait in the tap's queue while the guest has no receive buffers;
+ * tun's default of 500 frames covers only 50 ms at 10k frames/s, so a
+ * short queue is lengthened (best effort: a longer one set by the
+ * administrator is kept). */
+#define TAP_MIN_QUEUE_LEN 4096
+
+static void lengthen_queue(struct net *net)
+{
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return;
+	struct ifreq ifr = {0};
+	strncpy(ifr.ifr_name, net->opt.tap, IFNAMSIZ - 1);
+	if (ioctl(s, SIOCGIFTXQLEN, &ifr) == 0 &&
+	    ifr.ifr_qlen < TAP_MIN_QUEUE_LEN) {
+		ifr.ifr_qlen = TAP_MIN_QUEUE_LEN;
+		if (ioctl(s, SIOCSIFTXQLEN, &ifr) < 0)
+			net->host->log(net->dev, HVD_LOG_INFO,
+				       "tap %s: queue length stays short: %s",
+				       net->opt.tap, strerror(errno));
+	}
+	close(s);
+}
+
 static void tap_close(struct net *net)
 {
 	for (unsigned i = 0; i < net->opt.pairs; i++) {
@@ -93,6 +120,7 @@ static int tap_open(struct net *net)
 		}
 		tap->attached[i] = true;
 	}
+	lengthen_queue(net);
 	return 0;
 }
 
