@@ -11,7 +11,7 @@
  *     4.14 no longer produce UFO frames for tap.
  * The interface is created if it does not exist (that needs CAP_NET_ADMIN),
  * and its queue is made long enough to hold frames across a short pause
- * of the guest (lengthen_queue).
+ * of the guest (tune_interface).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -73,11 +73,12 @@ static int tap_open_queue(struct net *net, int *fd_out)
 
 /* Frames wait in the tap's queue while the guest has no receive buffers;
  * tun's default of 500 frames covers only 50 ms at 10k frames/s, so a
- * short queue is lengthened (best effort: a longer one set by the
- * administrator is kept). */
+ * short queue is lengthened (a longer one set by the administrator is
+ * kept). An "mtu" in the JSON is the tap's MTU too, so the host side
+ * sends nothing larger than the guest was told. Both best effort. */
 #define TAP_MIN_QUEUE_LEN 4096
 
-static void lengthen_queue(struct net *net)
+static void tune_interface(struct net *net)
 {
 	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (s < 0)
@@ -91,6 +92,14 @@ static void lengthen_queue(struct net *net)
 			net->host->log(net->dev, HVD_LOG_INFO,
 				       "tap %s: queue length stays short: %s",
 				       net->opt.tap, strerror(errno));
+	}
+	if (net->opt.mtu_given) {
+		ifr.ifr_mtu = net->opt.mtu;
+		if (ioctl(s, SIOCSIFMTU, &ifr) < 0)
+			net->host->log(net->dev, HVD_LOG_WARN,
+				       "tap %s: cannot set MTU %u: %s",
+				       net->opt.tap, net->opt.mtu,
+				       strerror(errno));
 	}
 	close(s);
 }
@@ -120,7 +129,7 @@ static int tap_open(struct net *net)
 		}
 		tap->attached[i] = true;
 	}
-	lengthen_queue(net);
+	tune_interface(net);
 	return 0;
 }
 

@@ -72,6 +72,7 @@ struct net_pair {
 	struct hvd_chain **rx_held;
 	unsigned rx_held_num, rx_held_cap;
 	uint64_t rx_held_bytes; /* writable bytes of rx_held */
+	unsigned rx_held_iov;   /* writable iovecs of rx_held */
 	struct iovec *rx_iov;
 	unsigned rx_iov_cap;
 
@@ -99,6 +100,7 @@ struct net_options {
 	const char *peer; /* socket: where frames go */
 	uint8_t mac[6];
 	uint16_t mtu;
+	bool mtu_given; /* "mtu" was in the JSON */
 	unsigned pairs;
 	uint16_t queue_size;
 };

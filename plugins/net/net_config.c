@@ -208,6 +208,8 @@ int net_parse_options(struct net *net)
 		return -EINVAL;
 	}
 	o->mtu = (uint16_t)mtu;
+	uint64_t unused;
+	o->mtu_given = net->host->cfg_u64(net->dev, "mtu", &unused) == 0;
 	o->pairs = (unsigned)pairs;
 	o->queue_size = (uint16_t)qsize;
 	return 0;

@@ -92,14 +92,6 @@ bool net_filter_accepts(const struct net *net, const uint8_t *dst)
 
 /* ---- Held chains --------------------------------------------------------- */
 
-static unsigned held_iov_count(const struct net_pair *pair)
-{
-	unsigned n = 0;
-	for (unsigned i = 0; i < pair->rx_held_num; i++)
-		n += pair->rx_held[i]->num_in;
-	return n;
-}
-
 static int hold(struct net_pair *pair, struct hvd_chain *chain)
 {
 	if (pair->rx_held_num == pair->rx_held_cap) {
@@ -113,6 +105,7 @@ static int hold(struct net_pair *pair, struct hvd_chain *chain)
 	}
 	pair->rx_held[pair->rx_held_num++] = chain;
 	pair->rx_held_bytes += chain->in_bytes;
+	pair->rx_held_iov += chain->num_in;
 	return 0;
 }
 
@@ -133,7 +126,7 @@ static enum pop_result pop_one(struct net_pair *pair)
 	}
 	/* readv takes NET_MAX_IOV iovecs, one of them the scratch area. */
 	if (pair->rx_held_num > 0 &&
-	    held_iov_count(pair) + c->num_in > NET_MAX_IOV - 1) {
+	    pair->rx_held_iov + c->num_in > NET_MAX_IOV - 1) {
 		net->host->vq_unpop(c);
 		return POP_FULL;
 	}
@@ -165,8 +158,7 @@ static bool have_room(struct net_pair *pair, uint64_t need)
 		 * the estimate): use what it gave. */
 		uint16_t size = pair->net->host->vq_size(pair->rxq);
 		return mrg && pair->rx_held_num > 0 &&
-		       (pair->rx_held_num >= size ||
-			held_iov_count(pair) >= size);
+		       (pair->rx_held_num >= size || pair->rx_held_iov >= size);
 	}
 }
 
@@ -188,7 +180,7 @@ static ssize_t frame_need(struct net_pair *pair)
 /* iovecs of the held chains' writable buffers, then the scratch area. */
 static int build_iov(struct net_pair *pair, unsigned *num)
 {
-	unsigned n = held_iov_count(pair) + 1;
+	unsigned n = pair->rx_held_iov + 1;
 	if (n > pair->rx_iov_cap) {
 		struct iovec *iov = realloc(pair->rx_iov, n * sizeof *iov);
 		if (!iov)
@@ -258,6 +250,14 @@ static void deliver(struct net_pair *pair, unsigned num_iov, size_t n)
 		pair->rx_invalid++;
 		return;
 	}
+	/* 5.1.6.4.1: with MTU negotiated, no plain frame above it. */
+	if (hdr.gso_type == VIRTIO_NET_HDR_GSO_NONE &&
+	    net_has(net, VIRTIO_NET_F_MTU) &&
+	    n - NET_HDR_LEN >
+		    (size_t)net->opt.mtu + NET_ETH_HLEN + NET_VLAN_HLEN) {
+		pair->rx_oversize++;
+		return;
+	}
 	if (!net_filter_accepts(net, dst)) {
 		pair->rx_filtered++;
 		return;
@@ -275,6 +275,7 @@ static void deliver(struct net_pair *pair, unsigned num_iov, size_t n)
 		uint32_t cap = pair->rx_held[i]->in_bytes;
 		uint32_t w = left < cap ? (uint32_t)left : cap;
 		pair->rx_held_bytes -= cap;
+		pair->rx_held_iov -= pair->rx_held[i]->num_in;
 		net->host->vq_push(pair->rx_held[i], w);
 		left -= w;
 	}
@@ -358,6 +359,7 @@ void net_rx_forget(struct net_pair *pair)
 				net->host->vq_push(pair->rx_held[i], 0);
 			pair->rx_held_num = 0;
 			pair->rx_held_bytes = 0;
+			pair->rx_held_iov = 0;
 			return;
 		}
 		net->stale = s;
@@ -368,6 +370,7 @@ void net_rx_forget(struct net_pair *pair)
 	net->stale_num = need;
 	pair->rx_held_num = 0;
 	pair->rx_held_bytes = 0;
+	pair->rx_held_iov = 0;
 }
 
 void net_rx_free_stale(struct net *net)
@@ -387,4 +390,5 @@ void net_rx_pair_free(struct net_pair *pair)
 	pair->rx_held = NULL;
 	pair->rx_iov = NULL;
 	pair->rx_held_num = pair->rx_held_cap = pair->rx_iov_cap = 0;
+	pair->rx_held_iov = 0;
 }

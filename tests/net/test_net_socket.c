@@ -392,6 +392,27 @@ static void test_offload_not_negotiated(void)
 	stop();
 }
 
+/* With MTU negotiated, a plain frame above mtu + Ethernet header never
+ * reaches the guest; one within it does. */
+static void test_mtu_enforced(void)
+{
+	start(1, ", \"mtu\": 1000");
+	CU_ASSERT_FATAL(nh_bring_up(&h, BIT(VIRTIO_NET_F_MTU), 16) == 0);
+	struct gbuf rx = nh_alloc(&h, 4096);
+	CU_ASSERT_FATAL(nh_post_rx(&h, 0, &rx) == 0);
+	size_t d = make_dgram(1, 1000 + 14 + 4 + 1, NULL);
+	CU_ASSERT_FATAL(nh_wire_send(&h, 0, wire, d) == (ssize_t)d);
+	d = make_dgram(2, 1000 + 14 + 4, NULL);
+	CU_ASSERT_FATAL(nh_wire_send(&h, 0, wire, d) == (ssize_t)d);
+	void *token = NULL;
+	uint32_t used = 0;
+	CU_ASSERT_FATAL(hvd_guest_vq_wait_used(h.rxq[0], &token, &used,
+					       FIX_TIMEOUT_MS) == 0);
+	CU_ASSERT_EQUAL(used, NET_HDR + 1018);
+	CU_ASSERT(nh_check_frame(rx.p + NET_HDR, 1018, 2));
+	stop();
+}
+
 /* ---- Control queue ---------------------------------------------------- */
 
 /* Send frame `seq` to `dst` and report whether the guest got it; rx has
@@ -674,6 +695,7 @@ int main(void)
 		{"offload header pass-through",
 		 test_offload_header_passthrough},
 		{"offloads not negotiated", test_offload_not_negotiated},
+		{"mtu enforced on receive", test_mtu_enforced},
 		{"control queue receive filter", test_ctrl_rx_filter},
 		{"multiqueue", test_multiqueue},
 		{"reset mid-traffic", test_reset_mid_traffic},
