@@ -154,8 +154,11 @@ static bool have_room(struct net_pair *pair, uint64_t need)
 		case POP_EMPTY:
 			break;
 		}
-		/* The guest cannot post more than its ring (see net.h about
-		 * the estimate): use what it gave. */
+		/* The guest cannot post more than its ring: once we hold all
+		 * of it, use what it gave. Each chain takes at least one
+		 * descriptor (indirect: exactly one) and a direct chain at
+		 * least one per iovec, so either count reaching the ring
+		 * size means the ring is exhausted. */
 		uint16_t size = pair->net->host->vq_size(pair->rxq);
 		return mrg && pair->rx_held_num > 0 &&
 		       (pair->rx_held_num >= size || pair->rx_held_iov >= size);
