@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "hvd/plugin.h"
 #include "log.h"
 
 /* Largest file virtio_cfg_load() accepts. */
@@ -486,6 +487,26 @@ int cfg_check_keys(const struct cJSON *obj, const char *base,
 		return -EINVAL;
 	}
 	return 0;
+}
+
+int cfg_get_kind(const struct cJSON *obj, const char *base, const char *key)
+{
+	const cJSON *item;
+	int r = lookup(obj, base, key, &item);
+
+	if (r)
+		return r;
+	if (cJSON_IsBool(item))
+		return HVD_CFG_BOOL;
+	if (cJSON_IsNumber(item))
+		return HVD_CFG_NUMBER;
+	if (cJSON_IsString(item))
+		return HVD_CFG_STRING;
+	if (cJSON_IsArray(item))
+		return HVD_CFG_ARRAY;
+	if (cJSON_IsObject(item))
+		return HVD_CFG_OBJECT;
+	return HVD_CFG_NULL;
 }
 
 int cfg_check_keys_at(const struct cJSON *obj, const char *base,

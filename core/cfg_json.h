@@ -35,6 +35,9 @@ int cfg_get_array_len(const struct cJSON *obj, const char *base,
  * either may be NULL). Returns 0 or -EINVAL naming the first unknown key. */
 int cfg_check_keys(const struct cJSON *obj, const char *base,
 		   const char *const *known, const char *const *host_known);
+/* HVD_CFG_* kind of the key, -ENOENT, or -EINVAL for a bad path (logged);
+ * never logs for a present key of any type. */
+int cfg_get_kind(const struct cJSON *obj, const char *base, const char *key);
 /* The same for the object at `key` below obj (e.g. "ports[0]"): 0,
  * -ENOENT when absent, -EINVAL (logged) when unknown keys or not an object. */
 int cfg_check_keys_at(const struct cJSON *obj, const char *base,

@@ -73,6 +73,12 @@ static int svc_cfg_array_len(struct hvd_device *hd, const char *key,
 	return cfg_get_array_len(dev->cfg->json, dev->cfg->path, key, out);
 }
 
+static int svc_cfg_kind(struct hvd_device *hd, const char *key)
+{
+	struct device *dev = to_dev(hd);
+	return cfg_get_kind(dev->cfg->json, dev->cfg->path, key);
+}
+
 static const char *const host_keys[] = {"type",   "addr",   "len", "irq",
 					"status", "plugin", NULL};
 
@@ -203,6 +209,7 @@ static const struct hvd_host_services services = {
 	.timer_cancel = eventloop_timer_cancel,
 	.name = svc_name,
 	.cfg_check_keys_at = svc_cfg_check_keys_at,
+	.cfg_kind = svc_cfg_kind,
 };
 
 /* ---- lifecycle --------------------------------------------------------- */

@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "cunit_main.h"
+#include "hvd/plugin.h"
 
 /* Compare strings; on mismatch print both so a failure explains itself. */
 #define ASSERT_STR(got, expected)                                             \
@@ -567,6 +568,14 @@ static void test_lookup_paths(void)
 	CU_ASSERT_EQUAL(len, 6);
 	CU_ASSERT_EQUAL(cfg_get_array_len(dev, BASE, "nested[1]", &len), 0);
 	CU_ASSERT_EQUAL(len, 1);
+	/* Kinds, for keys accepted in more than one shape; no error logged. */
+	CU_ASSERT_EQUAL(cfg_get_kind(dev, BASE, "mac"), HVD_CFG_ARRAY);
+	CU_ASSERT_EQUAL(cfg_get_kind(dev, BASE, "img"), HVD_CFG_STRING);
+	CU_ASSERT_EQUAL(cfg_get_kind(dev, BASE, "n"), HVD_CFG_NUMBER);
+	CU_ASSERT_EQUAL(cfg_get_kind(dev, BASE, "flag"), HVD_CFG_BOOL);
+	CU_ASSERT_EQUAL(cfg_get_kind(dev, BASE, "nul"), HVD_CFG_NULL);
+	CU_ASSERT_EQUAL(cfg_get_kind(dev, BASE, "ports[0]"), HVD_CFG_OBJECT);
+	CU_ASSERT_EQUAL(cfg_get_kind(dev, BASE, "missing"), -ENOENT);
 
 	/* Absent: -ENOENT, *out untouched. */
 	s = "untouched";

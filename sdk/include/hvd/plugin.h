@@ -145,6 +145,14 @@ enum hvd_log_level {
 typedef void (*hvd_watch_cb)(void *opaque, int fd, uint32_t events);
 typedef void (*hvd_timer_cb)(void *opaque);
 
+/* Values returned by cfg_kind. */
+#define HVD_CFG_NULL   0
+#define HVD_CFG_BOOL   1
+#define HVD_CFG_NUMBER 2
+#define HVD_CFG_STRING 3
+#define HVD_CFG_ARRAY  4
+#define HVD_CFG_OBJECT 5
+
 /* ---- Host services (host -> plugin) --------------------------------------
  * Reached with hvd_host(dev). A member appended in minor N exists when
  * HVD_HOST_HAS(host, member) is true; members of minor 0 always exist. */
@@ -179,6 +187,10 @@ struct hvd_host_services {
 	 * full path of the first unknown key (or "expected an object"). */
 	int (*cfg_check_keys_at)(struct hvd_device *dev, const char *key,
 				 const char *const *known);
+	/* JSON type of a key (one of HVD_CFG_*), without logging anything, so
+	 * a plugin can accept a key in two shapes (e.g. an array of bytes or
+	 * a string). -ENOENT when absent; -EINVAL (logged) for a bad path. */
+	int (*cfg_kind)(struct hvd_device *dev, const char *key);
 
 	/* Guest memory: host pointer for [gpa, gpa+len) if it lies entirely
 	 * inside one mapped RAM region of the device's zone, else NULL. */

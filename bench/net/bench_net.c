@@ -1,0 +1,463 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench_net: virtio-net frame rates, 64- and 1500-byte frames, both
+ * directions, through the whole path (guest driver of the mock -> bridge ->
+ * in-process daemon -> net plugin -> backend), each beside a reference
+ * measured in the same run on the same kind of fd with nothing in between:
+ *   socket backend: the same datagrams copied socket -> socket by two
+ *     threads;
+ *   tap backend (root only, in a private network namespace): the same
+ *     frames sent by an AF_PACKET socket through a veth pair.
+ * Prints packets/s, Gbit/s (frame bytes, no virtio header) and the ratio to
+ * the reference, and how many frames were lost (the sender never drops:
+ * every frame must arrive). Asserts nothing.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/if_packet.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_net.h>
+#include <linux/virtio_ring.h>
+#include <net/ethernet.h>
+#include <net/if.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../../tests/daemon_fixture.h"
+
+#define NET_BASE 0xa003c00ull
+#define NET_IRQ  80u
+#define HDR      ((uint32_t)sizeof(struct virtio_net_hdr_v1))
+#define QSIZE    256u
+#define RX_BUF   2048u
+#define BIT(b)   (1ull << (b))
+#define WAIT_MS  2000
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- The far end: a datagram socket or a packet socket ------------------ */
+
+struct far {
+	int fd;
+	bool with_hdr;       /* datagrams carry the virtio-net header */
+	uint32_t len;        /* frame bytes */
+	unsigned n;          /* frames to move */
+	unsigned done;       /* frames moved by the thread */
+	uint64_t end_ns;     /* when the last one moved */
+	unsigned pace_pps;   /* sender: this rate, 0 = flat out */
+	unsigned sock_drops; /* receiver: dropped by its own socket */
+};
+
+static uint8_t frame_template[HDR + 1514];
+
+static void make_template(void)
+{
+	memset(frame_template, 0, sizeof frame_template);
+	uint8_t *eth = frame_template + HDR;
+	memset(eth, 0xff, 6); /* broadcast */
+	static const uint8_t src[6] = {0x02, 0x77, 0, 0, 0, 1};
+	memcpy(eth + 6, src, 6);
+	eth[12] = 0x88; /* local experimental ethertype */
+	eth[13] = 0xb5;
+	for (unsigned i = 14; i < 1514; i++)
+		eth[i] = (uint8_t)i;
+}
+
+static void *far_send(void *arg)
+{
+	struct far *f = arg;
+	const uint8_t *p = f->with_hdr ? frame_template : frame_template + HDR;
+	size_t len = f->len + (f->with_hdr ? HDR : 0);
+	uint64_t t0 = now_ns();
+	for (unsigned i = 0; i < f->n; i++) {
+		if (f->pace_pps) {
+			uint64_t due =
+				t0 + (uint64_t)i * 1000000000ull / f->pace_pps;
+			struct timespec ts = {
+				.tv_sec = (time_t)(due / 1000000000ull),
+				.tv_nsec = (long)(due % 1000000000ull)};
+			clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts,
+					NULL);
+		}
+		while (send(f->fd, p, len, 0) != (ssize_t)len) {
+			if (errno != ENOBUFS && errno != EAGAIN)
+				return NULL;
+			struct pollfd pf = {.fd = f->fd, .events = POLLOUT};
+			poll(&pf, 1, 10);
+		}
+		f->done++;
+	}
+	f->end_ns = now_ns();
+	return NULL;
+}
+
+static void *far_recv(void *arg)
+{
+	struct far *f = arg;
+	static uint8_t buf[70000];
+	size_t want = f->len + (f->with_hdr ? HDR : 0);
+	while (f->done < f->n) {
+		struct pollfd pf = {.fd = f->fd, .events = POLLIN};
+		if (poll(&pf, 1, WAIT_MS) != 1)
+			break; /* the rest is lost */
+		ssize_t r = recv(f->fd, buf, sizeof buf, MSG_DONTWAIT);
+		/* A packet socket also sees other traffic: count ours. */
+		if (r == (ssize_t)want &&
+		    buf[(f->with_hdr ? HDR : 0) + 7] == 0x77) {
+			f->done++;
+			f->end_ns = now_ns();
+		}
+	}
+	struct tpacket_stats st;
+	socklen_t sl = sizeof st;
+	if (getsockopt(f->fd, SOL_PACKET, PACKET_STATISTICS, &st, &sl) == 0)
+		f->sock_drops = st.tp_drops;
+	return NULL;
+}
+
+/* ---- Reference: the same frames between two fds, no device -------------- */
+
+static double reference_pps(int send_fd, int recv_fd, bool with_hdr,
+			    uint32_t len, unsigned n)
+{
+	struct far tx = {
+		.fd = send_fd, .with_hdr = with_hdr, .len = len, .n = n};
+	struct far rx = {
+		.fd = recv_fd, .with_hdr = with_hdr, .len = len, .n = n};
+	pthread_t t1, t2;
+	uint64_t t0 = now_ns();
+	pthread_create(&t2, NULL, far_recv, &rx);
+	pthread_create(&t1, NULL, far_send, &tx);
+	pthread_join(t1, NULL);
+	pthread_join(t2, NULL);
+	if (rx.done < n)
+		printf("  (reference lost %u of %u)\n", n - rx.done, n);
+	return rx.done / ((double)(rx.end_ns - t0) / 1e9);
+}
+
+/* ---- The guest ------------------------------------------------------------
+ */
+
+struct guest {
+	struct fixture fx;
+	struct hvd_guest_dev *gd;
+	struct hvd_guest_vq *rxq, *txq;
+	bool rx_posted; /* the receive ring holds all its buffers */
+	uint64_t tx_gpa, rx_gpa;
+	uint8_t *tx_p;
+};
+
+static int guest_start(struct guest *g, const char *device_json)
+{
+	memset(g, 0, sizeof *g);
+	if (fixture_start(&g->fx, device_json))
+		return -1;
+	g->gd = hvd_guest_open(g->fx.mock, 1, NET_BASE, NET_IRQ);
+	uint64_t got;
+	if (!g->gd || hvd_guest_probe(g->gd) != 1 ||
+	    hvd_guest_negotiate(g->gd,
+				BIT(VIRTIO_F_VERSION_1) |
+					BIT(VIRTIO_NET_F_MRG_RXBUF) |
+					BIT(VIRTIO_RING_F_EVENT_IDX),
+				&got))
+		return -1;
+	g->rxq = hvd_guest_vq_setup(g->gd, 0, QSIZE);
+	g->txq = hvd_guest_vq_setup(g->gd, 1, QSIZE);
+	if (!g->rxq || !g->txq || !hvd_guest_vq_setup(g->gd, 2, 16) ||
+	    hvd_guest_driver_ok(g->gd))
+		return -1;
+	void *p;
+	g->tx_gpa = hvd_guest_alloc(g->gd, sizeof frame_template, 64, &p);
+	g->tx_p = p;
+	memcpy(g->tx_p, frame_template, sizeof frame_template);
+	g->rx_gpa = hvd_guest_alloc(g->gd, (uint64_t)QSIZE * RX_BUF, 64, &p);
+	return g->tx_gpa && g->rx_gpa ? 0 : -1;
+}
+
+static void guest_stop(struct guest *g)
+{
+	hvd_guest_close(g->gd);
+	fixture_stop(&g->fx);
+}
+
+/* Guest -> backend: keep the transmit ring full (every chain is the same
+ * frame), reclaim used entries, until `far` has read them all. */
+static double guest_tx_pps(struct guest *g, struct far *far)
+{
+	pthread_t t;
+	far->done = 0;
+	uint64_t t0 = now_ns();
+	pthread_create(&t, NULL, far_recv, far);
+	unsigned added = 0, inflight = 0;
+	struct hvd_guest_buf b = {g->tx_gpa, HDR + far->len, false};
+	while (added < far->n || inflight > 0) {
+		bool more = false;
+		while (added < far->n &&
+		       hvd_guest_vq_add(g->txq, &b, 1, false, g) >= 0) {
+			added++;
+			inflight++;
+			more = true;
+		}
+		if (more)
+			hvd_guest_vq_kick(g->txq);
+		void *tok;
+		uint32_t len;
+		unsigned got = 0;
+		while (hvd_guest_vq_get_used(g->txq, &tok, &len) == 1)
+			got++;
+		if (!got) {
+			if (hvd_guest_vq_wait_used(g->txq, &tok, &len, WAIT_MS))
+				break;
+			got = 1;
+		}
+		inflight -= got;
+	}
+	pthread_join(t, NULL);
+	return far->done / ((double)(far->end_ns - t0) / 1e9);
+}
+
+/* Backend -> guest: keep the receive ring full of RX_BUF buffers while
+ * `far` sends; count frames (num_buffers chains each). */
+static double guest_rx_pps(struct guest *g, struct far *far, unsigned *got)
+{
+	for (unsigned i = 0; !g->rx_posted && i < QSIZE; i++) {
+		struct hvd_guest_buf b = {g->rx_gpa + (uint64_t)i * RX_BUF,
+					  RX_BUF, true};
+		hvd_guest_vq_add(g->rxq, &b, 1, false,
+				 (void *)(uintptr_t)(i + 1));
+	}
+	g->rx_posted = true;
+	hvd_guest_vq_kick(g->rxq);
+	pthread_t t;
+	far->done = 0;
+	uint64_t t0 = now_ns(), end = t0;
+	pthread_create(&t, NULL, far_send, far);
+	*got = 0;
+	while (*got < far->n) {
+		void *tok;
+		uint32_t len;
+		int r = hvd_guest_vq_get_used(g->rxq, &tok, &len);
+		if (r != 1 &&
+		    hvd_guest_vq_wait_used(g->rxq, &tok, &len, WAIT_MS) != 0)
+			break;
+		/* Frames of <= 1514 bytes fit one buffer: a used entry is a
+		 * frame. Give the buffer straight back. */
+		unsigned i = (unsigned)(uintptr_t)tok - 1;
+		struct hvd_guest_buf b = {g->rx_gpa + (uint64_t)i * RX_BUF,
+					  RX_BUF, true};
+		hvd_guest_vq_add(g->rxq, &b, 1, false, tok);
+		/* Kicks only when the device asked for one (EVENT_IDX). */
+		hvd_guest_vq_kick(g->rxq);
+		++*got;
+		end = now_ns();
+	}
+	hvd_guest_vq_kick(g->rxq);
+	pthread_join(t, NULL);
+	return *got / ((double)(end - t0) / 1e9);
+}
+
+static void report(const char *what, uint32_t len, double pps, double ref,
+		   unsigned lost)
+{
+	printf("  %-22s %4u B  %9.0f pps  %6.3f Gbit/s   reference %9.0f pps "
+	       " %6.3f Gbit/s   ratio %.2f   lost %u\n",
+	       what, len, pps, pps * len * 8 / 1e9, ref, ref * len * 8 / 1e9,
+	       pps / ref, lost);
+}
+
+/* Loss at the reading socket itself (reader slower than the sender) is
+ * not the device's: say how much of `lost` it was. */
+static void report_reader(const struct far *f)
+{
+	if (f->sock_drops)
+		printf("  %-22s (of the lost: %u dropped by the reading "
+		       "socket's own buffer)\n",
+		       "", f->sock_drops);
+}
+
+/* ---- socket backend --------------------------------------------------------
+ */
+
+static int unix_dgram(const char *self, const char *peer)
+{
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	int size = 4 << 20;
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof size);
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+	snprintf(a.sun_path, sizeof a.sun_path, "%s", self);
+	unlink(self);
+	if (bind(fd, (struct sockaddr *)&a, sizeof a))
+		return -1;
+	snprintf(a.sun_path, sizeof a.sun_path, "%s", peer);
+	if (peer && connect(fd, (struct sockaddr *)&a, sizeof a))
+		return -1;
+	return fd;
+}
+
+static void bench_socket(unsigned n64, unsigned n1500)
+{
+	char dir[] = "/tmp/bench-net-XXXXXX";
+	if (!mkdtemp(dir))
+		return;
+	char dev[64], peer[64], r1[64], r2[64];
+	snprintf(dev, sizeof dev, "%s/dev", dir);
+	snprintf(peer, sizeof peer, "%s/peer", dir);
+	snprintf(r1, sizeof r1, "%s/r1", dir);
+	snprintf(r2, sizeof r2, "%s/r2", dir);
+	char json[512];
+	snprintf(json, sizeof json,
+		 "{\"type\": \"net\", \"addr\": \"0xa003c00\", \"len\": "
+		 "\"0x200\", \"irq\": 80, \"backend\": \"socket\", \"path\": "
+		 "\"%s\", \"peer\": \"%s\", \"mac\": \"02:00:00:00:00:01\"}",
+		 dev, peer);
+	struct guest g;
+	if (guest_start(&g, json)) {
+		printf("socket backend: cannot start the daemon\n");
+		return;
+	}
+	int pfd = unix_dgram(peer, dev);
+	int a = unix_dgram(r1, NULL), b = unix_dgram(r2, r1);
+	printf("socket backend (UNIX datagrams; reference: socket -> socket "
+	       "copy of the same datagrams)\n");
+	const uint32_t lens[2] = {64, 1500};
+	const unsigned ns[2] = {n64, n1500};
+	for (unsigned k = 0; k < 2; k++) {
+		double ref = reference_pps(b, a, true, lens[k], ns[k]);
+		struct far f = {.fd = pfd,
+				.with_hdr = true,
+				.len = lens[k],
+				.n = ns[k]};
+		double pps = guest_tx_pps(&g, &f);
+		report("guest -> socket", lens[k], pps, ref, f.n - f.done);
+		unsigned got;
+		struct far s = {.fd = pfd,
+				.with_hdr = true,
+				.len = lens[k],
+				.n = ns[k]};
+		pps = guest_rx_pps(&g, &s, &got);
+		report("socket -> guest", lens[k], pps, ref, s.n - got);
+	}
+	guest_stop(&g);
+	close(pfd);
+	close(a);
+	close(b);
+	unlink(peer);
+	unlink(r1);
+	unlink(r2);
+	rmdir(dir);
+}
+
+/* ---- tap backend vs veth ------------------------------------------------- */
+
+static int if_up(const char *name)
+{
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq ifr = {0};
+	snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", name);
+	int r = ioctl(s, SIOCGIFFLAGS, &ifr);
+	ifr.ifr_flags |= IFF_UP;
+	if (r == 0)
+		r = ioctl(s, SIOCSIFFLAGS, &ifr);
+	close(s);
+	char path[128];
+	snprintf(path, sizeof path, "/proc/sys/net/ipv6/conf/%s/disable_ipv6",
+		 name);
+	FILE *f = fopen(path, "w");
+	if (f) {
+		fputs("1", f);
+		fclose(f);
+	}
+	return r;
+}
+
+static int packet_socket(const char *name)
+{
+	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
+	int size = 16 << 20;
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size);
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size);
+	struct sockaddr_ll sll = {.sll_family = AF_PACKET,
+				  .sll_protocol = htons(ETH_P_ALL),
+				  .sll_ifindex = (int)if_nametoindex(name)};
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sll, sizeof sll))
+		return -1;
+	return fd;
+}
+
+static void bench_tap(unsigned n64, unsigned n1500)
+{
+	if (geteuid() != 0 || unshare(CLONE_NEWNET) != 0) {
+		printf("tap backend: skipped (needs root for a private network "
+		       "namespace)\n");
+		return;
+	}
+	if (system("ip link add bnv0 type veth peer name bnv1") != 0 ||
+	    if_up("bnv0") || if_up("bnv1")) {
+		printf("tap backend: skipped (cannot make a veth pair)\n");
+		return;
+	}
+	struct guest g;
+	const char *json = "{\"type\": \"net\", \"addr\": \"0xa003c00\", "
+			   "\"len\": \"0x200\", \"irq\": 80, \"tap\": "
+			   "\"bntap0\", \"mac\": \"02:00:00:00:00:01\"}";
+	if (guest_start(&g, json) || if_up("bntap0")) {
+		printf("tap backend: cannot start\n");
+		return;
+	}
+	int v0 = packet_socket("bnv0"), v1 = packet_socket("bnv1");
+	int t = packet_socket("bntap0");
+	printf("tap backend (reference: AF_PACKET through a veth pair, the "
+	       "same frames)\n");
+	const uint32_t lens[2] = {64, 1500};
+	const unsigned ns[2] = {n64, n1500};
+	for (unsigned k = 0; k < 2; k++) {
+		double ref = reference_pps(v0, v1, false, lens[k], ns[k]);
+		struct far f = {.fd = t, .len = lens[k], .n = ns[k]};
+		double pps = guest_tx_pps(&g, &f);
+		report("guest -> tap", lens[k], pps, ref, f.n - f.done);
+		report_reader(&f);
+		unsigned got;
+		struct far s = {.fd = t, .len = lens[k], .n = ns[k]};
+		pps = guest_rx_pps(&g, &s, &got);
+		report("tap -> guest", lens[k], pps, ref, s.n - got);
+		/* Steady 10k pps for 2 s: nothing may be lost. */
+		struct far p = {
+			.fd = t, .len = lens[k], .n = 20000, .pace_pps = 10000};
+		pps = guest_rx_pps(&g, &p, &got);
+		printf("  %-22s %4u B  %9.0f pps  steady 10k pps: lost %u of "
+		       "%u\n",
+		       "tap -> guest", lens[k], pps, p.n - got, p.n);
+	}
+	guest_stop(&g);
+	close(t);
+	close(v0);
+	close(v1);
+}
+
+int main(int argc, char **argv)
+{
+	unsigned scale = argc > 1 ? (unsigned)atoi(argv[1]) : 1;
+	if (!scale)
+		scale = 1;
+	setenv("HVISOR_PLUGIN_PATH", HVISOR_BUILD_PLUGINS, 0);
+	make_template();
+	bench_socket(100000 * scale, 50000 * scale);
+	bench_tap(100000 * scale, 50000 * scale);
+	return 0;
+}
