@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export DEBIAN_FRONTEND=noninteractive
-pkgs=(gcc-aarch64-linux-gnu libcjson-dev:arm64)
+# The C library headers are only a Recommends of the cross compiler.
+pkgs=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross libcjson-dev:arm64)
 
 if ! dpkg --print-foreign-architectures | grep -qx arm64; then
 	dpkg --add-architecture arm64
