@@ -67,5 +67,5 @@ struct hvd_abi_probe_constants {
 	char plugin_symbol[sizeof HVD_PLUGIN_SYMBOL];
 };
 
-__attribute__((visibility("default"))) const struct hvd_abi_probe_constants
-	hvd_abi_probe_constants;
+__attribute__((visibility("default")))
+const struct hvd_abi_probe_constants hvd_abi_probe_constants;
