@@ -5,3 +5,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 ./dev abi
+# The checker itself: typical header edits must be classified right.
+python3 sdk/abi/selftest.py

@@ -60,7 +60,7 @@ extends() {
 	local rc=0
 	abidiff "$1" "$2" >"$build/extends.txt" || rc=$?
 	[ "$rc" -eq 0 ] && return 0
-	python3 "$abi/additive.py" <"$build/extends.txt"
+	python3 "$abi/additive.py" "$1" <"$build/extends.txt"
 }
 
 same() {
