@@ -9,7 +9,8 @@
  * Events are handed to the guest one per eventq buffer, whole reports at a
  * time: a report (the events up to and including a SYN_REPORT) is kept
  * until the guest has buffers for it, and when the backlog is full a new
- * report is dropped whole, never a part of one (5.8.6.1).
+ * report is dropped whole, never a part of one (virtio 1.2,
+ * 5.8.6 device operation).
  *
  * What the driver sends on the statusq (LED changes) is returned to it
  * and, if "status_out" names a file, appended there as lines of the same
@@ -20,6 +21,7 @@
  * around both, so the state below needs no lock of its own.
  */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -44,9 +46,9 @@
 #define KBD_KEY_LAST  KEY_MICMUTE
 
 /* Events of one report at most, and events waiting for guest buffers. */
-#define REPORT_MAX  64
-#define BACKLOG_MAX 512
-#define LINE_MAX_   80
+#define REPORT_MAX      64
+#define BACKLOG_MAX     512
+#define SOURCE_LINE_MAX 80
 
 #define DEFAULT_NAME "hvisor virtio keyboard"
 /* devids: BUS_VIRTUAL with an unassigned vendor; nothing matches on them. */
@@ -62,7 +64,7 @@ struct kbd {
 
 	int source_fd; /* -1 when no source */
 	struct hvd_watch *watch;
-	char line[LINE_MAX_ + 1];
+	char line[SOURCE_LINE_MAX + 1];
 	size_t line_len;
 	bool line_too_long;
 
@@ -105,7 +107,7 @@ static uint8_t set_string(struct virtio_input_config *cfg, const char *s)
 }
 
 /* Fill `size` and `u` for the driver's current select/subsel; size stays 0
- * for every combination this device does not support (5.8.6.2). */
+ * for every combination this device does not support (5.8.5). */
 static void config_select(struct kbd *k)
 {
 	struct virtio_input_config *cfg = &k->cfg;
@@ -206,7 +208,7 @@ static void deliver(struct kbd *k)
 			&k->backlog[k->backlog_head];
 
 		if (chain->in_bytes < sizeof *ev) {
-			/* 5.8.5.2: buffers MUST be writable and hold an
+			/* 5.8.6: eventq buffers MUST be writable and hold an
 			 * event; anything else is a broken driver. */
 			k->host->vq_push(chain, 0);
 			k->host->needs_reset(k->dev,
@@ -258,18 +260,42 @@ static bool event_supported(long type, long code, long value)
 	return false;
 }
 
+/* One number of a source line, decimal or 0x hex (a leading 0 is not
+ * octal: "010" is ten). Advances *p; false if there is none. */
+static bool parse_number(const char **p, long *out)
+{
+	const char *s = *p + strspn(*p, " \t");
+	int base = 10;
+	char *end;
+
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+	}
+	if (!(base == 16 ? isxdigit((unsigned char)*s)
+			 : isdigit((unsigned char)*s) || *s == '-'))
+		return false;
+	errno = 0;
+	*out = strtol(s, &end, base);
+	if (errno || end == s)
+		return false;
+	*p = end;
+	return true;
+}
+
 /* One source line: "<type> <code> <value>", '#' comments, blank lines. */
 static void parse_line(struct kbd *k, char *line)
 {
 	char *hash = strchr(line, '#');
+	const char *p = line;
 	long type, code, value;
-	char extra;
 
 	if (hash)
 		*hash = '\0';
 	if (strspn(line, " \t\r") == strlen(line))
 		return;
-	if (sscanf(line, "%li %li %li %c", &type, &code, &value, &extra) != 3 ||
+	if (!parse_number(&p, &type) || !parse_number(&p, &code) ||
+	    !parse_number(&p, &value) || p[strspn(p, " \t\r")] != '\0' ||
 	    !event_supported(type, code, value)) {
 		k->host->log(k->dev, HVD_LOG_WARN,
 			     "source: ignoring '%s' (want '<type> <code> "
@@ -298,12 +324,12 @@ static void consume(struct kbd *k, const char *buf, size_t len)
 				k->host->log(k->dev, HVD_LOG_WARN,
 					     "source: ignoring a line longer "
 					     "than %d bytes",
-					     LINE_MAX_);
+					     SOURCE_LINE_MAX);
 			else
 				parse_line(k, k->line);
 			k->line_len = 0;
 			k->line_too_long = false;
-		} else if (k->line_len < LINE_MAX_) {
+		} else if (k->line_len < SOURCE_LINE_MAX) {
 			k->line[k->line_len++] = buf[i];
 		} else {
 			k->line_too_long = true;

@@ -291,7 +291,9 @@ static void test_bad_lines_skipped(void)
 	     "1 30 7\n"     /* not a key value */
 	     "1 30 1 9\n"   /* trailing junk */
 	     "key a down\n" /* not numbers */
-	     "1 48 1\n0 0 0\n");
+	     "1 0x 1\n"     /* a bare 0x */
+	     "1 048 1\n"    /* decimal, not octal: KEY_B */
+	     "0 0 0\n");
 	expect_event(&r, EV_KEY, KEY_B, 1);
 	expect_event(&r, EV_SYN, SYN_REPORT, 0);
 	rig_stop(&r);
