@@ -207,13 +207,13 @@ static void deliver(struct kbd *k)
 		const struct virtio_input_event *ev =
 			&k->backlog[k->backlog_head];
 
-		if (chain->in_bytes < sizeof *ev) {
+		if (chain->num_out != 0 || chain->in_bytes < sizeof *ev) {
 			/* 5.8.6: eventq buffers MUST be writable and hold an
 			 * event; anything else is a broken driver. */
 			k->host->vq_push(chain, 0);
 			k->host->needs_reset(k->dev,
-					     "eventq buffer cannot hold an "
-					     "event");
+					     "eventq buffer is not a writable "
+					     "one that holds an event");
 			break;
 		}
 		k->host->vq_push(chain, copy_to_chain(chain, ev, sizeof *ev));

@@ -328,14 +328,31 @@ static void test_led_status(void)
 	rig_stop(&r);
 }
 
-/* An eventq buffer that cannot hold an event is a driver bug: the device
- * asks for a reset instead of writing half an event. */
-static void test_short_buffer_needs_reset(void)
+/* Post one eventq chain: a readable buffer, then a writable one. */
+static void post_readable_then_writable(struct rig *r)
+{
+	struct hvd_guest_buf b[2];
+	void *ptr;
+
+	for (unsigned i = 0; i < 2; i++) {
+		b[i].gpa = hvd_guest_alloc(r->dev, 8, 8, &ptr);
+		b[i].len = 8;
+		b[i].device_writes = i == 1;
+		CU_ASSERT_NOT_EQUAL_FATAL(b[i].gpa, 0);
+	}
+	CU_ASSERT_FATAL(hvd_guest_vq_add(r->eventq, b, 2, false, ptr) >= 0);
+	CU_ASSERT(hvd_guest_vq_kick(r->eventq) >= 0);
+}
+
+/* An eventq buffer that cannot hold an event, or that the device may not
+ * write, is a driver bug: the device asks for a reset instead of writing
+ * half an event. */
+static void expect_needs_reset_for(void (*post)(struct rig *))
 {
 	struct rig r;
 	rig_start(&r);
 	uint64_t seen = hvd_guest_irq_count(r.dev);
-	post_event_buffers(&r, 1, 4);
+	post(&r);
 	feed("1 30 1\n0 0 0\n");
 	CU_ASSERT_EQUAL_FATAL(hvd_guest_wait_irq(r.dev, seen, TIMEOUT_MS), 0);
 	CU_ASSERT(hvd_guest_status(r.dev) & VIRTIO_CONFIG_S_NEEDS_RESET);
@@ -343,6 +360,21 @@ static void test_short_buffer_needs_reset(void)
 	CU_ASSERT_EQUAL(hvd_guest_reset(r.dev), 0);
 	CU_ASSERT_EQUAL(hvd_guest_status(r.dev), 0);
 	rig_stop(&r);
+}
+
+static void post_short_buffer(struct rig *r)
+{
+	post_event_buffers(r, 1, 4);
+}
+
+static void test_short_buffer_needs_reset(void)
+{
+	expect_needs_reset_for(post_short_buffer);
+}
+
+static void test_readable_buffer_needs_reset(void)
+{
+	expect_needs_reset_for(post_readable_then_writable);
 }
 
 /* Run the daemon on `config_path` expecting a refusal naming `needle`. */
@@ -398,6 +430,8 @@ int main(void)
 		{"LED status is returned and recorded", test_led_status},
 		{"short eventq buffer: needs reset",
 		 test_short_buffer_needs_reset},
+		{"readable eventq buffer: needs reset",
+		 test_readable_buffer_needs_reset},
 		{"bad configurations refused", test_bad_configs_refused},
 	};
 	unsigned failed;
