@@ -7,6 +7,7 @@
  * tests/fixtures/meson.build for which file is in which folder).
  */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -813,13 +814,22 @@ static bool ignorable_symbol(const char *name)
 	return false;
 }
 
-/* Checks that `path` defines exactly one dynamic symbol of its own,
- * hvd_plugin_descriptor. Returns false (after saying why) when it cannot
- * tell. */
-static bool check_exports(const char *path)
+/* Is `name` in the NULL-terminated list? */
+static bool listed(const char *const *list, const char *name)
+{
+	for (; list && *list; list++)
+		if (strcmp(*list, name) == 0)
+			return true;
+	return false;
+}
+
+/* Checks that the dynamic symbols `path` defines of its own are exactly
+ * `allowed` (NULL-terminated), each once. Returns false (after saying why)
+ * when it cannot tell. */
+static bool check_exports_are(const char *path, const char *const *allowed)
 {
 	char cmd[PATH_MAX + 64], line[512], others[1024] = "";
-	unsigned found = 0, other = 0;
+	unsigned found = 0, other = 0, expected = 0;
 	FILE *p;
 
 	if (strchr(path, '\'')) {
@@ -841,7 +851,7 @@ static bool check_exports(const char *path)
 		/* Version nodes are absolute symbols, not exports. */
 		if (strcmp(type, "A") == 0 || ignorable_symbol(name))
 			continue;
-		if (strcmp(name, HVD_PLUGIN_SYMBOL) == 0) {
+		if (listed(allowed, name)) {
 			found++;
 			continue;
 		}
@@ -855,33 +865,133 @@ static bool check_exports(const char *path)
 		       path);
 		return false;
 	}
+	for (; allowed[expected]; expected++)
+		;
 	if (other)
-		fprintf(stderr, "\n  %s exports more than %s:%s\n", path,
-			HVD_PLUGIN_SYMBOL, others);
-	CU_ASSERT_EQUAL(found, 1);
+		fprintf(stderr, "\n  %s exports more than it should:%s\n", path,
+			others);
+	if (found != expected)
+		fprintf(stderr, "\n  %s exports %u of its %u symbols\n", path,
+			found, expected);
+	CU_ASSERT_EQUAL(found, expected);
 	CU_ASSERT_EQUAL(other, 0);
 	return true;
 }
 
+/* A plugin exports hvd_plugin_descriptor and nothing else. */
+static bool check_exports(const char *path)
+{
+	static const char *const descriptor_only[] = {HVD_PLUGIN_SYMBOL, NULL};
+	return check_exports_are(path, descriptor_only);
+}
+
 static void test_exports(void)
 {
-	const char *dir = getenv("HVISOR_TEST_PLUGIN_DIR");
+	/* Every plugin this build makes (in-tree devices and the SDK's
+	 * example), colon-separated. */
+	const char *files = getenv("HVISOR_TEST_PLUGIN_FILES");
 	char path[PATH_MAX];
-	struct stat st;
+	unsigned checked = 0;
 
-	if (!dir) {
-		printf("\n    (skipped rng: HVISOR_TEST_PLUGIN_DIR not set)\n");
+	if (!files) {
+		CU_FAIL("HVISOR_TEST_PLUGIN_FILES is not set");
 	} else {
-		snprintf(path, sizeof path, "%s/libhvd-rng.so", dir);
-		if (stat(path, &st) != 0)
-			printf("\n    (skipped: %s does not exist yet)\n",
-			       path);
-		else
-			check_exports(path);
+		for (const char *f = files; *f;) {
+			size_t len = strcspn(f, ":");
+			snprintf(path, sizeof path, "%.*s", (int)len, f);
+			checked += check_exports(path);
+			f += len + (f[len] == ':');
+		}
 	}
+	CU_ASSERT(checked >= 2); /* at least rng and the example */
 	/* The fixtures are built the way plugins are. */
 	check_exports(fx(path, "libfixture-good.so"));
 	check_exports(fx(path, "libfixture-fail.so"));
+}
+
+/* The functions hvd/mock.h declares: every identifier "hvd_..." directly
+ * followed by '(' outside comments. Returns a NULL-terminated list. */
+static char **header_functions(const char *header)
+{
+	FILE *f = fopen(header, "r");
+	static char text[65536];
+	size_t len, n = 0;
+	char **names;
+
+	if (!f)
+		return NULL;
+	len = fread(text, 1, sizeof text - 1, f);
+	fclose(f);
+	text[len] = '\0';
+	/* Blank out comments so that prose mentioning a function with its
+	 * arguments is not taken for a declaration. */
+	for (char *c = strstr(text, "/*"); c; c = strstr(c, "/*")) {
+		char *end = strstr(c + 2, "*/");
+		char *stop = end ? end + 2 : text + len;
+		memset(c, ' ', (size_t)(stop - c));
+		c = stop;
+	}
+	names = calloc(len / 4 + 1, sizeof *names);
+	for (char *c = strstr(text, "hvd_"); names && c;
+	     c = strstr(c + 1, "hvd_")) {
+		size_t id = strspn(c, "abcdefghijklmnopqrstuvwxyz0123456789_");
+		bool starts = c == text || !(c[-1] == '_' || isalnum(c[-1]));
+		if (starts && c[id] == '(')
+			names[n++] = strndup(c, id);
+	}
+	return names;
+}
+
+/* libhvd-mock exports exactly the functions its header declares. */
+static void test_mock_exports(void)
+{
+	const char *lib = getenv("HVISOR_TEST_MOCK_LIB");
+	const char *header = getenv("HVISOR_TEST_MOCK_HEADER");
+	char **api;
+
+	if (!lib || !header) {
+		CU_FAIL("HVISOR_TEST_MOCK_LIB / HVISOR_TEST_MOCK_HEADER not "
+			"set");
+		return;
+	}
+	api = header_functions(header);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(api);
+	/* The parser found the API (a broken one would pass vacuously). */
+	CU_ASSERT_TRUE(listed((const char *const *)api, "hvd_mock_new"));
+	CU_ASSERT_TRUE(listed((const char *const *)api, "hvd_guest_vq_add"));
+	check_exports_are(lib, (const char *const *)api);
+	for (char **p = api; *p; p++)
+		free(*p);
+	free(api);
+}
+
+/* A plugin compiled against the released 1.0 headers (sdk/abi/frozen-1.0)
+ * is accepted as 1.0 with its 1.0-sized tables; the daemon suite also has
+ * it serve a request. */
+static void test_frozen_1_0_plugin(void)
+{
+	struct plugin_registry *reg = loader_new(NULL, 0);
+	char path[PATH_MAX];
+	char *why = NULL;
+	struct plugin *p;
+
+	p = loader_open_file(reg, fx(path, "frozen/libfixture-frozen10.so"),
+			     &why);
+	if (why)
+		fprintf(stderr, "\n  refused: %s\n", why);
+	CU_ASSERT_PTR_NULL(why);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	ASSERT_STR(p->desc->type, "fixture-frozen10");
+	CU_ASSERT_EQUAL(p->desc->abi_major, 1);
+	CU_ASSERT_EQUAL(p->desc->abi_minor, 0);
+	CU_ASSERT_EQUAL(p->desc->descriptor_size, 88);
+	CU_ASSERT_EQUAL(p->ops.size, 72);
+	CU_ASSERT_PTR_NOT_NULL(p->ops.create);
+	CU_ASSERT_PTR_NOT_NULL(p->ops.destroy);
+	CU_ASSERT_PTR_NOT_NULL(p->ops.queue_notify);
+	CU_ASSERT_PTR_NULL(p->ops.reset);
+	loader_free(reg);
+	check_exports(path);
 }
 
 int main(void)
@@ -901,6 +1011,9 @@ int main(void)
 		{"default search list", test_default_dirs},
 		{"plugins table", test_print_table},
 		{"plugins export one symbol", test_exports},
+		{"libhvd-mock exports only its API", test_mock_exports},
+		{"plugin built with the frozen 1.0 headers",
+		 test_frozen_1_0_plugin},
 		{NULL, NULL},
 	};
 

@@ -295,16 +295,95 @@ struct hvd_plugin_descriptor {
 			.ops = (ops_),                                        \
 	}
 
-/* Layout guards: an accidental change to a public struct fails the build. */
+/* Layout guards: an accidental change to a public struct fails the build.
+ * The numbers are those of ABI 1.0 on LP64 targets (what hvisor runs on).
+ * A deliberate change follows sdk/abi/README.md: appending bumps the
+ * minor, anything else the major, and the ABI baseline is regenerated
+ * with `./dev abi-update`. */
 #if defined(__x86_64__) || defined(__aarch64__) || \
 	(defined(__riscv) && __riscv_xlen == 64) || defined(__loongarch64)
-_Static_assert(sizeof(struct hvd_device_info) == 64, "hvd_device_info");
-_Static_assert(sizeof(struct hvd_device_ops) == 72, "hvd_device_ops");
-_Static_assert(sizeof(struct hvd_chain) == 40, "hvd_chain");
-_Static_assert(sizeof(struct hvd_plugin_descriptor) == 88,
-	       "hvd_plugin_descriptor");
-_Static_assert(offsetof(struct hvd_plugin_descriptor, ops) == 48,
-	       "hvd_plugin_descriptor.ops");
+#define HVD_ASSERT_SIZE(type, bytes) \
+	_Static_assert(sizeof(struct type) == (bytes), #type " size")
+#define HVD_ASSERT_OFFSET(type, member, bytes)                   \
+	_Static_assert(offsetof(struct type, member) == (bytes), \
+		       #type "." #member " offset")
+HVD_ASSERT_SIZE(hvd_device_info, 64);
+HVD_ASSERT_OFFSET(hvd_device_info, size, 0);
+HVD_ASSERT_OFFSET(hvd_device_info, num_queues, 4);
+HVD_ASSERT_OFFSET(hvd_device_info, queue_max_size, 8);
+HVD_ASSERT_OFFSET(hvd_device_info, reserved0, 10);
+HVD_ASSERT_OFFSET(hvd_device_info, config_size, 12);
+HVD_ASSERT_OFFSET(hvd_device_info, features, 16);
+HVD_ASSERT_OFFSET(hvd_device_info, transport_features_off, 24);
+HVD_ASSERT_OFFSET(hvd_device_info, reserved, 32);
+HVD_ASSERT_SIZE(hvd_device_ops, 72);
+HVD_ASSERT_OFFSET(hvd_device_ops, size, 0);
+HVD_ASSERT_OFFSET(hvd_device_ops, reserved0, 4);
+HVD_ASSERT_OFFSET(hvd_device_ops, create, 8);
+HVD_ASSERT_OFFSET(hvd_device_ops, destroy, 16);
+HVD_ASSERT_OFFSET(hvd_device_ops, features_ok, 24);
+HVD_ASSERT_OFFSET(hvd_device_ops, activate, 32);
+HVD_ASSERT_OFFSET(hvd_device_ops, reset, 40);
+HVD_ASSERT_OFFSET(hvd_device_ops, config_read, 48);
+HVD_ASSERT_OFFSET(hvd_device_ops, config_write, 56);
+HVD_ASSERT_OFFSET(hvd_device_ops, queue_notify, 64);
+HVD_ASSERT_SIZE(hvd_chain, 40);
+HVD_ASSERT_OFFSET(hvd_chain, vq, 0);
+HVD_ASSERT_OFFSET(hvd_chain, head, 8);
+HVD_ASSERT_OFFSET(hvd_chain, reserved0, 10);
+HVD_ASSERT_OFFSET(hvd_chain, num_out, 12);
+HVD_ASSERT_OFFSET(hvd_chain, num_in, 16);
+HVD_ASSERT_OFFSET(hvd_chain, out_bytes, 20);
+HVD_ASSERT_OFFSET(hvd_chain, in_bytes, 24);
+HVD_ASSERT_OFFSET(hvd_chain, reserved1, 28);
+HVD_ASSERT_OFFSET(hvd_chain, iov, 32);
+/* Grows at its end (minor versions): at least the 1.0 table. */
+_Static_assert(sizeof(struct hvd_host_services) >= 288,
+	       "hvd_host_services shrank");
+HVD_ASSERT_OFFSET(hvd_host_services, size, 0);
+HVD_ASSERT_OFFSET(hvd_host_services, abi_minor, 4);
+HVD_ASSERT_OFFSET(hvd_host_services, log, 8);
+HVD_ASSERT_OFFSET(hvd_host_services, cfg_string, 16);
+HVD_ASSERT_OFFSET(hvd_host_services, cfg_u64, 24);
+HVD_ASSERT_OFFSET(hvd_host_services, cfg_bool, 32);
+HVD_ASSERT_OFFSET(hvd_host_services, cfg_array_len, 40);
+HVD_ASSERT_OFFSET(hvd_host_services, cfg_check_keys, 48);
+HVD_ASSERT_OFFSET(hvd_host_services, cfg_check_keys_at, 56);
+HVD_ASSERT_OFFSET(hvd_host_services, cfg_kind, 64);
+HVD_ASSERT_OFFSET(hvd_host_services, guest_ptr, 72);
+HVD_ASSERT_OFFSET(hvd_host_services, vq_get, 80);
+HVD_ASSERT_OFFSET(hvd_host_services, vq_pop, 88);
+HVD_ASSERT_OFFSET(hvd_host_services, vq_unpop, 96);
+HVD_ASSERT_OFFSET(hvd_host_services, vq_push, 104);
+HVD_ASSERT_OFFSET(hvd_host_services, vq_notify, 112);
+HVD_ASSERT_OFFSET(hvd_host_services, vq_kick_enable, 120);
+HVD_ASSERT_OFFSET(hvd_host_services, vq_has_work, 128);
+HVD_ASSERT_OFFSET(hvd_host_services, vq_index, 136);
+HVD_ASSERT_OFFSET(hvd_host_services, vq_size, 144);
+HVD_ASSERT_OFFSET(hvd_host_services, features, 152);
+HVD_ASSERT_OFFSET(hvd_host_services, config_changed, 160);
+HVD_ASSERT_OFFSET(hvd_host_services, needs_reset, 168);
+HVD_ASSERT_OFFSET(hvd_host_services, watch_add, 176);
+HVD_ASSERT_OFFSET(hvd_host_services, watch_modify, 184);
+HVD_ASSERT_OFFSET(hvd_host_services, watch_remove, 192);
+HVD_ASSERT_OFFSET(hvd_host_services, timer_add, 200);
+HVD_ASSERT_OFFSET(hvd_host_services, timer_cancel, 208);
+HVD_ASSERT_OFFSET(hvd_host_services, name, 216);
+HVD_ASSERT_OFFSET(hvd_host_services, reserved, 224);
+HVD_ASSERT_SIZE(hvd_plugin_descriptor, 88);
+HVD_ASSERT_OFFSET(hvd_plugin_descriptor, abi_major, 0);
+HVD_ASSERT_OFFSET(hvd_plugin_descriptor, abi_minor, 4);
+HVD_ASSERT_OFFSET(hvd_plugin_descriptor, descriptor_size, 8);
+HVD_ASSERT_OFFSET(hvd_plugin_descriptor, ops_size, 12);
+HVD_ASSERT_OFFSET(hvd_plugin_descriptor, type, 16);
+HVD_ASSERT_OFFSET(hvd_plugin_descriptor, device_id, 24);
+HVD_ASSERT_OFFSET(hvd_plugin_descriptor, reserved0, 28);
+HVD_ASSERT_OFFSET(hvd_plugin_descriptor, description, 32);
+HVD_ASSERT_OFFSET(hvd_plugin_descriptor, version, 40);
+HVD_ASSERT_OFFSET(hvd_plugin_descriptor, ops, 48);
+HVD_ASSERT_OFFSET(hvd_plugin_descriptor, reserved, 56);
+#undef HVD_ASSERT_SIZE
+#undef HVD_ASSERT_OFFSET
 #endif
 
 #ifdef __cplusplus
