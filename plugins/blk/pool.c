@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The I/O engine: a fixed set of worker threads doing blocking
+ * preadv/pwritev/fdatasync, so no register access of any device waits for
+ * the disk. A kick only marks its queue pending and wakes one worker; the
+ * worker pops chains itself (vq services are thread-safe), and when it sees
+ * more chains waiting it wakes a sleeping colleague, so up to `workers`
+ * requests of one queue run at once. Completions are pushed one by one and
+ * the guest is interrupted once per batch (vq_notify applies EVENT_IDX).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <sys/uio.h>
+
+#include "blk.h"
+
+/* Completions pushed before the guest is told, when a worker keeps finding
+ * work: bounds the latency a busy queue adds to its first completions. */
+#define BLK_NOTIFY_BATCH 16u
+
+struct blk_pool {
+	struct blk *blk;
+	pthread_mutex_t lock;
+	pthread_cond_t work;  /* pending became non-zero, or stop */
+	pthread_cond_t quiet; /* busy dropped to 0 */
+	uint64_t pending;     /* bit per kicked queue not yet taken */
+	bool active;          /* between activate and reset */
+	bool stop;            /* workers exit */
+	unsigned busy;        /* workers serving a queue right now */
+	unsigned sleepers;    /* workers waiting on `work` */
+	unsigned count;
+	pthread_t *threads;
+	struct iovec *scratch; /* BLK_REQ_IOV_MAX per worker */
+};
+
+struct worker_arg {
+	struct blk_pool *pool;
+	struct iovec *iov;
+};
+
+static bool still_active(struct blk_pool *pool)
+{
+	return __atomic_load_n(&pool->active, __ATOMIC_ACQUIRE);
+}
+
+/* Another worker may help with queue `index` if one is asleep. */
+static void offer_help(struct blk_pool *pool, unsigned index)
+{
+	pthread_mutex_lock(&pool->lock);
+	if (pool->sleepers > 0 && !(pool->pending & (1ull << index))) {
+		pool->pending |= 1ull << index;
+		pthread_cond_signal(&pool->work);
+	}
+	pthread_mutex_unlock(&pool->lock);
+}
+
+static void serve_queue(struct blk_pool *pool, unsigned index,
+			struct iovec *iov)
+{
+	struct blk *blk = pool->blk;
+	const struct hvd_host_services *host = blk->host;
+	struct hvd_vq *vq = host->vq_get(blk->dev, index);
+	unsigned unnotified = 0;
+	struct hvd_chain *chain;
+
+	while (still_active(pool) && (chain = host->vq_pop(vq)) != NULL) {
+		/* Cheap test first: only take the pool lock when there is
+		 * something for a second worker to do. */
+		if (__atomic_load_n(&pool->sleepers, __ATOMIC_RELAXED) > 0 &&
+		    host->vq_has_work(vq))
+			offer_help(pool, index);
+		if (!blk_request_run(blk, chain, iov))
+			break; /* device needs reset: stop popping */
+		if (++unnotified == BLK_NOTIFY_BATCH) {
+			host->vq_notify(vq);
+			unnotified = 0;
+		}
+	}
+	host->vq_notify(vq);
+}
+
+static void *worker_main(void *opaque)
+{
+	struct worker_arg *arg = opaque;
+	struct blk_pool *pool = arg->pool;
+	struct iovec *iov = arg->iov;
+	free(arg);
+
+	pthread_mutex_lock(&pool->lock);
+	for (;;) {
+		while (!pool->stop && !(pool->active && pool->pending)) {
+			/* Atomic: serve_queue peeks at it without the lock. */
+			__atomic_add_fetch(&pool->sleepers, 1, __ATOMIC_RELAXED);
+			pthread_cond_wait(&pool->work, &pool->lock);
+			__atomic_sub_fetch(&pool->sleepers, 1, __ATOMIC_RELAXED);
+		}
+		if (pool->stop)
+			break;
+		unsigned index = (unsigned)__builtin_ctzll(pool->pending);
+		/* Taken before popping: a kick arriving while we serve sets
+		 * the bit again, so no chain is left without a worker. */
+		pool->pending &= ~(1ull << index);
+		pool->busy++;
+		pthread_mutex_unlock(&pool->lock);
+
+		serve_queue(pool, index, iov);
+
+		pthread_mutex_lock(&pool->lock);
+		if (--pool->busy == 0 && !pool->active)
+			pthread_cond_broadcast(&pool->quiet);
+	}
+	pthread_mutex_unlock(&pool->lock);
+	return NULL;
+}
+
+struct blk_pool *blk_pool_new(struct blk *blk, unsigned workers)
+{
+	struct blk_pool *pool = calloc(1, sizeof *pool);
+	if (!pool)
+		return NULL;
+	pool->blk = blk;
+	pool->threads = calloc(workers, sizeof *pool->threads);
+	pool->scratch = calloc((size_t)workers * BLK_REQ_IOV_MAX,
+			       sizeof *pool->scratch);
+	if (!pool->threads || !pool->scratch) {
+		free(pool->threads);
+		free(pool->scratch);
+		free(pool);
+		return NULL;
+	}
+	pthread_mutex_init(&pool->lock, NULL);
+	pthread_cond_init(&pool->work, NULL);
+	pthread_cond_init(&pool->quiet, NULL);
+	for (unsigned i = 0; i < workers; i++) {
+		struct worker_arg *arg = malloc(sizeof *arg);
+		if (!arg)
+			break;
+		arg->pool = pool;
+		arg->iov = pool->scratch + (size_t)i * BLK_REQ_IOV_MAX;
+		if (pthread_create(&pool->threads[i], NULL, worker_main,
+				   arg)) {
+			free(arg);
+			break;
+		}
+		pool->count++;
+	}
+	if (pool->count == 0) {
+		blk_pool_free(pool);
+		return NULL;
+	}
+	return pool;
+}
+
+void blk_pool_free(struct blk_pool *pool)
+{
+	if (!pool)
+		return;
+	pthread_mutex_lock(&pool->lock);
+	pool->stop = true;
+	pthread_cond_broadcast(&pool->work);
+	pthread_mutex_unlock(&pool->lock);
+	for (unsigned i = 0; i < pool->count; i++)
+		pthread_join(pool->threads[i], NULL);
+	pthread_cond_destroy(&pool->quiet);
+	pthread_cond_destroy(&pool->work);
+	pthread_mutex_destroy(&pool->lock);
+	free(pool->scratch);
+	free(pool->threads);
+	free(pool);
+}
+
+void blk_pool_start(struct blk_pool *pool)
+{
+	pthread_mutex_lock(&pool->lock);
+	pool->pending = 0;
+	__atomic_store_n(&pool->active, true, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&pool->lock);
+}
+
+void blk_pool_kick(struct blk_pool *pool, unsigned index)
+{
+	pthread_mutex_lock(&pool->lock);
+	if (pool->active && !(pool->pending & (1ull << index))) {
+		pool->pending |= 1ull << index;
+		pthread_cond_signal(&pool->work);
+	}
+	pthread_mutex_unlock(&pool->lock);
+}
+
+void blk_pool_quiesce(struct blk_pool *pool)
+{
+	pthread_mutex_lock(&pool->lock);
+	__atomic_store_n(&pool->active, false, __ATOMIC_RELEASE);
+	pool->pending = 0;
+	/* A worker in serve_queue finishes the request it holds (the I/O is
+	 * already under way; its completion is still valid for the old
+	 * rings, which the host drops only after we return) and then stops
+	 * popping because active is false. */
+	while (pool->busy > 0)
+		pthread_cond_wait(&pool->quiet, &pool->lock);
+	pthread_mutex_unlock(&pool->lock);
+}
