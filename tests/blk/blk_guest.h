@@ -85,8 +85,8 @@ static inline int blkt_start_daemon(struct blkt *t, const char *extra)
 
 /* Negotiate `want` (minus what the device does not offer), set up
  * `queues` queues of `qsize`, DRIVER_OK. */
-static inline void blkt_bring_up(struct blkt *t, uint64_t want,
-				 unsigned queues, uint16_t qsize)
+static inline void blkt_bring_up(struct blkt *t, uint64_t want, unsigned queues,
+				 uint16_t qsize)
 {
 	CU_ASSERT_EQUAL_FATAL(hvd_guest_probe(t->gd), VIRTIO_ID_BLOCK);
 	CU_ASSERT_FATAL(hvd_guest_negotiate(t->gd, want, &t->features) == 0);
@@ -164,8 +164,7 @@ static inline int treq_add(struct blkt *t, unsigned q, struct treq *r,
 }
 
 /* Wait for one completion on queue `q`; returns the request. */
-static inline struct treq *treq_wait(struct blkt *t, unsigned q,
-				     uint32_t *len)
+static inline struct treq *treq_wait(struct blkt *t, unsigned q, uint32_t *len)
 {
 	void *token = NULL;
 	uint32_t l = 0;
@@ -202,12 +201,12 @@ static inline int blk_io(struct blkt *t, uint32_t type, uint64_t sector,
 	return st;
 }
 
-static inline int blk_range_cmd(struct blkt *t, uint32_t type,
-				uint64_t sector, uint32_t sectors,
-				uint32_t flags)
+static inline int blk_range_cmd(struct blkt *t, uint32_t type, uint64_t sector,
+				uint32_t sectors, uint32_t flags)
 {
 	struct treq r;
-	treq_init(t, &r, type, 0, sizeof(struct virtio_blk_discard_write_zeroes));
+	treq_init(t, &r, type, 0,
+		  sizeof(struct virtio_blk_discard_write_zeroes));
 	struct virtio_blk_discard_write_zeroes *range = (void *)r.data;
 	range->sector = htole64(sector);
 	range->num_sectors = htole32(sectors);

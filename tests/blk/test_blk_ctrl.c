@@ -15,19 +15,17 @@
 #define CAPACITY 2048u
 
 static struct blkt t;
-static const uint64_t want_all = F_V1 | F_INDIRECT | F_EVENT_IDX |
-				 F_BLK(FLUSH) | F_BLK(DISCARD) |
-				 F_BLK(WRITE_ZEROES) | F_BLK(CONFIG_WCE) |
-				 F_BLK(MQ) | F_BLK(RO) | F_BLK(SIZE_MAX) |
-				 F_BLK(SEG_MAX) | F_BLK(BLK_SIZE) |
-				 F_BLK(TOPOLOGY);
+static const uint64_t want_all =
+	F_V1 | F_INDIRECT | F_EVENT_IDX | F_BLK(FLUSH) | F_BLK(DISCARD) |
+	F_BLK(WRITE_ZEROES) | F_BLK(CONFIG_WCE) | F_BLK(MQ) | F_BLK(RO) |
+	F_BLK(SIZE_MAX) | F_BLK(SEG_MAX) | F_BLK(BLK_SIZE) | F_BLK(TOPOLOGY);
 
 static uint64_t cfg(size_t offset, unsigned size)
 {
 	return hvd_guest_config_read(t.gd, (uint32_t)offset, size);
 }
 
-#define CFG(field)                                        \
+#define CFG(field)                                     \
 	cfg(offsetof(struct virtio_blk_config, field), \
 	    sizeof(((struct virtio_blk_config *)0)->field))
 
@@ -46,15 +44,16 @@ static void test_features_and_config(void)
 {
 	memset(&t, 0, sizeof t);
 	blkt_make_image(&t, IMG_SIZE, 0);
-	CU_ASSERT_FATAL(blkt_start_daemon(
-				&t, ", \"queue_size\": 64, \"num_queues\": 2") == 0);
+	CU_ASSERT_FATAL(
+		blkt_start_daemon(
+			&t, ", \"queue_size\": 64, \"num_queues\": 2") == 0);
 	blkt_bring_up(&t, want_all, 2, 64);
-	CU_ASSERT_EQUAL(offered(),
-			F_V1 | F_INDIRECT | F_EVENT_IDX | F_BLK(SIZE_MAX) |
-				F_BLK(SEG_MAX) | F_BLK(BLK_SIZE) |
-				F_BLK(TOPOLOGY) | F_BLK(FLUSH) |
-				F_BLK(CONFIG_WCE) | F_BLK(DISCARD) |
-				F_BLK(WRITE_ZEROES) | F_BLK(MQ));
+	CU_ASSERT_EQUAL(offered(), F_V1 | F_INDIRECT | F_EVENT_IDX |
+					   F_BLK(SIZE_MAX) | F_BLK(SEG_MAX) |
+					   F_BLK(BLK_SIZE) | F_BLK(TOPOLOGY) |
+					   F_BLK(FLUSH) | F_BLK(CONFIG_WCE) |
+					   F_BLK(DISCARD) |
+					   F_BLK(WRITE_ZEROES) | F_BLK(MQ));
 	CU_ASSERT_EQUAL(CFG(capacity), CAPACITY);
 	CU_ASSERT_EQUAL(CFG(size_max), 1u << 20);
 	CU_ASSERT_EQUAL(CFG(seg_max), 62); /* queue_size 64 - header, status */
@@ -146,9 +145,9 @@ static void test_range_and_type_errors(void)
 			VIRTIO_BLK_S_IOERR);
 	CU_ASSERT_EQUAL(blk_io(&t, VIRTIO_BLK_T_IN, UINT64_MAX, buf, SECTOR),
 			VIRTIO_BLK_S_IOERR);
-	CU_ASSERT_EQUAL(blk_io(&t, VIRTIO_BLK_T_OUT, CAPACITY - 1, buf,
-			       2 * SECTOR),
-			VIRTIO_BLK_S_IOERR);
+	CU_ASSERT_EQUAL(
+		blk_io(&t, VIRTIO_BLK_T_OUT, CAPACITY - 1, buf, 2 * SECTOR),
+		VIRTIO_BLK_S_IOERR);
 	CU_ASSERT_EQUAL(blk_io(&t, VIRTIO_BLK_T_OUT, CAPACITY, buf, SECTOR),
 			VIRTIO_BLK_S_IOERR);
 	CU_ASSERT_EQUAL(blk_io(&t, VIRTIO_BLK_T_OUT, 0, buf, 100),
@@ -236,8 +235,8 @@ static void test_reset_during_io(void)
 	blkt_make_image(&t, 8u << 20, 0);
 	/* Writethrough: every write waits for fdatasync, so the reset lands
 	 * while requests are still being worked on. */
-	CU_ASSERT_FATAL(blkt_start_daemon(&t, ", \"cache\": \"writethrough\"") ==
-			0);
+	CU_ASSERT_FATAL(
+		blkt_start_daemon(&t, ", \"cache\": \"writethrough\"") == 0);
 	blkt_bring_up(&t, want_all, 1, 256);
 	static struct treq w[N];
 	for (unsigned i = 0; i < N; i++) {

@@ -11,10 +11,9 @@
 #define IMG_SIZE (4u << 20) /* 8192 sectors */
 
 static struct blkt t;
-static const uint64_t want_all = F_V1 | F_INDIRECT | F_EVENT_IDX |
-				 F_BLK(FLUSH) | F_BLK(DISCARD) |
-				 F_BLK(WRITE_ZEROES) | F_BLK(CONFIG_WCE) |
-				 F_BLK(MQ);
+static const uint64_t want_all =
+	F_V1 | F_INDIRECT | F_EVENT_IDX | F_BLK(FLUSH) | F_BLK(DISCARD) |
+	F_BLK(WRITE_ZEROES) | F_BLK(CONFIG_WCE) | F_BLK(MQ);
 
 static void setup(const char *extra)
 {
@@ -144,8 +143,7 @@ static void test_unusual_framing(void)
 	uint8_t *in = NULL;
 	uint64_t in_gpa;
 	in = galloc(&t, SECTOR + 1, 1, &in_gpa);
-	struct virtio_blk_outhdr h = {htole32(VIRTIO_BLK_T_IN), 0,
-				      htole64(3)};
+	struct virtio_blk_outhdr h = {htole32(VIRTIO_BLK_T_IN), 0, htole64(3)};
 	memcpy(hdr, &h, sizeof h);
 	uint8_t sector[SECTOR];
 	memset(sector, 0x5a, sizeof sector);
@@ -250,9 +248,8 @@ static void test_discard_and_write_zeroes(void)
 	blkt_setup(&t, IMG_SIZE, 0xaa, "", want_all);
 	struct stat before, after;
 	CU_ASSERT_FATAL(stat(t.img, &before) == 0);
-	CU_ASSERT_EQUAL(
-		blk_range_cmd(&t, VIRTIO_BLK_T_DISCARD, 1024, 2048, 0),
-		VIRTIO_BLK_S_OK);
+	CU_ASSERT_EQUAL(blk_range_cmd(&t, VIRTIO_BLK_T_DISCARD, 1024, 2048, 0),
+			VIRTIO_BLK_S_OK);
 	CU_ASSERT_FATAL(stat(t.img, &after) == 0);
 	CU_ASSERT_EQUAL(after.st_size, before.st_size);
 	CU_ASSERT(after.st_blocks < before.st_blocks);
@@ -285,9 +282,9 @@ static void test_discard_and_write_zeroes(void)
 		  2 * sizeof(struct virtio_blk_discard_write_zeroes));
 	struct virtio_blk_discard_write_zeroes *rg = (void *)r.data;
 	rg[0] = (struct virtio_blk_discard_write_zeroes){htole64(100),
-							htole32(1), 0};
+							 htole32(1), 0};
 	rg[1] = (struct virtio_blk_discard_write_zeroes){htole64(200),
-							htole32(2), 0};
+							 htole32(2), 0};
 	CU_ASSERT_EQUAL(treq_run(&t, &r, false, NULL), VIRTIO_BLK_S_OK);
 	file_read(&t, 99 * SECTOR, buf, 3 * SECTOR);
 	CU_ASSERT(all_bytes(buf, SECTOR, 0xaa));
