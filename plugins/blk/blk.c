@@ -39,8 +39,8 @@ _Static_assert(sizeof(struct virtio_blk_config) == 72,
 	       "virtio 1.2 blk config layout up to secure erase");
 
 /* Log why creation fails and return `err`. */
-__attribute__((format(printf, 3, 4))) static int
-fail(struct blk *blk, int err, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static int fail(struct blk *blk, int err,
+						      const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -95,10 +95,9 @@ static int option_u64(struct blk *blk, const char *key, uint64_t min,
 
 static int parse_options(struct blk *blk)
 {
-	static const char *const keys[] = {"img",        "readonly",
-					   "serial",     "cache",
-					   "num_queues", "queue_size",
-					   "discard",    NULL};
+	static const char *const keys[] = {
+		"img",        "readonly",   "serial",  "cache",
+		"num_queues", "queue_size", "discard", NULL};
 	static const char *const caches[] = {"writeback", "writethrough",
 					     "direct", NULL};
 	static const char *const discards[] = {"unmap", "ignore", NULL};
@@ -138,7 +137,8 @@ static int parse_options(struct blk *blk)
 	    (rc = option_u64(blk, "queue_size", 2, 32768, &qsize)))
 		return rc;
 	if (qsize & (qsize - 1))
-		return fail(blk, -EINVAL, "queue_size: %llu is not a power of two",
+		return fail(blk, -EINVAL,
+			    "queue_size: %llu is not a power of two",
 			    (unsigned long long)qsize);
 	blk->num_queues = (unsigned)queues;
 	blk->queue_size = (uint16_t)qsize;
@@ -219,15 +219,14 @@ static int open_image(struct blk *blk)
 
 static uint64_t offered_features(const struct blk *blk)
 {
-	uint64_t f = (1ull << VIRTIO_BLK_F_SIZE_MAX) |
-		     (1ull << VIRTIO_BLK_F_SEG_MAX) |
-		     (1ull << VIRTIO_BLK_F_BLK_SIZE) |
-		     (1ull << VIRTIO_BLK_F_TOPOLOGY) |
-		     (1ull << VIRTIO_BLK_F_FLUSH) |
-		     (1ull << VIRTIO_BLK_F_CONFIG_WCE) |
-		     (1ull << VIRTIO_BLK_F_DISCARD) |
-		     (1ull << VIRTIO_BLK_F_WRITE_ZEROES) |
-		     (1ull << VIRTIO_BLK_F_MQ);
+	uint64_t f =
+		(1ull << VIRTIO_BLK_F_SIZE_MAX) |
+		(1ull << VIRTIO_BLK_F_SEG_MAX) |
+		(1ull << VIRTIO_BLK_F_BLK_SIZE) |
+		(1ull << VIRTIO_BLK_F_TOPOLOGY) | (1ull << VIRTIO_BLK_F_FLUSH) |
+		(1ull << VIRTIO_BLK_F_CONFIG_WCE) |
+		(1ull << VIRTIO_BLK_F_DISCARD) |
+		(1ull << VIRTIO_BLK_F_WRITE_ZEROES) | (1ull << VIRTIO_BLK_F_MQ);
 	if (blk->readonly)
 		f |= 1ull << VIRTIO_BLK_F_RO;
 	return f;
@@ -313,8 +312,7 @@ static void update_cache_mode(struct blk *blk)
 {
 	bool flush = blk->features & (1ull << VIRTIO_BLK_F_FLUSH);
 	bool wce = __atomic_load_n(&blk->config.wce, __ATOMIC_ACQUIRE);
-	__atomic_store_n(&blk->writethrough, !(flush && wce),
-			 __ATOMIC_RELEASE);
+	__atomic_store_n(&blk->writethrough, !(flush && wce), __ATOMIC_RELEASE);
 }
 
 static int blk_activate(void *state, uint64_t features)
@@ -330,6 +328,7 @@ static void blk_reset(void *state)
 {
 	struct blk *blk = state;
 	blk_pool_quiesce(blk->pool);
+	__atomic_store_n(&blk->failed, false, __ATOMIC_RELEASE);
 	/* The writeback byte is device state the driver may have changed. */
 	__atomic_store_n(&blk->config.wce, blk->writeback_default,
 			 __ATOMIC_RELEASE);

@@ -37,7 +37,7 @@ struct blk {
 	/* Options (fixed after create). */
 	const char *path;
 	bool readonly;
-	bool direct;           /* O_DIRECT on fd */
+	bool direct;            /* O_DIRECT on fd */
 	bool writeback_default; /* wce after every reset */
 	enum blk_discard_mode discard;
 	char serial[VIRTIO_BLK_ID_BYTES]; /* zero padded, no NUL when full */
@@ -60,6 +60,8 @@ struct blk {
 	 * byte; read by workers (atomic). */
 	bool writethrough;
 	uint64_t features;
+	/* The device was marked NEEDS_RESET: no more chains until reset. */
+	bool failed;
 
 	struct blk_pool *pool;
 };
@@ -68,7 +70,7 @@ struct blk {
  * operation, write the status byte and push it. `iov` is scratch space of
  * at least BLK_REQ_IOV_MAX entries owned by the calling worker. Returns
  * false when the chain was so broken that the device was marked
- * NEEDS_RESET (it was still pushed, to free it). */
+ * NEEDS_RESET and blk->failed set (it was still pushed, to free it). */
 #define BLK_REQ_IOV_MAX 1024u
 bool blk_request_run(struct blk *blk, struct hvd_chain *chain,
 		     struct iovec *iov);

@@ -127,8 +127,7 @@ static int sync_data(const struct blk *blk)
 static bool iov_aligned(const struct iovec *iov, unsigned count, size_t align)
 {
 	for (unsigned i = 0; i < count; i++)
-		if (((uintptr_t)iov[i].iov_base | iov[i].iov_len) &
-		    (align - 1))
+		if (((uintptr_t)iov[i].iov_base | iov[i].iov_len) & (align - 1))
 			return false;
 	return true;
 }
@@ -286,14 +285,13 @@ static uint8_t do_discard_or_zero(struct blk *blk, struct blk_req *req)
 		return VIRTIO_BLK_S_OK;
 
 	for (unsigned i = 0; i < count; i++) {
-		off_t off = (off_t)(le64toh(ranges[i].sector)
-				    << BLK_SECTOR_SHIFT);
+		off_t off =
+			(off_t)(le64toh(ranges[i].sector) << BLK_SECTOR_SHIFT);
 		uint64_t len = (uint64_t)le32toh(ranges[i].num_sectors)
 			       << BLK_SECTOR_SHIFT;
-		bool unmap = discard ||
-			     ((le32toh(ranges[i].flags) &
-			       VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP) &&
-			      blk->discard == BLK_DISCARD_UNMAP);
+		bool unmap = discard || ((le32toh(ranges[i].flags) &
+					  VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP) &&
+					 blk->discard == BLK_DISCARD_UNMAP);
 		int err;
 		if (len == 0)
 			continue;
@@ -314,12 +312,11 @@ static uint8_t do_discard_or_zero(struct blk *blk, struct blk_req *req)
 		if (!err && !discard && writethrough(blk))
 			err = sync_data(blk);
 		if (err) {
-			blk->host->log(blk->dev, HVD_LOG_WARN,
-				       "%s at sector %llu: %s",
-				       discard ? "discard" : "write zeroes",
-				       (unsigned long long)(off >>
-							    BLK_SECTOR_SHIFT),
-				       strerror(-err));
+			blk->host->log(
+				blk->dev, HVD_LOG_WARN, "%s at sector %llu: %s",
+				discard ? "discard" : "write zeroes",
+				(unsigned long long)(off >> BLK_SECTOR_SHIFT),
+				strerror(-err));
 			return VIRTIO_BLK_S_IOERR;
 		}
 	}
@@ -374,6 +371,7 @@ bool blk_request_run(struct blk *blk, struct hvd_chain *chain,
 			status = (uint8_t *)in[i - 1].iov_base +
 				 in[i - 1].iov_len - 1;
 	if (!status) {
+		__atomic_store_n(&blk->failed, true, __ATOMIC_RELEASE);
 		host->needs_reset(blk->dev,
 				  "request without a writable status byte");
 		host->vq_push(chain, 0);
@@ -400,8 +398,8 @@ bool blk_request_run(struct blk *blk, struct hvd_chain *chain,
 		req.data_count = slice(in, chain->num_in, 0, req.data_len, iov);
 	} else {
 		req.data_len = chain->out_bytes - sizeof hdr;
-		req.data_count =
-			slice(out, chain->num_out, sizeof hdr, req.data_len, iov);
+		req.data_count = slice(out, chain->num_out, sizeof hdr,
+				       req.data_len, iov);
 	}
 
 	*status = execute(blk, &req);
