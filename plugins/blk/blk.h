@@ -82,6 +82,9 @@ void blk_pool_free(struct blk_pool *pool);
 void blk_pool_start(struct blk_pool *pool);
 /* Queue `index` was kicked: have a worker drain it. Never blocks on I/O. */
 void blk_pool_kick(struct blk_pool *pool, unsigned index);
+/* The calling worker is about to wait for the disk (fdatasync, O_DIRECT,
+ * fallocate): if it is the one watching the rings, pass that on first. */
+void blk_pool_may_block(struct blk_pool *pool);
 /* Stop popping and wait until every popped chain was pushed (reset). */
 void blk_pool_quiesce(struct blk_pool *pool);
 

@@ -45,7 +45,8 @@ struct blk_pool {
 	bool stop;            /* workers exit */
 	unsigned busy;        /* workers serving a queue right now */
 	unsigned sleepers;    /* workers waiting on `work` */
-	bool polling;         /* a worker watches the rings: kicks not needed */
+	bool polling;         /* a worker has the poller role: kicks are off */
+	bool handoff;         /* the poller role waits for a sleeping worker */
 	unsigned count;
 	pthread_t *threads;
 	struct iovec *scratch; /* BLK_REQ_IOV_MAX per worker */
@@ -128,17 +129,25 @@ static bool serve_ready_queues(struct blk_pool *pool, struct iovec *iov)
 	return any;
 }
 
+/* Whether the calling worker holds the poller role. */
+static __thread bool poller_here;
+
 /* The poller role (caller counts as busy): watch the rings with kicks off
  * until BLK_POLL_NS pass without work, then turn kicks back on and look
- * once more, which closes the race with a buffer added meanwhile. */
-static void poll_rings(struct blk_pool *pool, struct iovec *iov)
+ * once more, which closes the race with a buffer added meanwhile. Returns
+ * false if the role was handed to another worker meanwhile (see
+ * blk_pool_may_block): the kick state is then that worker's. */
+static bool poll_rings(struct blk_pool *pool, struct iovec *iov)
 {
+	poller_here = true;
 	set_kicks(pool, 0);
 	uint64_t deadline = now_ns() + BLK_POLL_NS;
 	for (;;) {
 		if (!still_active(pool))
 			break;
 		if (serve_ready_queues(pool, iov)) {
+			if (!poller_here)
+				return false;
 			deadline = now_ns() + BLK_POLL_NS;
 			continue;
 		}
@@ -147,12 +156,38 @@ static void poll_rings(struct blk_pool *pool, struct iovec *iov)
 			continue;
 		}
 		set_kicks(pool, 1);
-		if (!still_active(pool) || !serve_ready_queues(pool, iov))
+		bool more = still_active(pool) && serve_ready_queues(pool, iov);
+		if (!poller_here)
+			return false;
+		if (!more)
 			break;
 		set_kicks(pool, 0);
 		deadline = now_ns() + BLK_POLL_NS;
 	}
 	set_kicks(pool, 1);
+	poller_here = false;
+	return true;
+}
+
+void blk_pool_may_block(struct blk_pool *pool)
+{
+	if (!poller_here)
+		return;
+	/* The poller is about to wait for the disk: arrivals must not wait
+	 * behind it. Pass the role to a sleeping worker, or, if every
+	 * worker is busy, give it up and let kicks flow again. */
+	poller_here = false;
+	bool handed = false;
+	pthread_mutex_lock(&pool->lock);
+	if (pool->sleepers > 0) {
+		pool->handoff = handed = true;
+		pthread_cond_signal(&pool->work);
+	} else {
+		pool->polling = false;
+	}
+	pthread_mutex_unlock(&pool->lock);
+	if (!handed)
+		set_kicks(pool, 1);
 }
 
 static void *worker_main(void *opaque)
@@ -164,7 +199,8 @@ static void *worker_main(void *opaque)
 
 	pthread_mutex_lock(&pool->lock);
 	for (;;) {
-		while (!pool->stop && !(pool->active && pool->pending)) {
+		while (!pool->stop &&
+		       !(pool->active && (pool->pending || pool->handoff))) {
 			/* Atomic: serve_queue peeks at it without the lock. */
 			__atomic_add_fetch(&pool->sleepers, 1,
 					   __ATOMIC_RELAXED);
@@ -174,6 +210,19 @@ static void *worker_main(void *opaque)
 		}
 		if (pool->stop)
 			break;
+		if (pool->handoff) {
+			/* `polling` stayed true: the role is ours now. */
+			pool->handoff = false;
+			pool->busy++;
+			pthread_mutex_unlock(&pool->lock);
+			bool owner = poll_rings(pool, iov);
+			pthread_mutex_lock(&pool->lock);
+			if (owner)
+				pool->polling = false;
+			if (--pool->busy == 0 && !pool->active)
+				pthread_cond_broadcast(&pool->quiet);
+			continue;
+		}
 		unsigned index = (unsigned)__builtin_ctzll(pool->pending);
 		/* Taken before popping: a kick arriving while we serve sets
 		 * the bit again, so no chain is left without a worker. */
@@ -187,11 +236,12 @@ static void *worker_main(void *opaque)
 		if (pool->active && !pool->polling) {
 			pool->polling = true;
 			pthread_mutex_unlock(&pool->lock);
-			poll_rings(pool, iov);
+			bool owner = poll_rings(pool, iov);
 			pthread_mutex_lock(&pool->lock);
 			/* Kicks that came while we polled set `pending`
 			 * without waking anyone: the loop sees them. */
-			pool->polling = false;
+			if (owner)
+				pool->polling = false;
 		}
 		if (--pool->busy == 0 && !pool->active)
 			pthread_cond_broadcast(&pool->quiet);
@@ -259,6 +309,8 @@ void blk_pool_start(struct blk_pool *pool)
 {
 	pthread_mutex_lock(&pool->lock);
 	pool->pending = 0;
+	pool->polling = false;
+	pool->handoff = false;
 	__atomic_store_n(&pool->active, true, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&pool->lock);
 }
@@ -286,5 +338,8 @@ void blk_pool_quiesce(struct blk_pool *pool)
 	 * popping because active is false. */
 	while (pool->busy > 0)
 		pthread_cond_wait(&pool->quiet, &pool->lock);
+	/* A role handed to a worker that never woke is void. */
+	pool->handoff = false;
+	pool->polling = false;
 	pthread_mutex_unlock(&pool->lock);
 }

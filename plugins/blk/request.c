@@ -121,6 +121,7 @@ static bool writethrough(const struct blk *blk)
 
 static int sync_data(const struct blk *blk)
 {
+	blk_pool_may_block(blk->pool);
 	return fdatasync(blk->fd) ? -errno : 0;
 }
 
@@ -173,6 +174,8 @@ static uint8_t do_rw(struct blk *blk, struct blk_req *req, bool write)
 
 	off_t off = (off_t)(req->sector << BLK_SECTOR_SHIFT);
 	int err;
+	if (blk->direct)
+		blk_pool_may_block(blk->pool); /* no page cache to hit */
 	if (!blk->direct) {
 		err = transfer(blk->fd, write, req->data, req->data_count, off);
 	} else if (((uint64_t)off | req->data_len) &
@@ -283,6 +286,7 @@ static uint8_t do_discard_or_zero(struct blk *blk, struct blk_req *req)
 	}
 	if (discard && blk->discard == BLK_DISCARD_IGNORE)
 		return VIRTIO_BLK_S_OK;
+	blk_pool_may_block(blk->pool); /* fallocate may write or wait */
 
 	for (unsigned i = 0; i < count; i++) {
 		off_t off =
