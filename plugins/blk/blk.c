@@ -315,6 +315,16 @@ static void update_cache_mode(struct blk *blk)
 	__atomic_store_n(&blk->writethrough, !(flush && wce), __ATOMIC_RELEASE);
 }
 
+static int blk_features_ok(void *state, uint64_t features)
+{
+	struct blk *blk = state;
+	/* A driver that cannot flush must see (and get) writethrough: 5.2.5
+	 * wants writeback 0 when CONFIG_WCE comes without FLUSH. */
+	if (!(features & (1ull << VIRTIO_BLK_F_FLUSH)))
+		__atomic_store_n(&blk->config.wce, 0, __ATOMIC_RELEASE);
+	return 0;
+}
+
 static int blk_activate(void *state, uint64_t features)
 {
 	struct blk *blk = state;
@@ -373,6 +383,7 @@ static const struct hvd_device_ops blk_ops = {
 	.size = sizeof(struct hvd_device_ops),
 	.create = blk_create,
 	.destroy = blk_destroy,
+	.features_ok = blk_features_ok,
 	.activate = blk_activate,
 	.reset = blk_reset,
 	.config_read = blk_config_read,

@@ -101,6 +101,11 @@ static void test_writeback_byte(void)
 	blkt_bring_up(&t, want_all & ~F_BLK(CONFIG_WCE), 1, 128);
 	CU_ASSERT_EQUAL(hvd_guest_config_write(t.gd, 32, 1, 0), 0);
 	CU_ASSERT_EQUAL(CFG(wce), 1);
+	/* A driver without FLUSH is told the cache is writethrough. */
+	blkt_bring_up(&t, want_all & ~F_BLK(FLUSH), 1, 128);
+	CU_ASSERT_EQUAL(CFG(wce), 0);
+	blkt_bring_up(&t, want_all, 1, 128);
+	CU_ASSERT_EQUAL(CFG(wce), 1);
 	blkt_teardown(&t);
 }
 
