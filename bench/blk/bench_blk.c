@@ -108,8 +108,8 @@ static uint64_t next_offset(const struct workload *w, uint64_t *cursor,
 }
 
 /* Reference: the same pattern with preadv/pwritev, one thread. */
-static double direct_ops_per_s(int fd, const struct workload *w,
-			       double seconds, uint8_t *buf)
+static double direct_ops_per_s(int fd, const struct workload *w, double seconds,
+			       uint8_t *buf)
 {
 	unsigned seed = 1;
 	uint64_t cursor = 0, ops = 0;
@@ -232,9 +232,15 @@ int main(int argc, char **argv)
 	struct hvd_mock *m = hvd_mock_new();
 	if (!m || hvd_mock_add_ram(m, 1, RAM_BASE, RAM_BASE, RAM_SIZE))
 		return 1;
-	char *const child[] = {(char *)hvisor,  "virtio", "start",
-			       "--log-level",   "warn",   "--foreground",
-			       "--plugin-dir",  (char *)plugins, cfg,
+	char *const child[] = {(char *)hvisor,
+			       "virtio",
+			       "start",
+			       "--log-level",
+			       "warn",
+			       "--foreground",
+			       "--plugin-dir",
+			       (char *)plugins,
+			       cfg,
 			       NULL};
 	if (hvd_mock_spawn(m, child, NULL) || hvd_mock_wait_ready(m, 5000)) {
 		fprintf(stderr, "bench_blk: daemon did not start\n");

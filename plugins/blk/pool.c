@@ -14,6 +14,14 @@
  * core for a whole scheduler slice against the guest vCPU and the thread
  * that injects our interrupts, which made queue depth 1 ten times slower
  * in bench/blk than yielding.
+ *
+ * Why threads and not io_uring (bench/blk/bench_engine measures both
+ * shapes alone): io_uring's edge on a page-cached image is that a read
+ * completes inline on the submitting thread, with no hand-off. The polling
+ * worker gets the same by running preadv itself, and it also spares the
+ * guest its kicks, which bench_blk shows to be the larger cost of the path;
+ * workers additionally keep reset (wait for `busy` to drop) and O_DIRECT
+ * bouncing plain blocking code.
  */
 #include <errno.h>
 #include <pthread.h>
