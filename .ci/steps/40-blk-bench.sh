@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# virtio-blk benchmark, short runs: the full path against direct
+# virtio-blk benchmarks, short runs: the full path against direct
 # preadv/pwritev on the same file, printed as a ratio. A figure is not a
 # verdict (the machine is shared); the step fails only if the benchmark
 # itself fails (daemon does not start, a request errors or times out).
@@ -9,3 +9,7 @@ cd "$(dirname "$0")/../.."
 meson compile -C build-release
 B=$PWD/build-release
 "$B/bench/blk/bench_blk" "$B/core/hvisor" "$B/plugins/blk" 0.3
+# The engine comparison (built when liburing-dev is installed).
+if [ -x "$B/bench/blk/bench_engine" ]; then
+	"$B/bench/blk/bench_engine" 0.3
+fi

@@ -39,6 +39,7 @@
 #define SECTOR    512u
 #define MAX_DEPTH 32u
 #define QSIZE     256u
+#define ROUNDS    8u /* alternations of reference and path per workload */
 
 struct workload {
 	const char *name;
@@ -107,17 +108,18 @@ static uint64_t next_offset(const struct workload *w, uint64_t *cursor,
 	return b * w->block;
 }
 
-/* Reference: the same pattern with preadv/pwritev, one thread. */
-static double direct_ops_per_s(int fd, const struct workload *w, double seconds,
-			       uint8_t *buf)
+/* Reference: the same pattern with preadv/pwritev, one thread. Returns
+ * the operations done; *elapsed gets the time they took. */
+static uint64_t direct_run(int fd, const struct workload *w, double seconds,
+			   uint8_t *buf, unsigned *seed, uint64_t *cursor,
+			   double *elapsed)
 {
-	unsigned seed = 1;
-	uint64_t cursor = 0, ops = 0;
+	uint64_t ops = 0;
 	double start = now_s(), end = start + seconds, t = start;
 	while (t < end) {
 		for (int i = 0; i < 64; i++) {
 			struct iovec iov = {buf, w->block};
-			off_t off = (off_t)next_offset(w, &cursor, &seed);
+			off_t off = (off_t)next_offset(w, cursor, seed);
 			ssize_t n = w->write ? pwritev(fd, &iov, 1, off)
 					     : preadv(fd, &iov, 1, off);
 			if (n != (ssize_t)w->block) {
@@ -128,7 +130,8 @@ static double direct_ops_per_s(int fd, const struct workload *w, double seconds,
 		}
 		t = now_s();
 	}
-	return (double)ops / (t - start);
+	*elapsed = t - start;
+	return ops;
 }
 
 static int submit(struct hvd_guest_vq *vq, struct slot *s,
@@ -145,17 +148,16 @@ static int submit(struct hvd_guest_vq *vq, struct slot *s,
 	return hvd_guest_vq_add(vq, bufs, 3, false, s);
 }
 
-/* Full path: keep `depth` requests outstanding for `seconds`. */
-static double path_ops_per_s(struct hvd_guest_vq *vq, struct slot *slots,
-			     const struct workload *w, double seconds,
-			     uint64_t *ops_out)
+/* Full path: keep `depth` requests outstanding for `seconds`, then let
+ * them drain. Returns the operations done; *elapsed as above. */
+static uint64_t path_run(struct hvd_guest_vq *vq, struct slot *slots,
+			 const struct workload *w, double seconds,
+			 unsigned *seed, uint64_t *cursor, double *elapsed)
 {
-	unsigned seed = 1;
-	uint64_t cursor = 0, ops = 0;
+	uint64_t ops = 0;
 	for (unsigned i = 0; i < w->depth; i++)
-		if (submit(vq, &slots[i], w, next_offset(w, &cursor, &seed)) <
-		    0)
-			return -1;
+		if (submit(vq, &slots[i], w, next_offset(w, cursor, seed)) < 0)
+			exit(1);
 	hvd_guest_vq_kick(vq);
 	unsigned outstanding = w->depth;
 	double start = now_s(), end = start + seconds, t = start;
@@ -179,8 +181,7 @@ static double path_ops_per_s(struct hvd_guest_vq *vq, struct slot *slots,
 			ops++;
 			outstanding--;
 			if (!stopping) {
-				submit(vq, s, w,
-				       next_offset(w, &cursor, &seed));
+				submit(vq, s, w, next_offset(w, cursor, seed));
 				outstanding++;
 				resubmitted++;
 			}
@@ -190,8 +191,8 @@ static double path_ops_per_s(struct hvd_guest_vq *vq, struct slot *slots,
 		t = now_s();
 		stopping = t >= end;
 	}
-	*ops_out = ops;
-	return (double)ops / (t - start);
+	*elapsed = t - start;
+	return ops;
 }
 
 int main(int argc, char **argv)
@@ -276,20 +277,33 @@ int main(int argc, char **argv)
 	static uint8_t buf[131072] __attribute__((aligned(4096)));
 	long hz = sysconf(_SC_CLK_TCK);
 
-	printf("bench_blk: %.1f s per run, image %llu MiB in page cache, "
-	       "reference = preadv/pwritev by one thread on the same file\n",
-	       seconds, (unsigned long long)(IMG_SIZE >> 20));
+	printf("bench_blk: %.1f s per workload through the path, image %llu "
+	       "MiB in page cache; reference = preadv/pwritev by one thread "
+	       "on the same file, alternated with the path in %u slices\n",
+	       seconds, (unsigned long long)(IMG_SIZE >> 20), ROUNDS);
 	printf("%-20s %10s %9s %10s %9s %7s %14s\n", "workload", "path IOPS",
 	       "path MB/s", "direct IOPS", "dir MB/s", "ratio",
 	       "daemon CPU s/100k");
 	for (size_t i = 0; i < sizeof workloads / sizeof workloads[0]; i++) {
 		const struct workload *w = &workloads[i];
-		double ref = direct_ops_per_s(fd, w, seconds / 2, buf);
-		uint64_t ops = 0;
-		long before = cpu_ticks(pid);
-		double path = path_ops_per_s(vq, slots, w, seconds, &ops);
-		long after = cpu_ticks(pid);
-		double cpu = (double)(after - before) / (double)hz;
+		/* Reference and path alternate in short slices so that both
+		 * see the same background load of the shared machine. */
+		unsigned dseed = 1, pseed = 1;
+		uint64_t dcursor = 0, pcursor = 0, dops = 0, ops = 0;
+		double dtime = 0, ptime = 0, dt;
+		long cpu_ticks_sum = 0;
+		for (unsigned r = 0; r < ROUNDS; r++) {
+			dops += direct_run(fd, w, seconds / 2 / ROUNDS, buf,
+					   &dseed, &dcursor, &dt);
+			dtime += dt;
+			long before = cpu_ticks(pid);
+			ops += path_run(vq, slots, w, seconds / ROUNDS, &pseed,
+					&pcursor, &dt);
+			cpu_ticks_sum += cpu_ticks(pid) - before;
+			ptime += dt;
+		}
+		double ref = (double)dops / dtime, path = (double)ops / ptime;
+		double cpu = (double)cpu_ticks_sum / (double)hz;
 		printf("%-20s %10.0f %9.1f %10.0f %9.1f %7.2f %14.2f\n",
 		       w->name, path, path * w->block / 1e6, ref,
 		       ref * w->block / 1e6, path / ref,

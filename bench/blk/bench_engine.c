@@ -50,7 +50,8 @@ static off_t random_offset(unsigned *seed)
 static void io_direct(bool write, unsigned slot, off_t off)
 {
 	struct iovec iov = {bufs[slot], BLOCK};
-	ssize_t n = write ? pwritev(fd, &iov, 1, off) : preadv(fd, &iov, 1, off);
+	ssize_t n =
+		write ? pwritev(fd, &iov, 1, off) : preadv(fd, &iov, 1, off);
 	if (n != BLOCK) {
 		perror("bench_engine: I/O");
 		exit(1);
