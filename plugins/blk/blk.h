@@ -62,6 +62,8 @@ struct blk {
 	uint64_t features;
 	/* The device was marked NEEDS_RESET: no more chains until reset. */
 	bool failed;
+	/* The filesystem refused RWF_NOWAIT reads once: do not try again. */
+	bool no_nowait_reads;
 
 	struct blk_pool *pool;
 };

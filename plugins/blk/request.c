@@ -158,6 +158,23 @@ static int transfer_bounced(const struct blk *blk, bool write,
 	return err;
 }
 
+/* A buffered read that would wait for the disk is not done by the worker
+ * watching the rings until it has passed that role on: try RWF_NOWAIT
+ * first (served from page cache or refused), then the blocking way. */
+static bool read_cached(struct blk *blk, struct blk_req *req, off_t off)
+{
+	if (__atomic_load_n(&blk->no_nowait_reads, __ATOMIC_RELAXED))
+		return false;
+	ssize_t n = preadv2(blk->fd, req->data, (int)req->data_count, off,
+			    RWF_NOWAIT);
+	if (n < 0 && errno == EOPNOTSUPP)
+		__atomic_store_n(&blk->no_nowait_reads, true, __ATOMIC_RELAXED);
+	if (n == (ssize_t)req->data_len)
+		return true;
+	blk_pool_may_block(blk->pool);
+	return false;
+}
+
 static uint8_t do_rw(struct blk *blk, struct blk_req *req, bool write)
 {
 	if (write && blk->readonly)
@@ -177,7 +194,10 @@ static uint8_t do_rw(struct blk *blk, struct blk_req *req, bool write)
 	if (blk->direct)
 		blk_pool_may_block(blk->pool); /* no page cache to hit */
 	if (!blk->direct) {
-		err = transfer(blk->fd, write, req->data, req->data_count, off);
+		err = !write && read_cached(blk, req, off)
+			      ? 0
+			      : transfer(blk->fd, write, req->data,
+					 req->data_count, off);
 	} else if (((uint64_t)off | req->data_len) &
 		   (blk->dio_offset_align - 1)) {
 		/* The filesystem cannot take this range with O_DIRECT. */

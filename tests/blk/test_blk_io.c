@@ -49,6 +49,27 @@ static void test_write_read_random(void)
 	blkt_teardown(&t);
 }
 
+/* Reads of data that is not in page cache (the image just dropped from
+ * it) take the blocking way and still return the file's bytes. */
+static void test_read_uncached(void)
+{
+	setup("");
+	unsigned seed = 5;
+	static uint8_t file[65536], back[65536];
+	fill_random(file, sizeof file, &seed);
+	file_write(&t, 1 << 20, file, sizeof file);
+	int fd = open(t.img, O_RDONLY);
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL(fdatasync(fd), 0);
+	CU_ASSERT_EQUAL(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED), 0);
+	close(fd);
+	CU_ASSERT_EQUAL(blk_io(&t, VIRTIO_BLK_T_IN, (1 << 20) / SECTOR, back,
+			       sizeof back),
+			VIRTIO_BLK_S_OK);
+	CU_ASSERT(memcmp(back, file, sizeof back) == 0);
+	blkt_teardown(&t);
+}
+
 /* The used length of a read counts data plus status; of a write only the
  * status byte. */
 static void test_used_lengths(void)
@@ -414,6 +435,7 @@ int main(void)
 	static const struct cunit_test tests[] = {
 		{"write/read random data vs file", test_write_read_random},
 		{"used lengths", test_used_lengths},
+		{"read of data not in page cache", test_read_uncached},
 		{"multi-segment requests", test_multi_segment},
 		{"indirect requests", test_indirect},
 		{"split header, status in data buffer", test_unusual_framing},
