@@ -54,7 +54,9 @@ struct treq {
 
 static inline void blkt_make_image(struct blkt *t, uint64_t size, int fill)
 {
-	snprintf(t->dir, sizeof t->dir, "/tmp/blk-test-XXXXXX");
+	/* /var/tmp: a disk filesystem (O_DIRECT, hole punching) even where
+	 * /tmp is tmpfs. */
+	snprintf(t->dir, sizeof t->dir, "/var/tmp/blk-test-XXXXXX");
 	CU_ASSERT_FATAL(mkdtemp(t->dir) != NULL);
 	snprintf(t->img, sizeof t->img, "%s/disk.img", t->dir);
 	int fd = open(t->img, O_RDWR | O_CREAT | O_TRUNC, 0644);
