@@ -208,6 +208,17 @@ static uint64_t path_run(struct hvd_guest_vq *vq, struct slot *slots,
 	return ops;
 }
 
+/* The image and config live here; removed on every exit path. */
+static char dir[] = "/var/tmp/bench-blk-XXXXXX";
+static char img[128], cfg[128];
+
+static void remove_files(void)
+{
+	unlink(img);
+	unlink(cfg);
+	rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
 	const char *hvisor = argc > 1 ? argv[1] : HVISOR_BUILD_BIN;
@@ -215,12 +226,12 @@ int main(int argc, char **argv)
 	double seconds = argc > 3 ? atof(argv[3]) : 1.0;
 	signal(SIGPIPE, SIG_IGN);
 
-	char dir[] = "/var/tmp/bench-blk-XXXXXX";
 	if (!mkdtemp(dir))
 		return 1;
-	char img[128], cfg[128], json[1024];
+	char json[1024];
 	snprintf(img, sizeof img, "%s/disk.img", dir);
 	snprintf(cfg, sizeof cfg, "%s/virtio.json", dir);
+	atexit(remove_files);
 	/* Written with data (no holes) so reads are served from page cache
 	 * exactly like written pages. */
 	int fd = open(img, O_RDWR | O_CREAT | O_TRUNC, 0644);
@@ -338,8 +349,5 @@ int main(int argc, char **argv)
 	hvd_mock_stop_child(m, SIGTERM, 5000, &status);
 	hvd_mock_free(m);
 	close(fd);
-	unlink(img);
-	unlink(cfg);
-	rmdir(dir);
 	return 0;
 }
