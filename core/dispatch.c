@@ -16,7 +16,10 @@
 #include "device.h"
 #include "log.h"
 
-#define DEFAULT_POLL_NS 200000ull /* 200 us of polling after work */
+/* Polling after work: long enough to catch the next access of a register
+ * burst (a driver probing or a guest kicking in a loop), short enough that
+ * a plugin worker sharing the core is not starved. */
+#define DEFAULT_POLL_NS 50000ull
 
 static uint64_t now_ns(void)
 {

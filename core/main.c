@@ -36,7 +36,7 @@ static void usage(FILE *out)
 		"/dev/hvisor\n"
 		"                     (also: HVISOR_MOCK=SOCKET)\n"
 		"  --poll-us N        busy-poll the bridge N us after work "
-		"(default 200)\n"
+		"(default 50)\n"
 		"\n"
 		"Plugins are searched in --plugin-dir, then HVISOR_PLUGIN_PATH "
 		"(colon-separated),\nthen %s.\n",

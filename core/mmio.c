@@ -48,6 +48,9 @@ void device_fail(struct device *dev, const char *why)
 	if (old & VIRTIO_CONFIG_S_NEEDS_RESET)
 		return;
 	log_error("%s: %s: device needs reset", dev->name, why);
+	/* No queue hands out work any more, whichever thread asks. */
+	for (unsigned i = 0; i < dev->info.num_queues; i++)
+		vq_break(&dev->vqs[i]);
 	__atomic_add_fetch(&dev->config_generation, 1, __ATOMIC_SEQ_CST);
 	device_interrupt(dev, DEVICE_INT_CONFIG);
 }

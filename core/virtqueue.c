@@ -377,6 +377,13 @@ out:
 	return 0;
 }
 
+void vq_break(struct virtqueue *vq)
+{
+	pthread_mutex_lock(&vq->lock);
+	vq->broken = true;
+	pthread_mutex_unlock(&vq->lock);
+}
+
 void vq_reset(struct virtqueue *vq)
 {
 	pthread_mutex_lock(&vq->lock);

@@ -78,6 +78,10 @@ int vq_start(struct virtqueue *vq, const struct guest_mem *mem, bool event_idx,
  * their reset values (num = 0 ... ready = false). */
 void vq_reset(struct virtqueue *vq);
 
+/* The device needs a reset: refuse further pops (a plugin worker may still
+ * be draining) until vq_reset. Pushes of popped chains still complete. */
+void vq_break(struct virtqueue *vq);
+
 /* The services behind hvd_host_services.vq_*. */
 struct hvd_chain *vq_pop(struct virtqueue *vq);
 void vq_unpop(struct hvd_chain *chain);

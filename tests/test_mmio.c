@@ -222,7 +222,9 @@ static void test_interrupt_status_and_ack(void)
 	CU_ASSERT_EQUAL(reg(VIRTIO_MMIO_INTERRUPT_STATUS), 0);
 	uint64_t irqs = hvd_guest_irq_count(gd);
 	CU_ASSERT_EQUAL(echo_once(vq, "hello", false), 0);
-	CU_ASSERT(hvd_guest_irq_count(gd) > irqs);
+	/* The used entry can be seen before the mock's interrupt thread has
+	 * counted the injection: wait for it. */
+	CU_ASSERT_EQUAL(hvd_guest_wait_irq(gd, irqs, FIX_TIMEOUT_MS), 0);
 	CU_ASSERT_EQUAL(reg(VIRTIO_MMIO_INTERRUPT_STATUS), 1);
 	wreg(VIRTIO_MMIO_INTERRUPT_ACK, 1);
 	CU_ASSERT_EQUAL(reg(VIRTIO_MMIO_INTERRUPT_STATUS), 0);
@@ -344,6 +346,8 @@ static void test_plugin_needs_reset(void)
 	void *token;
 	uint32_t len;
 	CU_ASSERT_EQUAL(hvd_guest_vq_get_used(vq, &token, &len), 0);
+	/* ...and no thread of the plugin can pop that chain either. */
+	CU_ASSERT_PTR_NULL(vq_pop(&the_device()->vqs[0]));
 	/* ...and a reset brings it back. */
 	CU_ASSERT_EQUAL(hvd_guest_reset(gd), 0);
 	vq = bring_up(F_V1, NULL);
