@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# CI stage: the /dev/hvisor kernel module (kmod/).
+#  1. build hvisor.ko (real and test build) against Debian's
+#     linux-headers-amd64, and cross-build both for arm64 against the
+#     unpacked arm64 headers;
+#  2. boot the matching Debian kernel under QEMU (TCG) for amd64 and arm64
+#     with an initramfs holding the test build, kmod_test and (amd64 always,
+#     arm64 when KMOD_ARM64_DAEMON=1) the real daemon with the testdev plugin,
+#     and run kmod/tests/guest-test.sh there.
+# Downloads are cached in /var/cache/hvisor-ci. If Debian's archive cannot
+# be reached and nothing is cached, the stage prints why and skips (exit 0).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+KIT=$ROOT/scripts/guest-kit.sh
+export DEBIAN_FRONTEND=noninteractive
+WORK=$(mktemp -d /tmp/hvisor-kmod.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+t0=$(date +%s)
+stamp() { echo "-- $* ($(($(date +%s) - t0)) s)"; }
+
+skip() {
+	echo "SKIP kmod stage: $*"
+	exit 0
+}
+
+# --- packages (heavy ones here, not in .ci/packages) ---
+pkgs=(linux-headers-amd64 cpio qemu-system-x86 qemu-system-arm
+	gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null ||
+		{ apt-get update -q >/dev/null 2>&1 &&
+			apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null; } ||
+		skip "cannot install ${missing[*]} from Debian's archive"
+fi
+stamp "packages"
+
+# The kernel the kit boots must be the one the installed headers are for.
+set +e
+kver=$("$KIT" kver amd64)
+rc=$?
+set -e
+[ $rc = 77 ] && skip "Debian's archive is unreachable and no kernel is cached"
+[ $rc = 0 ] || exit $rc
+hdr_amd64=/usr/src/linux-headers-$kver
+[ -d "$hdr_amd64" ] || { echo "linux-headers-amd64 is not $kver" >&2; exit 1; }
+for arch in amd64 arm64; do
+	set +e
+	"$KIT" fetch $arch >/dev/null
+	rc=$?
+	set -e
+	[ $rc = 77 ] && skip "cannot download the $arch kernel from Debian's archive"
+	[ $rc = 0 ] || exit $rc
+done
+hdr_arm64=$("$KIT" headers arm64)
+stamp "kernels ($kver)"
+
+# --- module builds: each in its own copy, Kbuild writes next to sources ---
+build_module() { # NAME KDIR [make args...]
+	local name=$1 kdir=$2
+	shift 2
+	mkdir -p "$WORK/$name"
+	cp -r kmod interface "$WORK/$name/"
+	make -s -C "$WORK/$name/kmod" KDIR="$kdir" "$@" >"$WORK/$name.log" 2>&1 ||
+		{ cat "$WORK/$name.log"; echo "module build $name failed" >&2; exit 1; }
+	if grep -E 'warning:' "$WORK/$name.log"; then
+		echo "module build $name has warnings" >&2
+		exit 1
+	fi
+	echo "built $name: $(du -k "$WORK/$name/kmod/hvisor.ko" | cut -f1) KiB"
+}
+cross=(ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-)
+build_module amd64-real "$hdr_amd64"
+build_module amd64-fake "$hdr_amd64" HVISOR_FAKE=1
+build_module arm64-real "$hdr_arm64" "${cross[@]}"
+build_module arm64-fake "$hdr_arm64" "${cross[@]}" HVISOR_FAKE=1
+# The real build must not contain the fake (and the test build must).
+if grep -q hvisor_fake_call "$WORK/amd64-real/kmod/hvisor.ko" ||
+	! grep -q hvisor_fake_call "$WORK/amd64-fake/kmod/hvisor.ko"; then
+	echo "HVISOR_FAKE leaked into (or missing from) a build" >&2
+	exit 1
+fi
+test_cflags=(-O2 -Wall -Wextra -Werror -static -Iinterface -Ikmod)
+gcc "${test_cflags[@]}" -o "$WORK/kmod_test-amd64" kmod/tests/kmod_test.c
+aarch64-linux-gnu-gcc "${test_cflags[@]}" -o "$WORK/kmod_test-arm64" kmod/tests/kmod_test.c
+stamp "module builds"
+
+# --- the daemon (CI's earlier stages built it; build it if run alone) ---
+if [ ! -x build/core/hvisor ] || [ ! -f build/tests/testdev/libhvd-testdev.so ]; then
+	[ -f build/build.ninja ] || meson setup build >/dev/null
+	meson compile -C build >/dev/null
+fi
+
+# --- guests ---
+make_guest() { # ARCH MODULE_BUILD KMOD_TEST OUT [with-daemon]
+	local arch=$1 mod=$2 test=$3 out=$4 daemon=${5:-}
+	local r=$WORK/root-$arch
+	"$KIT" root "$arch" "$r"
+	cp "$WORK/$mod/kmod/hvisor.ko" "$r/hvisor.ko"
+	cp "$test" "$r/kmod_test"
+	cp kmod/tests/guest-test.sh "$r/test"
+	if [ -n "$daemon" ]; then
+		"$KIT" add-bin "$r" "$ROOT/build/core/hvisor" \
+			"$ROOT/build/tests/testdev/libhvd-testdev.so"
+		printf 'HVISOR_BIN=%s\nPLUGIN_DIR=%s\n' "$ROOT/build/core/hvisor" \
+			"$ROOT/build/tests/testdev" >"$r/etc/kmod-test.conf"
+	fi
+	"$KIT" cpio "$r" "$out"
+}
+run_guest() { # ARCH INITRAMFS
+	local log=$WORK/guest-$1.log status
+	set +e
+	GUEST_KIT_TIMEOUT=150 "$KIT" boot "$1" "$2" >"$log" 2>&1
+	status=$?
+	set -e
+	grep -E '^(ok|FAIL|note|daemon|KMOD-TEST|kmod_test)|\] (hvisor|BUG|WARNING|Oops)' "$log" | tr -d '\r' || true
+	if [ $status != 0 ] || ! grep -q 'KMOD-TEST PASS' "$log"; then
+		echo "--- full $1 guest log ---"
+		tr -d '\r' <"$log" | tail -n 150
+		echo "$1 guest failed (status $status)" >&2
+		exit 1
+	fi
+}
+
+make_guest amd64 amd64-fake "$WORK/kmod_test-amd64" "$WORK/amd64.cpio.gz" daemon
+run_guest amd64 "$WORK/amd64.cpio.gz"
+stamp "amd64 guest"
+make_guest arm64 arm64-fake "$WORK/kmod_test-arm64" "$WORK/arm64.cpio.gz"
+run_guest arm64 "$WORK/arm64.cpio.gz"
+stamp "arm64 guest (module and kmod_test; no daemon)"
+echo "kmod stage passed"
