@@ -38,11 +38,11 @@
 #include "hvisor_kmod.h"
 #include "hypercall.h"
 
-#define FAKE_RAM_SIZE    (2ul << 20)
-#define FAKE_MAX_ZONES   8
-#define FAKE_IRQ_LOG     256
-#define FAKE_WAIT_MS     10000
-#define RING_MASK        (HVISOR_MAX_REQ - 1)
+#define FAKE_RAM_SIZE  (2ul << 20)
+#define FAKE_MAX_ZONES 8
+#define FAKE_IRQ_LOG   256
+#define FAKE_WAIT_MS   10000
+#define RING_MASK      (HVISOR_MAX_REQ - 1)
 
 struct injected {
 	u32 zone, irq;
@@ -66,8 +66,7 @@ static struct {
 
 bool hvisor_fake_owns(u64 start, u64 size)
 {
-	return fake.ram && start >= fake.ram_phys &&
-	       start + size >= start &&
+	return fake.ram && start >= fake.ram_phys && start + size >= start &&
 	       start + size <= fake.ram_phys + FAKE_RAM_SIZE;
 }
 
@@ -84,7 +83,8 @@ static long fake_finish_req(void)
 	rear = READ_ONCE(b->res_rear) & RING_MASK;
 	smp_rmb(); /* entries were written before res_rear */
 	for (n = 0; front != rear && n < HVISOR_MAX_REQ; n++) {
-		struct injected *slot = &fake.irqs[fake.irq_count % FAKE_IRQ_LOG];
+		struct injected *slot =
+			&fake.irqs[fake.irq_count % FAKE_IRQ_LOG];
 
 		slot->zone = READ_ONCE(b->res_list[front].target_zone);
 		slot->irq = READ_ONCE(b->res_list[front].irq_id);

@@ -10,6 +10,7 @@
  * address: the next daemon gets the same page, zeroed and re-announced. It
  * is freed at unload.
  */
+#include <asm/cacheflush.h>
 #include <linux/eventfd.h>
 #include <linux/fs.h>
 #include <linux/io.h>
@@ -21,7 +22,6 @@
 #include <linux/spinlock.h>
 #include <linux/uaccess.h>
 #include <linux/version.h>
-#include <asm/cacheflush.h>
 
 #include "hvisor_kmod.h"
 #include "hypercall.h"
@@ -305,8 +305,7 @@ static long declare_ram(void __user *arg)
 				      decl.size);
 }
 
-static long hvisor_ioctl(struct file *file, unsigned int cmd,
-			 unsigned long arg)
+static long hvisor_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	void __user *uarg = (void __user *)arg;
 

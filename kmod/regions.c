@@ -9,8 +9,8 @@
  * (HVISOR_MAX_RAM_RANGES) so user space cannot grow it without limit.
  */
 #include <linux/ioport.h>
-#include <linux/mm.h>
 #include <linux/list.h>
+#include <linux/mm.h>
 #include <linux/mutex.h>
 #include <linux/slab.h>
 
@@ -49,10 +49,9 @@ static bool have_range(u64 zone_id, u64 start, u64 size)
 {
 	struct ram_range *r;
 
-	list_for_each_entry(r, &ranges, node)
-		if (r->zone_id == zone_id && r->start == start &&
-		    r->size == size)
-			return true;
+	list_for_each_entry(r, &ranges, node) if (r->zone_id == zone_id &&
+						  r->start == start &&
+						  r->size == size) return true;
 	return false;
 }
 
@@ -104,8 +103,7 @@ int hvisor_regions_add_zone(const struct hvisor_zone_config *cfg)
 	mutex_unlock(&ranges_lock);
 	return 0;
 fail:
-	list_for_each_entry_safe(r, tmp, &fresh, node)
-		kfree(r);
+	list_for_each_entry_safe(r, tmp, &fresh, node) kfree(r);
 	return err;
 }
 
@@ -116,7 +114,8 @@ int hvisor_regions_declare(u64 zone_id, u64 start, u64 size)
 
 	if (size == 0) {
 		mutex_lock(&ranges_lock);
-		list_for_each_entry_safe(r, tmp, &ranges, node) {
+		list_for_each_entry_safe(r, tmp, &ranges, node)
+		{
 			if (r->zone_id == zone_id && r->declared) {
 				list_del(&r->node);
 				range_count--;
@@ -156,7 +155,8 @@ void hvisor_regions_forget_zone(u64 zone_id)
 	struct ram_range *r, *tmp;
 
 	mutex_lock(&ranges_lock);
-	list_for_each_entry_safe(r, tmp, &ranges, node) {
+	list_for_each_entry_safe(r, tmp, &ranges, node)
+	{
 		if (r->zone_id == zone_id) {
 			list_del(&r->node);
 			range_count--;
@@ -174,7 +174,8 @@ bool hvisor_regions_allow(u64 start, u64 size)
 	if (!range_valid(start, size))
 		return false;
 	mutex_lock(&ranges_lock);
-	list_for_each_entry(r, &ranges, node) {
+	list_for_each_entry(r, &ranges, node)
+	{
 		if (start >= r->start && start + size <= r->start + r->size) {
 			ok = true;
 			break;
@@ -191,7 +192,8 @@ void hvisor_regions_exit(void)
 	struct ram_range *r, *tmp;
 
 	mutex_lock(&ranges_lock);
-	list_for_each_entry_safe(r, tmp, &ranges, node) {
+	list_for_each_entry_safe(r, tmp, &ranges, node)
+	{
 		list_del(&r->node);
 		kfree(r);
 	}

@@ -18,14 +18,14 @@
 #include <stdint.h>
 #endif
 
-#define HVISOR_CONFIG_VERSION       0x06
-#define HVISOR_MAX_MEMORY_REGIONS   64
-#define HVISOR_IRQ_BITMAP_WORDS     (1024 / 32)
-#define HVISOR_MAX_IVC_CONFIGS      2
-#define HVISOR_NAME_MAXLEN          32
-#define HVISOR_MAX_PCI_BUS          4
-#define HVISOR_MAX_PCI_DEVS         32
-#define HVISOR_MAX_ZONES            32
+#define HVISOR_CONFIG_VERSION     0x06
+#define HVISOR_MAX_MEMORY_REGIONS 64
+#define HVISOR_IRQ_BITMAP_WORDS   (1024 / 32)
+#define HVISOR_MAX_IVC_CONFIGS    2
+#define HVISOR_NAME_MAXLEN        32
+#define HVISOR_MAX_PCI_BUS        4
+#define HVISOR_MAX_PCI_DEVS       32
+#define HVISOR_MAX_ZONES          32
 
 #define HVISOR_MEM_TYPE_RAM    0
 #define HVISOR_MEM_TYPE_IO     1

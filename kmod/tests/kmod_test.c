@@ -85,8 +85,8 @@ static void fake_ram(uint64_t *phys, uint64_t *size)
 /* mmap result as 0 or -errno; unmaps on success */
 static int try_map(int fd, uint64_t phys, size_t len, int flags)
 {
-	void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, flags, fd,
-		       (off_t)phys);
+	void *p =
+		mmap(NULL, len, PROT_READ | PROT_WRITE, flags, fd, (off_t)phys);
 	if (p == MAP_FAILED)
 		return -errno;
 	munmap(p, len);
@@ -221,9 +221,10 @@ static void test_zones(void)
 	      "mmap just after zone RAM: EPERM");
 	check(dev_ioctl(fd, HVISOR_LOAD_IMAGE, &img) == 0,
 	      "LOAD_IMAGE into zone 1 RAM");
-	uint8_t *map = mmap(NULL, ram_size, PROT_READ, MAP_SHARED, fd,
-			    (off_t)ram);
-	check(map != MAP_FAILED && memcmp(map + 0x1000, image, sizeof(image)) == 0,
+	uint8_t *map =
+		mmap(NULL, ram_size, PROT_READ, MAP_SHARED, fd, (off_t)ram);
+	check(map != MAP_FAILED &&
+		      memcmp(map + 0x1000, image, sizeof(image)) == 0,
 	      "loaded image is in zone 1 RAM");
 	if (map != MAP_FAILED)
 		munmap(map, ram_size);
@@ -241,8 +242,8 @@ static void test_zones(void)
 	      "mmap zone 1 RAM after shutdown: EPERM");
 
 	/* Declared RAM of a zone started elsewhere. */
-	struct hvisor_ram_decl decl = {.zone_id = 2, .physical_start = ram,
-				       .size = ram_size / 2};
+	struct hvisor_ram_decl decl = {
+		.zone_id = 2, .physical_start = ram, .size = ram_size / 2};
 	check(dev_ioctl(fd, HVISOR_DECLARE_RAM, &decl) == 0, "DECLARE_RAM");
 	check(try_map(fd, ram, ram_size / 2, MAP_SHARED) == 0,
 	      "mmap declared RAM");
@@ -253,8 +254,8 @@ static void test_zones(void)
 	      "DECLARE_RAM size 0 forgets");
 	check(try_map(fd, ram, pg, MAP_SHARED) == -EPERM,
 	      "mmap forgotten RAM: EPERM");
-	decl = (struct hvisor_ram_decl){.zone_id = 2, .physical_start = kram,
-					.size = (uint64_t)pg};
+	decl = (struct hvisor_ram_decl){
+		.zone_id = 2, .physical_start = kram, .size = (uint64_t)pg};
 	check(dev_ioctl(fd, HVISOR_DECLARE_RAM, &decl) == -EPERM,
 	      "DECLARE_RAM over zone 0 RAM: EPERM");
 	decl.physical_start = ~0ull - 10;
@@ -303,8 +304,9 @@ static int mmio(char op, uint64_t addr, uint32_t size, uint64_t value,
 	if (fd < 0)
 		return -errno;
 	char line[128], out[32] = "";
-	int len = snprintf(line, sizeof(line), "%c 0 %d 0x%" PRIx64 " %u 0x%" PRIx64,
-			   op, ZONE_ID, addr, size, value);
+	int len = snprintf(line, sizeof(line),
+			   "%c 0 %d 0x%" PRIx64 " %u 0x%" PRIx64, op, ZONE_ID,
+			   addr, size, value);
 	int rc = 0;
 	if (write(fd, line, (size_t)len) != len)
 		rc = -errno;
