@@ -59,19 +59,12 @@ done
 hdr_arm64=$("$KIT" headers arm64)
 stamp "kernels ($kver)"
 
-# --- module builds: each in its own copy, Kbuild writes next to sources ---
+# --- module builds (kmod/build.sh fails on warnings too) ---
 build_module() { # NAME KDIR [make args...]
 	local name=$1 kdir=$2
 	shift 2
-	mkdir -p "$WORK/$name"
-	cp -r kmod interface "$WORK/$name/"
-	make -s -C "$WORK/$name/kmod" KDIR="$kdir" "$@" >"$WORK/$name.log" 2>&1 ||
-		{ cat "$WORK/$name.log"; echo "module build $name failed" >&2; exit 1; }
-	if grep -E 'warning:' "$WORK/$name.log"; then
-		echo "module build $name has warnings" >&2
-		exit 1
-	fi
-	echo "built $name: $(du -k "$WORK/$name/kmod/hvisor.ko" | cut -f1) KiB"
+	kmod/build.sh "$WORK/$name" KDIR="$kdir" "$@" >/dev/null
+	echo "built $name: $(du -k "$WORK/$name/hvisor.ko" | cut -f1) KiB"
 }
 cross=(ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-)
 build_module amd64-real "$hdr_amd64"
@@ -79,8 +72,8 @@ build_module amd64-fake "$hdr_amd64" HVISOR_FAKE=1
 build_module arm64-real "$hdr_arm64" "${cross[@]}"
 build_module arm64-fake "$hdr_arm64" "${cross[@]}" HVISOR_FAKE=1
 # The real build must not contain the fake (and the test build must).
-if grep -q hvisor_fake_call "$WORK/amd64-real/kmod/hvisor.ko" ||
-	! grep -q hvisor_fake_call "$WORK/amd64-fake/kmod/hvisor.ko"; then
+if grep -q hvisor_fake_call "$WORK/amd64-real/hvisor.ko" ||
+	! grep -q hvisor_fake_call "$WORK/amd64-fake/hvisor.ko"; then
 	echo "HVISOR_FAKE leaked into (or missing from) a build" >&2
 	exit 1
 fi
@@ -100,7 +93,7 @@ make_guest() { # ARCH MODULE_BUILD KMOD_TEST OUT [with-daemon]
 	local arch=$1 mod=$2 test=$3 out=$4 daemon=${5:-}
 	local r=$WORK/root-$arch
 	"$KIT" root "$arch" "$r"
-	cp "$WORK/$mod/kmod/hvisor.ko" "$r/hvisor.ko"
+	cp "$WORK/$mod/hvisor.ko" "$r/hvisor.ko"
 	cp "$test" "$r/kmod_test"
 	cp kmod/tests/guest-test.sh "$r/test"
 	if [ -n "$daemon" ]; then
