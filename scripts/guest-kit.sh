@@ -23,6 +23,10 @@
 #                                    append them, dependencies first, to
 #                                    DIR/lib/modules/load-order (/init loads
 #                                    them with insmod before /test)
+#   guest-kit.sh sysroot ARCH PKG...
+#                                    download + unpack Debian packages of ARCH
+#                                    (e.g. libcjson-dev) into a cached
+#                                    sysroot for cross builds; prints it
 #   guest-kit.sh cpio DIR OUT        pack DIR into a gzip newc initramfs OUT
 #   guest-kit.sh boot ARCH INITRAMFS [QEMU ARG...]
 #                                    boot it under QEMU TCG (serial console on
@@ -37,6 +41,8 @@
 #   GUEST_KIT_CACHE   download cache (default /var/cache/hvisor-ci/guest-kit)
 #   GUEST_KIT_TIMEOUT seconds before `boot` gives up (default 180)
 #   GUEST_KIT_MEM     guest memory (default 512M)
+#   GUEST_KIT_ABI_TTL minutes a resolved kernel version is reused before
+#                     asking apt-cache again (default 10)
 # Exit status 77 from fetch/kver/kernel/headers: Debian's archive could not be
 # reached and nothing is cached (callers treat it as "skip", with the reason
 # printed on stderr). Needs apt-get, dpkg-deb, cpio, gzip; boot needs
@@ -64,6 +70,12 @@ check_arch() {
 abi() {
 	local arch=$1 dep
 	mkdir -p "$CACHE"
+	# apt-cache takes seconds on a busy machine and every subcommand needs
+	# the answer: trust a recent one.
+	if [ -n "$(find "$CACHE/abi-$arch" -mmin -"${GUEST_KIT_ABI_TTL:-10}" 2>/dev/null)" ]; then
+		cat "$CACHE/abi-$arch"
+		return
+	fi
 	dep=$(apt-cache depends "linux-image-$arch:$arch" 2>/dev/null |
 		sed -n "s/^ *Depends: linux-image-\([0-9][^ :]*\)-$arch.*/\1/p" |
 		head -n1) || true
@@ -240,6 +252,30 @@ cmd_add_modules() {
 	done
 }
 
+cmd_sysroot() {
+	local arch=$1 dir key
+	shift
+	key=$(echo "$*" | tr ' :' '_-')
+	dir=$CACHE/sysroot-$arch-$key
+	if [ ! -f "$dir/.complete" ]; then
+		rm -rf "$dir.partial"
+		mkdir -p "$dir.partial"
+		local p pkgs=()
+		for p in "$@"; do
+			pkgs+=("$p:$arch")
+		done
+		download "$dir.partial" "${pkgs[@]}"
+		for deb in "$dir.partial"/debs/*.deb; do
+			dpkg-deb -x "$deb" "$dir.partial"
+		done
+		rm -rf "$dir.partial/debs" "$dir.partial/download.log"
+		touch "$dir.partial/.complete"
+		rm -rf "$dir"
+		mv "$dir.partial" "$dir"
+	fi
+	echo "$dir"
+}
+
 cmd_cpio() {
 	local root=$1 out=$2
 	(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) | gzip -1 >"$out"
@@ -298,6 +334,11 @@ add-modules)
 	[ $# -ge 3 ] || die "usage: add-modules ARCH DIR NAME..."
 	check_arch "$1"
 	cmd_add_modules "$@"
+	;;
+sysroot)
+	[ $# -ge 2 ] || die "usage: sysroot ARCH PKG..."
+	check_arch "$1"
+	cmd_sysroot "$@"
 	;;
 cpio)
 	[ $# -eq 2 ] || die "usage: cpio DIR OUT"

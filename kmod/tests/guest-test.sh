@@ -12,6 +12,16 @@ HVISOR_BIN=
 PLUGIN_DIR=
 [ -f /etc/kmod-test.conf ] && . /etc/kmod-test.conf
 
+# The real build, where given (arm64: no hvisor_virtio_device node in QEMU's
+# device tree), must refuse to load cleanly rather than half-initialise.
+if [ -f /hvisor-real.ko ]; then
+	insmod /hvisor-real.ko 2>/dev/null && fail "real build loaded without hvisor"
+	dmesg | grep -q 'no hvisor_virtio_device node' ||
+		fail "real build gave no reason for refusing"
+	[ ! -e /dev/hvisor ] || fail "refused real build left /dev/hvisor"
+	echo "ok: real build refuses to load outside hvisor (no device-tree node)"
+fi
+
 insmod /hvisor.ko || fail "insmod hvisor.ko"
 [ -c /dev/hvisor ] || fail "/dev/hvisor missing"
 mode=$(stat -c %a /dev/hvisor)
