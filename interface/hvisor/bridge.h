@@ -95,7 +95,7 @@ struct hvisor_image_desc {
 /*
  * Extension of this project's module (kmod/), not in hvisor-tool's: declares
  * guest RAM of a zone that was not started through the module (e.g. started
- * by the hypervisor at boot), so that mmap and LOAD_IMAGE accept it. Zones
+ * by the hypervisor at boot), so that mmap accepts it. Zones
  * started with HVISOR_ZONE_START are known from their zone_config_t. Size 0
  * forgets every declaration for zone_id; ZONE_SHUTDOWN forgets them too.
  * Ranges that overlap zone 0's own RAM are refused (EPERM).
