@@ -23,13 +23,16 @@ void hvisor_wake_daemon(void);
 int hvisor_wakeup_irq_init(void);
 void hvisor_wakeup_irq_exit(void);
 
-/* Guest RAM that user space may reach (mmap, LOAD_IMAGE). */
+/* Guest RAM that user space may map. */
 #define HVISOR_MAX_RAM_RANGES 256
 int hvisor_regions_add_zone(const struct hvisor_zone_config *cfg);
 int hvisor_regions_declare(u64 zone_id, u64 start, u64 size);
 void hvisor_regions_forget_zone(u64 zone_id);
 bool hvisor_regions_allow(u64 start, u64 size);
 void hvisor_regions_exit(void);
+/* True if the range overlaps zone 0's own RAM (never writable by user
+ * space through this module). */
+bool hvisor_zone0_owns(u64 start, u64 size);
 
 #ifdef HVISOR_FAKE
 int hvisor_fake_init(void);

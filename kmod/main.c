@@ -278,7 +278,9 @@ static long load_image(void __user *arg)
 		return -EFAULT;
 	if (!desc.size || desc.load_paddr + desc.size < desc.load_paddr)
 		return -EINVAL;
-	if (!hvisor_regions_allow(desc.load_paddr, desc.size))
+	/* hvisor-tool loads kernel and dtb before it starts the zone, so the
+	 * zone's RAM is not known yet: only zone 0's own RAM is refused. */
+	if (hvisor_zone0_owns(desc.load_paddr, desc.size))
 		return -EPERM;
 	base = desc.load_paddr & PAGE_MASK;
 	offset = desc.load_paddr - base;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * The list of zone-0 physical ranges that user space may map through
- * /dev/hvisor or load images into: RAM regions of zones started through
+ * /dev/hvisor: RAM regions of zones started through
  * this module (from the zone_config_t it forwarded) and ranges the daemon
  * declared for zones started elsewhere. Everything else is refused, and so
  * is anything overlapping zone 0's own RAM: handing the kernel's pages to
@@ -35,7 +35,7 @@ static bool range_valid(u64 start, u64 size)
 /* Zone 0's own memory may never be mapped, whatever a config claims. The
  * fake hypervisor's guest RAM is the one exception: it is kernel memory the
  * fake set aside to stand in for another zone's RAM. */
-static bool zone0_owns(u64 start, u64 size)
+bool hvisor_zone0_owns(u64 start, u64 size)
 {
 #ifdef HVISOR_FAKE
 	if (hvisor_fake_owns(start, size))
@@ -74,7 +74,7 @@ int hvisor_regions_add_zone(const struct hvisor_zone_config *cfg)
 			err = -EINVAL;
 			goto fail;
 		}
-		if (zone0_owns(m->physical_start, m->size)) {
+		if (hvisor_zone0_owns(m->physical_start, m->size)) {
 			pr_warn(HVISOR_KMOD_NAME
 				": zone %u RAM 0x%llx+0x%llx overlaps zone 0 "
 				"RAM: it will not be mappable\n",
@@ -127,7 +127,7 @@ int hvisor_regions_declare(u64 zone_id, u64 start, u64 size)
 	}
 	if (!range_valid(start, size))
 		return -EINVAL;
-	if (zone0_owns(start, size))
+	if (hvisor_zone0_owns(start, size))
 		return -EPERM;
 	r = kzalloc(sizeof(*r), GFP_KERNEL);
 	if (!r)
@@ -184,7 +184,7 @@ bool hvisor_regions_allow(u64 start, u64 size)
 	mutex_unlock(&ranges_lock);
 	/* Checked again at use: a declaration made before memory hotplug
 	 * must not let zone 0's new RAM through. */
-	return ok && !zone0_owns(start, size);
+	return ok && !hvisor_zone0_owns(start, size);
 }
 
 void hvisor_regions_exit(void)

@@ -5,8 +5,9 @@
  * same source runs in any initramfs. Subcommands:
  *
  *   zones            ioctl and mmap rules without a daemon: CONFIG_CHECK,
- *                    zone start/list/shutdown round trip, mmap/LOAD_IMAGE
- *                    allowed only inside zone RAM, DECLARE_RAM, bad args
+ *                    zone start/list/shutdown round trip, mmap allowed
+ *                    only inside zone RAM, LOAD_IMAGE never into zone 0's
+ *                    RAM, DECLARE_RAM, bad arguments
  *   start-zone JSON  start zone 1 over the fake RAM and write the daemon's
  *                    virtio JSON (one testdev echo device) to JSON
  *   virtio           with the daemon serving: EBUSY for a second daemon,
@@ -181,8 +182,20 @@ static void test_zones(void)
 	struct hvisor_image_desc img = {.user_buffer = (uintptr_t)image,
 					.size = sizeof(image),
 					.load_paddr = ram + 0x1000};
-	check(dev_ioctl(fd, HVISOR_LOAD_IMAGE, &img) == -EPERM,
-	      "LOAD_IMAGE before any zone: EPERM");
+	struct hvisor_image_desc bad = img;
+	bad.load_paddr = kram;
+	check(dev_ioctl(fd, HVISOR_LOAD_IMAGE, &bad) == -EPERM,
+	      "LOAD_IMAGE into zone 0 RAM: EPERM");
+	bad.load_paddr = ram + ram_size - 8; /* straddles into zone 0 RAM */
+	check(dev_ioctl(fd, HVISOR_LOAD_IMAGE, &bad) == -EPERM,
+	      "LOAD_IMAGE across the end of the fake RAM: EPERM");
+	bad = img;
+	bad.user_buffer = 8;
+	check(dev_ioctl(fd, HVISOR_LOAD_IMAGE, &bad) == -EFAULT,
+	      "LOAD_IMAGE from a bad buffer: EFAULT");
+	/* Images are loaded before their zone starts (hvisor-tool's order). */
+	check(dev_ioctl(fd, HVISOR_LOAD_IMAGE, &img) == 0,
+	      "LOAD_IMAGE into the next zone's RAM before it starts");
 
 	/* Bad zone configs. */
 	check(dev_ioctl(fd, HVISOR_ZONE_START, (void *)8) == -EFAULT,
@@ -219,18 +232,13 @@ static void test_zones(void)
 	      "mmap across the end of zone RAM: EPERM");
 	check(try_map(fd, ram + ram_size, pg, MAP_SHARED) == -EPERM,
 	      "mmap just after zone RAM: EPERM");
-	check(dev_ioctl(fd, HVISOR_LOAD_IMAGE, &img) == 0,
-	      "LOAD_IMAGE into zone 1 RAM");
 	uint8_t *map =
 		mmap(NULL, ram_size, PROT_READ, MAP_SHARED, fd, (off_t)ram);
 	check(map != MAP_FAILED &&
 		      memcmp(map + 0x1000, image, sizeof(image)) == 0,
-	      "loaded image is in zone 1 RAM");
+	      "the loaded image is in zone 1 RAM");
 	if (map != MAP_FAILED)
 		munmap(map, ram_size);
-	img.load_paddr = ram + ram_size - 8;
-	check(dev_ioctl(fd, HVISOR_LOAD_IMAGE, &img) == -EPERM,
-	      "LOAD_IMAGE across the end of zone RAM: EPERM");
 
 	uint64_t id = ZONE_ID;
 	check(dev_ioctl(fd, HVISOR_ZONE_SHUTDOWN, (void *)id) == 0,
