@@ -48,7 +48,11 @@ set -e
 [ $rc = 77 ] && skip "Debian's archive is unreachable and no kernel is cached"
 [ $rc = 0 ] || exit $rc
 hdr_amd64=/usr/src/linux-headers-$kver
-[ -d "$hdr_amd64" ] || { echo "linux-headers-amd64 is not $kver" >&2; exit 1; }
+# An older linux-headers-amd64 may be installed already: add the matching one.
+if [ ! -d "$hdr_amd64" ]; then
+	apt-get install -y -q --no-install-recommends "linux-headers-$kver" >/dev/null ||
+		skip "cannot install linux-headers-$kver from Debian's archive"
+fi
 for arch in amd64 arm64; do
 	set +e
 	"$KIT" fetch $arch >/dev/null
