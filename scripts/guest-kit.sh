@@ -16,7 +16,8 @@
 #                                    generic /init (see below)
 #   guest-kit.sh add-bin DIR FILE... copy host executables/libraries into DIR at
 #                                    the same path with every shared library
-#                                    they need (ldd; ld.so included)
+#                                    they need (ldd; ld.so included); a
+#                                    relative FILE lands at $PWD/FILE
 #   guest-kit.sh add-modules ARCH DIR NAME...
 #                                    copy kernel modules NAME (and what they
 #                                    depend on) into DIR/lib/modules/, and
@@ -43,7 +44,7 @@
 #   GUEST_KIT_MEM     guest memory (default 512M)
 #   GUEST_KIT_ABI_TTL minutes a resolved kernel version is reused before
 #                     asking apt-cache again (default 10)
-# Exit status 77 from fetch/kver/kernel/headers: Debian's archive could not be
+# Exit status 77 from fetch/kver/kernel/headers/sysroot: Debian's archive could not be
 # reached and nothing is cached (callers treat it as "skip", with the reason
 # printed on stderr). Needs apt-get, dpkg-deb, cpio, gzip; boot needs
 # qemu-system-x86 or qemu-system-arm; arm64 headers need linux-kbuild-6.1 on
@@ -202,6 +203,10 @@ cmd_add_bin() {
 	local root=$1 f lib
 	shift
 	for f in "$@"; do
+		case "$f" in
+		/*) ;;
+		*) f=$PWD/$f ;; # the guest gets it at the same absolute path
+		esac
 		mkdir -p "$root$(dirname "$f")"
 		cp -L "$f" "$root$f"
 		# ldd prints "name => /path (addr)" and "/lib64/ld-linux... (addr)"
