@@ -45,10 +45,12 @@ if [ -n "$HVISOR_BIN" ]; then
 	[ $rc = 0 ] || fail "daemon checks"
 	[ $drc = 0 ] || fail "daemon exit status $drc after SIGTERM"
 	grep -q '/dev/hvisor' /tmp/daemon.log || fail "daemon did not use /dev/hvisor"
-	/kmod_test stop-zone || fail "zone shutdown after the daemon"
 else
 	echo "note: no daemon in this guest (module-only run)"
+	/kmod_test start-zone /tmp/virtio.json || fail "zone for the bridge test"
 fi
+/kmod_test bridge || fail "bridge protocol by hand"
+/kmod_test stop-zone || fail "zone shutdown"
 
 rmmod hvisor || fail "rmmod"
 [ ! -e /dev/hvisor ] || fail "/dev/hvisor left behind"

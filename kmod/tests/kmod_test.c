@@ -13,6 +13,10 @@
  *   virtio           with the daemon serving: EBUSY for a second daemon,
  *                    register reads through the bridge, an echo request
  *                    on a virtqueue answered with the data and an irq
+ *   bridge           after the daemon left: INIT_VIRTIO works again on a
+ *                    zeroed page; play the daemon by hand: a request
+ *                    pushed through debugfs wakes our eventfd, our answer
+ *                    reaches the vCPU, our res_list entry is injected
  *   stop-zone        shut zone 1 down
  *
  * Exit status 0 when every check passed; each failure is printed.
@@ -21,11 +25,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <time.h>
@@ -349,13 +356,13 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static bool irq_recorded(void)
+static bool irq_recorded(unsigned want_irq)
 {
 	FILE *f = fopen(DEBUGFS "irqs", "r");
 	unsigned zone, irq;
 	bool found = false;
 	while (f && fscanf(f, "%u %u", &zone, &irq) == 2)
-		found |= zone == ZONE_ID && irq == DEV_IRQ;
+		found |= zone == ZONE_ID && irq == want_irq;
 	if (f)
 		fclose(f);
 	return found;
@@ -458,19 +465,102 @@ static void test_virtio(void)
 
 	volatile uint16_t *used_idx = (uint16_t *)(mem + Q_USED + 2);
 	deadline = now_s() + 10;
-	while ((*used_idx != 1 || !irq_recorded()) && now_s() < deadline)
+	while ((*used_idx != 1 || !irq_recorded(DEV_IRQ)) && now_s() < deadline)
 		usleep(5000);
 	uint32_t used_len = *(volatile uint32_t *)(mem + Q_USED + 4 + 4);
 	check(*used_idx == 1 && used_len == sizeof(msg),
 	      "echo request used: idx %u, %u bytes", *used_idx, used_len);
 	check(memcmp(mem + Q_BUF + 0x100, msg, sizeof(msg)) == 0,
 	      "echoed bytes in guest RAM");
-	check(irq_recorded(), "irq %d injected into zone %d", DEV_IRQ, ZONE_ID);
+	check(irq_recorded(DEV_IRQ), "irq %d injected into zone %d", DEV_IRQ,
+	      ZONE_ID);
 	check(reg_read(0x060) & 1, "InterruptStatus: used buffer");
 	reg_write(0x064, 1);
 	check(reg_read(0x060) == 0, "InterruptACK clears it");
 	reg_write(0x070, 0);
 	munmap(mem, ram_size);
+	close(fd);
+}
+
+struct vcpu_access {
+	uint64_t addr, result;
+	int rc;
+};
+
+/* A trapped vCPU: blocks in the debugfs write until the read completes. */
+static void *vcpu_read(void *arg)
+{
+	struct vcpu_access *a = arg;
+	a->rc = mmio('r', a->addr, 4, 0, &a->result);
+	return NULL;
+}
+
+static void test_bridge(void)
+{
+	int fd = open_dev();
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+	check(dev_ioctl(fd, HVISOR_INIT_VIRTIO, NULL) == 0,
+	      "INIT_VIRTIO once the daemon has gone");
+	uint8_t *page =
+		mmap(NULL, pg, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	check(page != MAP_FAILED, "the new owner maps the bridge");
+	if (page == MAP_FAILED) {
+		close(fd);
+		return;
+	}
+	bool zeroed = true;
+	for (size_t i = 0; i < pg; i++)
+		zeroed &= page[i] == 0;
+	check(zeroed, "the reused bridge page was zeroed");
+	struct hvisor_bridge *b = (struct hvisor_bridge *)page;
+
+	int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	check(dev_ioctl(fd, HVISOR_SET_EVENTFD, (void *)(long)efd) == 0,
+	      "SET_EVENTFD");
+	check(dev_ioctl(fd, HVISOR_SET_EVENTFD, (void *)-1L) == -EBADF,
+	      "SET_EVENTFD of a bad fd: EBADF");
+
+	/* Sleep as a daemon would, and let a vCPU trap. */
+	__atomic_store_n(&b->need_wakeup, 1, __ATOMIC_SEQ_CST);
+	struct vcpu_access a = {.addr = DEV_BASE + 0x10};
+	pthread_t vcpu;
+	pthread_create(&vcpu, NULL, vcpu_read, &a);
+	struct pollfd pfd = {.fd = efd, .events = POLLIN};
+	check(poll(&pfd, 1, 10000) == 1,
+	      "the wake-up irq signalled our eventfd");
+	uint32_t front = b->req_front;
+	check(__atomic_load_n(&b->req_rear, __ATOMIC_ACQUIRE) ==
+		      HVISOR_RING_NEXT(front),
+	      "one request on the ring");
+	struct hvisor_device_req req = b->req_list[front];
+	check(req.address == DEV_BASE + 0x10 && req.size == 4 &&
+		      !req.is_write && !req.need_interrupt &&
+		      req.src_zone == ZONE_ID && req.src_cpu == 0,
+	      "the request is the vCPU's read");
+	b->need_wakeup = 0;
+	b->req_front = HVISOR_RING_NEXT(front);
+	b->cfg_values[0] = 0x1234abcd;
+	__atomic_store_n(&b->cfg_flags[0], b->cfg_flags[0] + 1,
+			 __ATOMIC_RELEASE);
+	pthread_join(vcpu, NULL);
+	check(a.rc == 0 && a.result == 0x1234abcd,
+	      "the vCPU got our answer (0x%" PRIx64 ")", a.result);
+
+	/* Inject an irq the way the daemon does. */
+	int irqs = open(DEBUGFS "irqs", O_WRONLY);
+	check(irqs >= 0 && write(irqs, "clear", 5) == 5, "clear the irq log");
+	if (irqs >= 0)
+		close(irqs);
+	uint32_t rear = b->res_rear;
+	b->res_list[rear] = (struct hvisor_device_res){ZONE_ID, 33};
+	__atomic_store_n(&b->res_rear, HVISOR_RING_NEXT(rear),
+			 __ATOMIC_RELEASE);
+	check(dev_ioctl(fd, HVISOR_FINISH_REQ, NULL) == 0, "FINISH_REQ");
+	check(irq_recorded(33) && !irq_recorded(DEV_IRQ),
+	      "exactly the queued irq was injected");
+	check(b->res_front == b->res_rear, "res_list drained");
+	close(efd);
+	munmap(page, pg);
 	close(fd);
 }
 
@@ -484,11 +574,13 @@ int main(int argc, char **argv)
 		cmd_start_zone(argv[2]);
 	else if (strcmp(cmd, "virtio") == 0)
 		test_virtio();
+	else if (strcmp(cmd, "bridge") == 0)
+		test_bridge();
 	else if (strcmp(cmd, "stop-zone") == 0)
 		cmd_stop_zone();
 	else {
 		fprintf(stderr, "usage: kmod_test zones | start-zone JSON | "
-				"virtio | stop-zone\n");
+				"virtio | bridge | stop-zone\n");
 		return 2;
 	}
 	printf("kmod_test %s: %d failure(s)\n", cmd, failures);
