@@ -8,9 +8,15 @@
 #ifndef HVISOR_BRIDGE_H
 #define HVISOR_BRIDGE_H
 
+#ifdef __KERNEL__
+#include <linux/ioctl.h>
+#include <linux/stddef.h>
+#include <linux/types.h>
+#else
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
+#endif
 
 #define HVISOR_MAX_REQ  32u /* power of two */
 #define HVISOR_MAX_DEVS 8u
@@ -83,5 +89,22 @@ struct hvisor_image_desc {
 #define HVISOR_CONFIG_CHECK  _IOR(1, 6, uint64_t *)
 #define HVISOR_SET_EVENTFD   _IOW(1, 7, int)
 #define HVISOR_LOAD_IMAGE    _IOW(1, 8, struct hvisor_image_desc)
+#define HVISOR_SET_BOOT_MODE _IOW(1, 9, void *)
+#define HVISOR_GET_ECAM_BASE _IOR(1, 10, uint64_t *)
+
+/*
+ * Extension of this project's module (kmod/), not in hvisor-tool's: declares
+ * guest RAM of a zone that was not started through the module (e.g. started
+ * by the hypervisor at boot), so that mmap accepts it. Zones
+ * started with HVISOR_ZONE_START are known from their zone_config_t. Size 0
+ * forgets every declaration for zone_id; ZONE_SHUTDOWN forgets them too.
+ * Ranges that overlap zone 0's own RAM are refused (EPERM).
+ */
+struct hvisor_ram_decl {
+	uint64_t zone_id;
+	uint64_t physical_start; /* zone-0 physical address (the mmap offset) */
+	uint64_t size;
+};
+#define HVISOR_DECLARE_RAM _IOW(1, 0x40, struct hvisor_ram_decl)
 
 #endif

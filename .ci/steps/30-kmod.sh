@@ -1,0 +1,203 @@
+#!/usr/bin/env bash
+# CI stage: the /dev/hvisor kernel module (kmod/).
+#  1. build hvisor.ko (real and test build) against Debian's
+#     linux-headers-amd64, and cross-build both for arm64 against the
+#     unpacked arm64 headers;
+#  2. boot the matching Debian kernel under QEMU (TCG) for amd64 and arm64
+#     with an initramfs holding the test build, kmod_test and the real daemon
+#     with the testdev plugin (for arm64 cross-built with Meson against
+#     Debian's arm64 libcjson/libcunit, unpacked, not installed), and run
+#     kmod/tests/guest-test.sh there.
+# Downloads are cached in /var/cache/hvisor-ci. If Debian's archive cannot
+# be reached and nothing is cached, the stage prints why and skips (exit 0).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+KIT=$ROOT/scripts/guest-kit.sh
+export DEBIAN_FRONTEND=noninteractive
+WORK=$(mktemp -d /tmp/hvisor-kmod.XXXXXX)
+trap 'rm -rf "$WORK"' EXIT
+t0=$(date +%s)
+stamp() { echo "-- $* ($(($(date +%s) - t0)) s)"; }
+
+skip() {
+	echo "SKIP kmod stage: $*"
+	exit 0
+}
+
+# --- packages (heavy ones here, not in .ci/packages) ---
+pkgs=(linux-headers-amd64 cpio qemu-system-x86 qemu-system-arm
+	gcc-aarch64-linux-gnu libc6-dev-arm64-cross)
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null ||
+		{ apt-get update -q >/dev/null 2>&1 &&
+			apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null; } ||
+		skip "cannot install ${missing[*]} from Debian's archive"
+fi
+stamp "packages"
+
+# The kernel the kit boots must be the one the installed headers are for.
+set +e
+kver=$("$KIT" kver amd64)
+rc=$?
+set -e
+[ $rc = 77 ] && skip "Debian's archive is unreachable and no kernel is cached"
+[ $rc = 0 ] || exit $rc
+hdr_amd64=/usr/src/linux-headers-$kver
+# An older linux-headers-amd64 may be installed already: add the matching one.
+if [ ! -d "$hdr_amd64" ]; then
+	apt-get install -y -q --no-install-recommends "linux-headers-$kver" >/dev/null ||
+		skip "cannot install linux-headers-$kver from Debian's archive"
+fi
+for arch in amd64 arm64; do
+	set +e
+	"$KIT" fetch $arch >/dev/null
+	rc=$?
+	set -e
+	[ $rc = 77 ] && skip "cannot download the $arch kernel from Debian's archive"
+	[ $rc = 0 ] || exit $rc
+done
+hdr_arm64=$("$KIT" headers arm64)
+stamp "kernels ($kver)"
+
+# --- module builds (kmod/build.sh fails on warnings too) ---
+build_module() { # NAME KDIR [make args...]
+	local name=$1 kdir=$2
+	shift 2
+	kmod/build.sh "$WORK/$name" KDIR="$kdir" "$@" >/dev/null
+	echo "built $name: $(du -k "$WORK/$name/hvisor.ko" | cut -f1) KiB"
+}
+cross=(ARCH=arm64 CROSS_COMPILE=aarch64-linux-gnu-)
+build_module amd64-real "$hdr_amd64"
+build_module amd64-fake "$hdr_amd64" HVISOR_FAKE=1
+build_module arm64-real "$hdr_arm64" "${cross[@]}"
+build_module arm64-fake "$hdr_arm64" "${cross[@]}" HVISOR_FAKE=1
+# The real build must not contain the fake (and the test build must).
+if grep -q hvisor_fake_call "$WORK/amd64-real/hvisor.ko" ||
+	! grep -q hvisor_fake_call "$WORK/amd64-fake/hvisor.ko"; then
+	echo "HVISOR_FAKE leaked into (or missing from) a build" >&2
+	exit 1
+fi
+test_cflags=(-O2 -Wall -Wextra -Werror -static -Iinterface -Ikmod)
+gcc "${test_cflags[@]}" -o "$WORK/kmod_test-amd64" kmod/tests/kmod_test.c
+aarch64-linux-gnu-gcc "${test_cflags[@]}" -o "$WORK/kmod_test-arm64" kmod/tests/kmod_test.c
+stamp "module builds"
+
+# --- the daemon (CI's earlier stages built it; build it if run alone) ---
+if [ ! -x build/core/hvisor ] || [ ! -f build/tests/testdev/libhvd-testdev.so ]; then
+	[ -f build/build.ninja ] || meson setup build >/dev/null
+	meson compile -C build >/dev/null
+fi
+
+# --- the daemon for arm64: Meson cross build against an unpacked sysroot ---
+arm64_daemon=
+set +e
+sysroot=$("$KIT" sysroot arm64 libcjson1 libcjson-dev libcunit1 libcunit1-dev)
+rc=$?
+set -e
+if [ $rc = 0 ]; then
+	cat >"$WORK/arm64-cross.ini" <<CROSS
+[binaries]
+c = 'aarch64-linux-gnu-gcc'
+ar = 'aarch64-linux-gnu-ar'
+strip = 'aarch64-linux-gnu-strip'
+pkgconfig = 'pkg-config'
+
+[properties]
+sys_root = '$sysroot'
+pkg_config_libdir = '$sysroot/usr/lib/aarch64-linux-gnu/pkgconfig'
+
+[host_machine]
+system = 'linux'
+cpu_family = 'aarch64'
+cpu = 'cortex-a57'
+endian = 'little'
+CROSS
+	meson setup "$WORK/build-arm64" --cross-file "$WORK/arm64-cross.ini" >"$WORK/arm64-meson.log" 2>&1 ||
+		{ cat "$WORK/arm64-meson.log"; exit 1; }
+	meson compile -C "$WORK/build-arm64" hvisor testdev >>"$WORK/arm64-meson.log" 2>&1 ||
+		{ cat "$WORK/arm64-meson.log"; exit 1; }
+	arm64_daemon=$WORK/build-arm64
+	stamp "arm64 daemon cross build"
+elif [ $rc = 77 ]; then
+	echo "note: arm64 libcjson not downloadable: the arm64 guest runs without the daemon"
+else
+	exit $rc
+fi
+
+# Copies an arm64 ELF and, recursively, the libraries it needs (readelf
+# NEEDED: ldd cannot run it) from DIRS into ROOT/lib, plus its ld.so.
+add_foreign() { # ROOT FILE DEST DIRS...
+	local root=$1 file=$2 dest=$3 lib d interp
+	shift 3
+	mkdir -p "$root$(dirname "$dest")" "$root/lib"
+	cp -L "$file" "$root$dest"
+	for lib in $(readelf -d "$file" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+		[ -e "$root/lib/$lib" ] && continue
+		for d in "$@"; do
+			if [ -e "$d/$lib" ]; then
+				add_foreign "$root" "$d/$lib" "/lib/$lib" "$@"
+				break
+			fi
+		done
+		[ -e "$root/lib/$lib" ] || { echo "no $lib for $file" >&2; exit 1; }
+	done
+	interp=$(readelf -l "$file" | sed -n 's/.*interpreter: \(.*\)\]/\1/p')
+	if [ -n "$interp" ] && [ ! -e "$root$interp" ]; then
+		mkdir -p "$root$(dirname "$interp")"
+		cp -L "/usr/aarch64-linux-gnu/lib/$(basename "$interp")" "$root$interp"
+	fi
+}
+
+# --- guests ---
+make_guest() { # ARCH MODULE_BUILD KMOD_TEST OUT [host | ARM64_BUILD_DIR]
+	local arch=$1 mod=$2 test=$3 out=$4 daemon=${5:-}
+	local r=$WORK/root-$arch
+	"$KIT" root "$arch" "$r"
+	cp "$WORK/$mod/hvisor.ko" "$r/hvisor.ko"
+	# arm64 only: its real build must refuse to load (no device-tree
+	# node); amd64's would execute vmcall outside a hypervisor.
+	[ "$arch" = arm64 ] && cp "$WORK/arm64-real/hvisor.ko" "$r/hvisor-real.ko"
+	cp "$test" "$r/kmod_test"
+	cp kmod/tests/guest-test.sh "$r/test"
+	if [ "$daemon" = host ]; then
+		"$KIT" add-bin "$r" "$ROOT/build/core/hvisor" \
+			"$ROOT/build/tests/testdev/libhvd-testdev.so"
+		printf 'HVISOR_BIN=%s\nPLUGIN_DIR=%s\n' "$ROOT/build/core/hvisor" \
+			"$ROOT/build/tests/testdev" >"$r/etc/kmod-test.conf"
+	elif [ -n "$daemon" ]; then
+		local dirs=(/usr/aarch64-linux-gnu/lib "$sysroot/usr/lib/aarch64-linux-gnu")
+		add_foreign "$r" "$daemon/core/hvisor" /opt/hvisor/hvisor "${dirs[@]}"
+		add_foreign "$r" "$daemon/tests/testdev/libhvd-testdev.so" \
+			/opt/hvisor/plugins/libhvd-testdev.so "${dirs[@]}"
+		printf 'HVISOR_BIN=/opt/hvisor/hvisor\nPLUGIN_DIR=/opt/hvisor/plugins\n' \
+			>"$r/etc/kmod-test.conf"
+	fi
+	"$KIT" cpio "$r" "$out"
+}
+run_guest() { # ARCH INITRAMFS
+	local log=$WORK/guest-$1.log status
+	set +e
+	GUEST_KIT_TIMEOUT=150 "$KIT" boot "$1" "$2" >"$log" 2>&1
+	status=$?
+	set -e
+	grep -E '^(ok|FAIL|note|daemon|KMOD-TEST|kmod_test)|\] (hvisor|BUG|WARNING|Oops)' "$log" | tr -d '\r' || true
+	if [ $status != 0 ] || ! grep -q 'KMOD-TEST PASS' "$log"; then
+		echo "--- full $1 guest log ---"
+		tr -d '\r' <"$log" | tail -n 150
+		echo "$1 guest failed (status $status)" >&2
+		exit 1
+	fi
+}
+
+make_guest amd64 amd64-fake "$WORK/kmod_test-amd64" "$WORK/amd64.cpio.gz" host
+run_guest amd64 "$WORK/amd64.cpio.gz"
+stamp "amd64 guest"
+make_guest arm64 arm64-fake "$WORK/kmod_test-arm64" "$WORK/arm64.cpio.gz" "$arm64_daemon"
+run_guest arm64 "$WORK/arm64.cpio.gz"
+stamp "arm64 guest${arm64_daemon:+ with the daemon}"
+echo "kmod stage passed"

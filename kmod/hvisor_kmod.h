@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Internal interfaces between the parts of hvisor.ko:
+ *   main.c     the /dev/hvisor misc device: ioctls, mmap, the daemon's state
+ *   regions.c  which zone-0 physical ranges user space may map or load into
+ *   irq.c      the hypervisor's wake-up interrupt (real build)
+ *   fake.c     the in-kernel fake hypervisor and its debugfs (HVISOR_FAKE)
+ */
+#ifndef HVISOR_KMOD_H
+#define HVISOR_KMOD_H
+
+#include <linux/types.h>
+
+#include "hvisor/bridge.h"
+#include "zone_config.h"
+
+#define HVISOR_KMOD_NAME "hvisor"
+
+/* Signals the serving daemon's eventfd, if any. Any context, irqs too. */
+void hvisor_wake_daemon(void);
+
+/* The wake-up interrupt: irq.c for the real hypervisor, fake.c otherwise. */
+int hvisor_wakeup_irq_init(void);
+void hvisor_wakeup_irq_exit(void);
+
+/* Guest RAM that user space may map. */
+#define HVISOR_MAX_RAM_RANGES 256
+int hvisor_regions_add_zone(const struct hvisor_zone_config *cfg);
+int hvisor_regions_declare(u64 zone_id, u64 start, u64 size);
+void hvisor_regions_forget_zone(u64 zone_id);
+bool hvisor_regions_allow(u64 start, u64 size);
+void hvisor_regions_exit(void);
+/* True if the range overlaps zone 0's own RAM (never writable by user
+ * space through this module). */
+bool hvisor_zone0_owns(u64 start, u64 size);
+
+#ifdef HVISOR_FAKE
+int hvisor_fake_init(void);
+void hvisor_fake_exit(void);
+/* True if [start, start+size) lies in the fake hypervisor's guest RAM,
+ * which is zone-0 memory the fake reserved and may therefore be mapped. */
+bool hvisor_fake_owns(u64 start, u64 size);
+#endif
+
+#endif
