@@ -90,6 +90,14 @@ static int map_zone_memory(struct daemon *d, struct zone *z,
 {
 	for (unsigned i = 0; i < zc->mem_count; i++) {
 		const struct mem_region_cfg *r = &zc->mem[i];
+		int err = port_declare_ram(d->port, zc->id, r->zone0_ipa,
+					   r->size);
+		if (err)
+			log_warn("%s.memory_region[%u]: the kernel refused to "
+				 "declare 0x%llx+0x%llx as zone %u RAM: %s",
+				 zc->path, i, (unsigned long long)r->zone0_ipa,
+				 (unsigned long long)r->size, zc->id,
+				 strerror(-err));
 		void *hva = port_map_guest(d->port, r->zone0_ipa, r->size);
 		if (!hva) {
 			log_error(

@@ -139,6 +139,16 @@ int port_set_eventfd(struct port *port, int efd)
 	return port->ops->set_eventfd(port, efd);
 }
 
+int port_declare_ram(struct port *port, uint64_t zone_id, uint64_t zone0_ipa,
+		     uint64_t size)
+{
+	if (!port || size == 0 || zone0_ipa + size < zone0_ipa)
+		return -EINVAL;
+	if (!port->ops->declare_ram)
+		return 0;
+	return port->ops->declare_ram(port, zone_id, zone0_ipa, size);
+}
+
 void *port_map_guest(struct port *port, uint64_t zone0_ipa, uint64_t size)
 {
 	if (!port || size == 0 || zone0_ipa + size < zone0_ipa ||

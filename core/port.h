@@ -29,6 +29,12 @@ const char *port_describe(const struct port *port); /* "/dev/hvisor", ... */
 /* HVISOR_INIT_VIRTIO + map the bridge page. */
 int port_init_virtio(struct port *port, struct hvisor_bridge **bridge);
 int port_set_eventfd(struct port *port, int efd);
+/* Declare [zone0_ipa, +size) as RAM of zone_id before mapping it: a module
+ * that only maps RAM of known zones needs this for zones it did not start.
+ * 0 when done or when the kernel has no such request (older modules map
+ * anything), else -errno. */
+int port_declare_ram(struct port *port, uint64_t zone_id, uint64_t zone0_ipa,
+		     uint64_t size);
 /* Map guest RAM that zone 0 sees at zone0_ipa. NULL with errno on failure. */
 void *port_map_guest(struct port *port, uint64_t zone0_ipa, uint64_t size);
 void port_unmap_guest(struct port *port, void *hva, uint64_t size);

@@ -49,6 +49,21 @@ static int dev_set_eventfd(struct port *port, int efd)
 	return rc < 0 ? rc : 0;
 }
 
+static int dev_declare_ram(struct port *port, uint64_t zone_id,
+			   uint64_t zone0_ipa, uint64_t size)
+{
+	struct hvisor_ram_decl decl = {
+		.zone_id = zone_id,
+		.physical_start = zone0_ipa,
+		.size = size,
+	};
+	int rc = dev_ioctl(port, HVISOR_DECLARE_RAM, (unsigned long)&decl);
+	/* hvisor-tool's module lacks the request (and maps anything). */
+	if (rc == -ENOTTY || rc == -EINVAL)
+		return 0;
+	return rc < 0 ? rc : 0;
+}
+
 static void *dev_map_guest(struct port *port, uint64_t zone0_ipa, uint64_t size)
 {
 	size_t pg = port_page_size();
@@ -133,6 +148,7 @@ static const struct port_ops dev_ops = {
 	.close = NULL,
 	.init_virtio = dev_init_virtio,
 	.set_eventfd = dev_set_eventfd,
+	.declare_ram = dev_declare_ram,
 	.map_guest = dev_map_guest,
 	.finish_req = dev_finish_req,
 	.config_check = dev_config_check,

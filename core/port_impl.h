@@ -35,6 +35,10 @@ struct port_ops {
 	/* Only called while port->bridge is NULL. */
 	int (*init_virtio)(struct port *port, struct hvisor_bridge **bridge);
 	int (*set_eventfd)(struct port *port, int efd);
+	/* Tells the kernel that [zone0_ipa, +size) is RAM of zone_id, so that
+	 * map_guest may map it (zones the module did not start). Optional. */
+	int (*declare_ram)(struct port *port, uint64_t zone_id,
+			   uint64_t zone0_ipa, uint64_t size);
 	/* Maps and records the mapping (port_map_record). */
 	void *(*map_guest)(struct port *port, uint64_t zone0_ipa,
 			   uint64_t size);
