@@ -1,15 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * hvisor-sim: the daemon serving a simulated zone through the mock
- * hypervisor. It starts the real `hvisor virtio start` against the mock,
- * plays the guest driver on every device of the embedded configuration
- * (or of --config), and prints what the guest sees.
+ * hypervisor. It starts the real `hvisor virtio start` on the embedded
+ * configuration (one zone with rng, blk, console and net devices), plays
+ * the guest driver of every device, checks where the data lands on the
+ * host, and stops the daemon with SIGTERM.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
-#include <linux/virtio_config.h>
-#include <linux/virtio_ids.h>
-#include <linux/virtio_mmio.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,19 +16,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "hvd/mock.h"
+#include "sim.h"
 
-#define ZONE       1u
-#define RAM_BASE   0x50000000ull
-#define RAM_SIZE   0x1000000ull
-#define RNG_BASE   0xa003e00ull
-#define RNG_IRQ    78u
-#define NOWHERE    0xa00f000ull /* no device there */
-#define TIMEOUT_MS 5000
+#define RAM_BASE 0x50000000ull
+#define RAM_SIZE 0x1000000ull
+#define NOWHERE  0xa00f000ull /* no device there */
 
-static const char embedded_config[] =
-	"// Embedded default of hvisor-sim: one guest zone with an\n"
-	"// entropy device. Same format as /etc/hvisor virtio.json.\n"
+/* The embedded default, in the format of /etc/hvisor virtio.json; %s are
+ * the blk image, the console socket, and the net socket's two ends. */
+static const char config_template[] =
+	"// hvisor-sim's embedded default: one guest zone, four devices.\n"
 	"{\n"
 	"  \"zones\": [{\n"
 	"    \"id\": 1,\n"
@@ -37,9 +33,20 @@ static const char embedded_config[] =
 	"                       \"zonex_ipa\": \"0x50000000\",\n"
 	"                       \"size\": \"0x1000000\"}],\n"
 	"    \"devices\": [\n"
-	"      {\"type\": \"rng\", \"addr\": \"0xa003e00\", \"len\": "
-	"\"0x200\",\n"
-	"       \"irq\": 78, \"status\": \"enable\"}\n"
+	"      {\"type\": \"rng\", \"addr\": \"0xa003e00\", \"len\": \"0x200\","
+	" \"irq\": 78},\n"
+	"      {\"type\": \"blk\", \"addr\": \"0xa003c00\", \"len\": \"0x200\","
+	" \"irq\": 77,\n"
+	"       \"img\": \"%s\"},\n"
+	"      {\"type\": \"console\", \"addr\": \"0xa003800\", \"len\": "
+	"\"0x200\", \"irq\": 76,\n"
+	"       \"backend\": \"socket\", \"path\": \"%s\"},\n"
+	"      {\"type\": \"net\", \"addr\": \"0xa003600\", \"len\": \"0x200\","
+	" \"irq\": 75,\n"
+	"       \"backend\": \"socket\", \"path\": \"%s\", \"peer\": \"%s\"},\n"
+	"      {\"type\": \"blk\", \"addr\": \"0xa003400\", \"len\": \"0x200\","
+	" \"irq\": 74,\n"
+	"       \"img\": \"/nonexistent\", \"status\": \"disable\"}\n"
 	"    ]\n"
 	"  }]\n"
 	"}\n";
@@ -51,62 +58,43 @@ static int fail(const char *what, int err)
 	return EXIT_FAILURE;
 }
 
-static void hexdump(const uint8_t *p, unsigned n)
+/* The temp folder with the blk image and the config file. */
+static int prepare(struct sim_paths *p, char *cfg, size_t cfg_size)
 {
-	for (unsigned i = 0; i < n; i++)
-		printf("%02x", p[i]);
-	printf("\n");
+	snprintf(p->dir, sizeof p->dir, "/tmp/hvisor-sim-XXXXXX");
+	if (!mkdtemp(p->dir))
+		return -errno;
+	snprintf(p->image, sizeof p->image, "%s/disk.img", p->dir);
+	snprintf(p->console, sizeof p->console, "%s/console.sock", p->dir);
+	snprintf(p->net, sizeof p->net, "%s/net.sock", p->dir);
+	snprintf(p->peer, sizeof p->peer, "%s/peer.sock", p->dir);
+	snprintf(cfg, cfg_size, "%s/virtio.json", p->dir);
+	int fd = open(p->image, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0 || ftruncate(fd, 1 << 20) < 0)
+		return -errno;
+	close(fd);
+	FILE *f = fopen(cfg, "w");
+	if (!f)
+		return -errno;
+	fprintf(f, config_template, p->image, p->console, p->net, p->peer);
+	fclose(f);
+	return 0;
 }
 
-/* The guest side of virtio-rng: three requests, direct and indirect. */
-static int drive_rng(struct hvd_mock *m)
+static void cleanup(const struct sim_paths *p, const char *cfg)
 {
-	struct hvd_guest_dev *d = hvd_guest_open(m, ZONE, RNG_BASE, RNG_IRQ);
-	if (!d)
-		return fail("guest open", ENOMEM);
-	int id = hvd_guest_probe(d);
-	if (id < 0)
-		return fail("probe", id);
-	printf("guest: virtio-mmio at 0x%llx: magic 0x%08x version %u device "
-	       "id %d vendor 0x%08x\n",
-	       (unsigned long long)RNG_BASE,
-	       hvd_guest_reg_read(d, VIRTIO_MMIO_MAGIC_VALUE),
-	       hvd_guest_reg_read(d, VIRTIO_MMIO_VERSION), id,
-	       hvd_guest_reg_read(d, VIRTIO_MMIO_VENDOR_ID));
-	uint64_t feats = 0;
-	int err = hvd_guest_negotiate(
-		d, (1ull << VIRTIO_F_VERSION_1) | (1ull << 28) | (1ull << 29),
-		&feats);
-	if (err)
-		return fail("negotiate", err);
-	printf("guest: negotiated features 0x%llx\n",
-	       (unsigned long long)feats);
-	struct hvd_guest_vq *vq = hvd_guest_vq_setup(d, 0, 64);
-	if (!vq || hvd_guest_driver_ok(d))
-		return fail("queue setup", EIO);
-	for (int round = 0; round < 3; round++) {
-		uint8_t *buf;
-		uint64_t gpa = hvd_guest_alloc(d, 32, 16, (void **)&buf);
-		struct hvd_guest_buf b = {
-			.gpa = gpa, .len = 32, .device_writes = true};
-		bool indirect = round == 2;
-		if (hvd_guest_vq_add(vq, &b, 1, indirect, buf) < 0 ||
-		    hvd_guest_vq_kick(vq) < 0)
-			return fail("add buffer", EIO);
-		void *token;
-		uint32_t len;
-		err = hvd_guest_vq_wait_used(vq, &token, &len, TIMEOUT_MS);
-		if (err)
-			return fail("wait for entropy", err);
-		printf("guest: %s request: %u random bytes: ",
-		       indirect ? "indirect" : "direct", len);
-		hexdump(token, len);
-	}
-	printf("guest: %llu interrupt(s) received, status 0x%x\n",
-	       (unsigned long long)hvd_guest_irq_count(d), hvd_guest_status(d));
-	hvd_guest_reset(d);
-	hvd_guest_close(d);
-	return 0;
+	unlink(cfg);
+	unlink(p->image);
+	unlink(p->console);
+	unlink(p->net);
+	unlink(p->peer);
+	rmdir(p->dir);
+}
+
+static int report(const char *what, int rc)
+{
+	printf("sim: %-8s %s\n", what, rc ? "FAILED" : "ok");
+	return rc ? 1 : 0;
 }
 
 int main(int argc, char **argv)
@@ -134,69 +122,69 @@ int main(int argc, char **argv)
 			return c == 'h' ? 0 : 2;
 		}
 	}
-
 	/* Our lines and the daemon's stderr interleave in time order. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	struct sim_paths paths;
+	char cfg[128];
+	int err = prepare(&paths, cfg, sizeof cfg);
+	if (err)
+		return fail("temp files", err);
 	struct hvd_mock *m = hvd_mock_new();
 	if (!m)
 		return fail("mock", errno);
-	int err = hvd_mock_add_ram(m, ZONE, RAM_BASE, RAM_BASE, RAM_SIZE);
+	err = hvd_mock_add_ram(m, SIM_ZONE, RAM_BASE, RAM_BASE, RAM_SIZE);
 	if (err)
 		return fail("guest RAM", err);
-	char cfg_path[] = "/tmp/hvisor-sim-XXXXXX.json";
-	int fd = mkstemps(cfg_path, 5);
-	if (fd < 0 || write(fd, embedded_config, sizeof embedded_config - 1) !=
-			      (ssize_t)(sizeof embedded_config - 1))
-		return fail("config file", errno);
-	close(fd);
-	printf("sim: zone %u, RAM 0x%llx+0x%llx, config:\n%s", ZONE,
-	       (unsigned long long)RAM_BASE, (unsigned long long)RAM_SIZE,
-	       embedded_config);
+	printf("sim: zone %u, RAM 0x%llx+0x%llx, %s:\n", SIM_ZONE,
+	       (unsigned long long)RAM_BASE, (unsigned long long)RAM_SIZE, cfg);
+	fprintf(stdout, config_template, paths.image, paths.console, paths.net,
+		paths.peer);
+
 	/* Without --plugin-dir the child finds the build's plugins through
 	 * the search path, as an installed daemon would find its own. */
-	char *child_argv[] = {(char *)hvisor, "virtio", "start", "--foreground",
-			      cfg_path,       NULL,     NULL,    NULL};
+	char *child_argv[] = {(char *)hvisor, "virtio", "start",
+			      "--foreground", cfg,      NULL,
+			      NULL,           NULL};
 	if (plugin_dir) {
 		child_argv[5] = "--plugin-dir";
 		child_argv[6] = (char *)plugin_dir;
 	} else {
 		setenv("HVISOR_PLUGIN_PATH", HVISOR_BUILD_PLUGIN_PATH, 1);
-		printf("sim: HVISOR_PLUGIN_PATH=%s\n",
-		       HVISOR_BUILD_PLUGIN_PATH);
 	}
 	printf("sim: starting %s virtio start --foreground %s%s%s\n", hvisor,
-	       cfg_path, plugin_dir ? " --plugin-dir " : "",
+	       cfg, plugin_dir ? " --plugin-dir " : "",
 	       plugin_dir ? plugin_dir : "");
-	fflush(stdout);
 	err = hvd_mock_spawn(m, child_argv, NULL);
 	if (!err)
-		err = hvd_mock_wait_ready(m, TIMEOUT_MS);
+		err = hvd_mock_wait_ready(m, SIM_TIMEOUT_MS);
 	if (err) {
-		unlink(cfg_path);
 		hvd_mock_free(m);
+		cleanup(&paths, cfg);
 		return fail("daemon did not come up", err);
 	}
 	printf("sim: daemon ready (pid %d)\n", (int)hvd_mock_child(m));
 
-	int rc = drive_rng(m);
+	int failed = 0;
+	failed += report("rng", sim_rng(m, 0xa003e00, 78));
+	failed += report("blk", sim_blk(m, 0xa003c00, 77, &paths));
+	failed += report("console", sim_console(m, 0xa003800, 76, &paths));
+	failed += report("net", sim_net(m, 0xa003600, 75, &paths));
+
 	uint64_t v = 1;
-	err = hvd_mock_mmio(m, ZONE, NOWHERE, 4, false, &v, false, TIMEOUT_MS);
+	err = hvd_mock_mmio(m, SIM_ZONE, NOWHERE, 4, false, &v, false,
+			    SIM_TIMEOUT_MS);
 	printf("guest: read of 0x%llx where no device is: %s, value %llu\n",
 	       (unsigned long long)NOWHERE, err ? strerror(-err) : "completed",
 	       (unsigned long long)v);
-	if (err)
-		rc = EXIT_FAILURE;
+	failed += report("unserved", err || v != 0);
 
 	int status = 0;
-	err = hvd_mock_stop_child(m, SIGTERM, TIMEOUT_MS, &status);
-	if (err || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		printf("sim: daemon did not exit cleanly on SIGTERM\n");
-		rc = EXIT_FAILURE;
-	} else {
-		printf("sim: SIGTERM: daemon reset its devices and exited 0\n");
-	}
-	unlink(cfg_path);
+	err = hvd_mock_stop_child(m, SIGTERM, SIM_TIMEOUT_MS, &status);
+	failed += report("SIGTERM",
+			 err || !WIFEXITED(status) || WEXITSTATUS(status) != 0);
 	hvd_mock_free(m);
-	printf("sim: %s\n", rc == 0 ? "OK" : "FAILED");
-	return rc;
+	cleanup(&paths, cfg);
+	printf("sim: %s\n", failed ? "FAILED" : "OK");
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
 }
