@@ -126,10 +126,9 @@ int sim_blk(struct hvd_mock *m, uint64_t base, uint32_t irq,
 	    const struct sim_paths *paths)
 {
 	struct hvd_guest_vq *vq;
-	struct hvd_guest_dev *d = bring_up(m, base, irq, "virtio-blk",
-					   F_VERSION_1 | F_RING |
-						   (1ull << VIRTIO_BLK_F_FLUSH),
-					   1, &vq);
+	struct hvd_guest_dev *d = bring_up(
+		m, base, irq, "virtio-blk",
+		F_VERSION_1 | F_RING | (1ull << VIRTIO_BLK_F_FLUSH), 1, &vq);
 	if (!d)
 		return -1;
 	uint64_t sectors = hvd_guest_config_read(d, 0, 8);
@@ -260,13 +259,13 @@ int sim_net(struct hvd_mock *m, uint64_t base, uint32_t irq,
 	uint8_t mac[6];
 	for (unsigned i = 0; i < 6; i++)
 		mac[i] = (uint8_t)hvd_guest_config_read(d, i, 1);
-	printf("guest: net mac %02x:%02x:%02x:%02x:%02x:%02x\n", mac[0],
-	       mac[1], mac[2], mac[3], mac[4], mac[5]);
+	printf("guest: net mac %02x:%02x:%02x:%02x:%02x:%02x\n", mac[0], mac[1],
+	       mac[2], mac[3], mac[4], mac[5]);
 	int peer = connect_unix(SOCK_DGRAM, NULL, paths->peer);
 	const size_t hdr = sizeof(struct virtio_net_hdr_v1);
 	uint8_t frame[64];
-	memset(frame, 0xff, 6);         /* broadcast */
-	memcpy(frame + 6, mac, 6);      /* from the guest */
+	memset(frame, 0xff, 6);             /* broadcast */
+	memcpy(frame + 6, mac, 6);          /* from the guest */
 	frame[12] = 0x88, frame[13] = 0xb5; /* local experimental type */
 	memcpy(frame + 14, "frame from the guest", 21);
 	uint64_t tgpa, rgpa;
@@ -303,8 +302,7 @@ int sim_net(struct hvd_mock *m, uint64_t base, uint32_t irq,
 		goto out;
 	printf("guest: net received %u bytes (header + frame): \"%s\"\n", len,
 	       (char *)rbuf + hdr + 14);
-	rc = n == (ssize_t)(hdr + sizeof frame) &&
-			     len == hdr + sizeof frame &&
+	rc = n == (ssize_t)(hdr + sizeof frame) && len == hdr + sizeof frame &&
 			     memcmp(rbuf + hdr, frame, sizeof frame) == 0
 		     ? 0
 		     : -1;
