@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "hvd/mock.h"
 
 #define N    200000
@@ -27,13 +28,6 @@ static inline void relax(void)
 #if defined(__x86_64__) || defined(__i386__)
 	__builtin_ia32_pause();
 #endif
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -92,39 +86,6 @@ static double reference(uint64_t *ns)
 	double median;
 	stats("reference (bare shared-memory RTT)", ns, N, &median);
 	return median;
-}
-
-static long proc_field(pid_t pid, const char *file, const char *key)
-{
-	char path[64], line[256];
-	snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, file);
-	FILE *f = fopen(path, "r");
-	long v = -1;
-	while (f && fgets(line, sizeof line, f))
-		if (strncmp(line, key, strlen(key)) == 0)
-			v = strtol(line + strlen(key), NULL, 10);
-	if (f)
-		fclose(f);
-	return v;
-}
-
-static long cpu_ticks(pid_t pid)
-{
-	char path[64], buf[1024];
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(path, "r");
-	if (!f || !fgets(buf, sizeof buf, f)) {
-		if (f)
-			fclose(f);
-		return -1;
-	}
-	fclose(f);
-	char *p = strrchr(buf, ')');
-	long utime = 0, stime = 0;
-	/* After ")": state(3) ... utime(14) stime(15). */
-	sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %ld %ld",
-	       &utime, &stime);
-	return utime + stime;
 }
 
 /* The memory target: one blk, one console and one net device. */

@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../bench_util.h"
 #include "hvd/mock.h"
 
 #define RAM_BASE  0x50000000ull
@@ -68,32 +69,6 @@ struct slot {
 	uint8_t *data, *status;
 	uint64_t hdr_gpa, data_gpa, status_gpa;
 };
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static long cpu_ticks(pid_t pid)
-{
-	char path[64], buf[1024];
-	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-	FILE *f = fopen(path, "r");
-	if (!f || !fgets(buf, sizeof buf, f)) {
-		if (f)
-			fclose(f);
-		return -1;
-	}
-	fclose(f);
-	char *p = strrchr(buf, ')');
-	long utime = 0, stime = 0;
-	/* After ")": state(3) ... utime(14) stime(15). */
-	sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %ld %ld",
-	       &utime, &stime);
-	return utime + stime;
-}
 
 /* CPU time of this process: the guest driver and the mock hypervisor
  * (its server thread), i.e. the harness's share of the path. */

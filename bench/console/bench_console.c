@@ -20,19 +20,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../bench_util.h"
 #include "console_guest.h"
 
 #define TOTAL (16u * 1024u * 1024u)
 #define RUNS  7
 #define CHUNK 4096u /* a guest page per buffer, as Linux's driver posts */
 #define BUFS  32u
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static double mbps(double seconds)
 {

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "../../tests/daemon_fixture.h"
+#include "../bench_util.h"
 
 #define NET_BASE 0xa003c00ull
 #define NET_IRQ  80u
@@ -42,13 +43,6 @@
 #define RX_BUF   2048u
 #define BIT(b)   (1ull << (b))
 #define WAIT_MS  2000
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* ---- The far end: a datagram socket or a packet socket ------------------ */
 

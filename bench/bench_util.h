@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/* Clocks and /proc readings shared by the benchmark programs. */
+#ifndef BENCH_UTIL_H
+#define BENCH_UTIL_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <time.h>
+
+static inline uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static inline double now_s(void)
+{
+	return (double)now_ns() / 1e9;
+}
+
+/* utime + stime of a process in clock ticks, or -1. */
+static inline long cpu_ticks(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	FILE *f = fopen(path, "r");
+	if (!f || !fgets(buf, sizeof buf, f)) {
+		if (f)
+			fclose(f);
+		return -1;
+	}
+	fclose(f);
+	/* The command may hold spaces: fields count from the last ')'. */
+	char *p = strrchr(buf, ')');
+	long utime = 0, stime = 0;
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+				"%ld %ld",
+			 &utime, &stime) != 2)
+		return -1;
+	return utime + stime;
+}
+
+/* A "Key:   N kB" line of /proc/<pid>/<file>, or -1. */
+static inline long proc_field(pid_t pid, const char *file, const char *key)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, file);
+	FILE *f = fopen(path, "r");
+	long v = -1;
+	while (f && fgets(line, sizeof line, f))
+		if (strncmp(line, key, strlen(key)) == 0)
+			v = strtol(line + strlen(key), NULL, 10);
+	if (f)
+		fclose(f);
+	return v;
+}
+
+#endif
