@@ -170,6 +170,10 @@ EOF
 )
 while read -r _ win devid status bits; do
 	name=${addrs[$win]:-window$win}
+	if [ $((status & 4)) = 0 ]; then
+		echo "run-guest: $name: no driver bound (status $status), features not compared"
+		continue
+	fi
 	guest=0
 	for ((i = ${#bits} - 1; i >= 0; i--)); do
 		guest=$(((guest << 1) | ${bits:i:1}))
