@@ -12,7 +12,7 @@ export DEBIAN_FRONTEND=noninteractive
 t0=$(date +%s)
 
 # Heavy packages stay out of .ci/packages: only this stage needs them.
-pkgs=(qemu-system-x86 linux-headers-amd64 make cpio gzip python3)
+pkgs=(qemu-system-x86 linux-headers-amd64 make cpio gzip python3 e2fsprogs)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
@@ -28,11 +28,10 @@ echo "-- packages ($(($(date +%s) - t0)) s)"
 [ -f build/build.ninja ] || meson setup build >/dev/null
 meson compile -C build >/dev/null
 
-# config -> checks. Add a device: its JSON (or a device in rng.json's zone)
-# and its checks here.
-runs=(
-	"tests/rig/rng.json rng"
-)
+# config -> checks, for each device plugin in the tree. Add a device: its
+# JSON and checks in tests/rig, and a line here.
+runs=("tests/rig/rng.json rng")
+[ -e plugins/blk/meson.build ] && runs+=("tests/rig/blk.json blk")
 failed=0
 for run in "${runs[@]}"; do
 	read -r -a args <<<"$run"

@@ -19,9 +19,11 @@
 #
 # A check file is busybox sh run in the guest with the helpers of
 # sdk/rig/guest/lib.sh (rig_expect, rig_dev, rig_rebind ...). A line
-# "# rig-modules: NAME..." in it names the kernel modules it needs. A host
-# file runs after the guest with RIG_CONSOLE_LOG, RIG_DAEMON_LOG, RIG_JSON
-# and the same rig_expect/rig_fail helpers.
+# "# rig-modules: NAME..." in it names the kernel modules it needs. Host
+# files of a named check: NAME.prep.sh runs before the boot (with RIG_WORK,
+# a scratch folder for images, and RIG_ROOT, the initramfs tree), NAME.host.sh
+# after it (with RIG_WORK, RIG_CONSOLE_LOG, RIG_DAEMON_LOG, RIG_JSON and the
+# rig_expect/rig_fail helpers). "@RIG_WORK@" in the JSON becomes RIG_WORK.
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 KIT=$SRC/scripts/guest-kit.sh
@@ -85,7 +87,7 @@ root=$work/root
 "$KIT" root amd64 "$root"
 mkdir -p "$root/rig/checks"
 cp "$SRC/sdk/rig/guest/lib.sh" "$root/rig/lib.sh"
-names=() hosts=() modules=(virtio_mmio)
+names=() hosts=() preps=() modules=(virtio_mmio)
 for c in "$@"; do
 	if [ -f "$c" ]; then
 		name=$(basename "$c" .sh)
@@ -96,6 +98,7 @@ for c in "$@"; do
 		file=$SRC/tests/rig/$c.guest.sh
 		[ -f "$file" ] || { echo "run-guest: no check $file" >&2; exit 2; }
 		[ -f "$SRC/tests/rig/$c.host.sh" ] && hosts+=("$SRC/tests/rig/$c.host.sh")
+		[ -f "$SRC/tests/rig/$c.prep.sh" ] && preps+=("$SRC/tests/rig/$c.prep.sh")
 	fi
 	cp "$file" "$root/rig/checks/$name.sh"
 	names+=("$name")
@@ -112,6 +115,14 @@ cat >"$root/test" <<EOF
 rig_main ${names[*]}
 EOF
 chmod 755 "$root/test"
+export RIG_WORK=$work/share RIG_ROOT=$root
+mkdir -p "$RIG_WORK"
+for p in "${preps[@]}"; do
+	# shellcheck source=/dev/null
+	(. "$p")
+done
+sed "s|@RIG_WORK@|$RIG_WORK|g" "$json" >"$work/virtio.json"
+json=$work/virtio.json
 "$KIT" cpio "$root" "$work/initrd.gz"
 stamp "initramfs ($(du -k "$work/initrd.gz" | cut -f1) KiB, checks: ${names[*]:-none})"
 
@@ -132,7 +143,8 @@ rig_status=${PIPESTATUS[0]}
 set -e
 stamp "guest finished (rig exit $rig_status)"
 
-# --- verdicts ---
+# --- verdicts (a failed one must not end the script: set +e) ---
+set +e
 failures=0
 rig_pass() { echo "RIG-PASS host: $*"; }
 rig_fail() {
@@ -142,7 +154,12 @@ rig_fail() {
 rig_expect() {
 	local what=$1
 	shift
-	if "$@"; then rig_pass "$what"; else rig_fail "$what"; fi
+	if "$@"; then
+		rig_pass "$what"
+	else
+		rig_fail "$what"
+		return 1
+	fi
 }
 clean=$work/console.txt
 tr -d '\r' <"$console" >"$clean"

@@ -14,11 +14,17 @@ rig_fail() {
 	RIG_FAILS=$((RIG_FAILS + 1))
 }
 
-# rig_expect WHAT CMD...: pass or fail by CMD's exit status.
+# rig_expect WHAT CMD...: pass or fail by CMD's exit status, which it
+# returns (so `if rig_expect ...` can skip what depends on it).
 rig_expect() {
 	what=$1
 	shift
-	if "$@"; then rig_pass "$what"; else rig_fail "$what"; fi
+	if "$@"; then
+		rig_pass "$what"
+	else
+		rig_fail "$what"
+		return 1
+	fi
 }
 
 # rig_wait SECONDS CMD...: until CMD succeeds; 1 if it never did.
