@@ -37,7 +37,7 @@ for run in "${runs[@]}"; do
 	read -r -a args <<<"$run"
 	echo "-- ${args[*]}"
 	set +e
-	sdk/rig/run-guest.sh --build build --timeout 240 "${args[@]}"
+	sdk/rig/run-guest.sh --build build --timeout 180 "${args[@]}"
 	rc=$?
 	set -e
 	if [ $rc = 77 ]; then

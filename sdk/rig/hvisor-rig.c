@@ -28,6 +28,9 @@
 #define DAEMON_READY_MS 15000 /* failure guard: the daemon's startup */
 #define DAEMON_STOP_MS  5000
 #define EXIT_TIMEOUT    124
+/* Accesses the daemon left unanswered (each after the proxy's own timeout)
+ * before the rig gives up on it instead of letting the guest crawl on. */
+#define MAX_UNANSWERED 3
 
 struct rig {
 	struct rig_config cfg;
@@ -196,6 +199,11 @@ static int serve(struct rig_proxy *p, int timeout_s, bool *timed_out)
 		int rc = rig_proxy_serve_one(p);
 		if (rc <= 0)
 			return rc;
+		if (p->timeouts >= MAX_UNANSWERED) {
+			fprintf(stderr, "hvisor-rig: the daemon stopped "
+					"answering: stopping the guest\n");
+			return -ETIMEDOUT;
+		}
 	}
 }
 
