@@ -32,6 +32,7 @@ meson compile -C build >/dev/null
 # JSON and checks in tests/rig, and a line here.
 runs=("tests/rig/rng.json rng")
 [ -e plugins/blk/meson.build ] && runs+=("tests/rig/blk.json blk")
+[ -e plugins/console/meson.build ] && runs+=("tests/rig/console.json console")
 failed=0
 for run in "${runs[@]}"; do
 	read -r -a args <<<"$run"

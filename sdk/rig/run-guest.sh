@@ -12,6 +12,7 @@
 #   --timeout SEC guest time limit (default 240)
 #   --out DIR     keep console.log, daemon.log and rig.log there
 #   --verbose     the rig logs every register access
+#   --hvisor BIN  another daemon binary (default: the build's)
 # Exit status 0 when every check passed, the guest ran /test to the end,
 # QEMU and the daemon exited cleanly; 77 when Debian's archive is
 # unreachable and nothing is cached (a skip). On failure the guest console
@@ -21,13 +22,15 @@
 # sdk/rig/guest/lib.sh (rig_expect, rig_dev, rig_rebind ...). A line
 # "# rig-modules: NAME..." in it names the kernel modules it needs. Host
 # files of a named check: NAME.prep.sh runs before the boot (with RIG_WORK,
-# a scratch folder for images, and RIG_ROOT, the initramfs tree), NAME.host.sh
-# after it (with RIG_WORK, RIG_CONSOLE_LOG, RIG_DAEMON_LOG, RIG_JSON and the
-# rig_expect/rig_fail helpers). "@RIG_WORK@" in the JSON becomes RIG_WORK.
+# a scratch folder for images, and RIG_ROOT, the initramfs tree),
+# NAME.during.sh in the background while the guest runs (a host peer; it is
+# stopped afterwards), NAME.host.sh after it (with RIG_WORK, RIG_CONSOLE_LOG,
+# RIG_DAEMON_LOG, RIG_JSON and the rig_expect/rig_fail helpers).
+# "@RIG_WORK@" in the JSON becomes RIG_WORK.
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 KIT=$SRC/scripts/guest-kit.sh
-build=build shell=0 timeout=240 out='' verbose=()
+build=build shell=0 timeout=240 out='' verbose=() hvisor=()
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--build) build=$2; shift 2 ;;
@@ -35,6 +38,7 @@ while [ $# -gt 0 ]; do
 	--timeout) timeout=$2; shift 2 ;;
 	--out) out=$2; shift 2 ;;
 	--verbose) verbose=(--verbose); shift ;;
+	--hvisor) hvisor=(--hvisor "$(realpath "$2")"); shift 2 ;;
 	-h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
 	-*) echo "run-guest: unknown option $1" >&2; exit 2 ;;
 	*) break ;;
@@ -87,7 +91,7 @@ root=$work/root
 "$KIT" root amd64 "$root"
 mkdir -p "$root/rig/checks"
 cp "$SRC/sdk/rig/guest/lib.sh" "$root/rig/lib.sh"
-names=() hosts=() preps=() modules=(virtio_mmio)
+names=() hosts=() preps=() durings=() modules=(virtio_mmio)
 for c in "$@"; do
 	if [ -f "$c" ]; then
 		name=$(basename "$c" .sh)
@@ -99,6 +103,7 @@ for c in "$@"; do
 		[ -f "$file" ] || { echo "run-guest: no check $file" >&2; exit 2; }
 		[ -f "$SRC/tests/rig/$c.host.sh" ] && hosts+=("$SRC/tests/rig/$c.host.sh")
 		[ -f "$SRC/tests/rig/$c.prep.sh" ] && preps+=("$SRC/tests/rig/$c.prep.sh")
+		[ -f "$SRC/tests/rig/$c.during.sh" ] && durings+=("$SRC/tests/rig/$c.during.sh")
 	fi
 	cp "$file" "$root/rig/checks/$name.sh"
 	names+=("$name")
@@ -131,15 +136,25 @@ console=$out/console.log daemon=$out/daemon.log riglog=$out/rig.log
 : >"$daemon"
 qemu_args=(-kernel "$kernel" -initrd "$work/initrd.gz"
 	-append "console=ttyS0 panic=-1 quiet")
+: >"$out/peers.log"
+peers=()
+for d in "${durings[@]}"; do
+	bash "$d" >>"$out/peers.log" 2>&1 &
+	peers+=($!)
+done
 set +e
 if [ $shell = 1 ]; then
-	"$rig" "${verbose[@]}" --daemon-log "$daemon" "$json" -- "${qemu_args[@]}" 2>"$riglog" |
+	"$rig" "${verbose[@]}" "${hvisor[@]}" --daemon-log "$daemon" "$json" -- "${qemu_args[@]}" 2>"$riglog" |
 		tee "$console"
 else
-	"$rig" "${verbose[@]}" --timeout "$timeout" --daemon-log "$daemon" "$json" -- \
+	"$rig" "${verbose[@]}" "${hvisor[@]}" --timeout "$timeout" --daemon-log "$daemon" "$json" -- \
 		"${qemu_args[@]}" </dev/null 2>"$riglog" >"$console"
 fi
 rig_status=${PIPESTATUS[0]}
+for p in "${peers[@]}"; do
+	kill "$p" 2>/dev/null
+	wait "$p" 2>/dev/null
+done
 set -e
 stamp "guest finished (rig exit $rig_status)"
 
@@ -218,6 +233,10 @@ if [ $failures -ne 0 ]; then
 	cat "$daemon"
 	echo "======== rig log ($riglog)"
 	cat "$riglog"
+	if [ -s "$out/peers.log" ]; then
+		echo "======== host peers ($out/peers.log)"
+		cat "$out/peers.log"
+	fi
 	stamp "FAILED: $failures host verdict(s) failed"
 	exit 1
 fi
