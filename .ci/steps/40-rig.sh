@@ -33,6 +33,7 @@ meson compile -C build >/dev/null
 runs=("tests/rig/rng.json rng")
 [ -e plugins/blk/meson.build ] && runs+=("tests/rig/blk.json blk")
 [ -e plugins/console/meson.build ] && runs+=("tests/rig/console.json console")
+[ -e plugins/net/meson.build ] && runs+=("tests/rig/net.json net")
 failed=0
 for run in "${runs[@]}"; do
 	read -r -a args <<<"$run"
