@@ -1,4 +1,5 @@
 # rig-modules: virtio_console
+# rig-unnegotiated: console 0x4 EMERG_WRITE: Linux's virtio_console has no emergency write
 # virtio-console through the stock driver, socket backend: the host peer
 # (console.during.sh) echoes everything. A line, then 256 KiB of random
 # bytes go out through /dev/hvc0 and must come back intact; then a driver
