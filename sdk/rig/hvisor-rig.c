@@ -93,6 +93,11 @@ static int start_daemon(void *ctx)
 	r->daemon_up = true;
 	fprintf(stderr, "hvisor-rig: daemon ready (pid %d), %u window(s)\n",
 		(int)hvd_mock_child(r->mock), r->cfg.windows);
+	/* QEMU realizes the doorbell (and connects) before it shares RAM. */
+	if (!rig_ivshmem_connected(r->ivshmem))
+		fprintf(stderr, "hvisor-rig: warning: QEMU's ivshmem-doorbell "
+				"is not connected: the guest will get no "
+				"interrupts\n");
 	return 0;
 }
 

@@ -100,12 +100,16 @@ static void *ivshmem_main(void *arg)
 			int c = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 			if (c < 0)
 				continue;
+			/* Marked before the greeting: QEMU goes on (and may
+			 * share RAM) as soon as it has read it. */
+			__atomic_store_n(&s->connected, true, __ATOMIC_RELEASE);
 			if (greet(s, c) < 0) {
+				__atomic_store_n(&s->connected, false,
+						 __ATOMIC_RELEASE);
 				close(c);
 				continue;
 			}
 			s->conn_fd = c;
-			__atomic_store_n(&s->connected, true, __ATOMIC_RELEASE);
 			continue;
 		}
 		/* QEMU never sends anything: readable means it hung up. */
