@@ -208,7 +208,7 @@ for z in json.loads(text)["zones"]:
             print("%s@0x%x" % (d["type"], int(d["addr"], 16)))
 EOF
 )
-while read -r _ win devid status bits; do
+while read -r _ win _ status bits; do
 	name=${addrs[$win]:-window$win}
 	if [ $((status & 4)) = 0 ]; then
 		echo "run-guest: $name: no driver bound (status $status), features not compared"

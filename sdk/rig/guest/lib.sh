@@ -91,6 +91,7 @@ rig_main() {
 	echo "RIG: windows: $(ls -d /sys/bus/platform/devices/virtio-mmio.* 2>/dev/null | wc -l)"
 	for RIG_CHECK in "$@"; do
 		rig_log "start"
+		# shellcheck source=/dev/null
 		. "/rig/checks/$RIG_CHECK.sh"
 		rig_log "end"
 	done
