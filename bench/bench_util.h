@@ -37,8 +37,9 @@ static inline long cpu_ticks(pid_t pid)
 	/* The command may hold spaces: fields count from the last ')'. */
 	char *p = strrchr(buf, ')');
 	long utime = 0, stime = 0;
-	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
-				"%ld %ld",
+	if (!p || sscanf(p + 2,
+			 "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u "
+			 "%ld %ld",
 			 &utime, &stime) != 2)
 		return -1;
 	return utime + stime;

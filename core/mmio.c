@@ -203,6 +203,11 @@ static void activate(struct device *dev)
 		return;
 	}
 	dev->activated = true;
+	/* Tools (the real-guest rig) compare this with what the guest's
+	 * driver reports as negotiated. */
+	log_info("%s: driver ok, features offered 0x%llx negotiated 0x%llx",
+		 dev->name, (unsigned long long)dev->offered_features,
+		 (unsigned long long)dev->features);
 }
 
 static void status_write(struct device *dev, uint32_t value)

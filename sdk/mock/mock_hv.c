@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mock_internal.h"
@@ -186,6 +187,11 @@ HVD_API void hvd_mock_free(struct hvd_mock *m)
 	}
 	for (unsigned i = 0; i < m->zone_count; i++)
 		free(m->zones[i].cfg);
+	for (struct mock_retired *r = m->retired, *next; r; r = next) {
+		next = r->next;
+		munmap(r->hva, r->size);
+		free(r);
+	}
 	free(m->ram);
 	free(m->allocs);
 	free(m->irqs);
@@ -236,25 +242,38 @@ static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 	return a < b + blen && b < a + alen;
 }
 
-HVD_API int hvd_mock_add_ram(struct hvd_mock *m, uint32_t zone,
-			     uint64_t zone0_ipa, uint64_t zonex_ipa,
-			     uint64_t size)
+/* Adds a region backed by `fd` (ownership taken, closed on failure) from
+ * file offset `offset`. With `resync`, a region with the very same zone and
+ * addresses gets the new backing instead of being refused as overlapping. */
+static int ram_insert(struct hvd_mock *m, uint32_t zone, uint64_t zone0_ipa,
+		      uint64_t zonex_ipa, uint64_t size, int fd,
+		      uint64_t offset, bool resync)
 {
-	if (!m || size == 0 || size > SIZE_MAX / 2 ||
-	    zone0_ipa + size < zone0_ipa || zonex_ipa + size < zonex_ipa)
-		return -EINVAL;
 	pthread_mutex_lock(&m->lock);
+	struct mock_ram *same = NULL;
+	int rc = 0;
 	for (unsigned i = 0; i < m->ram_count; i++) {
-		const struct mock_ram *r = &m->ram[i];
+		struct mock_ram *r = &m->ram[i];
+		if (resync && r->zone == zone && r->zone0_ipa == zone0_ipa &&
+		    r->zonex_ipa == zonex_ipa && r->size == size) {
+			same = r;
+			continue;
+		}
 		if (ranges_overlap(r->zone0_ipa, r->size, zone0_ipa, size) ||
 		    (r->zone == zone &&
 		     ranges_overlap(r->zonex_ipa, r->size, zonex_ipa, size))) {
-			pthread_mutex_unlock(&m->lock);
-			return -EEXIST;
+			rc = -EEXIST;
+			goto out;
 		}
 	}
-	int rc = 0;
-	if (m->ram_count == m->ram_cap) {
+	struct mock_retired *old = NULL;
+	if (same) {
+		old = calloc(1, sizeof(*old));
+		if (!old) {
+			rc = -ENOMEM;
+			goto out;
+		}
+	} else if (m->ram_count == m->ram_cap) {
 		unsigned cap = m->ram_cap ? m->ram_cap * 2 : 4;
 		struct mock_ram *n = realloc(m->ram, cap * sizeof(*n));
 		if (!n) {
@@ -264,28 +283,88 @@ HVD_API int hvd_mock_add_ram(struct hvd_mock *m, uint32_t zone,
 		m->ram = n;
 		m->ram_cap = cap;
 	}
-	int fd = mock_memfd("hvd-mock-guest-ram", size);
-	if (fd < 0) {
-		rc = fd;
-		goto out;
-	}
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+		       (off_t)offset);
 	if (p == MAP_FAILED) {
 		rc = -errno;
-		close(fd);
+		free(old);
 		goto out;
 	}
-	m->ram[m->ram_count++] = (struct mock_ram){
+	struct mock_ram fresh = {
 		.zone = zone,
 		.zone0_ipa = zone0_ipa,
 		.zonex_ipa = zonex_ipa,
 		.size = size,
 		.memfd = fd,
+		.fd_offset = offset,
 		.hva = p,
 	};
+	if (same) {
+		*old = (struct mock_retired){.hva = same->hva,
+					     .size = same->size,
+					     .next = m->retired};
+		m->retired = old;
+		close(same->memfd);
+		*same = fresh;
+	} else {
+		m->ram[m->ram_count++] = fresh;
+	}
+	fd = -1;
 out:
 	pthread_mutex_unlock(&m->lock);
+	if (fd >= 0)
+		close(fd);
 	return rc;
+}
+
+static bool ram_args_ok(uint64_t zone0_ipa, uint64_t zonex_ipa, uint64_t size)
+{
+	return size != 0 && size <= SIZE_MAX / 2 &&
+	       zone0_ipa + size >= zone0_ipa && zonex_ipa + size >= zonex_ipa;
+}
+
+HVD_API int hvd_mock_add_ram(struct hvd_mock *m, uint32_t zone,
+			     uint64_t zone0_ipa, uint64_t zonex_ipa,
+			     uint64_t size)
+{
+	if (!m || !ram_args_ok(zone0_ipa, zonex_ipa, size))
+		return -EINVAL;
+	int fd = mock_memfd("hvd-mock-guest-ram", size);
+	if (fd < 0)
+		return fd;
+	return ram_insert(m, zone, zone0_ipa, zonex_ipa, size, fd, 0, false);
+}
+
+HVD_API int hvd_mock_add_ram_fd(struct hvd_mock *m, uint32_t zone,
+				uint64_t zone0_ipa, uint64_t zonex_ipa,
+				uint64_t size, int fd, uint64_t offset)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	struct stat st;
+	if (!m || fd < 0 || !ram_args_ok(zone0_ipa, zonex_ipa, size) ||
+	    offset % (uint64_t)pg || offset > INT64_MAX - size)
+		return -EINVAL;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode) || st.st_size < 0 ||
+	    (uint64_t)st.st_size < offset + size)
+		return -EINVAL;
+	int own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	if (own < 0)
+		return -errno;
+	return ram_insert(m, zone, zone0_ipa, zonex_ipa, size, own, offset,
+			  true);
+}
+
+HVD_API void hvd_mock_set_irq_callback(struct hvd_mock *m, hvd_mock_irq_fn fn,
+				       void *ctx)
+{
+	if (!m)
+		return;
+	pthread_mutex_lock(&m->lock);
+	m->irq_fn = fn;
+	m->irq_ctx = ctx;
+	pthread_mutex_unlock(&m->lock);
 }
 
 const struct mock_ram *mock_ram_by_zone0(struct hvd_mock *m, uint64_t ipa,
@@ -571,9 +650,12 @@ static void count_irq(struct hvd_mock *m, uint32_t zone, uint32_t irq)
 		(struct mock_irq){.zone = zone, .irq = irq, .count = 1};
 }
 
-/* FINISH_REQ: take every {zone, irq} the daemon appended to res_list. */
+/* FINISH_REQ: take every {zone, irq} the daemon appended to res_list,
+ * then tell the irq callback (outside the lock: it may be slow). */
 static void drain_res(struct hvd_mock *m)
 {
+	struct hvisor_device_res taken[HVISOR_MAX_REQ];
+	unsigned n = 0;
 	pthread_mutex_lock(&m->lock);
 	struct hvisor_bridge *b = m->bridge;
 	if (b) {
@@ -583,18 +665,21 @@ static void drain_res(struct hvd_mock *m)
 		uint32_t rear =
 			__atomic_load_n(&b->res_rear, __ATOMIC_ACQUIRE) &
 			RING_MASK;
-		unsigned n = 0;
-		while (front != rear) {
+		while (front != rear && n < HVISOR_MAX_REQ) {
 			struct hvisor_device_res res = b->res_list[front];
 			count_irq(m, res.target_zone, res.irq_id);
+			taken[n++] = res;
 			front = HVISOR_RING_NEXT(front);
-			n++;
 		}
 		__atomic_store_n(&b->res_front, front, __ATOMIC_RELEASE);
 		if (n)
 			pthread_cond_broadcast(&m->cond);
 	}
+	hvd_mock_irq_fn fn = m->irq_fn;
+	void *ctx = m->irq_ctx;
 	pthread_mutex_unlock(&m->lock);
+	for (unsigned i = 0; fn && i < n; i++)
+		fn(ctx, taken[i].target_zone, taken[i].irq_id);
 }
 
 static void *irq_main(void *arg)

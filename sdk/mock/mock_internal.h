@@ -35,7 +35,16 @@ struct mock_ram {
 	uint32_t zone;
 	uint64_t zone0_ipa, zonex_ipa, size;
 	int memfd;
+	uint64_t fd_offset; /* file offset of zone0_ipa within memfd */
 	uint8_t *hva;
+};
+
+/* A mapping replaced by hvd_mock_add_ram_fd: a host pointer handed out
+ * earlier may still point into it, so it stays mapped until free. */
+struct mock_retired {
+	void *hva;
+	uint64_t size;
+	struct mock_retired *next;
 };
 
 /* Bump allocator of one zone's guest RAM (hvd_guest_alloc). */
@@ -83,6 +92,7 @@ struct hvd_mock {
 
 	struct mock_ram *ram;
 	unsigned ram_count, ram_cap;
+	struct mock_retired *retired;
 	struct mock_alloc *allocs;
 	unsigned alloc_count, alloc_cap;
 
@@ -95,6 +105,9 @@ struct hvd_mock {
 	uint64_t irqs_dropped;
 
 	uint64_t wakeups; /* atomic */
+
+	hvd_mock_irq_fn irq_fn; /* under lock; called without it */
+	void *irq_ctx;
 
 	int finish_efd; /* ours; the daemon gets a copy at INIT_VIRTIO */
 	int stop_efd;   /* readable once the threads must exit */

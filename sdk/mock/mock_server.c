@@ -181,7 +181,7 @@ static void do_map(struct hvd_mock *m, const struct hvisor_mock_msg *req,
 		 * thread first: the memfd stays valid after unlocking. */
 		rep->fds[0] = r->memfd;
 		rep->nfds = 1;
-		rep->msg.arg0 = req->arg0 - r->zone0_ipa;
+		rep->msg.arg0 = r->fd_offset + (req->arg0 - r->zone0_ipa);
 	} else {
 		rep->msg.result = -EPERM;
 	}

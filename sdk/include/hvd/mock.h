@@ -185,6 +185,25 @@ bool hvd_mock_zone_running(struct hvd_mock *m, uint32_t zone_id);
  * -ENOENT when it is not running. */
 int hvd_mock_set_zone_error(struct hvd_mock *m, uint32_t zone_id, bool is_err);
 
+/* ---- External guests (added for the real-guest rig, sdk/rig) ----------- */
+
+/* Like hvd_mock_add_ram, but the RAM is `size` bytes of the caller's file
+ * `fd` (e.g. a QEMU guest's memfd) from page-aligned `offset`; the mock
+ * keeps its own duplicate of fd. Adding a region with exactly the same
+ * zone, zone0_ipa, zonex_ipa and size again re-syncs it: later MAP
+ * requests and hvd_mock_guest_ptr use the new file (mappings a daemon
+ * made earlier keep the old one). -EINVAL when the file is too short. */
+int hvd_mock_add_ram_fd(struct hvd_mock *m, uint32_t zone, uint64_t zone0_ipa,
+			uint64_t zonex_ipa, uint64_t size, int fd,
+			uint64_t offset);
+
+/* Called once for every interrupt the daemon injects (res_list entry),
+ * after it has been counted, from the mock's interrupt thread and without
+ * any mock lock held. NULL removes it. */
+typedef void (*hvd_mock_irq_fn)(void *ctx, uint32_t zone, uint32_t irq);
+void hvd_mock_set_irq_callback(struct hvd_mock *m, hvd_mock_irq_fn fn,
+			       void *ctx);
+
 #ifdef __cplusplus
 }
 #endif
