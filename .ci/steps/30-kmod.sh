@@ -165,10 +165,17 @@ make_guest() { # ARCH MODULE_BUILD KMOD_TEST OUT [host | ARM64_BUILD_DIR]
 	cp "$test" "$r/kmod_test"
 	cp kmod/tests/guest-test.sh "$r/test"
 	if [ "$daemon" = host ]; then
+		# add-bin brings the shared libraries; the files themselves go
+		# to /opt/hvisor, because the checkout's own path may be under
+		# /tmp, which the guest mounts a tmpfs over.
 		"$KIT" add-bin "$r" "$ROOT/build/core/hvisor" \
 			"$ROOT/build/tests/testdev/libhvd-testdev.so"
-		printf 'HVISOR_BIN=%s\nPLUGIN_DIR=%s\n' "$ROOT/build/core/hvisor" \
-			"$ROOT/build/tests/testdev" >"$r/etc/kmod-test.conf"
+		mkdir -p "$r/opt/hvisor/plugins"
+		cp -L "$ROOT/build/core/hvisor" "$r/opt/hvisor/hvisor"
+		cp -L "$ROOT/build/tests/testdev/libhvd-testdev.so" \
+			"$r/opt/hvisor/plugins/"
+		printf 'HVISOR_BIN=/opt/hvisor/hvisor\nPLUGIN_DIR=/opt/hvisor/plugins\n' \
+			>"$r/etc/kmod-test.conf"
 	elif [ -n "$daemon" ]; then
 		local dirs=(/usr/aarch64-linux-gnu/lib "$sysroot/usr/lib/aarch64-linux-gnu")
 		add_foreign "$r" "$daemon/core/hvisor" /opt/hvisor/hvisor "${dirs[@]}"
