@@ -16,6 +16,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "hvisor/fd_passing.h"
 #include "hvisor/mock_wire.h"
 #include "port_impl.h"
 
@@ -45,21 +46,10 @@ static int mock_send(struct port *port, struct mock_call *c)
 		{.iov_base = &c->req, .iov_len = sizeof(c->req)},
 		{.iov_base = (void *)c->payload, .iov_len = c->req.payload_len},
 	};
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} ctl;
+	FDPASS_CONTROL(ctl, 1);
 	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
-	if (c->send_fd >= 0) {
-		memset(&ctl, 0, sizeof(ctl));
-		mh.msg_control = ctl.buf;
-		mh.msg_controllen = sizeof(ctl.buf);
-		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &c->send_fd, sizeof(int));
-	}
+	fdpass_attach(&mh, ctl.buf, sizeof ctl.buf, &c->send_fd,
+		      c->send_fd >= 0);
 	ssize_t n;
 	do {
 		n = sendmsg(port->fd, &mh, MSG_NOSIGNAL);
@@ -96,22 +86,7 @@ static int mock_recv(struct port *port, struct mock_call *c)
 		return -errno;
 	if (n == 0)
 		return -ECONNRESET; /* the mock went away */
-	c->nfds = 0;
-	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm;
-	     cm = CMSG_NXTHDR(&mh, cm)) {
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-			continue;
-		size_t cnt = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (size_t i = 0; i < cnt; i++) {
-			int fd;
-			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int),
-			       sizeof(fd));
-			if (c->nfds < MOCK_MAX_FDS)
-				c->fds[c->nfds++] = fd;
-			else
-				close(fd);
-		}
-	}
+	c->nfds = fdpass_take(&mh, c->fds, MOCK_MAX_FDS);
 	if ((mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
 	    (size_t)n < sizeof(c->rep) || c->rep.op != c->req.op ||
 	    c->rep.payload_len != (size_t)n - sizeof(c->rep)) {

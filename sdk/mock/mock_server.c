@@ -14,6 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "hvisor/fd_passing.h"
 #include "mock_internal.h"
 
 #define MAX_RX_FDS 4
@@ -250,21 +251,9 @@ static int send_reply(int fd, struct reply *rep)
 		{.iov_base = (void *)rep->payload,
 		 .iov_len = rep->msg.payload_len},
 	};
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int) * 2)];
-	} ctl;
-	memset(&ctl, 0, sizeof(ctl));
+	FDPASS_CONTROL(ctl, 2);
 	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
-	if (rep->nfds) {
-		mh.msg_control = ctl.buf;
-		mh.msg_controllen = CMSG_SPACE(sizeof(int) * rep->nfds);
-		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int) * rep->nfds);
-		memcpy(CMSG_DATA(cm), rep->fds, sizeof(int) * rep->nfds);
-	}
+	fdpass_attach(&mh, ctl.buf, sizeof ctl.buf, rep->fds, rep->nfds);
 	ssize_t n;
 	do {
 		/* A peer that does not read its replies is dropped rather
@@ -299,22 +288,7 @@ static int serve_one(struct hvd_mock *m, int fd, uint8_t *buf)
 	if (n == 0)
 		return -1;
 	int fds[MAX_RX_FDS];
-	unsigned nfds = 0;
-	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm;
-	     cm = CMSG_NXTHDR(&mh, cm)) {
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-			continue;
-		size_t cnt = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (size_t i = 0; i < cnt; i++) {
-			int rfd;
-			memcpy(&rfd, CMSG_DATA(cm) + i * sizeof(int),
-			       sizeof(rfd));
-			if (nfds < MAX_RX_FDS)
-				fds[nfds++] = rfd;
-			else
-				close(rfd);
-		}
-	}
+	unsigned nfds = fdpass_take(&mh, fds, MAX_RX_FDS);
 	memcpy(&req, buf, (size_t)n < sizeof(req) ? (size_t)n : sizeof(req));
 	struct mock_zone_info zbuf[MOCK_MAX_ZONES];
 	struct reply rep = {.msg = {.op = req.op}, .close_fd = -1};

@@ -25,6 +25,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "hvisor/fd_passing.h"
 #include "rig.h"
 
 #define IVSHMEM_PROTOCOL_VERSION 0
@@ -41,21 +42,9 @@ struct rig_ivshmem {
 static int send_int64(int fd, int64_t value, int attach)
 {
 	struct iovec iov = {.iov_base = &value, .iov_len = sizeof(value)};
-	union {
-		struct cmsghdr align;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} ctl;
-	memset(&ctl, 0, sizeof(ctl));
+	FDPASS_CONTROL(ctl, 1);
 	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
-	if (attach >= 0) {
-		mh.msg_control = ctl.buf;
-		mh.msg_controllen = sizeof(ctl.buf);
-		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &attach, sizeof(int));
-	}
+	fdpass_attach(&mh, ctl.buf, sizeof ctl.buf, &attach, attach >= 0);
 	ssize_t n;
 	do {
 		n = sendmsg(fd, &mh, MSG_NOSIGNAL);

@@ -17,6 +17,7 @@
 #include <linux/pci_regs.h>
 #include <linux/virtio_mmio.h>
 
+#include "hvisor/fd_passing.h"
 #include "mpqemu.h"
 #include "rig.h"
 
@@ -163,22 +164,7 @@ static int recv_header(int fd, struct mpqemu_hdr *h, int *fds, unsigned *nfds)
 		return -errno;
 	if (n == 0)
 		return 0;
-	*nfds = 0;
-	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm;
-	     cm = CMSG_NXTHDR(&mh, cm)) {
-		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
-			continue;
-		size_t cnt = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		for (size_t i = 0; i < cnt; i++) {
-			int rfd;
-			memcpy(&rfd, CMSG_DATA(cm) + i * sizeof(int),
-			       sizeof(rfd));
-			if (*nfds < MPQEMU_MAX_FDS)
-				fds[(*nfds)++] = rfd;
-			else
-				close(rfd);
-		}
-	}
+	*nfds = fdpass_take(&mh, fds, MPQEMU_MAX_FDS);
 	/* A stream may split the header; its fds came with the first byte. */
 	int rc = read_full(fd, (uint8_t *)h + n, sizeof(*h) - (size_t)n);
 	return rc < 0 ? rc : 1;
