@@ -12,10 +12,10 @@
 #include <unistd.h>
 
 /* Control buffer big enough for `n` descriptors, suitably aligned. */
-#define FDPASS_CONTROL(name, n)                                              \
-	union {                                                               \
-		struct cmsghdr align;                                         \
-		char buf[CMSG_SPACE(sizeof(int) * (n))];                      \
+#define FDPASS_CONTROL(name, n)                          \
+	union {                                          \
+		struct cmsghdr align;                    \
+		char buf[CMSG_SPACE(sizeof(int) * (n))]; \
 	} name
 
 /* Attach fds[0..n) to mh using the control buffer ctl (of ctl_size bytes,
