@@ -121,17 +121,11 @@ static int memory_with_devices(const char *hvisor)
 	if (fd < 0 || write(fd, text, strlen(text)) < 0)
 		return 1;
 	close(fd);
-	struct hvd_mock *m = hvd_mock_new();
-	if (!m || hvd_mock_add_ram(m, 1, 0x50000000, 0x50000000, 0x4000000))
+	struct hvd_mock *m =
+		bench_start_daemon("bench_mmio (blk+console+net)", hvisor, NULL,
+				   cfg, 0x50000000, 0x4000000);
+	if (!m)
 		return 1;
-	char *const child[] = {
-		(char *)hvisor, "virtio",       "start", "--log-level",
-		"warn",         "--foreground", cfg,     NULL};
-	if (hvd_mock_spawn(m, child, NULL) || hvd_mock_wait_ready(m, 5000)) {
-		fprintf(stderr, "bench_mmio: daemon with blk+console+net did "
-				"not start\n");
-		return 1;
-	}
 	pid_t pid = hvd_mock_child(m);
 	long anon = proc_field(pid, "status", "RssAnon:");
 	long file = proc_field(pid, "status", "RssFile:");
@@ -165,23 +159,10 @@ int main(int argc, char **argv)
 		return 1;
 	close(fd);
 
-	struct hvd_mock *m = hvd_mock_new();
-	if (!m || hvd_mock_add_ram(m, 1, 0x50000000, 0x50000000, 0x4000000))
+	struct hvd_mock *m = bench_start_daemon("bench_mmio", hvisor, plugins,
+						cfg, 0x50000000, 0x4000000);
+	if (!m)
 		return 1;
-	char *const child[] = {(char *)hvisor,
-			       "virtio",
-			       "start",
-			       "--log-level",
-			       "warn",
-			       "--foreground",
-			       "--plugin-dir",
-			       (char *)plugins,
-			       cfg,
-			       NULL};
-	if (hvd_mock_spawn(m, child, NULL) || hvd_mock_wait_ready(m, 5000)) {
-		fprintf(stderr, "bench_mmio: daemon did not start\n");
-		return 1;
-	}
 	pid_t pid = hvd_mock_child(m);
 
 	uint64_t *ns = calloc(N, sizeof *ns);

@@ -10,6 +10,8 @@
 #include <sys/types.h>
 #include <time.h>
 
+#include "hvd/mock.h"
+
 static inline uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -58,6 +60,34 @@ static inline long proc_field(pid_t pid, const char *file, const char *key)
 	if (f)
 		fclose(f);
 	return v;
+}
+
+/* A mock hypervisor with zone 1 RAM at ram_base (same address for zone 0
+ * and the guest) and the real daemon serving `cfg` as its child; plugins
+ * from `plugins` (NULL: HVISOR_PLUGIN_PATH). NULL after a message. */
+static inline struct hvd_mock *bench_start_daemon(
+	const char *who, const char *hvisor, const char *plugins,
+	const char *cfg, uint64_t ram_base, uint64_t ram_size)
+{
+	struct hvd_mock *m = hvd_mock_new();
+	if (!m || hvd_mock_add_ram(m, 1, ram_base, ram_base, ram_size)) {
+		fprintf(stderr, "%s: mock hypervisor setup failed\n", who);
+		hvd_mock_free(m);
+		return NULL;
+	}
+	char *child[] = {
+		(char *)hvisor, "virtio",    "start", "--log-level", "warn",
+		"--foreground", (char *)cfg, NULL,    NULL,          NULL};
+	if (plugins) {
+		child[7] = "--plugin-dir";
+		child[8] = (char *)plugins;
+	}
+	if (hvd_mock_spawn(m, child, NULL) || hvd_mock_wait_ready(m, 5000)) {
+		fprintf(stderr, "%s: daemon did not start\n", who);
+		hvd_mock_free(m);
+		return NULL;
+	}
+	return m;
 }
 
 #endif

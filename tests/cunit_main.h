@@ -4,7 +4,22 @@
 #define TESTS_CUNIT_MAIN_H
 
 #include <CUnit/Basic.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+/* String equality that prints both strings when they differ. */
+#define ASSERT_STR(got, expected)                                             \
+	do {                                                                  \
+		const char *g_ = (got);                                       \
+		const char *e_ = (expected);                                  \
+		if (!g_ || strcmp(g_, e_) != 0)                               \
+			fprintf(stderr, "\n  expected: %s\n  got:      %s\n", \
+				e_, g_ ? g_ : "(null)");                      \
+		CU_ASSERT_PTR_NOT_NULL(g_);                                   \
+		if (g_)                                                       \
+			CU_ASSERT_STRING_EQUAL(g_, e_);                       \
+	} while (0)
 
 struct cunit_test {
 	const char *name;

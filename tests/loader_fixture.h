@@ -10,18 +10,6 @@
 
 #include "cunit_main.h"
 
-#define ASSERT_STR(got, expected)                                             \
-	do {                                                                  \
-		const char *g_ = (got);                                       \
-		const char *e_ = (expected);                                  \
-		if (!g_ || strcmp(g_, e_) != 0)                               \
-			fprintf(stderr, "\n  expected: %s\n  got:      %s\n", \
-				e_, g_ ? g_ : "(null)");                      \
-		CU_ASSERT_PTR_NOT_NULL(g_);                                   \
-		if (g_)                                                       \
-			CU_ASSERT_STRING_EQUAL(g_, e_);                       \
-	} while (0)
-
 #define DESC_MIN (offsetof(struct hvd_plugin_descriptor, ops) + sizeof(void *))
 #define OPS_MIN  (offsetof(struct hvd_device_ops, queue_notify) + sizeof(void *))
 

@@ -14,17 +14,6 @@
 #include "hvd/plugin.h"
 
 /* Compare strings; on mismatch print both so a failure explains itself. */
-#define ASSERT_STR(got, expected)                                             \
-	do {                                                                  \
-		const char *g_ = (got);                                       \
-		const char *e_ = (expected);                                  \
-		if (!g_ || strcmp(g_, e_) != 0)                               \
-			fprintf(stderr, "\n  expected: %s\n  got:      %s\n", \
-				e_, g_ ? g_ : "(null)");                      \
-		CU_ASSERT_PTR_NOT_NULL(g_);                                   \
-		if (g_)                                                       \
-			CU_ASSERT_STRING_EQUAL(g_, e_);                       \
-	} while (0)
 
 #define ASSERT_LAST_ERROR(expected) ASSERT_STR(cfg_last_error(), expected)
 

@@ -229,23 +229,10 @@ int main(int argc, char **argv)
 	if (!f || fputs(json, f) < 0 || fclose(f))
 		return 1;
 
-	struct hvd_mock *m = hvd_mock_new();
-	if (!m || hvd_mock_add_ram(m, 1, RAM_BASE, RAM_BASE, RAM_SIZE))
+	struct hvd_mock *m = bench_start_daemon("bench_blk", hvisor, plugins,
+						cfg, RAM_BASE, RAM_SIZE);
+	if (!m)
 		return 1;
-	char *const child[] = {(char *)hvisor,
-			       "virtio",
-			       "start",
-			       "--log-level",
-			       "warn",
-			       "--foreground",
-			       "--plugin-dir",
-			       (char *)plugins,
-			       cfg,
-			       NULL};
-	if (hvd_mock_spawn(m, child, NULL) || hvd_mock_wait_ready(m, 5000)) {
-		fprintf(stderr, "bench_blk: daemon did not start\n");
-		return 1;
-	}
 	pid_t pid = hvd_mock_child(m);
 	struct hvd_guest_dev *gd = hvd_guest_open(m, 1, BLK_BASE, BLK_IRQ);
 	uint64_t features = 0;

@@ -132,23 +132,10 @@ int main(int argc, char **argv)
 	FILE *f = fopen(cfg, "w");
 	if (!f || fputs(json, f) < 0 || fclose(f))
 		return 1;
-	struct hvd_mock *m = hvd_mock_new();
-	if (!m || hvd_mock_add_ram(m, 1, 0x50000000, 0x50000000, 0x4000000))
+	struct hvd_mock *m = bench_start_daemon(
+		"bench_console", hvisor, plugins, cfg, 0x50000000, 0x4000000);
+	if (!m)
 		return 1;
-	char *const child[] = {(char *)hvisor,
-			       "virtio",
-			       "start",
-			       "--log-level",
-			       "warn",
-			       "--foreground",
-			       "--plugin-dir",
-			       (char *)plugins,
-			       cfg,
-			       NULL};
-	if (hvd_mock_spawn(m, child, NULL) || hvd_mock_wait_ready(m, 5000)) {
-		fprintf(stderr, "bench_console: daemon did not start\n");
-		return 1;
-	}
 	struct cg g;
 	int pty = open(link, O_RDWR | O_NOCTTY);
 	if (pty < 0 || cg_open(&g, m, 0xa003e00, 78) ||
