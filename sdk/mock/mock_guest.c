@@ -555,6 +555,9 @@ HVD_API int hvd_guest_vq_get_used(struct hvd_guest_vq *vq, void **token,
 	return 1;
 }
 
+/* How long wait_used watches the ring before sleeping on the interrupt. */
+#define GUEST_POLL_NS 50000l
+
 HVD_API int hvd_guest_vq_wait_used(struct hvd_guest_vq *vq, void **token,
 				   uint32_t *len, int timeout_ms)
 {
@@ -563,6 +566,24 @@ HVD_API int hvd_guest_vq_wait_used(struct hvd_guest_vq *vq, void **token,
 	struct hvd_guest_dev *d = vq->dev;
 	if (timeout_ms < 0)
 		timeout_ms = d->timeout_ms;
+	/* A vCPU under hvisor gets its interrupt straight from the
+	 * hypervisor; the mock delivers it through a thread and a condition
+	 * variable, two wake-ups slower. Watching the used ring for a few
+	 * microseconds first keeps that detour out of latency figures. */
+	struct timespec t0, t;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (unsigned spin = 0;; spin++) {
+		int rc = hvd_guest_vq_get_used(vq, token, len);
+		if (rc != 0)
+			return rc < 0 ? rc : 0;
+		if ((spin & 31) != 31)
+			continue;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if ((t.tv_sec - t0.tv_sec) * 1000000000l + t.tv_nsec -
+			    t0.tv_nsec >
+		    GUEST_POLL_NS)
+			break;
+	}
 	struct timespec deadline;
 	mock_deadline(&deadline, timeout_ms);
 	for (;;) {
