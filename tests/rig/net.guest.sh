@@ -21,8 +21,11 @@ net_round() { # ROUND
 }
 # timeout only guards against a hang: busybox tftp retries on its own.
 net_get() { # ROUND BLKSIZE
-	timeout 30 tftp -b "$2" -g -l /tmp/net.get.$1 -r get.bin 10.0.2.2 &&
-		test "$(sha256sum </tmp/net.get.$1 | cut -d' ' -f1)" = "$(cat /rig/net-get.sha256)"
+	timeout 30 tftp -b "$2" -g -l /tmp/net.get.$1 -r get.bin 10.0.2.2 || return 1
+	got=$(sha256sum </tmp/net.get.$1 | cut -d' ' -f1)
+	[ "$got" = "$(cat /rig/net-get.sha256)" ] && return 0
+	rig_log "download: $(wc -c </tmp/net.get.$1) bytes, sha256 $got; the host's: $(cat /rig/net-get.sha256)"
+	return 1
 }
 net_transfer() { # ROUND BLKSIZE PUT_BYTES
 	head -c "$3" /dev/urandom >/tmp/net.put.$1
