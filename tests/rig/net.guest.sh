@@ -14,10 +14,12 @@ net_up() { # DEV
 	ifc=$(net_if "$1")
 	ip link set "$ifc" up && ip addr add 10.0.2.15/24 dev "$ifc"
 }
+# -A: the next ping goes out when the reply is in, not a second later (the
+# 1 s interval stays as the fallback), which saves ~20 s a run.
 net_round() { # ROUND
-	rig_expect "round $1: ping 10.0.2.2" ping -c 3 -W 5 10.0.2.2
+	rig_expect "round $1: ping 10.0.2.2" ping -A -c 3 -W 5 10.0.2.2
 	rig_expect "round $1: 10 pings of 1400 bytes, all answered" \
-		sh -c 'ping -c 10 -s 1400 -W 5 10.0.2.2 | grep -q "10 packets received"'
+		sh -c 'ping -A -c 10 -s 1400 -W 5 10.0.2.2 | grep -q "10 packets received"'
 }
 # timeout only guards against a hang: busybox tftp retries on its own.
 net_get() { # ROUND BLKSIZE
