@@ -132,6 +132,47 @@ static void test_tx_mtu_enforced(void)
 	nh_stop(&h);
 }
 
+/* Receive: the far end of the wire is no more trusted than the guest. A
+ * header whose checksum or GSO fields point outside its frame never
+ * reaches the guest; the frame after it does. */
+static void test_rx_header_outside_frame(void)
+{
+	CU_ASSERT_FATAL(nh_start(&h, 1, "") == 0);
+	uint64_t want =
+		BIT(VIRTIO_NET_F_GUEST_CSUM) | BIT(VIRTIO_NET_F_GUEST_TSO4);
+	CU_ASSERT_FATAL(nh_bring_up(&h, want, 16) == 0);
+	struct gbuf rx = nh_alloc(&h, NET_HDR + 65550);
+	CU_ASSERT_FATAL(nh_post_rx(&h, 0, &rx) == 0);
+	const struct virtio_net_hdr_v1 good = {
+		.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+		.gso_type = VIRTIO_NET_HDR_GSO_TCPV4,
+		.hdr_len = htole16(54),
+		.gso_size = htole16(1448),
+		.csum_start = htole16(34),
+		.csum_offset = htole16(16),
+	};
+	struct virtio_net_hdr_v1 bad[3] = {good, good, good};
+	bad[0].csum_start = htole16(3000 - 16);
+	bad[1].gso_size = 0;
+	bad[2].hdr_len = htole16(3001);
+	for (uint32_t i = 0; i < 3; i++) {
+		memcpy(wire, &bad[i], NET_HDR);
+		nh_fill_frame(wire + NET_HDR, 3000, i, NULL);
+		CU_ASSERT_FATAL(nh_wire_send(&h, 0, wire, NET_HDR + 3000) > 0);
+	}
+	memcpy(wire, &good, NET_HDR);
+	nh_fill_frame(wire + NET_HDR, 3000, 99, NULL);
+	CU_ASSERT_FATAL(nh_wire_send(&h, 0, wire, NET_HDR + 3000) > 0);
+	void *token = NULL;
+	uint32_t used = 0;
+	CU_ASSERT_FATAL(hvd_guest_vq_wait_used(h.rxq[0], &token, &used,
+					       FIX_TIMEOUT_MS) == 0);
+	CU_ASSERT_EQUAL(used, NET_HDR + 3000);
+	CU_ASSERT(nh_check_frame(rx.p + NET_HDR, 3000, 99));
+	CU_ASSERT_FALSE(hvd_guest_status(h.gd) & VIRTIO_CONFIG_S_NEEDS_RESET);
+	nh_stop(&h);
+}
+
 int main(void)
 {
 	static const struct cunit_test tests[] = {
@@ -141,6 +182,8 @@ int main(void)
 		 test_tx_header_outside_frame},
 		{"transmit num_buffers cleared", test_tx_num_buffers_cleared},
 		{"transmit mtu enforced", test_tx_mtu_enforced},
+		{"receive header outside the frame",
+		 test_rx_header_outside_frame},
 		{NULL, NULL},
 	};
 	return cunit_run("net-hostile", tests);
