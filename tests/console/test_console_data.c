@@ -299,6 +299,31 @@ static void test_socket_reconnect(void)
 	CU_ASSERT(lstat(path, &st) < 0); /* removed on destroy */
 }
 
+/* More transmit buffers in one kick than a drain takes (TX_BATCH, 32):
+ * the drain gives the thread back and the writable backend resumes it, so
+ * every byte still arrives, in order. */
+static void test_tx_batch_resumes(void)
+{
+	char path[256], extra[400];
+	tmp_path(path, sizeof path, "sock");
+	snprintf(extra, sizeof extra,
+		 ", \"backend\": \"socket\", \"path\": \"%s\"", path);
+	start(extra);
+	CU_ASSERT_FATAL(cg_up(&g, F_V1, 2) == 0);
+	CU_ASSERT_FATAL(cg_pool(&g, TXQ, 64, 1) == 0);
+	int c = connect_to(path);
+	uint8_t sent[64], got[64];
+	cg_fill_random(sent, sizeof sent, 9);
+	struct cg_io r = {.fd = c, .buf = got, .want = sizeof got};
+	CU_ASSERT_FATAL(cg_io_start(&r) == 0);
+	/* 64 one-byte chains, one kick. */
+	CU_ASSERT_EQUAL(cg_send_nowait(&g, TXQ, sent, sizeof sent), 0);
+	CU_ASSERT_EQUAL(cg_io_join(&r), 0);
+	CU_ASSERT(memcmp(got, sent, sizeof sent) == 0);
+	close(c);
+	stop();
+}
+
 /* The stdio backend on fds 0 and 1 (pipes here): output, input, output
  * after stdin ended; the fd flags are restored afterwards. No fatal
  * assertion while stdout is redirected: CUnit reports on it. */
@@ -398,6 +423,7 @@ int main(void)
 		{"emergency write", test_emergency_write},
 		{"window size change", test_window_size_change},
 		{"socket disconnect and reconnect", test_socket_reconnect},
+		{"transmit batch resumes", test_tx_batch_resumes},
 		{"stdio backend", test_stdio},
 		{"bad JSON refused", test_bad_json},
 		{NULL, NULL},
