@@ -43,8 +43,8 @@ static void test_bounce_does_not_follow_request_size(void)
 	bufs[SEGMENTS + 1] = (struct hvd_guest_buf){r.status_gpa, 1, true};
 
 	long before = peak_rss_kib();
-	CU_ASSERT_FATAL(hvd_guest_vq_add(t.vq[0], bufs, SEGMENTS + 2, false,
-					 &r) >= 0);
+	CU_ASSERT_FATAL(
+		hvd_guest_vq_add(t.vq[0], bufs, SEGMENTS + 2, false, &r) >= 0);
 	hvd_guest_vq_kick(t.vq[0]);
 	uint32_t used = 0;
 	CU_ASSERT_PTR_EQUAL(treq_wait(&t, 0, &used), &r);
@@ -88,7 +88,8 @@ static void test_bounce_in_pieces(void)
 		bufs[0] = (struct hvd_guest_buf){r.hdr_gpa, 16, false};
 		uint64_t at = gpa + 1;
 		for (unsigned i = 0; i < 5; i++) {
-			bufs[1 + i] = (struct hvd_guest_buf){at, seg[i], !write};
+			bufs[1 + i] =
+				(struct hvd_guest_buf){at, seg[i], !write};
 			at += seg[i];
 		}
 		bufs[6] = (struct hvd_guest_buf){r.status_gpa, 1, true};
