@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -215,8 +216,13 @@ static void tx_pump(struct cport *port)
 	while (r == TX_PROGRESS && vq) {
 		if (!port->tx_chain) {
 			if (budget-- == 0) {
-				r = TX_YIELD;
-				break;
+				if (port->out_pollable) {
+					r = TX_YIELD;
+					break;
+				}
+				/* Nothing would wake us (a regular file); such
+				 * a backend never makes us wait either. */
+				budget = TX_BATCH;
 			}
 			port->tx_chain = pop_or_enable_kicks(con, vq);
 			if (!port->tx_chain)
@@ -349,9 +355,24 @@ static void port_io_event(void *opaque, int fd, uint32_t events)
 
 /* ---- Connection state ---------------------------------------------------- */
 
+/* Whether epoll can watch fd: not a regular file, nor a device without
+ * poll such as /dev/null (stdio redirected). */
+static bool fd_pollable(int fd)
+{
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0)
+		return false;
+	struct epoll_event ev = {.events = EPOLLOUT};
+	bool ok = epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == 0;
+	close(ep);
+	return ok;
+}
+
 void port_backend_up(struct cport *port)
 {
 	struct console *con = port->con;
+	port->out_pollable =
+		port->be.out_fd >= 0 && fd_pollable(port->be.out_fd);
 	if (con->active && con->multiport)
 		ctrl_send(con, port->id, VIRTIO_CONSOLE_PORT_OPEN, 1, NULL, 0);
 	port_check_winsize(port);
