@@ -134,25 +134,39 @@ static bool iov_aligned(const struct iovec *iov, unsigned count, size_t align)
 }
 
 /* O_DIRECT with guest buffers that do not meet the memory alignment: go
- * through an aligned bounce buffer of the whole request. */
+ * through an aligned bounce buffer, at most BLK_SIZE_MAX at a time. The
+ * request's size is the guest's choice (its segments may all be the same
+ * buffer), so it must not decide how much we allocate. `off` and `len` are
+ * multiples of dio_offset_align, and so is every piece. */
 static int transfer_bounced(const struct blk *blk, bool write,
-			    struct iovec *iov, unsigned count, size_t len,
+			    const struct iovec *iov, unsigned count, size_t len,
 			    off_t off)
 {
+	size_t piece = len < BLK_SIZE_MAX ? len : BLK_SIZE_MAX;
+	piece -= piece % blk->dio_offset_align;
+	if (piece == 0)
+		piece = blk->dio_offset_align;
 	void *buf = NULL;
-	if (posix_memalign(&buf, blk->dio_mem_align, len))
+	if (posix_memalign(&buf, blk->dio_mem_align, piece))
 		return -ENOMEM;
-	if (write)
-		gather(iov, count, 0, buf, len);
-	struct iovec one = {buf, len};
-	int err = transfer(blk->fd, write, &one, 1, off);
-	if (!err && !write) {
-		size_t done = 0;
-		for (unsigned i = 0; i < count; i++) {
-			memcpy(iov[i].iov_base, (uint8_t *)buf + done,
-			       iov[i].iov_len);
-			done += iov[i].iov_len;
+	struct iovec part[BLK_SEG_MAX]; /* do_rw checked count */
+	int err = 0;
+	for (size_t done = 0; done < len && !err;) {
+		size_t n = len - done < piece ? len - done : piece;
+		if (write)
+			gather(iov, count, done, buf, n);
+		struct iovec one = {buf, n};
+		err = transfer(blk->fd, write, &one, 1, off + (off_t)done);
+		if (!err && !write) {
+			unsigned k = slice(iov, count, done, n, part);
+			size_t at = 0;
+			for (unsigned i = 0; i < k; i++) {
+				memcpy(part[i].iov_base, (uint8_t *)buf + at,
+				       part[i].iov_len);
+				at += part[i].iov_len;
+			}
 		}
+		done += n;
 	}
 	free(buf);
 	return err;

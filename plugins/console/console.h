@@ -102,7 +102,8 @@ struct cport {
 	 * reached the backend. */
 	struct hvd_chain *tx_chain;
 	size_t tx_done;
-	bool tx_blocked; /* waiting for HVD_EV_OUT */
+	bool tx_blocked;   /* waiting for HVD_EV_OUT */
+	bool out_pollable; /* be.out_fd can be watched (not a regular file) */
 	uint8_t emerg[CONSOLE_EMERG_BUF];
 	size_t emerg_len;
 

@@ -17,6 +17,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -24,8 +25,13 @@
 #include "console.h"
 
 /* Chains handled per wake-up of one direction, so one busy port cannot hold
- * the event-loop thread for long. The level-triggered watch brings us back. */
+ * the event-loop thread for long. The level-triggered watch brings us back.
+ * Transmit needs the bound as much: it also runs on the dispatch thread,
+ * which answers every device's register accesses, and a driver that hands
+ * each buffer back as soon as it is used would otherwise keep it there
+ * for as long as it likes. HVD_EV_OUT on the writable backend resumes. */
 #define RX_BATCH 64u
+#define TX_BATCH 32u
 /* iovecs handed to one writev. */
 #define TX_IOV 64u
 
@@ -157,8 +163,8 @@ static void log_chain(struct cport *port, const struct hvd_chain *c)
 					     port->id);
 }
 
-/* Result of one write attempt. */
-enum tx_result { TX_PROGRESS, TX_FULL, TX_BROKEN };
+/* Result of one write attempt; TX_YIELD: the drain used its batch. */
+enum tx_result { TX_PROGRESS, TX_FULL, TX_BROKEN, TX_YIELD };
 
 static enum tx_result tx_write(struct cport *port, const struct iovec *iov,
 			       unsigned n, size_t *written)
@@ -206,8 +212,18 @@ static void tx_pump(struct cport *port)
 	struct hvd_vq *vq =
 		con->active ? port_vq(port, port_tx_queue(port->id)) : NULL;
 	bool pushed = false;
+	unsigned budget = TX_BATCH;
 	while (r == TX_PROGRESS && vq) {
 		if (!port->tx_chain) {
+			if (budget-- == 0) {
+				if (port->out_pollable) {
+					r = TX_YIELD;
+					break;
+				}
+				/* Nothing would wake us (a regular file); such
+				 * a backend never makes us wait either. */
+				budget = TX_BATCH;
+			}
 			port->tx_chain = pop_or_enable_kicks(con, vq);
 			if (!port->tx_chain)
 				break;
@@ -234,9 +250,10 @@ static void tx_pump(struct cport *port)
 		 * size, as input is (see rx_pump). */
 		port_check_winsize(port);
 	}
-	if (r == TX_FULL) {
-		/* HVD_EV_OUT resumes us; the driver's kicks meanwhile would
-		 * only wake the dispatch thread for nothing. */
+	if (r == TX_FULL || r == TX_YIELD) {
+		/* HVD_EV_OUT resumes us (at once after a yield: the backend
+		 * has room); the driver's kicks meanwhile would only wake the
+		 * dispatch thread for nothing. */
 		port->tx_blocked = true;
 		if (vq)
 			con->host->vq_kick_enable(vq, 0);
@@ -338,9 +355,24 @@ static void port_io_event(void *opaque, int fd, uint32_t events)
 
 /* ---- Connection state ---------------------------------------------------- */
 
+/* Whether epoll can watch fd: not a regular file, nor a device without
+ * poll such as /dev/null (stdio redirected). */
+static bool fd_pollable(int fd)
+{
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0)
+		return false;
+	struct epoll_event ev = {.events = EPOLLOUT};
+	bool ok = epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) == 0;
+	close(ep);
+	return ok;
+}
+
 void port_backend_up(struct cport *port)
 {
 	struct console *con = port->con;
+	port->out_pollable =
+		port->be.out_fd >= 0 && fd_pollable(port->be.out_fd);
 	if (con->active && con->multiport)
 		ctrl_send(con, port->id, VIRTIO_CONSOLE_PORT_OPEN, 1, NULL, 0);
 	port_check_winsize(port);

@@ -208,8 +208,12 @@ static int build_iov(struct net_pair *pair, unsigned *num)
 }
 
 /* The header as the negotiated features allow the guest to see it; false
- * when the frame cannot be given to this guest (5.1.6.4.1). */
-static bool fix_header(const struct net *net, struct virtio_net_hdr_v1 *h)
+ * when the frame cannot be given to this guest (5.1.6.4.1). The header comes
+ * from the far end of the backend (on the socket backend another guest's
+ * device, or anything else that can send to our socket), so the fields
+ * that point into the frame must point into it. */
+static bool fix_header(const struct net *net, struct virtio_net_hdr_v1 *h,
+		       size_t frame_len)
 {
 	bool csum = net_has(net, VIRTIO_NET_F_GUEST_CSUM);
 	if (h->flags &
@@ -217,8 +221,15 @@ static bool fix_header(const struct net *net, struct virtio_net_hdr_v1 *h)
 		return false;
 	if ((h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) && !csum)
 		return false; /* a partial checksum we cannot complete */
+	if ((h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) &&
+	    (size_t)le16toh(h->csum_start) + le16toh(h->csum_offset) + 2 >
+		    frame_len)
+		return false;
 	if (!csum)
 		h->flags = 0; /* DATA_VALID too needs GUEST_CSUM */
+	if (h->gso_type != VIRTIO_NET_HDR_GSO_NONE &&
+	    (h->gso_size == 0 || le16toh(h->hdr_len) > frame_len))
+		return false;
 	switch (h->gso_type) {
 	case VIRTIO_NET_HDR_GSO_NONE:
 		return true;
@@ -249,7 +260,7 @@ static void deliver(struct net_pair *pair, unsigned num_iov, size_t n)
 	uint8_t dst[6];
 	net_iov_copy_from(pair->rx_iov, num_iov, 0, &hdr, sizeof hdr);
 	net_iov_copy_from(pair->rx_iov, num_iov, NET_HDR_LEN, dst, 6);
-	if (!fix_header(net, &hdr)) {
+	if (!fix_header(net, &hdr, n - NET_HDR_LEN)) {
 		pair->rx_invalid++;
 		return;
 	}
