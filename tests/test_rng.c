@@ -40,8 +40,9 @@ static void test_getrandom(void)
 {
 	struct fixture f = {0};
 	CU_ASSERT_EQUAL_FATAL(
-		fixture_start(&f, "{\"type\": \"rng\", \"addr\": \"0xa003e00\", "
-				  "\"len\": \"0x200\", \"irq\": 78}"),
+		fixture_start(&f,
+			      "{\"type\": \"rng\", \"addr\": \"0xa003e00\", "
+			      "\"len\": \"0x200\", \"irq\": 78}"),
 		0);
 	struct hvd_guest_dev *gd;
 	struct hvd_guest_vq *vq = bring_up(&f, &gd);
@@ -62,6 +63,45 @@ static void test_getrandom(void)
 	}
 	/* Two 64-byte draws of real entropy do not match. */
 	CU_ASSERT_NOT_EQUAL(memcmp(a, b, 64), 0);
+	hvd_guest_close(gd);
+	fixture_stop(&f);
+}
+
+/* More requests than one pass serves, from a single kick: the rest is
+ * served from the event loop, none is lost. */
+static void test_batches_continue(void)
+{
+	struct fixture f = {0};
+	CU_ASSERT_EQUAL_FATAL(
+		fixture_start(&f,
+			      "{\"type\": \"rng\", \"addr\": \"0xa003e00\", "
+			      "\"len\": \"0x200\", \"irq\": 78}"),
+		0);
+	struct hvd_guest_dev *gd = hvd_guest_open(f.mock, 1, BASE, IRQ);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(gd);
+	uint64_t got;
+	CU_ASSERT_EQUAL_FATAL(
+		hvd_guest_negotiate(gd, 1ull << VIRTIO_F_VERSION_1, &got), 0);
+	struct hvd_guest_vq *vq = hvd_guest_vq_setup(gd, 0, 256);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(vq);
+	CU_ASSERT_EQUAL_FATAL(hvd_guest_driver_ok(gd), 0);
+	enum { N = 200 };
+	for (unsigned i = 0; i < N; i++) {
+		void *p;
+		uint64_t gpa = hvd_guest_alloc(gd, 16, 8, &p);
+		struct hvd_guest_buf b = {gpa, 16, true};
+		CU_ASSERT_FATAL(hvd_guest_vq_add(vq, &b, 1, false, p) >= 0);
+	}
+	hvd_guest_vq_kick(vq);
+	unsigned done = 0;
+	void *token;
+	uint32_t len;
+	while (done < N &&
+	       hvd_guest_vq_wait_used(vq, &token, &len, FIX_TIMEOUT_MS) == 0) {
+		CU_ASSERT(len >= 1 && len <= 16);
+		done++;
+	}
+	CU_ASSERT_EQUAL(done, N);
 	hvd_guest_close(gd);
 	fixture_stop(&f);
 }
@@ -93,9 +133,8 @@ static void test_source_holds_until_data(void)
 	CU_ASSERT_EQUAL(hvd_guest_vq_get_used(vq, &token, &len), 0);
 	static const char data[] = "0123456789";
 	CU_ASSERT_EQUAL(write(w, data, 10), 10);
-	CU_ASSERT_EQUAL(hvd_guest_vq_wait_used(vq, &token, &len,
-					       FIX_TIMEOUT_MS),
-			0);
+	CU_ASSERT_EQUAL(
+		hvd_guest_vq_wait_used(vq, &token, &len, FIX_TIMEOUT_MS), 0);
 	CU_ASSERT_EQUAL(len, 10);
 	CU_ASSERT_EQUAL(memcmp(buf, data, 10), 0);
 	/* A reset while waiting, then the device works again. */
@@ -107,9 +146,8 @@ static void test_source_holds_until_data(void)
 	CU_ASSERT(hvd_guest_vq_add(vq, &b, 1, false, buf) >= 0);
 	hvd_guest_vq_kick(vq);
 	CU_ASSERT_EQUAL(write(w, "abc", 3), 3);
-	CU_ASSERT_EQUAL(hvd_guest_vq_wait_used(vq, &token, &len,
-					       FIX_TIMEOUT_MS),
-			0);
+	CU_ASSERT_EQUAL(
+		hvd_guest_vq_wait_used(vq, &token, &len, FIX_TIMEOUT_MS), 0);
 	CU_ASSERT_EQUAL(len, 3);
 	CU_ASSERT_EQUAL(memcmp(buf, "abc", 3), 0);
 	hvd_guest_close(gd);
@@ -121,16 +159,18 @@ static void test_bad_source_and_key(void)
 {
 	struct fixture f = {0};
 	CU_ASSERT_NOT_EQUAL(
-		fixture_start(&f, "{\"type\": \"rng\", \"addr\": \"0xa003e00\", "
-				  "\"len\": \"0x200\", \"irq\": 78, \"source\": "
-				  "\"/nonexistent/entropy\"}"),
+		fixture_start(&f,
+			      "{\"type\": \"rng\", \"addr\": \"0xa003e00\", "
+			      "\"len\": \"0x200\", \"irq\": 78, \"source\": "
+			      "\"/nonexistent/entropy\"}"),
 		0);
 	CU_ASSERT_PTR_NULL(f.daemon);
 	hvd_mock_free(f.mock);
 	struct fixture g = {0};
 	CU_ASSERT_NOT_EQUAL(
-		fixture_start(&g, "{\"type\": \"rng\", \"addr\": \"0xa003e00\", "
-				  "\"len\": \"0x200\", \"irq\": 78, \"rate\": 1}"),
+		fixture_start(&g,
+			      "{\"type\": \"rng\", \"addr\": \"0xa003e00\", "
+			      "\"len\": \"0x200\", \"irq\": 78, \"rate\": 1}"),
 		0);
 	CU_ASSERT_STRING_EQUAL(cfg_last_error(),
 			       "zones[0].devices[0].rate: unknown key");
@@ -146,6 +186,7 @@ int main(void)
 		return 2;
 	static const struct cunit_test tests[] = {
 		{"entropy from getrandom", test_getrandom},
+		{"batches continue from the event loop", test_batches_continue},
 		{"a source holds the request until data arrives",
 		 test_source_holds_until_data},
 		{"bad source and unknown key", test_bad_source_and_key},

@@ -28,6 +28,10 @@
 #define RNG_MAX_PER_REQUEST 4096u
 /* Retry period while the host's pool is not ready yet. */
 #define RNG_RETRY_NS 50000000ull
+/* Requests served per pass: a guest that keeps refilling the ring must not
+ * keep the dispatch thread (every device's register accesses) to itself.
+ * The rest is served from the event loop right after. */
+#define RNG_BATCH 64u
 
 struct rng {
 	struct hvd_device *dev;
@@ -167,8 +171,11 @@ static void wait_for_entropy(struct rng *rng)
 static void serve(struct rng *rng)
 {
 	struct hvd_vq *vq = rng->host->vq_get(rng->dev, 0);
-	struct hvd_chain *chain;
-	while ((chain = rng->host->vq_pop(vq)) != NULL) {
+	unsigned served;
+	for (served = 0; served < RNG_BATCH; served++) {
+		struct hvd_chain *chain = rng->host->vq_pop(vq);
+		if (!chain)
+			break;
 		uint32_t n = fill(rng, chain);
 		if (n == 0 && chain->in_bytes > 0) {
 			/* Nothing to give: the request waits in the ring. */
@@ -179,6 +186,10 @@ static void serve(struct rng *rng)
 		rng->host->vq_push(chain, n);
 	}
 	rng->host->vq_notify(vq);
+	if (served == RNG_BATCH && !rng->retry && !rng->readable &&
+	    rng->host->vq_has_work(vq))
+		rng->retry =
+			rng->host->timer_add(rng->dev, 1, 0, retry_fired, rng);
 }
 
 static void rng_queue_notify(void *state, unsigned index)
