@@ -151,6 +151,8 @@ struct console {
 	uint64_t features;
 	struct ctrl_msg *ctrl_head, **ctrl_tail;
 	unsigned ctrl_queued;
+	/* Control messages left for the event loop after a full batch. */
+	struct hvd_timer *ctrl_more;
 	uint64_t emerg_dropped;
 };
 

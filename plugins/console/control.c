@@ -93,6 +93,10 @@ void ctrl_flush(struct console *con)
 
 void ctrl_reset(struct console *con)
 {
+	if (con->ctrl_more) {
+		con->host->timer_cancel(con->ctrl_more);
+		con->ctrl_more = NULL;
+	}
 	while (con->ctrl_head) {
 		struct ctrl_msg *m = con->ctrl_head;
 		con->ctrl_head = m->next;
@@ -158,11 +162,27 @@ static bool handle_msg(struct console *con,
 	return true;
 }
 
+/* Control messages handled per pass: a guest that keeps refilling the
+ * queue must not keep the dispatch thread (every device's register
+ * accesses) to itself; the rest is handled from the event loop. */
+#define CTRL_BATCH 32u
+
+static void ctrl_more_fired(void *opaque)
+{
+	struct console *con = opaque;
+	con->host->timer_cancel(con->ctrl_more);
+	con->ctrl_more = NULL;
+	ctrl_handle_tx(con);
+}
+
 void ctrl_handle_tx(struct console *con)
 {
 	struct hvd_vq *vq = con->host->vq_get(con->dev, CTRL_TX_QUEUE);
-	struct hvd_chain *c;
-	while ((c = con->host->vq_pop(vq)) != NULL) {
+	unsigned handled;
+	for (handled = 0; handled < CTRL_BATCH; handled++) {
+		struct hvd_chain *c = con->host->vq_pop(vq);
+		if (!c)
+			break;
 		struct virtio_console_control msg;
 		uint32_t got = 0;
 		for (uint32_t i = 0; i < c->num_out && got < sizeof msg; i++) {
@@ -180,4 +200,8 @@ void ctrl_handle_tx(struct console *con)
 		}
 	}
 	con->host->vq_notify(vq);
+	if (handled == CTRL_BATCH && !con->ctrl_more &&
+	    con->host->vq_has_work(vq))
+		con->ctrl_more = con->host->timer_add(con->dev, 1, 0,
+						      ctrl_more_fired, con);
 }

@@ -130,6 +130,8 @@ struct net {
 	unsigned stale_num, stale_cap;
 
 	uint8_t *rx_scratch; /* NET_RX_SCRATCH bytes, shared by the pairs */
+	/* Control commands left for the event loop after a full batch. */
+	struct hvd_timer *ctrl_more;
 };
 
 /* A backend: opens one fd per pair; frames are [virtio_net_hdr_v1][frame]
@@ -191,6 +193,8 @@ void net_tx_drain(struct net_pair *pair);
 
 /* net_ctrl.c */
 void net_ctrl_notify(struct net *net, struct hvd_vq *vq);
+/* Forget control work left for later (device reset). */
+void net_ctrl_reset(struct net *net);
 void net_filter_reset(struct net_filter *filter);
 
 /* iov helpers (net_rx.c) */

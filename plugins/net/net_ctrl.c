@@ -125,12 +125,34 @@ static int run_command(struct net *net, const uint8_t *cmd, size_t len)
 	}
 }
 
+/* Commands run per pass: a guest that keeps refilling the control queue
+ * must not keep the dispatch thread (every device's register accesses) to
+ * itself; the rest runs from the event loop. */
+#define CTRL_BATCH 32u
+
+void net_ctrl_reset(struct net *net)
+{
+	if (net->ctrl_more)
+		net->host->timer_cancel(net->ctrl_more);
+	net->ctrl_more = NULL;
+}
+
+static void ctrl_more_fired(void *opaque)
+{
+	struct net *net = opaque;
+	net_ctrl_reset(net);
+	net_ctrl_notify(net, net->host->vq_get(net->dev, net->opt.pairs * 2));
+}
+
 void net_ctrl_notify(struct net *net, struct hvd_vq *vq)
 {
 	const struct hvd_host_services *host = net->host;
-	struct hvd_chain *c;
 	uint8_t buf[2 + CTRL_MAX_DATA]; /* per call: devices run in parallel */
-	while ((c = host->vq_pop(vq)) != NULL) {
+	unsigned handled;
+	for (handled = 0; handled < CTRL_BATCH; handled++) {
+		struct hvd_chain *c = host->vq_pop(vq);
+		if (!c)
+			break;
 		if (c->out_bytes < 2 || c->in_bytes < 1) {
 			host->vq_push(c, 0);
 			host->needs_reset(net->dev, "control command without "
@@ -149,4 +171,7 @@ void net_ctrl_notify(struct net *net, struct hvd_vq *vq)
 		host->vq_push(c, c->in_bytes);
 	}
 	host->vq_notify(vq);
+	if (handled == CTRL_BATCH && !net->ctrl_more && host->vq_has_work(vq))
+		net->ctrl_more =
+			host->timer_add(net->dev, 1, 0, ctrl_more_fired, net);
 }

@@ -264,6 +264,7 @@ static void net_reset(void *state)
 		pair_disable(&net->pairs[i]);
 		net_rx_forget(&net->pairs[i]);
 	}
+	net_ctrl_reset(net);
 	net->active = false;
 	net->active_pairs = 0;
 	net->features = 0;

@@ -130,7 +130,8 @@ int nh_bring_up(struct net_harness *h, uint64_t want, uint16_t qsize)
 		if (!h->rxq[k] || !h->txq[k])
 			return -1;
 	}
-	h->ctrlq = hvd_guest_vq_setup(h->gd, 2 * pairs, 16);
+	h->ctrlq =
+		hvd_guest_vq_setup(h->gd, 2 * pairs, qsize > 16 ? qsize : 16);
 	if (!h->ctrlq)
 		return -1;
 	return hvd_guest_driver_ok(h->gd);
