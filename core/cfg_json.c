@@ -420,6 +420,27 @@ int cfg_get_u64(const struct cJSON *obj, const char *base, const char *key,
 	return 0;
 }
 
+int cfg_get_u64_range(const struct cJSON *obj, const char *base,
+		      const char *key, uint64_t min, uint64_t max,
+		      uint64_t *out)
+{
+	uint64_t v;
+	int r = cfg_get_u64(obj, base, key, &v);
+	if (r == -ENOENT)
+		return 0;
+	if (r)
+		return r;
+	if (v < min || v > max) {
+		char path[512];
+		full_path(path, sizeof path, base, key);
+		cfg_fail("%s: %" PRIu64 " is outside %" PRIu64 "..%" PRIu64,
+			 path, v, min, max);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
 int cfg_get_bool(const struct cJSON *obj, const char *base, const char *key,
 		 bool *out)
 {

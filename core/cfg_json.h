@@ -27,6 +27,11 @@ int cfg_get_string(const struct cJSON *obj, const char *base, const char *key,
 		   const char **out);
 int cfg_get_u64(const struct cJSON *obj, const char *base, const char *key,
 		uint64_t *out);
+/* Optional number in [min, max]: 0 (*out untouched when absent) or -EINVAL
+ * (logged, full path). */
+int cfg_get_u64_range(const struct cJSON *obj, const char *base,
+		      const char *key, uint64_t min, uint64_t max,
+		      uint64_t *out);
 int cfg_get_bool(const struct cJSON *obj, const char *base, const char *key,
 		 bool *out);
 int cfg_get_array_len(const struct cJSON *obj, const char *base,

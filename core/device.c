@@ -60,6 +60,14 @@ static int svc_cfg_u64(struct hvd_device *hd, const char *key, uint64_t *out)
 	return cfg_get_u64(dev->cfg->json, dev->cfg->path, key, out);
 }
 
+static int svc_cfg_u64_range(struct hvd_device *hd, const char *key,
+			     uint64_t min, uint64_t max, uint64_t *out)
+{
+	struct device *dev = to_dev(hd);
+	return cfg_get_u64_range(dev->cfg->json, dev->cfg->path, key, min, max,
+				 out);
+}
+
 static int svc_cfg_bool(struct hvd_device *hd, const char *key, bool *out)
 {
 	struct device *dev = to_dev(hd);
@@ -210,6 +218,7 @@ static const struct hvd_host_services services = {
 	.name = svc_name,
 	.cfg_check_keys_at = svc_cfg_check_keys_at,
 	.cfg_kind = svc_cfg_kind,
+	.cfg_u64_range = svc_cfg_u64_range,
 };
 
 /* ---- lifecycle --------------------------------------------------------- */

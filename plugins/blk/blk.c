@@ -73,26 +73,6 @@ static int option_choice(struct blk *blk, const char *key,
 	return -EINVAL;
 }
 
-static int option_u64(struct blk *blk, const char *key, uint64_t min,
-		      uint64_t max, uint64_t *out)
-{
-	uint64_t v;
-	int rc = blk->host->cfg_u64(blk->dev, key, &v);
-	if (rc == -ENOENT)
-		return 0;
-	if (rc)
-		return rc;
-	if (v < min || v > max) {
-		blk->host->log(blk->dev, HVD_LOG_ERROR,
-			       "%s: %llu is outside %llu..%llu", key,
-			       (unsigned long long)v, (unsigned long long)min,
-			       (unsigned long long)max);
-		return -EINVAL;
-	}
-	*out = v;
-	return 0;
-}
-
 static int parse_options(struct blk *blk)
 {
 	static const char *const keys[] = {
@@ -133,8 +113,10 @@ static int parse_options(struct blk *blk)
 	blk->discard = discard == 0 ? BLK_DISCARD_UNMAP : BLK_DISCARD_IGNORE;
 
 	uint64_t queues = 1, qsize = BLK_DEFAULT_QUEUE_SIZE;
-	if ((rc = option_u64(blk, "num_queues", 1, HVD_MAX_QUEUES, &queues)) ||
-	    (rc = option_u64(blk, "queue_size", 2, 32768, &qsize)))
+	if ((rc = blk->host->cfg_u64_range(blk->dev, "num_queues", 1,
+					   HVD_MAX_QUEUES, &queues)) ||
+	    (rc = blk->host->cfg_u64_range(blk->dev, "queue_size", 2, 32768,
+					   &qsize)))
 		return rc;
 	if (qsize & (qsize - 1))
 		return fail(blk, -EINVAL,

@@ -98,27 +98,6 @@ static int parse_mac_key(struct net *net)
 	return 0;
 }
 
-/* Optional number in [min, max]; *out keeps its default when absent. */
-static int parse_range(struct net *net, const char *key, uint64_t min,
-		       uint64_t max, uint64_t *out)
-{
-	uint64_t v;
-	int r = net->host->cfg_u64(net->dev, key, &v);
-	if (r == -ENOENT)
-		return 0;
-	if (r)
-		return r;
-	if (v < min || v > max) {
-		net->host->log(net->dev, HVD_LOG_ERROR,
-			       "%s: %llu is outside %llu..%llu", key,
-			       (unsigned long long)v, (unsigned long long)min,
-			       (unsigned long long)max);
-		return -EINVAL;
-	}
-	*out = v;
-	return 0;
-}
-
 /* Optional string; *out stays NULL when absent. */
 static int parse_string(struct net *net, const char *key, const char **out)
 {
@@ -189,9 +168,10 @@ int net_parse_options(struct net *net)
 	struct net_options *o = &net->opt;
 	uint64_t mtu = NET_DEFAULT_MTU, pairs = 1, qsize = NET_DEFAULT_QSIZE;
 	if (parse_backend(net) || parse_mac_key(net) ||
-	    parse_range(net, "mtu", 68, 65535, &mtu) ||
-	    parse_range(net, "num_queue_pairs", 1, NET_MAX_PAIRS, &pairs) ||
-	    parse_range(net, "queue_size", 2, 32768, &qsize))
+	    net->host->cfg_u64_range(net->dev, "mtu", 68, 65535, &mtu) ||
+	    net->host->cfg_u64_range(net->dev, "num_queue_pairs", 1,
+				     NET_MAX_PAIRS, &pairs) ||
+	    net->host->cfg_u64_range(net->dev, "queue_size", 2, 32768, &qsize))
 		return -EINVAL;
 	if (qsize & (qsize - 1)) {
 		net->host->log(net->dev, HVD_LOG_ERROR,

@@ -191,6 +191,11 @@ struct hvd_host_services {
 	 * a plugin can accept a key in two shapes (e.g. an array of bytes or
 	 * a string). -ENOENT when absent; -EINVAL (logged) for a bad path. */
 	int (*cfg_kind)(struct hvd_device *dev, const char *key);
+	/* An optional number in [min, max]: 0 with *out set, or with *out
+	 * untouched when the key is absent; -EINVAL after logging the full
+	 * path ("...queue_size: 3 is outside 4..256") or a wrong type. */
+	int (*cfg_u64_range)(struct hvd_device *dev, const char *key,
+			     uint64_t min, uint64_t max, uint64_t *out);
 
 	/* Guest memory: host pointer for [gpa, gpa+len) if it lies entirely
 	 * inside one mapped RAM region of the device's zone, else NULL. */
@@ -338,7 +343,7 @@ HVD_ASSERT_OFFSET(hvd_chain, in_bytes, 24);
 HVD_ASSERT_OFFSET(hvd_chain, reserved1, 28);
 HVD_ASSERT_OFFSET(hvd_chain, iov, 32);
 /* Grows at its end (minor versions): at least the 1.0 table. */
-_Static_assert(sizeof(struct hvd_host_services) >= 288,
+_Static_assert(sizeof(struct hvd_host_services) >= 296,
 	       "hvd_host_services shrank");
 HVD_ASSERT_OFFSET(hvd_host_services, size, 0);
 HVD_ASSERT_OFFSET(hvd_host_services, abi_minor, 4);
@@ -350,26 +355,27 @@ HVD_ASSERT_OFFSET(hvd_host_services, cfg_array_len, 40);
 HVD_ASSERT_OFFSET(hvd_host_services, cfg_check_keys, 48);
 HVD_ASSERT_OFFSET(hvd_host_services, cfg_check_keys_at, 56);
 HVD_ASSERT_OFFSET(hvd_host_services, cfg_kind, 64);
-HVD_ASSERT_OFFSET(hvd_host_services, guest_ptr, 72);
-HVD_ASSERT_OFFSET(hvd_host_services, vq_get, 80);
-HVD_ASSERT_OFFSET(hvd_host_services, vq_pop, 88);
-HVD_ASSERT_OFFSET(hvd_host_services, vq_unpop, 96);
-HVD_ASSERT_OFFSET(hvd_host_services, vq_push, 104);
-HVD_ASSERT_OFFSET(hvd_host_services, vq_notify, 112);
-HVD_ASSERT_OFFSET(hvd_host_services, vq_kick_enable, 120);
-HVD_ASSERT_OFFSET(hvd_host_services, vq_has_work, 128);
-HVD_ASSERT_OFFSET(hvd_host_services, vq_index, 136);
-HVD_ASSERT_OFFSET(hvd_host_services, vq_size, 144);
-HVD_ASSERT_OFFSET(hvd_host_services, features, 152);
-HVD_ASSERT_OFFSET(hvd_host_services, config_changed, 160);
-HVD_ASSERT_OFFSET(hvd_host_services, needs_reset, 168);
-HVD_ASSERT_OFFSET(hvd_host_services, watch_add, 176);
-HVD_ASSERT_OFFSET(hvd_host_services, watch_modify, 184);
-HVD_ASSERT_OFFSET(hvd_host_services, watch_remove, 192);
-HVD_ASSERT_OFFSET(hvd_host_services, timer_add, 200);
-HVD_ASSERT_OFFSET(hvd_host_services, timer_cancel, 208);
-HVD_ASSERT_OFFSET(hvd_host_services, name, 216);
-HVD_ASSERT_OFFSET(hvd_host_services, reserved, 224);
+HVD_ASSERT_OFFSET(hvd_host_services, cfg_u64_range, 72);
+HVD_ASSERT_OFFSET(hvd_host_services, guest_ptr, 80);
+HVD_ASSERT_OFFSET(hvd_host_services, vq_get, 88);
+HVD_ASSERT_OFFSET(hvd_host_services, vq_pop, 96);
+HVD_ASSERT_OFFSET(hvd_host_services, vq_unpop, 104);
+HVD_ASSERT_OFFSET(hvd_host_services, vq_push, 112);
+HVD_ASSERT_OFFSET(hvd_host_services, vq_notify, 120);
+HVD_ASSERT_OFFSET(hvd_host_services, vq_kick_enable, 128);
+HVD_ASSERT_OFFSET(hvd_host_services, vq_has_work, 136);
+HVD_ASSERT_OFFSET(hvd_host_services, vq_index, 144);
+HVD_ASSERT_OFFSET(hvd_host_services, vq_size, 152);
+HVD_ASSERT_OFFSET(hvd_host_services, features, 160);
+HVD_ASSERT_OFFSET(hvd_host_services, config_changed, 168);
+HVD_ASSERT_OFFSET(hvd_host_services, needs_reset, 176);
+HVD_ASSERT_OFFSET(hvd_host_services, watch_add, 184);
+HVD_ASSERT_OFFSET(hvd_host_services, watch_modify, 192);
+HVD_ASSERT_OFFSET(hvd_host_services, watch_remove, 200);
+HVD_ASSERT_OFFSET(hvd_host_services, timer_add, 208);
+HVD_ASSERT_OFFSET(hvd_host_services, timer_cancel, 216);
+HVD_ASSERT_OFFSET(hvd_host_services, name, 224);
+HVD_ASSERT_OFFSET(hvd_host_services, reserved, 232);
 HVD_ASSERT_SIZE(hvd_plugin_descriptor, 88);
 HVD_ASSERT_OFFSET(hvd_plugin_descriptor, abi_major, 0);
 HVD_ASSERT_OFFSET(hvd_plugin_descriptor, abi_minor, 4);
