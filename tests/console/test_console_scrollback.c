@@ -1,0 +1,331 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * virtio-console with nobody reading, through the mock harness and an
+ * in-process daemon: 8 MiB with no reader return at once into a 256 KiB
+ * scrollback while the log keeps everything; a reader attaching
+ * mid-stream gets the scrollback then live output; a reader that stops
+ * reading holds the guest only until the stall limit; JSON errors; an
+ * emergency write without EMERG_WRITE negotiated.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/virtio_config.h>
+#include <linux/virtio_console.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "console_guest.h"
+#include "cunit_main.h"
+#include "daemon_fixture.h"
+
+#define CON_BASE 0xa003c00ull
+#define CON_IRQ  77u
+#define F_V1     (1ull << VIRTIO_F_VERSION_1)
+#define TXQ      1u
+#define KIB      1024u
+#define MIB      (1024u * 1024u)
+#define SB_SIZE  (256u * KIB) /* the default scrollback */
+/* Stall limit that no test run reaches: what completes, completes
+ * without it. */
+#define NEVER_MS "3600000"
+
+static struct fixture fx;
+static struct cg g;
+
+static const char *tmp_path(char *buf, size_t size, const char *what)
+{
+	static unsigned counter;
+	snprintf(buf, size, "%s/%s-%u", cg_tmpdir(), what, counter++);
+	return buf;
+}
+
+/* A pty console at `link` logging to `log`; `extra` adds JSON members. */
+static void start_pty(const char *link, const char *log, const char *extra)
+{
+	char dev[1024];
+	snprintf(dev, sizeof dev,
+		 "{\"type\": \"console\", \"addr\": \"0xa003c00\", \"len\": "
+		 "\"0x200\", \"irq\": 77, \"pty_link\": \"%s\", \"log\": "
+		 "\"%s\"%s}",
+		 link, log, extra);
+	memset(&fx, 0, sizeof fx);
+	CU_ASSERT_FATAL(fixture_start(&fx, dev) == 0);
+	CU_ASSERT_FATAL(cg_open(&g, fx.mock, CON_BASE, CON_IRQ) == 0);
+	CU_ASSERT_FATAL(cg_up(&g, F_V1, 2) == 0);
+	CU_ASSERT_FATAL(cg_pool(&g, TXQ, 16, 4096) == 0);
+}
+
+static void stop(void)
+{
+	cg_close(&g);
+	fixture_stop(&fx);
+}
+
+static int open_client(const char *link)
+{
+	int fd = open(link, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	CU_ASSERT_FATAL(fd >= 0);
+	return fd;
+}
+
+/* The log holds exactly `len` bytes equal to data. */
+static bool log_holds(const char *path, const uint8_t *data, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	struct stat st;
+	bool ok = fstat(fd, &st) == 0 && (size_t)st.st_size == len;
+	uint8_t *buf = malloc(len ? len : 1);
+	ok = ok && buf && pread(fd, buf, len, 0) == (ssize_t)len &&
+	     memcmp(buf, data, len) == 0;
+	free(buf);
+	close(fd);
+	return ok;
+}
+
+/* A client that reads until what it got ends with the stream's last 64
+ * bytes (random data: no earlier match), or an error or the wait
+ * timeout. */
+struct tail_reader {
+	const char *link;
+	const uint8_t *stream;
+	size_t total;
+	uint8_t *got;
+	size_t len;
+	int fd; /* opened by the thread, or before it starts if >= 0 */
+	int error;
+	pthread_t thread;
+};
+
+#define TAIL 64u
+
+static bool at_tail(const struct tail_reader *t)
+{
+	return t->len >= TAIL && memcmp(t->got + t->len - TAIL,
+					t->stream + t->total - TAIL, TAIL) == 0;
+}
+
+static void *tail_thread(void *arg)
+{
+	struct tail_reader *t = arg;
+	if (t->fd < 0)
+		t->fd = open(t->link, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (t->fd < 0) {
+		t->error = -errno;
+		return NULL;
+	}
+	while (!at_tail(t)) {
+		struct pollfd pfd = {.fd = t->fd, .events = POLLIN};
+		if (poll(&pfd, 1, CG_WAIT_MS) <= 0) {
+			t->error = -ETIMEDOUT;
+			break;
+		}
+		ssize_t n = read(t->fd, t->got + t->len, t->total - t->len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			t->error = n ? -errno : -ENOSPC;
+			break;
+		}
+		t->len += (size_t)n;
+	}
+	return NULL;
+}
+
+/* got[] is stream[total - len, total): a suffix, nothing missing in it,
+ * nothing repeated. */
+static bool is_suffix(const struct tail_reader *t)
+{
+	return memcmp(t->got, t->stream + t->total - t->len, t->len) == 0;
+}
+
+/* 8 MiB with nobody attached: every chain comes back (the stall limit is
+ * out of reach, so nothing but the scrollback released them), the log has
+ * all 8 MiB, and a reader attaching afterwards gets exactly the last
+ * 256 KiB, then what the guest writes next. */
+static void test_unattended_8mib(void)
+{
+	char link[256], log[256];
+	start_pty(tmp_path(link, sizeof link, "pty"),
+		  tmp_path(log, sizeof log, "log"),
+		  ", \"stall_limit_ms\": " NEVER_MS);
+	const size_t total = 8 * MIB;
+	uint8_t *data = malloc(total), *got = malloc(SB_SIZE);
+	CU_ASSERT_FATAL(data && got);
+	cg_fill_random(data, total, 31);
+	CU_ASSERT_EQUAL_FATAL(cg_send(&g, TXQ, data, total), 0);
+	CU_ASSERT(log_holds(log, data, total));
+
+	int fd = open_client(link);
+	CU_ASSERT_EQUAL_FATAL(cg_read_full(fd, got, SB_SIZE), 0);
+	CU_ASSERT(memcmp(got, data + total - SB_SIZE, SB_SIZE) == 0);
+	/* Nothing else was kept: the next bytes are new output. */
+	CU_ASSERT_EQUAL(cg_send(&g, TXQ, "next", 4), 0);
+	char next[4] = {0};
+	CU_ASSERT_EQUAL(cg_read_full(fd, next, 4), 0);
+	CU_ASSERT(memcmp(next, "next", 4) == 0);
+	close(fd);
+	free(data);
+	free(got);
+	stop();
+}
+
+/* 1 MiB with nobody attached, then 3 MiB while a client attaches: it gets
+ * one unbroken suffix of the 4 MiB, at least the whole scrollback long,
+ * ending with the last byte; with a reader attached the guest waits for it
+ * (stall limit out of reach), so only the scrollback can have dropped. */
+static void test_attach_mid_stream(void)
+{
+	char link[256], log[256];
+	start_pty(tmp_path(link, sizeof link, "pty"),
+		  tmp_path(log, sizeof log, "log"),
+		  ", \"stall_limit_ms\": " NEVER_MS);
+	const size_t first = MIB, total = 4 * MIB;
+	uint8_t *data = malloc(total), *got = malloc(total);
+	CU_ASSERT_FATAL(data && got);
+	cg_fill_random(data, total, 32);
+	CU_ASSERT_EQUAL_FATAL(cg_send(&g, TXQ, data, first), 0);
+	struct tail_reader t = {.link = link,
+				.stream = data,
+				.total = total,
+				.got = got,
+				.fd = -1};
+	CU_ASSERT_FATAL(pthread_create(&t.thread, NULL, tail_thread, &t) == 0);
+	CU_ASSERT_EQUAL(cg_send(&g, TXQ, data + first, total - first), 0);
+	pthread_join(t.thread, NULL);
+	CU_ASSERT_EQUAL(t.error, 0);
+	CU_ASSERT(t.len >= SB_SIZE);
+	CU_ASSERT(is_suffix(&t));
+	CU_ASSERT(log_holds(log, data, total));
+	if (t.fd >= 0)
+		close(t.fd);
+	free(data);
+	free(got);
+	stop();
+}
+
+/* A client that attaches and reads nothing: once the pty is full the guest
+ * waits, but only for the stall limit (100 ms here); then its output goes
+ * to the scrollback. When the client reads at last it gets what the pty
+ * held (the start of the stream), then the scrollback (exactly the last
+ * 256 KiB), and afterwards live output again. */
+static void test_reader_stops(void)
+{
+	char link[256], log[256];
+	start_pty(tmp_path(link, sizeof link, "pty"),
+		  tmp_path(log, sizeof log, "log"),
+		  ", \"stall_limit_ms\": 100");
+	const size_t total = 2 * MIB;
+	uint8_t *data = malloc(total), *got = malloc(total);
+	CU_ASSERT_FATAL(data && got);
+	cg_fill_random(data, total, 33);
+	int fd = open_client(link);
+	/* Without the limit this never completes (the wait timeout fails
+	 * it): nobody reads the pty. */
+	CU_ASSERT_EQUAL_FATAL(cg_send(&g, TXQ, data, total), 0);
+	CU_ASSERT(log_holds(log, data, total));
+
+	struct tail_reader t = {
+		.stream = data, .total = total, .got = got, .fd = fd};
+	tail_thread(&t);
+	CU_ASSERT_EQUAL_FATAL(t.error, 0);
+	size_t head = 0;
+	while (head < t.len && got[head] == data[head])
+		head++;
+	size_t tail = t.len - head;
+	CU_ASSERT(head > 0); /* the pty took some before the guest waited */
+	CU_ASSERT_EQUAL(tail, SB_SIZE);
+	CU_ASSERT(memcmp(got + head, data + total - tail, tail) == 0);
+	/* Caught up: live output flows to the reader again. */
+	CU_ASSERT_EQUAL(cg_send(&g, TXQ, "live", 4), 0);
+	char live[4] = {0};
+	CU_ASSERT_EQUAL(cg_read_full(fd, live, 4), 0);
+	CU_ASSERT(memcmp(live, "live", 4) == 0);
+	close(fd);
+	free(data);
+	free(got);
+	stop();
+}
+
+/* "scrollback": 0 keeps nothing: output with nobody attached comes back
+ * at once and is gone (the log has it). */
+static void test_no_scrollback(void)
+{
+	char link[256], log[256];
+	start_pty(tmp_path(link, sizeof link, "pty"),
+		  tmp_path(log, sizeof log, "log"),
+		  ", \"scrollback\": 0, \"stall_limit_ms\": " NEVER_MS);
+	CU_ASSERT_EQUAL(cg_send(&g, TXQ, "unseen", 6), 0);
+	int fd = open_client(link);
+	CU_ASSERT_EQUAL(cg_send(&g, TXQ, "seen", 4), 0);
+	char buf[4] = {0};
+	CU_ASSERT_EQUAL(cg_read_full(fd, buf, 4), 0);
+	CU_ASSERT(memcmp(buf, "seen", 4) == 0);
+	CU_ASSERT(log_holds(log, (const uint8_t *)"unseenseen", 10));
+	close(fd);
+	stop();
+}
+
+/* emerg_wr without EMERG_WRITE negotiated is ignored, not written. */
+static void test_emergency_not_negotiated(void)
+{
+	char link[256], log[256];
+	start_pty(tmp_path(link, sizeof link, "pty"),
+		  tmp_path(log, sizeof log, "log"), "");
+	int fd = open_client(link);
+	CU_ASSERT_EQUAL(hvd_guest_config_write(g.d, 8, 4, 'E'), 0);
+	CU_ASSERT_EQUAL(cg_send(&g, TXQ, "ok", 2), 0);
+	char buf[2] = {0};
+	CU_ASSERT_EQUAL(cg_read_full(fd, buf, 2), 0);
+	CU_ASSERT(memcmp(buf, "ok", 2) == 0);
+	CU_ASSERT(log_holds(log, (const uint8_t *)"ok", 2));
+	close(fd);
+	stop();
+}
+
+static void expect_refused(const char *extra)
+{
+	char dev[600];
+	snprintf(dev, sizeof dev,
+		 "{\"type\": \"console\", \"addr\": \"0xa003c00\", \"len\": "
+		 "\"0x200\", \"irq\": 77%s}",
+		 extra);
+	memset(&fx, 0, sizeof fx);
+	CU_ASSERT(fixture_start(&fx, dev) != 0);
+	fixture_stop(&fx);
+}
+
+static void test_bad_json(void)
+{
+	expect_refused(", \"scrollback\": \"lots\"");
+	expect_refused(", \"scrollback\": -1");
+	expect_refused(", \"scrollback\": 67108865"); /* 64 MiB + 1 */
+	expect_refused(", \"stall_limit_ms\": 3600001");
+	expect_refused(", \"stall_limit_ms\": true");
+	expect_refused(", \"ports\": [{\"scrollback\": 1e12}]");
+	expect_refused(", \"ports\": [{\"stall_limit_ms\": -5}]");
+}
+
+int main(void)
+{
+	signal(SIGPIPE, SIG_IGN);
+	static const struct cunit_test tests[] = {
+		{"8 MiB with nobody attached", test_unattended_8mib},
+		{"reader attaches mid-stream", test_attach_mid_stream},
+		{"reader stops reading: stall limit", test_reader_stops},
+		{"scrollback 0", test_no_scrollback},
+		{"emergency write not negotiated",
+		 test_emergency_not_negotiated},
+		{"bad JSON refused", test_bad_json},
+		{NULL, NULL},
+	};
+	return cunit_run("console scrollback", tests);
+}
