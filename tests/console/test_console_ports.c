@@ -33,13 +33,6 @@
 
 static struct fixture fx;
 
-static const char *tmp_path(char *buf, size_t size, const char *what)
-{
-	static unsigned counter;
-	snprintf(buf, size, "%s/%s-%u", cg_tmpdir(), what, counter++);
-	return buf;
-}
-
 /* One console at 0xa003c00 (irq 77) with `extra` JSON members, and a
  * second at 0xa003e00 (irq 78) if `second` is not NULL. */
 static void start(const char *extra, const char *second)
@@ -111,9 +104,9 @@ static void expect_read(int fd, const char *want)
 static void test_multiport(void)
 {
 	char link0[256], sock[256], link2[256], extra[1024];
-	tmp_path(link0, sizeof link0, "pty");
-	tmp_path(sock, sizeof sock, "sock");
-	tmp_path(link2, sizeof link2, "pty");
+	cg_tmp_path(link0, sizeof link0, "pty");
+	cg_tmp_path(sock, sizeof sock, "sock");
+	cg_tmp_path(link2, sizeof link2, "pty");
 	snprintf(extra, sizeof extra,
 		 ", \"pty_link\": \"%s\", \"ports\": [{\"name\": "
 		 "\"org.test.sock\", \"backend\": \"socket\", \"path\": "
@@ -216,7 +209,7 @@ static void test_reset_then_reuse(void)
 	char sock[256], extra[400];
 	snprintf(extra, sizeof extra,
 		 ", \"backend\": \"socket\", \"path\": \"%s\"",
-		 tmp_path(sock, sizeof sock, "sock"));
+		 cg_tmp_path(sock, sizeof sock, "sock"));
 	start(extra, NULL);
 	struct cg g;
 	CU_ASSERT_FATAL(cg_open(&g, fx.mock, 0xa003c00, 77) == 0);
@@ -270,9 +263,9 @@ static void test_idle_without_spinning(void)
 {
 	char link[256], sock[256], a[300], b[300];
 	snprintf(a, sizeof a, ", \"pty_link\": \"%s\"",
-		 tmp_path(link, sizeof link, "pty"));
+		 cg_tmp_path(link, sizeof link, "pty"));
 	snprintf(b, sizeof b, ", \"backend\": \"socket\", \"path\": \"%s\"",
-		 tmp_path(sock, sizeof sock, "sock"));
+		 cg_tmp_path(sock, sizeof sock, "sock"));
 	start(a, b);
 	struct cg ga, gb;
 	CU_ASSERT_FATAL(cg_open(&ga, fx.mock, 0xa003c00, 77) == 0);
