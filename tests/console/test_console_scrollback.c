@@ -4,7 +4,8 @@
  * in-process daemon: 8 MiB with no reader return at once into a 256 KiB
  * scrollback while the log keeps everything; a reader attaching
  * mid-stream gets the scrollback then live output; a reader that stops
- * reading holds the guest only until the stall limit; an emergency write
+ * reading holds the guest only until the stall limit; the same for every
+ * port of a multiport console; an emergency write
  * without EMERG_WRITE negotiated. (JSON errors: test_console_data.c.)
  */
 #define _GNU_SOURCE
@@ -28,6 +29,7 @@
 #define CON_BASE 0xa003c00ull
 #define CON_IRQ  77u
 #define F_V1     (1ull << VIRTIO_F_VERSION_1)
+#define F_MULTI  (1ull << VIRTIO_CONSOLE_F_MULTIPORT)
 #define TXQ      1u
 #define KIB      1024u
 #define MIB      (1024u * 1024u)
@@ -271,6 +273,44 @@ static void test_no_scrollback(void)
 	stop();
 }
 
+/* Every port of a multiport console keeps the same policy: with nobody
+ * attached, port 1 (inheriting the top-level 8-byte scrollback) and port 2
+ * (its own 4 bytes) return the guest's buffers at once and keep the last
+ * bytes for the reader who comes. */
+static void test_multiport_ports(void)
+{
+	char link0[256], link1[256], link2[256], dev[1024];
+	cg_tmp_path(link0, sizeof link0, "pty");
+	cg_tmp_path(link1, sizeof link1, "pty");
+	cg_tmp_path(link2, sizeof link2, "pty");
+	snprintf(dev, sizeof dev,
+		 "{\"type\": \"console\", \"addr\": \"0xa003c00\", \"len\": "
+		 "\"0x200\", \"irq\": 77, \"pty_link\": \"%s\", "
+		 "\"scrollback\": 8, \"stall_limit_ms\": " NEVER_MS
+		 ", \"ports\": [{\"pty_link\": \"%s\"}, {\"pty_link\": "
+		 "\"%s\", \"scrollback\": 4}]}",
+		 link0, link1, link2);
+	memset(&fx, 0, sizeof fx);
+	CU_ASSERT_FATAL(fixture_start(&fx, dev) == 0);
+	CU_ASSERT_FATAL(cg_open(&g, fx.mock, CON_BASE, CON_IRQ) == 0);
+	/* Port n transmits on queue 2n + 3 (virtio 1.2 5.3.2). */
+	CU_ASSERT_FATAL(cg_up(&g, F_V1 | F_MULTI, 8) == 0);
+	CU_ASSERT_FATAL(cg_pool(&g, 5, 4, 64) == 0);
+	CU_ASSERT_FATAL(cg_pool(&g, 7, 4, 64) == 0);
+	CU_ASSERT_EQUAL(cg_send(&g, 5, "port-one-output", 15), 0);
+	CU_ASSERT_EQUAL(cg_send(&g, 7, "port-two-output", 15), 0);
+	char got[9] = {0};
+	int fd1 = open_client(link1), fd2 = open_client(link2);
+	CU_ASSERT_EQUAL(cg_read_full(fd1, got, 8), 0);
+	CU_ASSERT_STRING_EQUAL(got, "e-output");
+	memset(got, 0, sizeof got);
+	CU_ASSERT_EQUAL(cg_read_full(fd2, got, 4), 0);
+	CU_ASSERT_STRING_EQUAL(got, "tput");
+	close(fd1);
+	close(fd2);
+	stop();
+}
+
 /* emerg_wr without EMERG_WRITE negotiated is ignored, not written. */
 static void test_emergency_not_negotiated(void)
 {
@@ -293,6 +333,7 @@ int main(void)
 		{"reader attaches mid-stream", test_attach_mid_stream},
 		{"reader stops reading: stall limit", test_reader_stops},
 		{"scrollback 0", test_no_scrollback},
+		{"multiport: every port", test_multiport_ports},
 		{"emergency write not negotiated",
 		 test_emergency_not_negotiated},
 		{NULL, NULL},
