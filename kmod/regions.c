@@ -17,6 +17,7 @@
  * munmap/fork (PAT's untrack_pfn wants its first page mapped).
  */
 #include <linux/fs.h>
+#include <linux/io.h>
 #include <linux/ioport.h>
 #include <linux/list.h>
 #include <linux/memory.h>
@@ -34,6 +35,7 @@ struct ram_range {
 	u64 zone_id;
 	u64 start, size;
 	bool declared; /* by HVISOR_DECLARE_RAM rather than ZONE_START */
+	void *memtype; /* x86 PAT: the WB kernel mapping, see new_range */
 };
 
 static LIST_HEAD(ranges);
@@ -86,6 +88,41 @@ bool hvisor_zone0_owns(u64 start, u64 size)
 				 IORES_DESC_NONE) != REGION_DISJOINT;
 }
 
+/* x86 with PAT: a page a fault inserts takes the memory type reserved for
+ * its address, and where nobody reserved one that is uncached (UC-), which
+ * would make the daemon's every access to guest RAM outside zone 0's RAM
+ * slow. A write-back kernel mapping held as long as the range is recorded
+ * reserves write-back for it (for RAM memremap maps nothing: it is WB).
+ * Elsewhere the vma's protection is used as it is. */
+static struct ram_range *new_range(u64 zone_id, u64 start, u64 size,
+				   bool declared)
+{
+	struct ram_range *r = kzalloc(sizeof(*r), GFP_KERNEL);
+
+	if (!r)
+		return NULL;
+	r->zone_id = zone_id;
+	r->start = start;
+	r->size = size;
+	r->declared = declared;
+#ifdef CONFIG_X86_PAT
+	r->memtype = memremap(start, size, MEMREMAP_WB);
+	if (!r->memtype)
+		pr_warn(HVISOR_KMOD_NAME
+			": no write-back type for 0x%llx+0x%llx: user "
+			"mappings of it will be uncached\n",
+			start, size);
+#endif
+	return r;
+}
+
+static void free_range(struct ram_range *r)
+{
+	if (r->memtype)
+		memunmap(r->memtype);
+	kfree(r);
+}
+
 static bool have_range(u64 zone_id, u64 start, u64 size)
 {
 	struct ram_range *r;
@@ -135,7 +172,7 @@ static void remove_locked(struct ram_range *r)
 	list_del(&r->node);
 	range_count--;
 	zap_locked(r->start, r->size);
-	kfree(r);
+	free_range(r);
 }
 
 /* The checks START_ZONE must pass before the hypervisor hears of the zone:
@@ -185,14 +222,11 @@ int hvisor_regions_prepare(const struct hvisor_zone_config *cfg,
 			goto fail;
 		if (m->type != HVISOR_MEM_TYPE_RAM)
 			continue;
-		r = kzalloc(sizeof(*r), GFP_KERNEL);
+		r = new_range(cfg->zone_id, m->physical_start, m->size, false);
 		if (!r) {
 			err = -ENOMEM;
 			goto fail;
 		}
-		r->zone_id = cfg->zone_id;
-		r->start = m->physical_start;
-		r->size = m->size;
 		list_add_tail(&r->node, fresh);
 		n++;
 	}
@@ -226,7 +260,7 @@ void hvisor_regions_discard(struct list_head *fresh)
 {
 	struct ram_range *r, *tmp;
 
-	list_for_each_entry_safe(r, tmp, fresh, node) kfree(r);
+	list_for_each_entry_safe(r, tmp, fresh, node) free_range(r);
 	INIT_LIST_HEAD(fresh);
 }
 
@@ -249,18 +283,14 @@ int hvisor_regions_declare(u64 zone_id, u64 start, u64 size)
 		return -EINVAL;
 	if (hvisor_zone0_owns(start, size))
 		return -EPERM;
-	r = kzalloc(sizeof(*r), GFP_KERNEL);
+	r = new_range(zone_id, start, size, true);
 	if (!r)
 		return -ENOMEM;
-	r->zone_id = zone_id;
-	r->start = start;
-	r->size = size;
-	r->declared = true;
 	mutex_lock(&ranges_lock);
 	if (have_range(zone_id, start, size)) {
-		kfree(r); /* declaring twice is harmless */
+		free_range(r); /* declaring twice is harmless */
 	} else if (range_count >= HVISOR_MAX_RAM_RANGES) {
-		kfree(r);
+		free_range(r);
 		err = -ENOSPC;
 	} else {
 		list_add_tail(&r->node, &ranges);
@@ -399,7 +429,7 @@ void hvisor_regions_exit(void)
 	list_for_each_entry_safe(r, tmp, &ranges, node)
 	{
 		list_del(&r->node);
-		kfree(r);
+		free_range(r);
 	}
 	range_count = 0;
 	mutex_unlock(&ranges_lock);
