@@ -251,6 +251,46 @@ static void check_removal_unmaps(int fd, uint64_t ram, uint64_t size)
 	}
 }
 
+/* True if x86 PAT's debugfs list holds `type` for [start, end). */
+static bool memtype_listed(const char *type, uint64_t start, uint64_t end)
+{
+	FILE *f = fopen("/sys/kernel/debug/x86/pat_memtype_list", "r");
+	char line[256], wide[64], narrow[64];
+	bool found = false;
+	snprintf(wide, sizeof(wide), "0x%016" PRIx64 "-0x%016" PRIx64, start,
+		 end);
+	snprintf(narrow, sizeof(narrow), "0x%" PRIx64 "-0x%" PRIx64, start,
+		 end);
+	while (!found && f && fgets(line, sizeof(line), f))
+		found = strstr(line, type) &&
+			(strstr(line, wide) || strstr(line, narrow));
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/* x86 PAT: guest RAM outside zone 0's RAM (here: unbacked addresses below
+ * the physical width) is mapped write-back while declared, not UC-. */
+static void check_memtype(int fd)
+{
+	if (access("/sys/kernel/debug/x86/pat_memtype_list", R_OK) != 0) {
+		printf("note: no x86 PAT here: memory types not checked\n");
+		return;
+	}
+	uint64_t base = 1ull << (phys_bits() - 2), size = 2ull << 20;
+	check(declare(fd, 5, base, size) == 0,
+	      "DECLARE_RAM 0x%" PRIx64 " (no RAM there)", base);
+	uint8_t *p = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, (off_t)base);
+	check(p != MAP_FAILED && touch_in_child(p) == 0, "map and read it");
+	check(memtype_listed("write-back", base, base + size),
+	      "PAT holds write-back for it while declared");
+	if (p != MAP_FAILED)
+		munmap(p, size);
+	check(declare(fd, 5, 0, 0) == 0 &&
+		      !memtype_listed("write-back", base, base + size),
+	      "forgetting it releases the write-back reservation");
+}
+
 /* Item 4, first half: a read-only file changes nothing. */
 static void check_read_only(uint64_t ram, uint64_t size)
 {
@@ -375,6 +415,7 @@ void test_isolation(void)
 	check_zone0_overlap(fd, kram, ram, size);
 	check_rounded_load(fd);
 	check_removal_unmaps(fd, ram, size);
+	check_memtype(fd);
 	check_read_only(ram, size);
 	check_no_rawio(ram, size);
 	test_not_owner(false);
