@@ -316,24 +316,23 @@ static long declare_ram(void __user *arg)
 }
 
 /* 0, or why `file` may not use the bridge: -EPERM another file owns it,
- * -ENODEV nobody does. */
-static int bridge_owner_check(struct file *file)
+ * -ENODEV nobody does. The caller holds hv.lock. */
+static int owner_check_locked(struct file *file)
 {
-	int err = 0;
-
-	mutex_lock(&hv.lock);
-	if (hv.owner != file)
-		err = hv.owner ? -EPERM : -ENODEV;
-	mutex_unlock(&hv.lock);
-	return err;
+	if (hv.owner == file)
+		return 0;
+	return hv.owner ? -EPERM : -ENODEV;
 }
 
 static long finish_req(struct file *file)
 {
-	/* Only the serving daemon injects: the owner cannot change while it
-	 * is in an ioctl (its release waits for us). */
-	long err = bridge_owner_check(file);
+	long err;
 
+	/* Only the serving daemon injects; it stays the owner while it is
+	 * in an ioctl (release cannot run meanwhile). */
+	mutex_lock(&hv.lock);
+	err = owner_check_locked(file);
+	mutex_unlock(&hv.lock);
 	return err ? err : hvisor_call(HVISOR_HC_FINISH_REQ, 0, 0);
 }
 
@@ -416,9 +415,8 @@ static int map_bridge(struct file *file, struct vm_area_struct *vma)
 	/* The page is the module's for good (never freed once announced), so
 	 * mapping it up front is safe; regions.c never zaps page 0. */
 	mutex_lock(&hv.lock);
-	if (hv.owner != file)
-		err = hv.owner ? -EPERM : -ENODEV;
-	else
+	err = owner_check_locked(file);
+	if (!err)
 		err = remap_pfn_range(vma, vma->vm_start,
 				      virt_to_phys(hv.bridge) >> PAGE_SHIFT,
 				      PAGE_SIZE, vma->vm_page_prot);
