@@ -69,26 +69,11 @@ static uint64_t unaligned_ram_end(void)
 	return found;
 }
 
-/* A one-region zone config (zone_start() in kmod_test.c has two fixed). */
+/* A zone with one memory region. */
 static int start_with_region(int fd, uint32_t id, uint32_t type, uint64_t phys,
 			     uint64_t size)
 {
-	struct hvisor_zone_config *cfg = calloc(1, sizeof(*cfg));
-	if (!cfg)
-		exit(1);
-	cfg->zone_id = id;
-	cfg->cpus = 1u << 1;
-	cfg->num_memory_regions = 1;
-	cfg->memory_regions[0] = (struct hvisor_memory_region){
-		.type = type,
-		.physical_start = phys,
-		.virtual_start = GUEST_RAM,
-		.size = size,
-	};
-	snprintf(cfg->name, sizeof(cfg->name), "isolation-%u", id);
-	int rc = (int)dev_ioctl(fd, HVISOR_ZONE_START, cfg);
-	free(cfg);
-	return rc;
+	return zone_start_typed(fd, id, type, phys, size, 1);
 }
 
 static int declare(int fd, uint64_t zone, uint64_t phys, uint64_t size)

@@ -102,8 +102,8 @@ int try_map(int fd, uint64_t phys, size_t len, int flags)
 	return 0;
 }
 
-int zone_start(int fd, uint32_t id, uint64_t phys, uint64_t size,
-	       uint32_t nregions)
+int zone_start_typed(int fd, uint32_t id, uint32_t type, uint64_t phys,
+		     uint64_t size, uint32_t nregions)
 {
 	struct hvisor_zone_config *cfg = calloc(1, sizeof(*cfg));
 	if (!cfg)
@@ -112,7 +112,7 @@ int zone_start(int fd, uint32_t id, uint64_t phys, uint64_t size,
 	cfg->cpus = 1u << 1;
 	cfg->num_memory_regions = nregions;
 	cfg->memory_regions[0] = (struct hvisor_memory_region){
-		.type = HVISOR_MEM_TYPE_RAM,
+		.type = type,
 		.physical_start = phys,
 		.virtual_start = GUEST_RAM,
 		.size = size,
@@ -127,6 +127,13 @@ int zone_start(int fd, uint32_t id, uint64_t phys, uint64_t size,
 	int rc = (int)dev_ioctl(fd, HVISOR_ZONE_START, cfg);
 	free(cfg);
 	return rc;
+}
+
+int zone_start(int fd, uint32_t id, uint64_t phys, uint64_t size,
+	       uint32_t nregions)
+{
+	return zone_start_typed(fd, id, HVISOR_MEM_TYPE_RAM, phys, size,
+				nregions);
 }
 
 static int zone_list(int fd, struct hvisor_zone_info *zones, uint64_t cnt)

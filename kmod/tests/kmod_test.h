@@ -27,7 +27,10 @@ long dev_ioctl(int fd, unsigned long req, void *arg);
 void fake_ram(uint64_t *phys, uint64_t *size);
 /* mmap result as 0 or -errno; unmaps on success */
 int try_map(int fd, uint64_t phys, size_t len, int flags);
-/* ZONE_START of zone `id`: RAM region [0] at phys+size, virtio [1]. */
+/* ZONE_START of zone `id` with `nregions` regions: [0] of `type` at
+ * phys+size, [1] a virtio device; zone_start: [0] is RAM. */
+int zone_start_typed(int fd, uint32_t id, uint32_t type, uint64_t phys,
+		     uint64_t size, uint32_t nregions);
 int zone_start(int fd, uint32_t id, uint64_t phys, uint64_t size,
 	       uint32_t nregions);
 bool listed(int fd, uint32_t id, const char *name);
