@@ -187,10 +187,16 @@ static void put_arm64(struct writer *w, const struct zone_arm64 *a)
 	if (w->version == ZONE_LAYOUT_V05)
 		return; /* 0x05: arch_config ends after the gic union */
 
-	/* union uefi: this tool never passes UEFI parameters to a guest
-	 * zone, so the tag says "no UEFI" and the payload stays zero. */
-	put_u64(w, ZONE_NO_UEFI_TAG, "arch_config.uefi_tag");
-	w->off += ZONE_UEFI_PAYLOAD;
+	/* union uefi: u64 tag, then the payload (zero without UEFI). */
+	if (!a->uefi) {
+		put_u64(w, ZONE_NO_UEFI_TAG, "arch_config.uefi_tag");
+		w->off += ZONE_UEFI_PAYLOAD;
+		return;
+	}
+	put_u64(w, ZONE_UEFI_TAG, "arch_config.uefi_tag");
+	put_u64(w, a->memory_map_addr, "arch_config.uefi.memory_map_addr");
+	put_u64(w, a->memory_map_size, "arch_config.uefi.memory_map_size");
+	put_u64(w, a->sys_map_addr, "arch_config.uefi.sys_map_addr");
 }
 
 static void put_riscv64(struct writer *w, const struct zone_riscv64 *a)
@@ -285,9 +291,10 @@ static void put_pci_dev(struct writer *w, unsigned i,
 
 static void put_name(struct writer *w, const char *name)
 {
-	/* char name[32]: alignment 1; the bytes after the text stay zero, so
-	 * the last one is always a NUL. */
-	memcpy(w->buf + w->off, name, strnlen(name, ZONE_NAME_LEN - 1));
+	/* char name[32]: alignment 1; the bytes after the text stay zero. A
+	 * 32-byte name fills it with no NUL, as hvisor-tool writes it (the
+	 * hypervisor reads at most 32 bytes). */
+	memcpy(w->buf + w->off, name, strnlen(name, ZONE_NAME_LEN));
 	note(w, w->off, ZONE_NAME_LEN, 0, "name");
 	w->off += ZONE_NAME_LEN;
 }
@@ -295,6 +302,40 @@ static void put_name(struct writer *w, const char *name)
 bool zone_layout_known(uint64_t version)
 {
 	return version == ZONE_LAYOUT_V05 || version == ZONE_LAYOUT_V06;
+}
+
+const char *zone_layout_unfit(const struct zone_desc *d, unsigned version,
+			      char *why, size_t size)
+{
+	if (version != ZONE_LAYOUT_V05)
+		return NULL;
+	if (d->arch == ZONE_ARCH_ARM64 && d->arch_config.arm64.uefi) {
+		snprintf(why, size,
+			 "arch_config.memory_map_addr: layout 0x05 "
+			 "has no UEFI parameters");
+		return why;
+	}
+	for (unsigned i = 0; i < d->pci_dev_count; i++) {
+		const struct zone_pci_dev *p = &d->pci_dev[i];
+
+		if (p->v_bus != p->bus || p->v_device != p->device ||
+		    p->v_function != p->function) {
+			snprintf(why, size,
+				 "alloc_pci_devs[%u].v_bus: layout 0x05 "
+				 "cannot move a device (no v_bus, v_device, "
+				 "v_function)",
+				 i);
+			return why;
+		}
+		if (p->dev_type > 1) {
+			snprintf(why, size,
+				 "alloc_pci_devs[%u].dev_type: layout 0x05 "
+				 "knows only 0 (physical) and 1 (virtual)",
+				 i);
+			return why;
+		}
+	}
+	return NULL;
 }
 
 size_t zone_layout_encode(const struct zone_desc *d, unsigned version,

@@ -35,7 +35,7 @@
 #define ZONE_MAX_IRQS        1024 /* interrupts_bitmap: u32[1024 / 32] */
 #define ZONE_IRQ_WORDS       (ZONE_MAX_IRQS / 32)
 #define ZONE_MAX_IVC         2
-#define ZONE_NAME_LEN        32 /* char name[32]: at most 31 bytes + NUL */
+#define ZONE_NAME_LEN        32 /* char name[32]: a 32-byte name has no NUL */
 #define ZONE_MAX_PCI_BUS     4
 #define ZONE_MAX_PCI_DEVS    32
 #define ZONE_MAX_CPUS        64 /* u64 cpus bitmap */
@@ -111,6 +111,10 @@ struct zone_arm64 {
 	uint64_t gicc_base, gicc_size, gicc_offset;
 	uint64_t gich_base, gich_size, gicv_base, gicv_size;
 	uint64_t gicr_base, gicr_size, gits_base, gits_size;
+	/* UEFI parameters (layout 0x06 only): "memory_map_addr",
+	 * "memory_map_size", "sys_map_addr", all three or none. */
+	bool uefi;
+	uint64_t memory_map_addr, memory_map_size, sys_map_addr;
 };
 
 struct zone_riscv64 {
@@ -193,7 +197,7 @@ struct zone_desc {
 	enum zone_arch arch;
 	uint32_t zone_id;
 	uint64_t cpus; /* bitmap */
-	char name[ZONE_NAME_LEN];
+	char name[ZONE_NAME_LEN + 1];
 	unsigned mem_count;
 	struct zone_mem_region mem[ZONE_MAX_MEM_REGIONS];
 	uint32_t irq_bitmap[ZONE_IRQ_WORDS];
@@ -250,6 +254,12 @@ int zone_arch_host(void);
 
 /* true for ZONE_LAYOUT_V05 and ZONE_LAYOUT_V06. */
 bool zone_layout_known(uint64_t version);
+
+/* NULL when layout `version` can hold everything in d, else why not (the
+ * JSON path first): 0x05 has no UEFI parameters, no guest-side PCI
+ * address, and only dev_type 0 and 1. */
+const char *zone_layout_unfit(const struct zone_desc *d, unsigned version,
+			      char *why, size_t size);
 
 /* sizeof(zone_config_t) for `arch` in layout `version` (0 if unknown). */
 size_t zone_layout_size(enum zone_arch arch, unsigned version);

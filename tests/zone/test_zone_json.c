@@ -23,6 +23,7 @@
 
 static char tmpdir[64];
 static struct zone_desc desc;
+static struct zone_json_opts opts; /* of the next load_text() */
 static uint8_t buf[ZONE_CONFIG_MAX_SIZE];
 
 /* Called before the suite runs: no CUnit assertions. */
@@ -42,7 +43,7 @@ static int load_text(const char *text)
 	CU_ASSERT_FATAL(f != NULL);
 	fputs(text, f);
 	fclose(f);
-	return zone_json_load("zone.json", PAGE, &desc);
+	return zone_json_load_opts("zone.json", PAGE, &opts, &desc);
 }
 
 /* ---- Both generations, byte for byte ---------------------------------------
@@ -231,6 +232,8 @@ static void test_x86_64_bytes(void)
 			"\"0xfec00000\", \"ioapic_size\": \"0x1000\", "
 			"\"kernel_entry_gpa\": \"0x100000\", "
 			"\"rsdp_memory_region_id\": 0, "
+			"\"acpi_memory_region_id\": 1, "
+			"\"uefi_memory_region_id\": 2, "
 			"\"screen_base\": \"0xfd000000\"}")),
 		0);
 	size_t n = zone_layout_encode(&desc, ZONE_LAYOUT_V06, buf, NULL);
@@ -240,7 +243,13 @@ static void test_x86_64_bytes(void)
 	CU_ASSERT_EQUAL(x.arch_config.ioapic_size, 0x1000);
 	CU_ASSERT_EQUAL(x.arch_config.kernel_entry_gpa, 0x100000);
 	CU_ASSERT_EQUAL(x.arch_config.initrd_size, 0);
+	CU_ASSERT_EQUAL(x.arch_config.acpi_memory_region_id, 1);
+	CU_ASSERT_EQUAL(x.arch_config.uefi_memory_region_id, 2);
 	CU_ASSERT_EQUAL(x.arch_config.screen_base, 0xfd000000);
+	/* No device tree on x86: dtb_filepath is not loaded. */
+	CU_ASSERT_STRING_EQUAL(desc.dtb_file, "null");
+	CU_ASSERT_EQUAL(x.dtb_size, 0);
+	CU_ASSERT_EQUAL(x.dtb_load_paddr, 0x80000000);
 	CU_ASSERT_EQUAL(x.num_pci_devs, 1);
 }
 
@@ -407,7 +416,8 @@ static void test_missing_files(void)
 		    "file");
 	CHECK_ERROR("kernel_filepath", NULL, "kernel_filepath: missing");
 	CHECK_ERROR("kernel_filepath", "\"\"",
-		    "kernel_filepath: must not be empty");
+		    "kernel_filepath: must not be empty (\"null\" loads "
+		    "nothing)");
 }
 
 static void test_cpus_and_irqs(void)
@@ -425,10 +435,12 @@ static void test_cpus_and_irqs(void)
 
 static void test_name_length(void)
 {
-	CHECK_ERROR("name", "\"abcdefghijklmnopqrstuvwxyz01234\"", "");
-	CHECK_ERROR("name", "\"abcdefghijklmnopqrstuvwxyz012345\"",
-		    "name: \"abcdefghijklmnopqrstuvwxyz012345\" is 32 bytes, "
-		    "at most 31 fit in zone_config_t");
+	/* 32 bytes fill char name[32] with no NUL, as hvisor-tool. */
+	CHECK_ERROR("name", "\"abcdefghijklmnopqrstuvwxyz012345\"", "");
+	CU_ASSERT_STRING_EQUAL(desc.name, "abcdefghijklmnopqrstuvwxyz012345");
+	CHECK_ERROR("name", "\"abcdefghijklmnopqrstuvwxyz0123456\"",
+		    "name: \"abcdefghijklmnopqrstuvwxyz0123456\" is 33 bytes, "
+		    "at most 32 fit in zone_config_t");
 	CHECK_ERROR("name", "\"\"", "name: must not be empty");
 	CHECK_ERROR("name", "7", "name: expected a string");
 }
@@ -511,15 +523,20 @@ static void test_pci_errors(void)
 
 static void test_identity_and_keys(void)
 {
-	CHECK_ERROR("colour", "\"blue\"", "colour: unknown key");
+	/* Unknown keys warn; --strict makes them errors. */
+	CHECK_ERROR("colour", "\"blue\"", "");
+	CHECK_ERROR("arch_config.colour", "1", "");
+	opts.strict = true;
+	CHECK_ERROR("colour", "\"blue\"", "colour: unknown key (--strict)");
 	CHECK_ERROR("arch_config.colour", "1",
-		    "arch_config.colour: unknown key");
+		    "arch_config.colour: unknown key (--strict)");
+	opts.strict = false;
 	CHECK_ERROR("zone_id", "0",
 		    "zone_id: 0 is the root zone, which is never started");
 	CHECK_ERROR("zone_id", "4294967296",
 		    "zone_id: out of range (more than 32 bits)");
 	CHECK_ERROR("arch", "\"mips\"",
-		    "arch: \"mips\" is not one of arm64, riscv64, "
+		    "arch: \"mips\" is not one of arm64, riscv64 (or riscv), "
 		    "loongarch64, x86_64");
 	CHECK_ERROR("kernel_load_paddr", "\"zz\"",
 		    "kernel_load_paddr: invalid number 'zz'");
@@ -548,8 +565,7 @@ static void test_other_arch_errors(void)
 				     "\"0x100000\", \"cmdline\": \"quiet\"}")),
 		0);
 	CU_ASSERT_STRING_EQUAL(cfg_last_error(),
-			       "arch_config.cmdline: loading x86 boot files is "
-			       "not supported by this tool yet");
+			       "arch_config.rsdp_memory_region_id: missing");
 	CU_ASSERT_NOT_EQUAL(
 		load_text(OTHER_ARCH("riscv64",
 				     ", \"arch_config\": {\"plic_base\": "
@@ -564,15 +580,37 @@ static void test_arch_defaults_to_host(void)
 {
 	const char *msg = error_with("arch", NULL);
 
-	if (zone_arch_host() == ZONE_ARCH_ARM64) {
+	/* BASE's arch_config is arm64's: another host architecture's
+	 * parser misses its first required key (loongarch64 reads none). */
+	switch (zone_arch_host()) {
+	case ZONE_ARCH_ARM64:
+	case ZONE_ARCH_LOONGARCH64:
 		CU_ASSERT_STRING_EQUAL(msg, "");
 		CU_ASSERT_TRUE(desc.arch_from_host);
-	} else if (zone_arch_host() >= 0) {
-		/* BASE's arch_config is arm64's: the host architecture's
-		 * parser refuses its first key. */
-		CU_ASSERT_STRING_EQUAL(msg,
-				       "arch_config.gic_version: unknown key");
+		break;
+	case ZONE_ARCH_X86_64:
+		CU_ASSERT_STRING_EQUAL(msg, "arch_config.ioapic_base: missing");
+		break;
+	case ZONE_ARCH_RISCV64:
+		CU_ASSERT_STRING_EQUAL(msg, "arch_config.plic_base: missing");
+		break;
+	default:
+		CU_ASSERT_STRING_EQUAL(msg, "arch: missing (one of arm64, "
+					    "riscv64, loongarch64, x86_64; "
+					    "or give --arch)");
+		break;
 	}
+	/* --arch decides for a file without "arch", and must agree with
+	 * one that has it. */
+	opts.arch_plus1 = ZONE_ARCH_ARM64 + 1;
+	CU_ASSERT_STRING_EQUAL(error_with("arch", NULL), "");
+	CU_ASSERT_FALSE(desc.arch_from_host);
+	CU_ASSERT_EQUAL(desc.arch, ZONE_ARCH_ARM64);
+	opts.arch_plus1 = ZONE_ARCH_RISCV64 + 1;
+	CU_ASSERT_STRING_EQUAL(error_with("arch", "\"arm64\""),
+			       "arch: the file is for arm64, but --arch says "
+			       "riscv64");
+	opts.arch_plus1 = 0;
 }
 
 static void test_syntax_error(void)
