@@ -72,8 +72,8 @@ int zj_parse_modules(const cJSON *root, struct zone_desc *d)
 		log_info("modules: not an array; no modules are loaded");
 		return 0;
 	}
-	if (zj_member_array(root, "modules", false, ZONE_MAX_MODULES,
-			    "modules", &arr))
+	if (zj_member_array(root, "modules", false, ZONE_MAX_MODULES, "modules",
+			    &arr))
 		return -1;
 	cJSON_ArrayForEach (item, arr) {
 		struct zone_module *m = &d->modules[i];
@@ -114,8 +114,8 @@ static int file_with_addresses(const cJSON *ac, const char *file_key,
 	bool present = false;
 	uint64_t v = 0;
 
-	if (gpa && cfg_member_u64(ac, "arch_config", gpa_key, false, &present,
-				  gpa))
+	if (gpa &&
+	    cfg_member_u64(ac, "arch_config", gpa_key, false, &present, gpa))
 		return -1;
 	if (gpa && !present) {
 		cfg_fail("arch_config.%s: missing (required with %s)", gpa_key,
@@ -138,7 +138,8 @@ static int file_with_addresses(const cJSON *ac, const char *file_key,
  * hvisor-tool does. Called for every architecture. */
 int zj_parse_boot_protocol(const cJSON *root, struct zone_desc *d)
 {
-	const cJSON *p = cJSON_GetObjectItemCaseSensitive(root, "boot_protocol");
+	const cJSON *p =
+		cJSON_GetObjectItemCaseSensitive(root, "boot_protocol");
 	const cJSON *mb =
 		cJSON_GetObjectItemCaseSensitive(root, "multiboot_enabled");
 	bool multiboot = false;
@@ -148,10 +149,10 @@ int zj_parse_boot_protocol(const cJSON *root, struct zone_desc *d)
 
 		multiboot = strcmp(p->valuestring, "multiboot2") == 0;
 		if (!multiboot)
-			log_warn("boot_protocol: \"%s\" is not \"multiboot2\"; "
-				 "booting the default way (as hvisor-tool)",
-				 cfg_printable(p->valuestring, buf,
-					       sizeof buf));
+			log_warn(
+				"boot_protocol: \"%s\" is not \"multiboot2\"; "
+				"booting the default way (as hvisor-tool)",
+				cfg_printable(p->valuestring, buf, sizeof buf));
 	} else if (p) {
 		cfg_fail("boot_protocol: expected a string (\"multiboot2\")");
 		return -1;
@@ -186,8 +187,8 @@ static int parse_multiboot(const cJSON *root, const cJSON *ac,
 			   &b->multiboot_info_paddr) ||
 	    copy_string(root, "", "kernel_cmdline", false, b->kernel_cmdline,
 			sizeof b->kernel_cmdline) ||
-	    copy_path(root, "", "initramfs_filepath", false,
-		      b->initramfs_file, sizeof b->initramfs_file))
+	    copy_path(root, "", "initramfs_filepath", false, b->initramfs_file,
+		      sizeof b->initramfs_file))
 		return -1;
 	b->mb_cmdline_gpa = b->multiboot_info_paddr;
 	if (cfg_member_u64(ac, "arch_config", "cmdline_load_gpa", false, NULL,
@@ -215,8 +216,8 @@ int zj_parse_x86_boot(const cJSON *root, const cJSON *ac, struct zone_desc *d)
 		return -1;
 	if (copy_path(ac, "arch_config", "boot_filepath", false, b->boot_file,
 		      sizeof b->boot_file) ||
-	    copy_path(ac, "arch_config", "setup_filepath", false,
-		      b->setup_file, sizeof b->setup_file) ||
+	    copy_path(ac, "arch_config", "setup_filepath", false, b->setup_file,
+		      sizeof b->setup_file) ||
 	    copy_path(ac, "arch_config", "initrd_filepath", false,
 		      b->initrd_file, sizeof b->initrd_file) ||
 	    copy_string(ac, "arch_config", "cmdline", false, b->cmdline,
