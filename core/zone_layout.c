@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * zone_config_t / zone_info_t serialisation. A cursor walks the layout in
- * declaration order and applies C's natural alignment itself, so the byte
- * offsets are the same whatever host builds this file; the order of the
- * put_* calls below IS the layout (hvisor-interface.md, "Zone
- * configuration").
+ * declaration order, recording every scalar it writes (for --dry-run),
+ * and takes the start of every array element and part from the shared
+ * declarations in interface/hvisor/zone_config.h (offsetof), so the two
+ * cannot drift apart. Bytes are written little-endian one by one, so any
+ * host produces any architecture's layout.
  */
 #include "zone_layout.h"
 
@@ -47,6 +48,39 @@ int zone_arch_host(void)
 	return -1;
 #endif
 }
+
+/* ---- Where the parts of each layout start ---- */
+
+struct shape {
+	size_t arch_config, num_pci_bus, pci_config, num_pci_devs;
+	size_t alloc_pci_devs, dev_size, size;
+};
+
+#define SHAPE(t)                                                    \
+	{                                                           \
+		offsetof(struct t, arch_config),                    \
+			offsetof(struct t, num_pci_bus),            \
+			offsetof(struct t, pci_config),             \
+			offsetof(struct t, num_pci_devs),           \
+			offsetof(struct t, alloc_pci_devs),         \
+			sizeof(((struct t *)0)->alloc_pci_devs[0]), \
+			sizeof(struct t)                            \
+	}
+
+/* [arch][0]: layout 0x05, [arch][1]: 0x06. */
+static const struct shape shapes[ZONE_ARCH_COUNT][2] = {
+	[ZONE_ARCH_ARM64] = {SHAPE(hvisor_zone_config_arm64_v05),
+			     SHAPE(hvisor_zone_config_arm64_v06)},
+	[ZONE_ARCH_RISCV64] = {SHAPE(hvisor_zone_config_riscv64_v05),
+			       SHAPE(hvisor_zone_config_riscv64_v06)},
+	[ZONE_ARCH_LOONGARCH64] = {SHAPE(hvisor_zone_config_loongarch64_v05),
+				   SHAPE(hvisor_zone_config_loongarch64_v06)},
+	[ZONE_ARCH_X86_64] = {SHAPE(hvisor_zone_config_x86_64_v05),
+			      SHAPE(hvisor_zone_config_x86_64_v06)},
+};
+
+/* The part before arch_config is the same in every layout. */
+#define HEAD(member) offsetof(struct hvisor_zone_config_arm64_v06, member)
 
 /* ---- The cursor ---- */
 
@@ -158,13 +192,15 @@ static void put_ivc(struct writer *w, unsigned i, const struct zone_ivc *c)
 
 static void put_arm64(struct writer *w, const struct zone_arm64 *a)
 {
+	size_t start = w->off;
+
 	put_u8(w, a->is_aarch32, "arch_config.is_aarch32");
 
 	/* union gic: u64 tag, then the variant, padded to the largest. */
-	align_to(w, 8);
-	size_t gic_end = w->off + 8 + ZONE_GIC_UNION;
+	w->off = start + offsetof(struct hvisor_arch_arm64, gic);
+	size_t gic_end = w->off + sizeof(struct hvisor_gic);
 	if (a->gic_version == 2) {
-		put_u64(w, ZONE_GIC_TAG_V2, "arch_config.gic_tag");
+		put_u64(w, HVISOR_GIC_TAG_V2, "arch_config.gic_tag");
 		put_u64(w, a->gicd_base, "arch_config.gicv2.gicd_base");
 		put_u64(w, a->gicd_size, "arch_config.gicv2.gicd_size");
 		put_u64(w, a->gicc_base, "arch_config.gicv2.gicc_base");
@@ -175,7 +211,7 @@ static void put_arm64(struct writer *w, const struct zone_arm64 *a)
 		put_u64(w, a->gicv_base, "arch_config.gicv2.gicv_base");
 		put_u64(w, a->gicv_size, "arch_config.gicv2.gicv_size");
 	} else {
-		put_u64(w, ZONE_GIC_TAG_V3, "arch_config.gic_tag");
+		put_u64(w, HVISOR_GIC_TAG_V3, "arch_config.gic_tag");
 		put_u64(w, a->gicd_base, "arch_config.gicv3.gicd_base");
 		put_u64(w, a->gicd_size, "arch_config.gicv3.gicd_size");
 		put_u64(w, a->gicr_base, "arch_config.gicv3.gicr_base");
@@ -188,12 +224,11 @@ static void put_arm64(struct writer *w, const struct zone_arm64 *a)
 		return; /* 0x05: arch_config ends after the gic union */
 
 	/* union uefi: u64 tag, then the payload (zero without UEFI). */
-	if (!a->uefi) {
-		put_u64(w, ZONE_NO_UEFI_TAG, "arch_config.uefi_tag");
-		w->off += ZONE_UEFI_PAYLOAD;
+	w->off = start + offsetof(struct hvisor_arch_arm64, uefi);
+	put_u64(w, a->uefi ? HVISOR_UEFI_TAG : HVISOR_NO_UEFI_TAG,
+		"arch_config.uefi_tag");
+	if (!a->uefi)
 		return;
-	}
-	put_u64(w, ZONE_UEFI_TAG, "arch_config.uefi_tag");
 	put_u64(w, a->memory_map_addr, "arch_config.uefi.memory_map_addr");
 	put_u64(w, a->memory_map_size, "arch_config.uefi.memory_map_size");
 	put_u64(w, a->sys_map_addr, "arch_config.uefi.sys_map_addr");
@@ -227,8 +262,6 @@ static void put_x86_64(struct writer *w, const struct zone_x86_64 *a)
 
 static void put_arch(struct writer *w, const struct zone_desc *d)
 {
-	/* Every arch_config holds a u64, so it is 8-aligned. */
-	align_to(w, 8);
 	switch (d->arch) {
 	case ZONE_ARCH_ARM64:
 		put_arm64(w, &d->arch_config.arm64);
@@ -245,7 +278,6 @@ static void put_arch(struct writer *w, const struct zone_desc *d)
 		put_x86_64(w, &d->arch_config.x86_64);
 		break;
 	}
-	align_to(w, 8);
 }
 
 static void put_pci_bus(struct writer *w, unsigned i,
@@ -345,6 +377,8 @@ size_t zone_layout_encode(const struct zone_desc *d, unsigned version,
 	static const struct zone_ivc no_ivc;
 	static const struct zone_pci_bus no_bus;
 	static const struct zone_pci_dev no_dev;
+	const struct shape *s =
+		&shapes[d->arch][version == ZONE_LAYOUT_V05 ? 0 : 1];
 	struct writer w = {
 		.buf = buf, .off = 0, .version = version, .fields = fields};
 
@@ -352,47 +386,51 @@ size_t zone_layout_encode(const struct zone_desc *d, unsigned version,
 	put_u32(&w, d->zone_id, "zone_id");
 	put_u64(&w, d->cpus, "cpus");
 	put_u32(&w, d->mem_count, "num_memory_regions");
-	for (unsigned i = 0; i < ZONE_MAX_MEM_REGIONS; i++)
+	for (unsigned i = 0; i < ZONE_MAX_MEM_REGIONS; i++) {
+		w.off = HEAD(memory_regions[i]);
 		put_mem_region(&w, i,
 			       i < d->mem_count ? &d->mem[i] : &no_region);
+	}
+	w.off = HEAD(interrupts_bitmap);
 	for (unsigned i = 0; i < ZONE_IRQ_WORDS; i++)
 		put_u32(&w, d->irq_bitmap[i], "interrupts_bitmap[%u]", i);
 	put_u32(&w, d->ivc_count, "num_ivc_configs");
-	for (unsigned i = 0; i < ZONE_MAX_IVC; i++)
+	for (unsigned i = 0; i < ZONE_MAX_IVC; i++) {
+		w.off = HEAD(ivc_configs[i]);
 		put_ivc(&w, i, i < d->ivc_count ? &d->ivc[i] : &no_ivc);
+	}
+	w.off = HEAD(entry_point);
 	put_u64(&w, d->entry_point, "entry_point");
 	put_u64(&w, d->kernel_load_paddr, "kernel_load_paddr");
 	put_u64(&w, d->kernel_size, "kernel_size");
 	put_u64(&w, d->dtb_load_paddr, "dtb_load_paddr");
 	put_u64(&w, d->dtb_size, "dtb_size");
+	w.off = HEAD(name);
 	put_name(&w, d->name);
+	w.off = s->arch_config;
 	put_arch(&w, d);
+	w.off = s->num_pci_bus;
 	put_u64(&w, d->pci_bus_count, "num_pci_bus");
-	for (unsigned i = 0; i < ZONE_MAX_PCI_BUS; i++)
+	for (unsigned i = 0; i < ZONE_MAX_PCI_BUS; i++) {
+		w.off = s->pci_config + i * sizeof(struct hvisor_pci_config);
 		put_pci_bus(&w, i,
 			    i < d->pci_bus_count ? &d->pci_bus[i] : &no_bus);
+	}
+	w.off = s->num_pci_devs;
 	put_u64(&w, d->pci_dev_count, "num_pci_devs");
-	for (unsigned i = 0; i < ZONE_MAX_PCI_DEVS; i++)
+	for (unsigned i = 0; i < ZONE_MAX_PCI_DEVS; i++) {
+		w.off = s->alloc_pci_devs + i * s->dev_size;
 		put_pci_dev(&w, i,
 			    i < d->pci_dev_count ? &d->pci_dev[i] : &no_dev);
-	align_to(&w, 8); /* zone_config_t holds u64s */
-	return w.off;
+	}
+	return s->size;
 }
 
 size_t zone_layout_size(enum zone_arch arch, unsigned version)
 {
-	/* Only the arch changes the size (both GIC variants fill the same
-	 * union). */
-	uint8_t scratch[ZONE_CONFIG_MAX_SIZE];
-	struct zone_desc *d;
-	size_t size;
-
-	if (!zone_layout_known(version) || !(d = calloc(1, sizeof(*d))))
+	if (!zone_layout_known(version) || (unsigned)arch >= ZONE_ARCH_COUNT)
 		return 0;
-	d->arch = arch;
-	size = zone_layout_encode(d, version, scratch, NULL);
-	free(d);
-	return size;
+	return shapes[arch][version == ZONE_LAYOUT_V05 ? 0 : 1].size;
 }
 
 void zone_field_list_free(struct zone_field_list *l)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * zone_config_t and zone_info_t: the bytes `hvisor zone start|list`
- * exchange with the hypervisor (docs: shared/docs/hvisor-interface.md).
+ * exchange with the hypervisor (docs/hvisor-interface.md; the layouts are
+ * declared once, in interface/hvisor/zone_config.h).
  *
  * The layouts are written field by field at explicit little-endian offsets,
  * never through host structs, so every architecture's zone_config_t builds
@@ -21,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "hvisor/zone_config.h"
+
 /* CONFIG_MAGIC_VERSION values of the two layouts this tool writes
  * (docs/hvisor-interface.md, "Zone configuration"): 0x05 is hvisor v0.4's,
  * 0x06 hvisor-tool's since 2026-08. They differ in alloc_pci_devs[] (8 or
@@ -31,24 +34,23 @@
 #define ZONE_LAYOUT_V06     0x06u
 #define ZONE_LAYOUT_VERSION ZONE_LAYOUT_V06
 
-#define ZONE_MAX_MEM_REGIONS 64
-#define ZONE_MAX_IRQS        1024 /* interrupts_bitmap: u32[1024 / 32] */
-#define ZONE_IRQ_WORDS       (ZONE_MAX_IRQS / 32)
-#define ZONE_MAX_IVC         2
-#define ZONE_NAME_LEN        32 /* char name[32]: a 32-byte name has no NUL */
-#define ZONE_MAX_PCI_BUS     4
-#define ZONE_MAX_PCI_DEVS    32
+/* Limits and zone_info_t from the shared declaration of the layouts. */
+#define ZONE_MAX_MEM_REGIONS HVISOR_MAX_MEMORY_REGIONS
+#define ZONE_IRQ_WORDS       HVISOR_IRQ_BITMAP_WORDS
+#define ZONE_MAX_IRQS        (ZONE_IRQ_WORDS * 32)
+#define ZONE_MAX_IVC         HVISOR_MAX_IVC_CONFIGS
+#define ZONE_NAME_LEN        HVISOR_NAME_MAXLEN /* 32 bytes: no NUL */
+#define ZONE_MAX_PCI_BUS     HVISOR_MAX_PCI_BUS
+#define ZONE_MAX_PCI_DEVS    HVISOR_MAX_PCI_DEVS
 #define ZONE_MAX_CPUS        64 /* u64 cpus bitmap */
-/* Larger than zone_config_t of every architecture. */
+/* Larger than zone_config_t of every architecture and layout. */
 #define ZONE_CONFIG_MAX_SIZE 4096
 
-/* zone_info_t (same on every architecture): u32 zone_id; u64 cpus;
- * char name[32]; u8 is_err; padded to 8. */
-#define ZONE_INFO_SIZE       56
-#define ZONE_INFO_OFF_ID     0
-#define ZONE_INFO_OFF_CPUS   8
-#define ZONE_INFO_OFF_NAME   16
-#define ZONE_INFO_OFF_IS_ERR 48
+#define ZONE_INFO_SIZE       sizeof(struct hvisor_zone_info)
+#define ZONE_INFO_OFF_ID     offsetof(struct hvisor_zone_info, zone_id)
+#define ZONE_INFO_OFF_CPUS   offsetof(struct hvisor_zone_info, cpus)
+#define ZONE_INFO_OFF_NAME   offsetof(struct hvisor_zone_info, name)
+#define ZONE_INFO_OFF_IS_ERR offsetof(struct hvisor_zone_info, is_err)
 
 enum zone_arch {
 	ZONE_ARCH_ARM64,
@@ -64,16 +66,6 @@ enum zone_mem_type {
 	ZONE_MEM_IO = 1,
 	ZONE_MEM_VIRTIO = 2,
 };
-
-/* Tags of the aarch64 arch_config unions (Rust enums with a u64 tag in
- * the hypervisor). The uefi union's variants are numbered in the order the
- * facts list them: UEFI parameters first, then "no UEFI". */
-#define ZONE_GIC_TAG_V2   0u
-#define ZONE_GIC_TAG_V3   1u
-#define ZONE_UEFI_TAG     0u
-#define ZONE_NO_UEFI_TAG  1u
-#define ZONE_GIC_UNION    72u /* largest gic variant: GICv2, 9 x u64 */
-#define ZONE_UEFI_PAYLOAD 24u /* memory_map_addr, memory_map_size, sys_map */
 
 /* hv_pci_dev.dev_type of a passed-through physical device. */
 #define ZONE_PCI_DEV_PHYSICAL 0u

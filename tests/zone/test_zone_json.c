@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The zone file decoder: both generations decode to the expected
- * zone_config_t bytes (built independently from the facts' declarations),
- * and every validation error comes with its JSON path.
+ * zone_config_t bytes (built from the shared declarations in
+ * interface/hvisor/zone_config.h), and every validation error comes with its
+ * JSON path.
  */
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -12,7 +13,7 @@
 
 #include "config.h"
 #include "cunit_main.h"
-#include "zone/zone_mirror.h"
+#include "hvisor/zone_config.h"
 #include "zone/zone_test_files.h"
 #include "zone_json.h"
 #include "zone_layout.h"
@@ -51,7 +52,7 @@ static int load_text(const char *text)
 
 static void test_older_example_bytes(void)
 {
-	static struct t_zone_arm64 x;
+	static struct hvisor_zone_config_arm64_v06 x;
 
 	CU_ASSERT_EQUAL_FATAL(load_text(OLDER_EXAMPLE), 0);
 	CU_ASSERT_TRUE(desc.older_pci_config);
@@ -62,10 +63,12 @@ static void test_older_example_bytes(void)
 	x.zone_id = 1;
 	x.cpus = 0xc;
 	x.num_memory_regions = 3;
-	x.memory_regions[0] =
-		(struct t_mem){0, 0x50000000, 0x50000000, 0x30000000};
-	x.memory_regions[1] = (struct t_mem){2, 0xa003800, 0xa003800, 0x200};
-	x.memory_regions[2] = (struct t_mem){2, 0xa003c00, 0xa003c00, 0x200};
+	x.memory_regions[0] = (struct hvisor_memory_region){
+		0, 0x50000000, 0x50000000, 0x30000000};
+	x.memory_regions[1] =
+		(struct hvisor_memory_region){2, 0xa003800, 0xa003800, 0x200};
+	x.memory_regions[2] =
+		(struct hvisor_memory_region){2, 0xa003c00, 0xa003c00, 0x200};
 	x.interrupts_bitmap[1] = 0xf << 3;                    /* 35..38 */
 	x.interrupts_bitmap[2] = 1 << 11 | 1 << 12 | 1 << 14; /* 75 76 78 */
 	x.entry_point = 0x50400000;
@@ -75,11 +78,11 @@ static void test_older_example_bytes(void)
 	x.dtb_size = 0x1000;
 	strcpy(x.name, "linux2");
 	x.arch_config.gic.tag = 1;
-	x.arch_config.gic.v3 = (struct t_gicv3){0x8000000, 0x10000,   0x80a0000,
-						0xf60000,  0x8080000, 0x20000};
+	x.arch_config.gic.v3 = (struct hvisor_gicv3){
+		0x8000000, 0x10000, 0x80a0000, 0xf60000, 0x8080000, 0x20000};
 	x.arch_config.uefi.no_uefi_tag = 1;
 	x.num_pci_bus = 1;
-	x.pci_config[0] = (struct t_pci_bus){
+	x.pci_config[0] = (struct hvisor_pci_config){
 		.ecam_base = 0x4010000000,
 		.ecam_size = 0x10000000,
 		.io_base = 0x3eff0000,
@@ -106,7 +109,7 @@ static void test_older_example_bytes(void)
 
 static void test_newer_example_bytes(void)
 {
-	static struct t_zone_arm64 x;
+	static struct hvisor_zone_config_arm64_v06 x;
 
 	CU_ASSERT_EQUAL_FATAL(load_text(NEWER_EXAMPLE), 0);
 	CU_ASSERT_FALSE(desc.older_pci_config);
@@ -117,14 +120,15 @@ static void test_newer_example_bytes(void)
 	x.zone_id = 2;
 	x.cpus = 2;
 	x.num_memory_regions = 2;
-	x.memory_regions[0] =
-		(struct t_mem){0, 0x60000000, 0x40000000, 0x1000000};
-	x.memory_regions[1] = (struct t_mem){1, 0x9000000, 0x9000000, 0x1000};
+	x.memory_regions[0] = (struct hvisor_memory_region){
+		0, 0x60000000, 0x40000000, 0x1000000};
+	x.memory_regions[1] =
+		(struct hvisor_memory_region){1, 0x9000000, 0x9000000, 0x1000};
 	x.interrupts_bitmap[1] = 1 << 1;    /* 33 */
 	x.interrupts_bitmap[31] = 1u << 31; /* 1023 */
 	x.num_ivc_configs = 1;
-	x.ivc_configs[0] = (struct t_ivc){5,      0,     0xd0000000, 0xd0001000,
-					  0x1000, 0x800, 66,         2};
+	x.ivc_configs[0] = (struct hvisor_ivc_config){
+		5, 0, 0xd0000000, 0xd0001000, 0x1000, 0x800, 66, 2};
 	x.entry_point = 0x40000000;
 	x.kernel_load_paddr = 0x60000000;
 	x.kernel_size = 0x3000;
@@ -133,11 +137,11 @@ static void test_newer_example_bytes(void)
 	x.arch_config.is_aarch32 = 1;
 	x.arch_config.gic.tag = 0;
 	x.arch_config.gic.v2 =
-		(struct t_gicv2){0x8000000, 0x10000, 0x8010000, 0x10000, 0,
-				 0x8030000, 0x10000, 0x8040000, 0x10000};
+		(struct hvisor_gicv2){0x8000000, 0x10000, 0x8010000, 0x10000, 0,
+				      0x8030000, 0x10000, 0x8040000, 0x10000};
 	x.arch_config.uefi.no_uefi_tag = 1;
 	x.num_pci_bus = 2;
-	x.pci_config[0] = (struct t_pci_bus){
+	x.pci_config[0] = (struct hvisor_pci_config){
 		.ecam_base = 0x4010000000,
 		.ecam_size = 0x1000000,
 		.io_base = 0x3eff0000,
@@ -150,7 +154,7 @@ static void test_newer_example_bytes(void)
 		.pci_mem64_base = 0x8000000000,
 		.bus_range_end = 15,
 	};
-	x.pci_config[1] = (struct t_pci_bus){
+	x.pci_config[1] = (struct hvisor_pci_config){
 		.ecam_base = 0x4020000000,
 		.ecam_size = 0x100000,
 		.mem64_base = 0x9000000000,
@@ -161,8 +165,8 @@ static void test_newer_example_bytes(void)
 		.domain = 1,
 	};
 	x.num_pci_devs = 2;
-	x.alloc_pci_devs[0] = (struct t_pci_dev){0, 0, 3, 0, 0, 3, 0, 0};
-	x.alloc_pci_devs[1] = (struct t_pci_dev){1, 32, 1, 2, 0, 5, 0, 1};
+	x.alloc_pci_devs[0] = (struct hvisor_pci_dev){0, 0, 3, 0, 0, 3, 0, 0};
+	x.alloc_pci_devs[1] = (struct hvisor_pci_dev){1, 32, 1, 2, 0, 5, 0, 1};
 
 	size_t n = zone_layout_encode(&desc, ZONE_LAYOUT_V06, buf, NULL);
 	CU_ASSERT_EQUAL(n, sizeof x);
@@ -183,7 +187,7 @@ static void test_newer_example_bytes(void)
 
 static void test_riscv64_bytes(void)
 {
-	static struct t_zone_riscv64 x;
+	static struct hvisor_zone_config_riscv64_v06 x;
 
 	CU_ASSERT_EQUAL_FATAL(
 		load_text(OTHER_ARCH("riscv64",
@@ -209,7 +213,7 @@ static void test_riscv64_bytes(void)
 
 static void test_loongarch64_bytes(void)
 {
-	static struct t_zone_loongarch64 x;
+	static struct hvisor_zone_config_loongarch64_v06 x;
 
 	/* Its arch_config is a placeholder: the key may be absent. */
 	CU_ASSERT_EQUAL_FATAL(load_text(OTHER_ARCH("loongarch64", "")), 0);
@@ -223,7 +227,7 @@ static void test_loongarch64_bytes(void)
 
 static void test_x86_64_bytes(void)
 {
-	static struct t_zone_x86_64 x;
+	static struct hvisor_zone_config_x86_64_v06 x;
 
 	CU_ASSERT_EQUAL_FATAL(
 		load_text(OTHER_ARCH(

@@ -115,8 +115,7 @@ static void stand_in(char **text, const char *path, size_t size)
 
 	if (!path || !*path || strcmp(path, "null") == 0)
 		return;
-	snprintf(full, sizeof full, "%s%s", path[0] == '/' ? tmpdir : "",
-		 path);
+	snprintf(full, sizeof full, "%s%s", path[0] == '/' ? tmpdir : "", path);
 	make_parents(full);
 	FILE *f = fopen(full, "wb");
 	CU_ASSERT_FATAL(f != NULL);
@@ -156,7 +155,8 @@ static void stand_ins(char **text)
 	CU_ASSERT_FATAL(root != NULL);
 	stand_in(text, member(root, "kernel_filepath"), KERNEL_BYTES);
 	stand_in(text, member(root, "dtb_filepath"), DTB_BYTES);
-	cJSON_ArrayForEach (m, cJSON_GetObjectItemCaseSensitive(root, "modules"))
+	cJSON_ArrayForEach (m,
+			    cJSON_GetObjectItemCaseSensitive(root, "modules"))
 		stand_in(text, member(m, "filepath"), MODULE_BYTES);
 	ac = cJSON_GetObjectItemCaseSensitive(root, "arch_config");
 	stand_in(text, member(ac, "boot_filepath"), BOOT_BYTES);
