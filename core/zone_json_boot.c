@@ -72,9 +72,11 @@ int zj_parse_modules(const cJSON *root, struct zone_desc *d)
 		log_info("modules: not an array; no modules are loaded");
 		return 0;
 	}
-	if (zj_member_array(root, "modules", false, ZONE_MAX_MODULES, "modules",
-			    &arr))
+	if (cJSON_GetArraySize(arr) > ZONE_MAX_MODULES) {
+		cfg_fail("modules: %d modules, this tool loads at most %d",
+			 cJSON_GetArraySize(arr), ZONE_MAX_MODULES);
 		return -1;
+	}
 	cJSON_ArrayForEach (item, arr) {
 		struct zone_module *m = &d->modules[i];
 		const cJSON *pa;

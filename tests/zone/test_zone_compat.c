@@ -158,9 +158,8 @@ static void test_x86_boot_keys(void)
 	CU_ASSERT_EQUAL(desc.arch_config.x86_64.initrd_size, 0x3000);
 
 	/* A gpa without its file is not read (0, as hvisor-tool). */
-	CU_ASSERT_STRING_EQUAL(x86_error(", \"cmdline_load_gpa\": \"0xc000\"",
-					 ""),
-			       "");
+	CU_ASSERT_STRING_EQUAL(
+		x86_error(", \"cmdline_load_gpa\": \"0xc000\"", ""), "");
 	CU_ASSERT_EQUAL(desc.arch_config.x86_64.cmdline_load_gpa, 0);
 	CU_ASSERT_FALSE(desc.x86.has_cmdline);
 

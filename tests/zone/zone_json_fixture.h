@@ -97,7 +97,7 @@ static inline void mutate(cJSON *root, const char *path, const char *value)
 /* BASE with up to two members changed (path2 may be NULL), loaded: the
  * error message, or "" when it loaded. */
 static inline const char *error_with2(const char *path, const char *value,
-			       const char *path2, const char *value2)
+				      const char *path2, const char *value2)
 {
 	static char msg[512];
 	cJSON *root = cJSON_Parse(BASE);
