@@ -345,6 +345,17 @@ static void test_config_error_exit_2(void)
 			2);
 	CU_ASSERT_PTR_NOT_NULL(
 		strstr(out, "nosuch.json: cannot open: No such file"));
+	/* Parsed, but not loaded yet: refused, nothing started. */
+	CU_ASSERT_EQUAL(hvisor(hvd_mock_socket_path(m),
+			       "zone start modules.json", false, &out),
+			2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "modules: loading it is not "
+					   "supported by this build yet"));
+	CU_ASSERT_FALSE(hvd_mock_zone_running(m, 1));
+	CU_ASSERT_EQUAL(hvisor("/nonexistent/hvisor.sock",
+			       "zone start --dry-run modules.json", true, &out),
+			0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "module m: "));
 	hvd_mock_free(m);
 }
 
@@ -419,6 +430,17 @@ static int setup(void)
 	snprintf(text, sizeof text, ZONE_FILE, "0x50800000", "0x50800000",
 		 tmpdir, tmpdir);
 	if (write_file(overlap_file, text, strlen(text)))
+		return -1;
+	/* The zone with a module (not loaded by this build yet). */
+	char more[4608];
+	snprintf(text, sizeof text, ZONE_FILE, "0xa003800", "0xa003800", tmpdir,
+		 tmpdir);
+	snprintf(more, sizeof more,
+		 "{\"modules\": [{\"name\": \"m\", \"filepath\": "
+		 "\"%s/Image\", \"load_paddr\": \"0x50300000\"}], %s",
+		 tmpdir, text + 1);
+	snprintf(path, sizeof path, "%s/modules.json", tmpdir);
+	if (write_file(path, more, strlen(more)))
 		return -1;
 	snprintf(path, sizeof path, "%s/noimages.json", tmpdir);
 	snprintf(text, sizeof text, ZONE_FILE, "0xa003800", "0xa003800",
