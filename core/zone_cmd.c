@@ -227,7 +227,7 @@ static void print_pci(const struct zone_desc *d)
 	printf("pci buses: %u%s\n", d->pci_bus_count,
 	       d->older_pci_config ? " (older single-object pci_config)" : "");
 	for (unsigned i = 0; i < d->pci_bus_count; i++) {
-		const struct zone_pci_bus *b = &d->pci_bus[i];
+		const struct hvisor_pci_config *b = &d->pci_bus[i];
 		printf("  [%u] domain %u buses %u-%u ecam 0x%" PRIx64
 		       "+0x%" PRIx64 " io 0x%" PRIx64 "+0x%" PRIx64
 		       " (pci 0x%" PRIx64 ") mem32 0x%" PRIx64 "+0x%" PRIx64
@@ -242,7 +242,7 @@ static void print_pci(const struct zone_desc *d)
 	printf("pci devices: %u%s\n", d->pci_dev_count,
 	       d->older_pci_devs ? " (older packed numbers)" : "");
 	for (unsigned i = 0; i < d->pci_dev_count; i++) {
-		const struct zone_pci_dev *p = &d->pci_dev[i];
+		const struct hvisor_pci_dev *p = &d->pci_dev[i];
 		printf("  [%u] %04x:%02x:%02x.%u as %02x:%02x.%u dev_type %u\n",
 		       i, p->domain, p->bus, p->device, p->function, p->v_bus,
 		       p->v_device, p->v_function, p->dev_type);
@@ -263,7 +263,7 @@ static void print_desc(const struct zone_desc *d, unsigned version, size_t size,
 	printf("cpus: %s (bitmap 0x%" PRIx64 ")\n", set, d->cpus);
 	printf("memory regions: %u\n", d->mem_count);
 	for (unsigned i = 0; i < d->mem_count; i++) {
-		const struct zone_mem_region *r = &d->mem[i];
+		const struct hvisor_memory_region *r = &d->mem[i];
 		printf("  [%u] %-6s physical 0x%" PRIx64 " virtual 0x%" PRIx64
 		       " size 0x%" PRIx64 "\n",
 		       i, mem_type_names[r->type], r->physical_start,
@@ -273,7 +273,7 @@ static void print_desc(const struct zone_desc *d, unsigned version, size_t size,
 	printf("interrupts: %s\n", set);
 	printf("ivc configs: %u\n", d->ivc_count);
 	for (unsigned i = 0; i < d->ivc_count; i++) {
-		const struct zone_ivc *c = &d->ivc[i];
+		const struct hvisor_ivc_config *c = &d->ivc[i];
 		printf("  [%u] ivc_id %u peer_id %u control_table 0x%" PRIx64
 		       " shared_mem 0x%" PRIx64 " rw_sec 0x%x out_sec 0x%x "
 		       "irq %u max_peers %u\n",

@@ -294,7 +294,7 @@ static int parse_memory(const cJSON *root, struct zone_desc *d)
 			    "regions", &arr))
 		return -1;
 	cJSON_ArrayForEach (item, arr) {
-		struct zone_mem_region *r = &d->mem[i];
+		struct hvisor_memory_region *r = &d->mem[i];
 		char at[32];
 
 		snprintf(at, sizeof at, "memory_regions[%u]", i);
@@ -317,7 +317,7 @@ static int parse_memory(const cJSON *root, struct zone_desc *d)
 			return -1;
 		}
 		for (unsigned j = 0; j < i; j++) {
-			const struct zone_mem_region *o = &d->mem[j];
+			const struct hvisor_memory_region *o = &d->mem[j];
 
 			/* The guest sees one address space; two RAM regions
 			 * must not share host memory either. */
@@ -376,7 +376,7 @@ static int parse_ivc(const cJSON *root, struct zone_desc *d)
 			    "ivc configs", &arr))
 		return -1;
 	cJSON_ArrayForEach (item, arr) {
-		struct zone_ivc *c = &d->ivc[i];
+		struct hvisor_ivc_config *c = &d->ivc[i];
 		char at[32];
 
 		snprintf(at, sizeof at, "ivc_configs[%u]", i);

@@ -211,7 +211,7 @@ static int parse_multiboot(const cJSON *root, const cJSON *ac,
 int zj_parse_x86_boot(const cJSON *root, const cJSON *ac, struct zone_desc *d)
 {
 	struct zone_x86_boot *b = &d->x86;
-	struct zone_x86_64 *a = &d->arch_config.x86_64;
+	struct hvisor_arch_x86_64 *a = &d->arch_config.x86_64;
 	bool multiboot = b->protocol == ZONE_BOOT_MULTIBOOT2;
 
 	if (multiboot && parse_multiboot(root, ac, d))
@@ -298,7 +298,7 @@ static int check_fits(const struct zone_desc *d, const char *what,
 		      const char *key, uint64_t paddr, uint64_t size)
 {
 	for (unsigned i = 0; i < d->mem_count; i++) {
-		const struct zone_mem_region *r = &d->mem[i];
+		const struct hvisor_memory_region *r = &d->mem[i];
 
 		if (r->type == ZONE_MEM_RAM && paddr >= r->physical_start &&
 		    paddr - r->physical_start <= r->size &&

@@ -180,7 +180,7 @@ static int parse_riscv64(const cJSON *ac, struct zone_desc *d)
 {
 	static const char *const keys[] = {"plic_base", "plic_size",
 					   "aplic_base", "aplic_size", NULL};
-	struct zone_riscv64 *a = &d->arch_config.riscv64;
+	struct hvisor_arch_riscv64 *a = &d->arch_config.riscv64;
 	const struct u64_member m[] = {
 		{"plic_base", &a->plic_base, true},
 		{"plic_size", &a->plic_size, true},
@@ -231,7 +231,7 @@ static int parse_x86_64(const cJSON *root, const cJSON *ac, struct zone_desc *d)
 				"used, as hvisor-tool does"},
 		{NULL, NULL},
 	};
-	struct zone_x86_64 *a = &d->arch_config.x86_64;
+	struct hvisor_arch_x86_64 *a = &d->arch_config.x86_64;
 	bool multiboot = d->x86.protocol == ZONE_BOOT_MULTIBOOT2;
 	const struct u64_member m[] = {
 		{"ioapic_base", &a->ioapic_base, true},
@@ -309,7 +309,7 @@ int zj_parse_arch_config(const cJSON *root, struct zone_desc *d)
 /* ---- PCI ---- */
 
 static int parse_pci_bus(const cJSON *obj, const char *at, bool older,
-			 struct zone_pci_bus *b)
+			 struct hvisor_pci_config *b)
 {
 	static const char *const keys[] = {
 		"ecam_base",     "ecam_size",      "io_base",
@@ -389,7 +389,7 @@ int zj_parse_pci_config(const cJSON *root, struct zone_desc *d)
 }
 
 static int parse_pci_dev(const cJSON *item, const char *at, struct zone_desc *d,
-			 struct zone_pci_dev *p)
+			 struct hvisor_pci_dev *p)
 {
 	static const char *const keys[] = {"domain",     "bus",      "device",
 					   "function",   "v_bus",    "v_device",
@@ -428,7 +428,7 @@ static int parse_pci_dev(const cJSON *item, const char *at, struct zone_desc *d,
 	    zj_member_small(item, at, "v_function", false, 7, &vfn) ||
 	    zj_member_small(item, at, "dev_type", false, UINT32_MAX, &type))
 		return -1;
-	*p = (struct zone_pci_dev){
+	*p = (struct hvisor_pci_dev){
 		.domain = (uint8_t)dom,
 		.bus = (uint8_t)bus,
 		.device = (uint8_t)dev,

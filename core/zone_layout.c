@@ -165,7 +165,7 @@ static void align_to(struct writer *w, size_t a)
 /* ---- zone_config_t ---- */
 
 static void put_mem_region(struct writer *w, unsigned i,
-			   const struct zone_mem_region *r)
+			   const struct hvisor_memory_region *r)
 {
 	align_to(w, 8);
 	put_u32(w, r->type, "memory_regions[%u].type", i);
@@ -175,7 +175,8 @@ static void put_mem_region(struct writer *w, unsigned i,
 	align_to(w, 8);
 }
 
-static void put_ivc(struct writer *w, unsigned i, const struct zone_ivc *c)
+static void put_ivc(struct writer *w, unsigned i,
+		    const struct hvisor_ivc_config *c)
 {
 	align_to(w, 8);
 	put_u32(w, c->ivc_id, "ivc_configs[%u].ivc_id", i);
@@ -234,7 +235,7 @@ static void put_arm64(struct writer *w, const struct zone_arm64 *a)
 	put_u64(w, a->sys_map_addr, "arch_config.uefi.sys_map_addr");
 }
 
-static void put_riscv64(struct writer *w, const struct zone_riscv64 *a)
+static void put_riscv64(struct writer *w, const struct hvisor_arch_riscv64 *a)
 {
 	put_u64(w, a->plic_base, "arch_config.plic_base");
 	put_u64(w, a->plic_size, "arch_config.plic_size");
@@ -242,7 +243,7 @@ static void put_riscv64(struct writer *w, const struct zone_riscv64 *a)
 	put_u64(w, a->aplic_size, "arch_config.aplic_size");
 }
 
-static void put_x86_64(struct writer *w, const struct zone_x86_64 *a)
+static void put_x86_64(struct writer *w, const struct hvisor_arch_x86_64 *a)
 {
 	put_u64(w, a->ioapic_base, "arch_config.ioapic_base");
 	put_u64(w, a->ioapic_size, "arch_config.ioapic_size");
@@ -281,7 +282,7 @@ static void put_arch(struct writer *w, const struct zone_desc *d)
 }
 
 static void put_pci_bus(struct writer *w, unsigned i,
-			const struct zone_pci_bus *b)
+			const struct hvisor_pci_config *b)
 {
 	align_to(w, 8);
 	put_u64(w, b->ecam_base, "pci_config[%u].ecam_base", i);
@@ -302,7 +303,7 @@ static void put_pci_bus(struct writer *w, unsigned i,
 }
 
 static void put_pci_dev(struct writer *w, unsigned i,
-			const struct zone_pci_dev *p)
+			const struct hvisor_pci_dev *p)
 {
 	align_to(w, 4);
 	put_u8(w, p->domain, "alloc_pci_devs[%u].domain", i);
@@ -348,7 +349,7 @@ const char *zone_layout_unfit(const struct zone_desc *d, unsigned version,
 		return why;
 	}
 	for (unsigned i = 0; i < d->pci_dev_count; i++) {
-		const struct zone_pci_dev *p = &d->pci_dev[i];
+		const struct hvisor_pci_dev *p = &d->pci_dev[i];
 
 		if (p->v_bus != p->bus || p->v_device != p->device ||
 		    p->v_function != p->function) {
@@ -373,10 +374,10 @@ const char *zone_layout_unfit(const struct zone_desc *d, unsigned version,
 size_t zone_layout_encode(const struct zone_desc *d, unsigned version,
 			  uint8_t *buf, struct zone_field_list *fields)
 {
-	static const struct zone_mem_region no_region;
-	static const struct zone_ivc no_ivc;
-	static const struct zone_pci_bus no_bus;
-	static const struct zone_pci_dev no_dev;
+	static const struct hvisor_memory_region no_region;
+	static const struct hvisor_ivc_config no_ivc;
+	static const struct hvisor_pci_config no_bus;
+	static const struct hvisor_pci_dev no_dev;
 	const struct shape *s =
 		&shapes[d->arch][version == ZONE_LAYOUT_V05 ? 0 : 1];
 	struct writer w = {

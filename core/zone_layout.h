@@ -70,30 +70,11 @@ enum zone_mem_type {
 /* hv_pci_dev.dev_type of a passed-through physical device. */
 #define ZONE_PCI_DEV_PHYSICAL 0u
 
-struct zone_mem_region {
-	uint32_t type; /* enum zone_mem_type */
-	uint64_t physical_start, virtual_start, size;
-};
-
-struct zone_ivc {
-	uint32_t ivc_id, peer_id;
-	uint64_t control_table_ipa, shared_mem_ipa;
-	uint32_t rw_sec_size, out_sec_size, interrupt_num, max_peers;
-};
-
-struct zone_pci_bus {
-	uint64_t ecam_base, ecam_size, io_base, io_size, pci_io_base;
-	uint64_t mem32_base, mem32_size, pci_mem32_base;
-	uint64_t mem64_base, mem64_size, pci_mem64_base;
-	uint32_t bus_range_begin, bus_range_end;
-	uint8_t domain;
-};
-
-struct zone_pci_dev {
-	uint8_t domain, bus, device, function;
-	uint8_t v_bus, v_device, v_function;
-	uint32_t dev_type;
-};
+/* A decoded zone uses the shared declarations (hvisor/zone_config.h) for
+ * the parts whose fields are the same as in zone_config_t: struct
+ * hvisor_memory_region (type: enum zone_mem_type), hvisor_ivc_config,
+ * hvisor_pci_config, hvisor_pci_dev (0x06 fields; 0x05 drops the v_*) and
+ * the riscv64, loongarch64 and x86_64 arch_configs. */
 
 struct zone_arm64 {
 	uint8_t is_aarch32;
@@ -107,21 +88,6 @@ struct zone_arm64 {
 	 * "memory_map_size", "sys_map_addr", all three or none. */
 	bool uefi;
 	uint64_t memory_map_addr, memory_map_size, sys_map_addr;
-};
-
-struct zone_riscv64 {
-	uint64_t plic_base, plic_size, aplic_base, aplic_size;
-};
-
-struct zone_loongarch64 {
-	uint64_t dummy;
-};
-
-struct zone_x86_64 {
-	uint64_t ioapic_base, ioapic_size, kernel_entry_gpa, cmdline_load_gpa;
-	uint64_t setup_load_gpa, initrd_load_gpa, initrd_size;
-	uint64_t rsdp_memory_region_id, acpi_memory_region_id;
-	uint64_t uefi_memory_region_id, screen_base;
 };
 
 /* Extra images hvisor-tool loads after the kernel and dtb, on every
@@ -191,23 +157,23 @@ struct zone_desc {
 	uint64_t cpus; /* bitmap */
 	char name[ZONE_NAME_LEN + 1];
 	unsigned mem_count;
-	struct zone_mem_region mem[ZONE_MAX_MEM_REGIONS];
+	struct hvisor_memory_region mem[ZONE_MAX_MEM_REGIONS];
 	uint32_t irq_bitmap[ZONE_IRQ_WORDS];
 	unsigned ivc_count;
-	struct zone_ivc ivc[ZONE_MAX_IVC];
+	struct hvisor_ivc_config ivc[ZONE_MAX_IVC];
 	uint64_t entry_point;
 	uint64_t kernel_load_paddr, kernel_size;
 	uint64_t dtb_load_paddr, dtb_size;
 	union {
 		struct zone_arm64 arm64;
-		struct zone_riscv64 riscv64;
-		struct zone_loongarch64 loongarch64;
-		struct zone_x86_64 x86_64;
+		struct hvisor_arch_riscv64 riscv64;
+		struct hvisor_arch_loongarch64 loongarch64;
+		struct hvisor_arch_x86_64 x86_64;
 	} arch_config;
 	unsigned pci_bus_count;
-	struct zone_pci_bus pci_bus[ZONE_MAX_PCI_BUS];
+	struct hvisor_pci_config pci_bus[ZONE_MAX_PCI_BUS];
 	unsigned pci_dev_count;
-	struct zone_pci_dev pci_dev[ZONE_MAX_PCI_DEVS];
+	struct hvisor_pci_dev pci_dev[ZONE_MAX_PCI_DEVS];
 
 	/* Not part of zone_config_t. */
 	char kernel_file[PATH_MAX]; /* "null": no image (as hvisor-tool) */
