@@ -138,6 +138,11 @@ static int file_with_addresses(const cJSON *ac, const char *file_key,
 /* "boot_protocol" (a string) decides; without it the older boolean
  * "multiboot_enabled". Other architectures refuse multiboot2, as
  * hvisor-tool does. Called for every architecture. */
+/* Top-level keys hvisor-tool reads only for a multiboot2 zone. */
+static const char *const multiboot_keys[] = {
+	"multiboot_info_paddr", "kernel_cmdline", "initramfs_filepath",
+	"initramfs_load_gpa", NULL};
+
 int zj_parse_boot_protocol(const cJSON *root, struct zone_desc *d)
 {
 	const cJSON *p =
@@ -173,6 +178,12 @@ int zj_parse_boot_protocol(const cJSON *root, struct zone_desc *d)
 		return -1;
 	}
 	d->x86.protocol = multiboot ? ZONE_BOOT_MULTIBOOT2 : ZONE_BOOT_LINUX;
+	if (!multiboot)
+		for (const char *const *k = multiboot_keys; *k; k++)
+			if (cJSON_GetObjectItemCaseSensitive(root, *k))
+				log_info("%s: ignored (read in multiboot2 "
+					 "mode only, as hvisor-tool)",
+					 *k);
 	return 0;
 }
 
