@@ -237,6 +237,25 @@ static void dispatch(struct hvd_mock *m, const struct hvisor_mock_msg *req,
 	case HVISOR_MOCK_LOAD_IMAGE:
 		do_load_image(m, req->arg0, payload, req->payload_len);
 		break;
+	case HVISOR_MOCK_IRQ_MODEL:
+		pthread_mutex_lock(&m->lock);
+		rep->msg.arg0 = (uint64_t)m->irq_model;
+		pthread_mutex_unlock(&m->lock);
+		break;
+	case HVISOR_MOCK_CLEAR_INJECT_IRQ:
+		rc = mock_clear_inject_irq(m);
+		break;
+	case HVISOR_MOCK_DEASSERT_IRQ:
+		rc = mock_deassert_irq(m, req->arg0, req->arg1);
+		break;
+	case HVISOR_MOCK_GET_ECAM_BASE:
+		pthread_mutex_lock(&m->lock);
+		rep->msg.arg0 = m->ecam_base;
+		pthread_mutex_unlock(&m->lock);
+		break;
+	case HVISOR_MOCK_SET_BOOT_MODE:
+		rc = mock_set_boot_mode(m, payload, req->payload_len);
+		break;
 	default:
 		rc = -EOPNOTSUPP;
 		break;
