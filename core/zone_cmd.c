@@ -372,7 +372,8 @@ static int zone_start(int argc, char **argv)
 		free(d);
 		return ZONE_EXIT_USAGE;
 	}
-	size_t len = zone_layout_encode(d, cfg, o.dry_run ? &fields : NULL);
+	size_t len = zone_layout_encode(d, ZONE_LAYOUT_VERSION, cfg,
+					o.dry_run ? &fields : NULL);
 	if (fields.oom) {
 		fprintf(stderr, "hvisor: out of memory\n");
 		rc = ZONE_EXIT_REFUSED;

@@ -53,6 +53,7 @@ int zone_arch_host(void)
 struct writer {
 	uint8_t *buf; /* ZONE_CONFIG_MAX_SIZE bytes */
 	size_t off;
+	unsigned version; /* ZONE_LAYOUT_V05 or ZONE_LAYOUT_V06 */
 	struct zone_field_list *fields;
 };
 
@@ -183,6 +184,8 @@ static void put_arm64(struct writer *w, const struct zone_arm64 *a)
 		put_u64(w, a->gits_size, "arch_config.gicv3.gits_size");
 	}
 	w->off = gic_end;
+	if (w->version == ZONE_LAYOUT_V05)
+		return; /* 0x05: arch_config ends after the gic union */
 
 	/* union uefi: this tool never passes UEFI parameters to a guest
 	 * zone, so the tag says "no UEFI" and the payload stays zero. */
@@ -268,6 +271,11 @@ static void put_pci_dev(struct writer *w, unsigned i,
 	put_u8(w, p->bus, "alloc_pci_devs[%u].bus", i);
 	put_u8(w, p->device, "alloc_pci_devs[%u].device", i);
 	put_u8(w, p->function, "alloc_pci_devs[%u].function", i);
+	if (w->version == ZONE_LAYOUT_V05) {
+		/* 0x05 has no guest-side address: dev_type follows. */
+		put_u32(w, p->dev_type, "alloc_pci_devs[%u].dev_type", i);
+		return;
+	}
 	put_u8(w, p->v_bus, "alloc_pci_devs[%u].v_bus", i);
 	put_u8(w, p->v_device, "alloc_pci_devs[%u].v_device", i);
 	put_u8(w, p->v_function, "alloc_pci_devs[%u].v_function", i);
@@ -284,14 +292,20 @@ static void put_name(struct writer *w, const char *name)
 	w->off += ZONE_NAME_LEN;
 }
 
-size_t zone_layout_encode(const struct zone_desc *d, uint8_t *buf,
-			  struct zone_field_list *fields)
+bool zone_layout_known(uint64_t version)
+{
+	return version == ZONE_LAYOUT_V05 || version == ZONE_LAYOUT_V06;
+}
+
+size_t zone_layout_encode(const struct zone_desc *d, unsigned version,
+			  uint8_t *buf, struct zone_field_list *fields)
 {
 	static const struct zone_mem_region no_region;
 	static const struct zone_ivc no_ivc;
 	static const struct zone_pci_bus no_bus;
 	static const struct zone_pci_dev no_dev;
-	struct writer w = {.buf = buf, .off = 0, .fields = fields};
+	struct writer w = {
+		.buf = buf, .off = 0, .version = version, .fields = fields};
 
 	memset(buf, 0, ZONE_CONFIG_MAX_SIZE);
 	put_u32(&w, d->zone_id, "zone_id");
@@ -324,14 +338,20 @@ size_t zone_layout_encode(const struct zone_desc *d, uint8_t *buf,
 	return w.off;
 }
 
-size_t zone_layout_size(enum zone_arch arch)
+size_t zone_layout_size(enum zone_arch arch, unsigned version)
 {
 	/* Only the arch changes the size (both GIC variants fill the same
 	 * union). */
 	uint8_t scratch[ZONE_CONFIG_MAX_SIZE];
-	struct zone_desc d = {.arch = arch};
+	struct zone_desc *d;
+	size_t size;
 
-	return zone_layout_encode(&d, scratch, NULL);
+	if (!zone_layout_known(version) || !(d = calloc(1, sizeof(*d))))
+		return 0;
+	d->arch = arch;
+	size = zone_layout_encode(d, version, scratch, NULL);
+	free(d);
+	return size;
 }
 
 void zone_field_list_free(struct zone_field_list *l)

@@ -21,9 +21,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* CONFIG_MAGIC_VERSION of the layout below. Version 0x05 (the hypervisor's
- * main branch in early 2026) differs and is not written by this tool. */
-#define ZONE_LAYOUT_VERSION 0x06u
+/* CONFIG_MAGIC_VERSION values of the two layouts this tool writes
+ * (docs/hvisor-interface.md, "Zone configuration"): 0x05 is hvisor v0.4's,
+ * 0x06 hvisor-tool's since 2026-08. They differ in alloc_pci_devs[] (8 or
+ * 12 bytes each) and in the aarch64 arch_config (88 or 120 bytes). The
+ * hypervisor's CONFIG_CHECK answer picks one; 0x06 is the default of
+ * --dry-run and --dump-config. */
+#define ZONE_LAYOUT_V05     0x05u
+#define ZONE_LAYOUT_V06     0x06u
+#define ZONE_LAYOUT_VERSION ZONE_LAYOUT_V06
 
 #define ZONE_MAX_MEM_REGIONS 64
 #define ZONE_MAX_IRQS        1024 /* interrupts_bitmap: u32[1024 / 32] */
@@ -122,6 +128,65 @@ struct zone_x86_64 {
 	uint64_t uefi_memory_region_id, screen_base;
 };
 
+/* Extra images hvisor-tool loads after the kernel and dtb, on every
+ * architecture: "modules": [{"name", "filepath", "load_paddr"}]. Nothing
+ * about them goes into zone_config_t. hvisor-tool has no count limit; 32
+ * is ours (the published files use one). */
+#define ZONE_MAX_MODULES     32
+#define ZONE_MODULE_NAME_LEN 64
+/* Longest x86 command line kept, NUL included (Linux x86: 2048). */
+#define ZONE_CMDLINE_MAX 4096
+/* multiboot2: where the boot information goes without
+ * "multiboot_info_paddr" (a guest physical address). */
+#define ZONE_MBI_DEFAULT_GPA 0x9000000u
+
+struct zone_module {
+	char name[ZONE_MODULE_NAME_LEN]; /* for messages only */
+	char file[PATH_MAX];
+	uint64_t load_paddr; /* host physical, like kernel_load_paddr */
+};
+
+enum zone_boot_protocol {
+	ZONE_BOOT_LINUX,      /* boot.bin + setup + kernel body (default) */
+	ZONE_BOOT_MULTIBOOT2, /* "boot_protocol": "multiboot2", or the older
+			       * "multiboot_enabled": true */
+};
+
+/* x86_64 boot inputs that are loaded rather than stored: the keys of
+ * arch_config (and, for multiboot2, of the top level) naming files and
+ * host addresses. A file "" was not given; "null" is given but loads
+ * nothing (as hvisor-tool). Each *_gpa partner is stored in
+ * arch_config.x86_64 by the parser, following hvisor-tool: only when its
+ * file/string is given. initrd_size is never read from the file: the
+ * loader sets it to the page-rounded size it loaded. */
+struct zone_x86_boot {
+	enum zone_boot_protocol protocol;
+	/* arch_config.boot_filepath at boot_load_paddr: a host physical
+	 * address; in multiboot2 mode a guest one (+ the RAM offset). */
+	char boot_file[PATH_MAX];
+	uint64_t boot_load_paddr;
+	/* arch_config.setup_filepath at setup_load_hpa (setup_load_gpa in
+	 * arch_config.x86_64). */
+	char setup_file[PATH_MAX];
+	uint64_t setup_load_hpa;
+	/* arch_config.cmdline, loaded with its NUL at cmdline_load_hpa
+	 * (cmdline_load_gpa in arch_config.x86_64). */
+	bool has_cmdline;
+	char cmdline[ZONE_CMDLINE_MAX];
+	uint64_t cmdline_load_hpa;
+	/* arch_config.initrd_filepath at initrd_load_hpa (initrd_load_gpa
+	 * in arch_config.x86_64). */
+	char initrd_file[PATH_MAX];
+	uint64_t initrd_load_hpa;
+	/* multiboot2 only, top-level keys. kernel_filepath is an ELF64. */
+	uint64_t multiboot_info_paddr; /* default ZONE_MBI_DEFAULT_GPA */
+	char kernel_cmdline[ZONE_CMDLINE_MAX]; /* "" = none */
+	/* arch_config.cmdline_load_gpa, or the MBI address when absent */
+	uint64_t mb_cmdline_gpa;
+	char initramfs_file[PATH_MAX]; /* "" or "null" = none */
+	uint64_t initramfs_load_gpa;
+};
+
 /* A zone configuration decoded from either JSON generation: what goes into
  * zone_config_t plus the image files to load. */
 struct zone_desc {
@@ -150,7 +215,10 @@ struct zone_desc {
 
 	/* Not part of zone_config_t. */
 	char kernel_file[PATH_MAX]; /* "null": no image (as hvisor-tool) */
-	char dtb_file[PATH_MAX];
+	char dtb_file[PATH_MAX];    /* x86_64: always "null" (no DTB) */
+	unsigned module_count;
+	struct zone_module modules[ZONE_MAX_MODULES];
+	struct zone_x86_boot x86;         /* arch x86_64 only */
 	uint64_t kernel_bytes, dtb_bytes; /* file sizes when checked */
 	bool arch_from_host;      /* "arch" absent: the build's architecture */
 	bool older_pci_config;    /* pci_config was one object */
@@ -180,14 +248,18 @@ int zone_arch_parse(const char *name);
 /* The architecture this binary was built for, or -1 if none of the four. */
 int zone_arch_host(void);
 
-/* sizeof(zone_config_t) for `arch`. */
-size_t zone_layout_size(enum zone_arch arch);
+/* true for ZONE_LAYOUT_V05 and ZONE_LAYOUT_V06. */
+bool zone_layout_known(uint64_t version);
 
-/* Writes zone_config_t for desc->arch into buf (ZONE_CONFIG_MAX_SIZE bytes,
- * zeroed first) and returns its size. With `fields`, every scalar written
- * is appended to it in offset order (unused array slots included). */
-size_t zone_layout_encode(const struct zone_desc *d, uint8_t *buf,
-			  struct zone_field_list *fields);
+/* sizeof(zone_config_t) for `arch` in layout `version` (0 if unknown). */
+size_t zone_layout_size(enum zone_arch arch, unsigned version);
+
+/* Writes zone_config_t for desc->arch in layout `version` (a known one)
+ * into buf (ZONE_CONFIG_MAX_SIZE bytes, zeroed first) and returns its
+ * size. With `fields`, every scalar written is appended to it in offset
+ * order (unused array slots included). */
+size_t zone_layout_encode(const struct zone_desc *d, unsigned version,
+			  uint8_t *buf, struct zone_field_list *fields);
 void zone_field_list_free(struct zone_field_list *l);
 /* The recorded field called `name`, or NULL. */
 const struct zone_field *zone_field_find(const struct zone_field_list *l,

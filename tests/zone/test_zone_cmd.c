@@ -83,7 +83,7 @@ static size_t expected_bytes(const char *file, uint8_t *out)
 	long page = sysconf(_SC_PAGESIZE);
 
 	CU_ASSERT_FATAL(zone_json_load(file, (uint64_t)page, &d) == 0);
-	return zone_layout_encode(&d, out, NULL);
+	return zone_layout_encode(&d, ZONE_LAYOUT_V06, out, NULL);
 }
 
 /* A table row of `zone list`: "ID NAME CPUS STATE". */

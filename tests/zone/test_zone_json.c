@@ -97,7 +97,7 @@ static void test_older_example_bytes(void)
 	x.alloc_pci_devs[1].device = 3;
 	x.alloc_pci_devs[1].v_device = 3;
 
-	size_t n = zone_layout_encode(&desc, buf, NULL);
+	size_t n = zone_layout_encode(&desc, ZONE_LAYOUT_V06, buf, NULL);
 	CU_ASSERT_EQUAL(n, sizeof x);
 	CU_ASSERT_EQUAL(n, 3296);
 	CU_ASSERT_EQUAL(memcmp(buf, &x, sizeof x), 0);
@@ -163,7 +163,7 @@ static void test_newer_example_bytes(void)
 	x.alloc_pci_devs[0] = (struct t_pci_dev){0, 0, 3, 0, 0, 3, 0, 0};
 	x.alloc_pci_devs[1] = (struct t_pci_dev){1, 32, 1, 2, 0, 5, 0, 1};
 
-	size_t n = zone_layout_encode(&desc, buf, NULL);
+	size_t n = zone_layout_encode(&desc, ZONE_LAYOUT_V06, buf, NULL);
 	CU_ASSERT_EQUAL(n, sizeof x);
 	CU_ASSERT_EQUAL(memcmp(buf, &x, sizeof x), 0);
 }
@@ -192,7 +192,7 @@ static void test_riscv64_bytes(void)
 				     "\"0xd000000\", \"aplic_size\": "
 				     "\"0x8000\"}")),
 		0);
-	size_t n = zone_layout_encode(&desc, buf, NULL);
+	size_t n = zone_layout_encode(&desc, ZONE_LAYOUT_V06, buf, NULL);
 	CU_ASSERT_EQUAL_FATAL(n, sizeof x);
 	memcpy(&x, buf, sizeof x);
 	CU_ASSERT_EQUAL(x.arch_config.plic_base, 0xc000000);
@@ -212,7 +212,7 @@ static void test_loongarch64_bytes(void)
 
 	/* Its arch_config is a placeholder: the key may be absent. */
 	CU_ASSERT_EQUAL_FATAL(load_text(OTHER_ARCH("loongarch64", "")), 0);
-	size_t n = zone_layout_encode(&desc, buf, NULL);
+	size_t n = zone_layout_encode(&desc, ZONE_LAYOUT_V06, buf, NULL);
 	CU_ASSERT_EQUAL_FATAL(n, sizeof x);
 	memcpy(&x, buf, sizeof x);
 	CU_ASSERT_EQUAL(x.arch_config.dummy, 0);
@@ -233,7 +233,7 @@ static void test_x86_64_bytes(void)
 			"\"rsdp_memory_region_id\": 0, "
 			"\"screen_base\": \"0xfd000000\"}")),
 		0);
-	size_t n = zone_layout_encode(&desc, buf, NULL);
+	size_t n = zone_layout_encode(&desc, ZONE_LAYOUT_V06, buf, NULL);
 	CU_ASSERT_EQUAL_FATAL(n, sizeof x);
 	memcpy(&x, buf, sizeof x);
 	CU_ASSERT_EQUAL(x.arch_config.ioapic_base, 0xfec00000);

@@ -239,10 +239,10 @@ static void compare(enum zone_arch arch, unsigned gic, const struct exp_list *e,
 	memset(&d, 0, sizeof d);
 	d.arch = arch;
 	d.arch_config.arm64.gic_version = gic;
-	size_t size = zone_layout_encode(&d, buf, &got);
+	size_t size = zone_layout_encode(&d, ZONE_LAYOUT_V06, buf, &got);
 	CU_ASSERT_FALSE(got.oom);
 	CU_ASSERT_EQUAL(size, expected_size);
-	CU_ASSERT_EQUAL(zone_layout_size(arch), expected_size);
+	CU_ASSERT_EQUAL(zone_layout_size(arch, ZONE_LAYOUT_V06), expected_size);
 	CU_ASSERT_EQUAL(got.count, e->count);
 	for (size_t i = 0; i < got.count && i < e->count; i++) {
 		const struct zone_field *f = &got.v[i];
@@ -346,8 +346,9 @@ static void test_anchors_by_hand(void)
 		memset(&d, 0, sizeof d);
 		d.arch = arches[a].arch;
 		d.arch_config.arm64.gic_version = 3;
-		CU_ASSERT_EQUAL(zone_layout_encode(&d, buf, &f),
-				arches[a].total);
+		CU_ASSERT_EQUAL(
+			zone_layout_encode(&d, ZONE_LAYOUT_V06, buf, &f),
+			arches[a].total);
 		for (size_t i = 0; i < sizeof common / sizeof common[0]; i++) {
 			const struct zone_field *z =
 				zone_field_find(&f, common[i].name);
@@ -376,7 +377,7 @@ static void test_anchors_by_hand(void)
 	memset(&d, 0, sizeof d);
 	d.arch = ZONE_ARCH_ARM64;
 	d.arch_config.arm64.gic_version = 2;
-	zone_layout_encode(&d, buf, &f);
+	zone_layout_encode(&d, ZONE_LAYOUT_V06, buf, &f);
 	CU_ASSERT_EQUAL(zone_field_find(&f, "arch_config.gic_tag")->offset,
 			2368);
 	CU_ASSERT_EQUAL(
@@ -398,7 +399,7 @@ static void test_fields_do_not_overlap(void)
 		memset(&d, 0, sizeof d);
 		d.arch = (enum zone_arch)a;
 		d.arch_config.arm64.gic_version = 3;
-		size_t size = zone_layout_encode(&d, buf, &f);
+		size_t size = zone_layout_encode(&d, ZONE_LAYOUT_V06, buf, &f);
 		for (size_t i = 1; i < f.count; i++)
 			CU_ASSERT(f.v[i].offset >=
 				  f.v[i - 1].offset + f.v[i - 1].size);
@@ -421,7 +422,7 @@ static void test_values_little_endian(void)
 	d.arch_config.riscv64.plic_base = 0xc000000;
 	d.pci_dev_count = 1;
 	d.pci_dev[0].dev_type = 0xa1b2c3d4;
-	zone_layout_encode(&d, buf, NULL);
+	zone_layout_encode(&d, ZONE_LAYOUT_V06, buf, NULL);
 	static const uint8_t id[] = {0x44, 0x33, 0x22, 0x11};
 	static const uint8_t cpus[] = {8, 7, 6, 5, 4, 3, 2, 1};
 	CU_ASSERT_EQUAL(memcmp(buf, id, 4), 0);
