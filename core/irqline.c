@@ -86,8 +86,8 @@ void device_irq_ack(struct device *dev, uint32_t value)
 		return;
 	}
 	pthread_mutex_lock(&dev->irq_lock);
-	uint32_t old = __atomic_load_n(&dev->interrupt_status,
-				       __ATOMIC_ACQUIRE);
+	uint32_t old =
+		__atomic_load_n(&dev->interrupt_status, __ATOMIC_ACQUIRE);
 	uint32_t now = old & ~value;
 	/* The line goes down only when nothing is pending; if the
 	 * hypervisor refuses, the status stays so the guest comes back. */
@@ -98,8 +98,7 @@ void device_irq_ack(struct device *dev, uint32_t value)
 					 __ATOMIC_SEQ_CST);
 		}
 	} else {
-		__atomic_store_n(&dev->interrupt_status, now,
-				 __ATOMIC_SEQ_CST);
+		__atomic_store_n(&dev->interrupt_status, now, __ATOMIC_SEQ_CST);
 	}
 	pthread_mutex_unlock(&dev->irq_lock);
 }

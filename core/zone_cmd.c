@@ -17,6 +17,7 @@
 #include "config.h"
 #include "log.h"
 #include "port.h"
+#include "zone_boot.h"
 #include "zone_json.h"
 #include "zone_layout.h"
 
@@ -306,9 +307,11 @@ static int load_image(struct port *port, const char *what, const char *file,
 	return ZONE_EXIT_OK;
 }
 
-static int start_on_port(const struct zone_opts *o, const struct zone_desc *d,
-			 const uint8_t *cfg, size_t len)
+/* What the hypervisor gets is encoded after everything is loaded:
+ * zone_boot_prepare fills sizes, the x86 entry and the ECAM base. */
+static int start_on_port(const struct zone_opts *o, struct zone_desc *d)
 {
+	uint8_t cfg[ZONE_CONFIG_MAX_SIZE];
 	uint64_t version = 0;
 	int rc;
 	struct port *port = port_open_auto(o->mock);
@@ -328,11 +331,16 @@ static int start_on_port(const struct zone_opts *o, const struct zone_desc *d,
 			" (the hypervisor would misread it)\n",
 			version, ZONE_LAYOUT_VERSION, d->zone_id);
 		rc = ZONE_EXIT_REFUSED;
-	} else if ((rc = load_image(port, "kernel", d->kernel_file,
-				    d->kernel_bytes, d->kernel_load_paddr)) ==
-			   ZONE_EXIT_OK &&
+	} else if ((rc = zone_boot_whole_kernel(d)
+				 ? load_image(port, "kernel", d->kernel_file,
+					      d->kernel_bytes,
+					      d->kernel_load_paddr)
+				 : ZONE_EXIT_OK) == ZONE_EXIT_OK &&
 		   (rc = load_image(port, "dtb", d->dtb_file, d->dtb_bytes,
-				    d->dtb_load_paddr)) == ZONE_EXIT_OK) {
+				    d->dtb_load_paddr)) == ZONE_EXIT_OK &&
+		   (rc = zone_boot_prepare(port, d)) == ZONE_EXIT_OK) {
+		size_t len =
+			zone_layout_encode(d, ZONE_LAYOUT_VERSION, cfg, NULL);
 		int err = port_zone_start(port, cfg, len);
 		if (err < 0) {
 			fprintf(stderr,
@@ -383,7 +391,7 @@ static int zone_start(int argc, char **argv)
 		print_desc(d, len, &fields);
 		rc = ZONE_EXIT_OK;
 	} else {
-		rc = start_on_port(&o, d, cfg, len);
+		rc = start_on_port(&o, d);
 	}
 	zone_field_list_free(&fields);
 	free(d);

@@ -107,9 +107,9 @@ static void test_v04_polls_without_wakeup(void)
 	/* Let the daemon go idle: it naps instead of sleeping on a wake-up
 	 * that v0.4 never sends (the loop is a failure guard only). */
 	uint64_t before = __atomic_load_n(&fx.daemon->naps, __ATOMIC_RELAXED);
-	for (unsigned i = 0; i < 100000000u &&
-			     __atomic_load_n(&fx.daemon->naps,
-					     __ATOMIC_RELAXED) < before + 4;
+	for (unsigned i = 0;
+	     i < 100000000u &&
+	     __atomic_load_n(&fx.daemon->naps, __ATOMIC_RELAXED) < before + 4;
 	     i++)
 		sched_yield();
 	CU_ASSERT_TRUE(__atomic_load_n(&fx.daemon->naps, __ATOMIC_RELAXED) >=

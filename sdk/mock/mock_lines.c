@@ -70,8 +70,7 @@ int mock_deassert_irq(struct hvd_mock *m, uint64_t zone, uint64_t irq)
 	return rc;
 }
 
-int mock_set_boot_mode(struct hvd_mock *m, const uint8_t *payload,
-		       uint32_t len)
+int mock_set_boot_mode(struct hvd_mock *m, const uint8_t *payload, uint32_t len)
 {
 	if (len != sizeof(m->boot_mode))
 		return -EINVAL;
