@@ -102,7 +102,8 @@ static uint64_t mb_offset(const struct zone_desc *d)
 {
 	for (unsigned i = 0; i < d->mem_count; i++)
 		if (d->mem[i].type == ZONE_MEM_RAM)
-			return d->mem[i].physical_start - d->mem[i].virtual_start;
+			return d->mem[i].physical_start -
+			       d->mem[i].virtual_start;
 	return 0;
 }
 
@@ -148,8 +149,9 @@ static int load_elf_kernel(struct port *port, struct zone_desc *d)
 	if (!elf)
 		return ZONE_EXIT_USAGE;
 	if (fsize < 64 || memcmp(elf, "\177ELF", 4) != 0 || elf[4] != 2) {
-		fprintf(stderr, "hvisor: kernel_filepath %s: a multiboot2 "
-				"kernel must be an ELF64 file\n",
+		fprintf(stderr,
+			"hvisor: kernel_filepath %s: a multiboot2 "
+			"kernel must be an ELF64 file\n",
 			d->kernel_file);
 		free(elf);
 		return ZONE_EXIT_USAGE;
