@@ -330,15 +330,12 @@ static long hvisor_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return set_eventfd(file, arg);
 	case HVISOR_LOAD_IMAGE:
 		return load_image(uarg);
-	case HVISOR_SET_BOOT_MODE:
-		/* x86 multiboot: the argument layout is not fixed yet. */
-		return -EOPNOTSUPP;
 	case HVISOR_GET_ECAM_BASE:
 		return get_u64(HVISOR_HC_GET_ECAM_BASE, uarg);
 	case HVISOR_DECLARE_RAM:
 		return declare_ram(uarg);
 	default:
-		return -ENOTTY;
+		return hvisor_lines_ioctl(cmd, arg); /* ENOTTY if unknown */
 	}
 }
 
@@ -403,6 +400,9 @@ static int __init hvisor_init(void)
 	if (err)
 		return err;
 #endif
+	err = hvisor_lines_init();
+	if (err)
+		goto fail_fake;
 	err = hvisor_wakeup_irq_init();
 	if (err)
 		goto fail_fake;
