@@ -185,7 +185,7 @@ static int load_elf_kernel(struct port *port, struct zone_desc *d)
 static int load_multiboot_files(struct port *port, struct zone_desc *d)
 {
 	struct zone_x86_boot *x = &d->x86;
-	struct zone_x86_64 *a = &d->arch_config.x86_64;
+	struct hvisor_arch_x86_64 *a = &d->arch_config.x86_64;
 	uint64_t offset = mb_offset(d), size;
 	int rc = ZONE_EXIT_OK;
 

@@ -59,7 +59,8 @@ static void setup(void)
 	d->arch = ZONE_ARCH_X86_64;
 	d->zone_id = 1;
 	d->mem_count = 1;
-	d->mem[0] = (struct zone_mem_region){ZONE_MEM_RAM, HPA, 0, RAM_SIZE};
+	d->mem[0] =
+		(struct hvisor_memory_region){ZONE_MEM_RAM, HPA, 0, RAM_SIZE};
 	strcpy(d->kernel_file, "null");
 	strcpy(d->dtb_file, "null");
 }
