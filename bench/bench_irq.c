@@ -82,16 +82,9 @@ int main(int argc, char **argv)
 {
 	const char *hvisor = argc > 1 ? argv[1] : HVISOR_BUILD_BIN;
 	const char *plugins = argc > 2 ? argv[2] : HVISOR_BUILD_PLUGINS;
-	static const char cfg_text[] =
-		"{\"zones\": [{\"id\": 1, \"memory_region\": [{\"zone0_ipa\": "
-		"\"0x50000000\", \"zonex_ipa\": \"0x50000000\", \"size\": "
-		"\"0x4000000\"}], \"devices\": [{\"type\": \"rng\", \"addr\": "
-		"\"0xa003e00\", \"len\": \"0x200\", \"irq\": 78}]}]}";
 	char cfg[] = "/tmp/bench-irq-XXXXXX";
-	int fd = mkstemp(cfg);
-	if (fd < 0 || write(fd, cfg_text, sizeof cfg_text - 1) < 0)
+	if (bench_rng_config(cfg))
 		return 1;
-	close(fd);
 	printf("bench_irq: virtio-rng, %u requests of 64 bytes, %u in "
 	       "flight, Linux-style handler (status, ACK, drain)\n",
 	       N, DEPTH);

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/types.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "hvd/mock.h"
 
@@ -60,6 +61,24 @@ static inline long proc_field(pid_t pid, const char *file, const char *key)
 	if (f)
 		fclose(f);
 	return v;
+}
+
+/* The one-rng-device virtio JSON of the register benchmarks (zone 1, RAM
+ * at 0x50000000, device at 0xa003e00, irq 78), written to a temporary file
+ * made from `path` (a mkstemp template). 0 or -1. */
+static inline int bench_rng_config(char *path)
+{
+	static const char text[] =
+		"{\"zones\": [{\"id\": 1, \"memory_region\": [{\"zone0_ipa\": "
+		"\"0x50000000\", \"zonex_ipa\": \"0x50000000\", \"size\": "
+		"\"0x4000000\"}], \"devices\": [{\"type\": \"rng\", \"addr\": "
+		"\"0xa003e00\", \"len\": \"0x200\", \"irq\": 78}]}]}";
+	int fd = mkstemp(path);
+	if (fd < 0)
+		return -1;
+	ssize_t n = write(fd, text, sizeof text - 1);
+	close(fd);
+	return n == (ssize_t)(sizeof text - 1) ? 0 : -1;
 }
 
 /* A mock hypervisor with zone 1 RAM at ram_base (same address for zone 0

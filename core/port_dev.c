@@ -97,14 +97,20 @@ static int dev_finish_req(struct port *port)
 	return rc < 0 ? rc : 0;
 }
 
-static int dev_config_check(struct port *port, uint64_t *version)
+/* A request that answers one u64 (CONFIG_CHECK, GET_ECAM_BASE, ...). */
+static int dev_get_u64(struct port *port, unsigned long req, uint64_t *out)
 {
 	uint64_t v = 0;
-	int rc = dev_ioctl(port, HVISOR_CONFIG_CHECK, (unsigned long)&v);
+	int rc = dev_ioctl(port, req, (unsigned long)&v);
 	if (rc < 0)
 		return rc;
-	*version = v;
+	*out = v;
 	return 0;
+}
+
+static int dev_config_check(struct port *port, uint64_t *version)
+{
+	return dev_get_u64(port, HVISOR_CONFIG_CHECK, version);
 }
 
 static int dev_zone_start(struct port *port, const void *cfg, size_t len)
@@ -146,12 +152,7 @@ static int dev_load_image(struct port *port, const void *image, uint64_t size,
 
 static int dev_get_ecam_base(struct port *port, uint64_t *base)
 {
-	uint64_t v = 0;
-	int rc = dev_ioctl(port, HVISOR_GET_ECAM_BASE, (unsigned long)&v);
-	if (rc < 0)
-		return rc;
-	*base = v;
-	return 0;
+	return dev_get_u64(port, HVISOR_GET_ECAM_BASE, base);
 }
 
 static int dev_set_boot_mode(struct port *port,
@@ -167,7 +168,7 @@ static int dev_set_boot_mode(struct port *port,
 static int dev_irq_model(struct port *port, enum port_irq_model *model)
 {
 	uint64_t v = 0;
-	int rc = dev_ioctl(port, HVISOR_GET_IRQ_MODEL, (unsigned long)&v);
+	int rc = dev_get_u64(port, HVISOR_GET_IRQ_MODEL, &v);
 	if (rc == 0 && v <= PORT_IRQ_LOONGARCH_LINE) {
 		*model = (enum port_irq_model)v;
 		return 0;
