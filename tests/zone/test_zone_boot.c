@@ -17,6 +17,7 @@
 #include "port.h"
 #include "zone_boot.h"
 #include "zone_cmd.h"
+#include "zone_json.h"
 
 /* The qemu-x86_64 example's shape: guest RAM at GPA 0 is host 0x40300000. */
 #define HPA      0x40300000u
@@ -197,6 +198,47 @@ static void test_multiboot2(void)
 	teardown();
 }
 
+/* The same from a zone file: what the parser leaves is what the loader
+ * needs (top-level multiboot2 keys, GPAs + the first RAM offset). */
+static void test_multiboot2_from_file(void)
+{
+	static uint8_t elf[0x200];
+	char kernel[PATH_MAX], file[PATH_MAX], json[PATH_MAX + 1024];
+	setup();
+	size_t n = make_elf(elf, sizeof elf);
+	write_file("kernel.elf", elf, n, kernel);
+	snprintf(json, sizeof json,
+		 "{\"arch\": \"x86_64\", \"name\": \"mb\", \"zone_id\": 1, "
+		 "\"cpus\": [1], \"memory_regions\": [{\"type\": \"ram\", "
+		 "\"physical_start\": \"0x40300000\", \"virtual_start\": "
+		 "\"0x0\", \"size\": \"0x1000000\"}], \"interrupts\": [], "
+		 "\"ivc_configs\": [], \"kernel_filepath\": \"%s\", "
+		 "\"kernel_load_paddr\": \"0x40400000\", \"entry_point\": "
+		 "\"0x8000\", \"boot_protocol\": \"multiboot2\", "
+		 "\"multiboot_info_paddr\": \"0x90000\", \"kernel_cmdline\": "
+		 "\"mb2 from file\", \"arch_config\": {\"ioapic_base\": "
+		 "\"0xfec00000\", \"ioapic_size\": \"0x1000\", "
+		 "\"rsdp_memory_region_id\": \"0x0\", "
+		 "\"acpi_memory_region_id\": \"0x0\", "
+		 "\"uefi_memory_region_id\": \"0x0\", \"screen_base\": "
+		 "\"0x0\"}, \"pci_config\": []}",
+		 kernel);
+	write_file("mb.json", json, strlen(json), file);
+	free(d);
+	d = calloc(1, sizeof *d);
+	CU_ASSERT_FATAL(d != NULL);
+	CU_ASSERT_FATAL(zone_json_load(file, 4096, d) == 0);
+	CU_ASSERT_EQUAL(zone_boot_prepare(port, d), ZONE_EXIT_OK);
+	CU_ASSERT_EQUAL(memcmp(guest(0x100000, 0x20), elf + 0x100, 0x20), 0);
+	CU_ASSERT_EQUAL(memcmp(guest(0x90000, 14), "mb2 from file", 14), 0);
+	CU_ASSERT_EQUAL(d->arch_config.x86_64.kernel_entry_gpa, 0x100010);
+	CU_ASSERT_EQUAL(d->arch_config.x86_64.cmdline_load_gpa, 0x90000);
+	uint64_t mbi = 0;
+	CU_ASSERT_EQUAL(hvd_mock_boot_mode(mock, NULL, NULL, &mbi), 0);
+	CU_ASSERT_EQUAL(mbi, 0x90000);
+	teardown();
+}
+
 static void test_ecam_zero_keeps_json(void)
 {
 	setup();
@@ -237,6 +279,7 @@ int main(void)
 		{"x86 Linux boot files and modules", test_linux_boot_files},
 		{"x86 multiboot2 ELF, cmdline, ECAM, boot mode",
 		 test_multiboot2},
+		{"x86 multiboot2 zone file", test_multiboot2_from_file},
 		{"ECAM: 0 keeps the file's, only bus 0 moves",
 		 test_ecam_zero_keeps_json},
 		{"unreadable module, non-ELF multiboot2 kernel",
