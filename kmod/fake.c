@@ -172,9 +172,11 @@ static long fake_finish_req(void)
 static long fake_start_zone(unsigned long pa, unsigned long size)
 {
 	const struct hvisor_zone_config *cfg = phys_to_virt(pa);
+	size_t want = HVISOR_ZONE_CONFIG_SIZE(fake_config_version);
 	int i, free_slot = -1;
 
-	if (size != sizeof(*cfg))
+	/* As hvisor v0.4: exactly the size of the layout it speaks. */
+	if (size != (want ? want : sizeof(*cfg)))
 		return -EINVAL;
 	if (cfg->zone_id == 0)
 		return -EEXIST;

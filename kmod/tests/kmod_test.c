@@ -701,9 +701,8 @@ static void test_boot(void)
 {
 	int fd = open_dev();
 	uint64_t ecam = 0;
-	check(dev_ioctl(fd, HVISOR_GET_ECAM_BASE, &ecam) == 0 &&
-		      ecam == 0xb0000000,
-	      "GET_ECAM_BASE: 0x%" PRIx64, ecam);
+	long rc = dev_ioctl(fd, HVISOR_GET_ECAM_BASE, &ecam);
+	check(rc == 0 && ecam == 0xb0000000, "GET_ECAM_BASE: 0x%" PRIx64, ecam);
 	struct hvisor_boot_mode mode = {ZONE_ID, 1, 0x9000000};
 	check(dev_ioctl(fd, HVISOR_SET_BOOT_MODE, &mode) == 0,
 	      "SET_BOOT_MODE accepted");
