@@ -10,11 +10,15 @@
  *   stalls              waits for an interrupt that did not come within
  *                       1 s while requests were outstanding: a lost
  *                       interrupt (must be 0)
+ * Then the hvisor v0.4 LoongArch model (no wake-up interrupt: the daemon
+ * naps between looks): its CPU use over 2 idle seconds, and how long the
+ * first register read after 50 ms of idleness takes.
  */
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bench_util.h"
@@ -78,6 +82,43 @@ static int run(const char *hvisor, const char *plugins, const char *cfg,
 	return stalls ? 2 : 0;
 }
 
+static int v04_idle(const char *hvisor, const char *plugins, const char *cfg)
+{
+	struct hvd_mock *m = bench_start_daemon_with(
+		"bench_irq", hvisor, plugins, cfg, 0x50000000, 0x4000000,
+		"--irq-model=loongarch-v0.4");
+	if (!m || hvd_mock_set_irq_model(m, HVD_MOCK_IRQ_LOONGARCH_V04))
+		return 1;
+	pid_t pid = hvd_mock_child(m);
+	long before = cpu_ticks(pid);
+	struct timespec two = {2, 0}, gap = {0, 50000000};
+	nanosleep(&two, NULL);
+	long idle = cpu_ticks(pid) - before;
+	uint64_t ns[20];
+	for (unsigned i = 0; i < 20; i++) {
+		uint64_t v = 0;
+		nanosleep(&gap, NULL);
+		uint64_t t = now_ns();
+		if (hvd_mock_mmio(m, 1, ADDR, 4, false, &v, false, 5000))
+			return 1;
+		ns[i] = now_ns() - t;
+	}
+	uint64_t lo = ns[0], hi = ns[0], sum = 0;
+	for (unsigned i = 0; i < 20; i++) {
+		lo = ns[i] < lo ? ns[i] : lo;
+		hi = ns[i] > hi ? ns[i] : hi;
+		sum += ns[i];
+	}
+	printf("loongarch-v0.4 idle: %ld CPU tick(s) in 2 s (%ld per s), "
+	       "first read after 50 ms idle: mean %.0f us (%.0f..%.0f)\n",
+	       idle, sysconf(_SC_CLK_TCK), (double)sum / 20 / 1000,
+	       (double)lo / 1000, (double)hi / 1000);
+	int status;
+	hvd_mock_stop_child(m, SIGTERM, 5000, &status);
+	hvd_mock_free(m);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *hvisor = argc > 1 ? argv[1] : HVISOR_BUILD_BIN;
@@ -91,6 +132,8 @@ int main(int argc, char **argv)
 	int rc = run(hvisor, plugins, cfg, false);
 	if (!rc)
 		rc = run(hvisor, plugins, cfg, true);
+	if (!rc)
+		rc = v04_idle(hvisor, plugins, cfg);
 	unlink(cfg);
 	return rc;
 }
