@@ -138,6 +138,11 @@ static int file_with_addresses(const cJSON *ac, const char *file_key,
 /* "boot_protocol" (a string) decides; without it the older boolean
  * "multiboot_enabled". Other architectures refuse multiboot2, as
  * hvisor-tool does. Called for every architecture. */
+/* Top-level keys hvisor-tool reads only for a multiboot2 zone. */
+static const char *const multiboot_keys[] = {
+	"multiboot_info_paddr", "kernel_cmdline", "initramfs_filepath",
+	"initramfs_load_gpa", NULL};
+
 int zj_parse_boot_protocol(const cJSON *root, struct zone_desc *d)
 {
 	const cJSON *p =
@@ -173,6 +178,12 @@ int zj_parse_boot_protocol(const cJSON *root, struct zone_desc *d)
 		return -1;
 	}
 	d->x86.protocol = multiboot ? ZONE_BOOT_MULTIBOOT2 : ZONE_BOOT_LINUX;
+	if (!multiboot)
+		for (const char *const *k = multiboot_keys; *k; k++)
+			if (cJSON_GetObjectItemCaseSensitive(root, *k))
+				log_info("%s: ignored (read in multiboot2 "
+					 "mode only, as hvisor-tool)",
+					 *k);
 	return 0;
 }
 
@@ -234,25 +245,29 @@ int zj_parse_x86_boot(const cJSON *root, const cJSON *ac, struct zone_desc *d)
 			 "mode)");
 		b->boot_file[0] = '\0';
 	}
-	if (b->boot_file[0] &&
-	    file_with_addresses(ac, "boot_filepath", NULL, NULL,
-				"boot_load_paddr", &b->boot_load_paddr))
-		return -1;
-	if (b->setup_file[0] &&
-	    file_with_addresses(ac, "setup_filepath", "setup_load_gpa",
-				&a->setup_load_gpa, "setup_load_hpa",
-				&b->setup_load_hpa))
-		return -1;
-	if (b->has_cmdline &&
-	    file_with_addresses(ac, "cmdline", "cmdline_load_gpa",
-				&a->cmdline_load_gpa, "cmdline_load_hpa",
-				&b->cmdline_load_hpa))
-		return -1;
-	if (b->initrd_file[0] &&
-	    file_with_addresses(ac, "initrd_filepath", "initrd_load_gpa",
-				&a->initrd_load_gpa, "initrd_load_hpa",
-				&b->initrd_load_hpa))
-		return -1;
+	/* Each given file (or string) with the addresses it needs: the
+	 * guest one stored in arch_config, the host one kept for loading. */
+	const struct {
+		bool given;
+		const char *key, *gpa_key, *hpa_key;
+		uint64_t *gpa, *hpa;
+	} parts[] = {
+		{b->boot_file[0], "boot_filepath", NULL, "boot_load_paddr",
+		 NULL, &b->boot_load_paddr},
+		{b->setup_file[0], "setup_filepath", "setup_load_gpa",
+		 "setup_load_hpa", &a->setup_load_gpa, &b->setup_load_hpa},
+		{b->has_cmdline, "cmdline", "cmdline_load_gpa",
+		 "cmdline_load_hpa", &a->cmdline_load_gpa,
+		 &b->cmdline_load_hpa},
+		{b->initrd_file[0], "initrd_filepath", "initrd_load_gpa",
+		 "initrd_load_hpa", &a->initrd_load_gpa, &b->initrd_load_hpa},
+	};
+	for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+		if (parts[i].given &&
+		    file_with_addresses(ac, parts[i].key, parts[i].gpa_key,
+					parts[i].gpa, parts[i].hpa_key,
+					parts[i].hpa))
+			return -1;
 	/* The multiboot2 cmdline lands at mb_cmdline_gpa when non-empty;
 	 * an arch_config "cmdline" above overrides it, as in hvisor-tool. */
 	if (multiboot && b->kernel_cmdline[0] && !b->has_cmdline)

@@ -301,6 +301,14 @@ static void test_dry_run(void)
 	CU_ASSERT_PTR_NOT_NULL(
 		strstr(out, "[1] 0000:00:03.0 as 00:03.0 dev_type 0"));
 
+	/* --arch must agree with a file that names its architecture. */
+	CU_ASSERT_EQUAL(hvisor(nowhere,
+			       "zone start --dry-run --arch riscv older.json",
+			       false, &out),
+			2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "arch: the file is for arm64, but "
+					   "--arch says riscv64"));
+
 	/* --layout 0x05: hvisor v0.4's bytes, shown and dumped. */
 	snprintf(args, sizeof args,
 		 "zone start --dry-run --layout 0x05 --dump-config %s %s", dump,

@@ -217,6 +217,11 @@ static void test_multiboot2(void)
 			       "(\"multiboot2\")");
 	CU_ASSERT_STRING_EQUAL(x86_error("", ", \"multiboot_enabled\": 1"),
 			       "multiboot_enabled: expected true or false");
+	/* Without multiboot2 its keys are not read (info line). */
+	CU_ASSERT_STRING_EQUAL(x86_error("", ", \"kernel_cmdline\": \"quiet\""),
+			       "");
+	CU_ASSERT_STRING_EQUAL(desc.x86.kernel_cmdline, "");
+	CU_ASSERT_EQUAL(desc.arch_config.x86_64.cmdline_load_gpa, 0);
 	/* Only x86 boots multiboot2. */
 	CHECK_ERROR("boot_protocol", "\"multiboot2\"",
 		    "boot_protocol: multiboot2 is only for x86_64 zones, this "

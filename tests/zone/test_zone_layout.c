@@ -201,7 +201,7 @@ static void expect_arm64(struct exp_list *e, unsigned gic, unsigned version)
 			   "uefi_tag");
 }
 
-static void expect_riscv64(struct exp_list *e)
+static void expect_riscv64(struct exp_list *e, unsigned gic, unsigned version)
 {
 	typedef struct hvisor_zone_config_riscv64_v06 Z;
 	size_t arch_at = offsetof(Z, arch_config);
@@ -213,7 +213,8 @@ static void expect_riscv64(struct exp_list *e)
 	ARCH_FIELD(e, struct hvisor_arch_riscv64, aplic_size, "aplic_size");
 }
 
-static void expect_loongarch64(struct exp_list *e)
+static void expect_loongarch64(struct exp_list *e, unsigned gic,
+			       unsigned version)
 {
 	typedef struct hvisor_zone_config_loongarch64_v06 Z;
 	size_t arch_at = offsetof(Z, arch_config);
@@ -222,7 +223,7 @@ static void expect_loongarch64(struct exp_list *e)
 	ARCH_FIELD(e, struct hvisor_arch_loongarch64, dummy, "dummy");
 }
 
-static void expect_x86_64(struct exp_list *e)
+static void expect_x86_64(struct exp_list *e, unsigned gic, unsigned version)
 {
 	typedef struct hvisor_zone_config_x86_64_v06 Z;
 	size_t arch_at = offsetof(Z, arch_config);
@@ -248,6 +249,18 @@ static void expect_x86_64(struct exp_list *e)
 	ARCH_FIELD(e, struct hvisor_arch_x86_64, screen_base, "screen_base");
 }
 
+/* The PCI tail of hvisor_zone_config_<a>_v05 or _v06. */
+#define TAIL_OF(a, v05)                                                      \
+	do {                                                                 \
+		if (v05)                                                     \
+			EXPECT_TAIL(struct hvisor_zone_config_##a##_v05,     \
+				    struct hvisor_pci_dev_v05, e,            \
+				    V_FIELDS_V05);                           \
+		else                                                         \
+			EXPECT_TAIL(struct hvisor_zone_config_##a##_v06,     \
+				    struct hvisor_pci_dev, e, V_FIELDS_V06); \
+	} while (0)
+
 /* The PCI tail of `arch` in layout `version`. */
 static void expect_tail(struct exp_list *e, enum zone_arch arch,
 			unsigned version)
@@ -256,37 +269,17 @@ static void expect_tail(struct exp_list *e, enum zone_arch arch,
 
 	switch (arch) {
 	case ZONE_ARCH_ARM64:
-		if (v05)
-			EXPECT_TAIL(struct hvisor_zone_config_arm64_v05,
-				    struct hvisor_pci_dev_v05, e, V_FIELDS_V05);
-		else
-			EXPECT_TAIL(struct hvisor_zone_config_arm64_v06,
-				    struct hvisor_pci_dev, e, V_FIELDS_V06);
+		TAIL_OF(arm64, v05);
 		break;
 	case ZONE_ARCH_RISCV64:
-		if (v05)
-			EXPECT_TAIL(struct hvisor_zone_config_riscv64_v05,
-				    struct hvisor_pci_dev_v05, e, V_FIELDS_V05);
-		else
-			EXPECT_TAIL(struct hvisor_zone_config_riscv64_v06,
-				    struct hvisor_pci_dev, e, V_FIELDS_V06);
+		TAIL_OF(riscv64, v05);
 		break;
 	case ZONE_ARCH_LOONGARCH64:
-		if (v05)
-			EXPECT_TAIL(struct hvisor_zone_config_loongarch64_v05,
-				    struct hvisor_pci_dev_v05, e, V_FIELDS_V05);
-		else
-			EXPECT_TAIL(struct hvisor_zone_config_loongarch64_v06,
-				    struct hvisor_pci_dev, e, V_FIELDS_V06);
+		TAIL_OF(loongarch64, v05);
 		break;
 	case ZONE_ARCH_X86_64:
 	case ZONE_ARCH_COUNT:
-		if (v05)
-			EXPECT_TAIL(struct hvisor_zone_config_x86_64_v05,
-				    struct hvisor_pci_dev_v05, e, V_FIELDS_V05);
-		else
-			EXPECT_TAIL(struct hvisor_zone_config_x86_64_v06,
-				    struct hvisor_pci_dev, e, V_FIELDS_V06);
+		TAIL_OF(x86_64, v05);
 		break;
 	}
 }
@@ -338,64 +331,42 @@ static const size_t sizes[ZONE_ARCH_COUNT][2] = {
 
 static const unsigned versions[2] = {ZONE_LAYOUT_V05, ZONE_LAYOUT_V06};
 
-static void test_arm64_gicv3_fields(void)
+/* Every field of `arch` (GIC version `gic` on arm64) in both layouts. */
+static void check_both(enum zone_arch arch, unsigned gic,
+		       void (*expect)(struct exp_list *, unsigned, unsigned))
 {
 	static struct exp_list e;
 
 	for (unsigned v = 0; v < 2; v++) {
 		e.count = 0;
-		expect_arm64(&e, 3, versions[v]);
-		compare(ZONE_ARCH_ARM64, 3, versions[v], &e,
-			sizes[ZONE_ARCH_ARM64][v]);
+		expect(&e, gic, versions[v]);
+		compare(arch, gic, versions[v], &e, sizes[arch][v]);
 	}
+}
+
+static void test_arm64_gicv3_fields(void)
+{
+	check_both(ZONE_ARCH_ARM64, 3, expect_arm64);
 }
 
 static void test_arm64_gicv2_fields(void)
 {
-	static struct exp_list e;
-
-	for (unsigned v = 0; v < 2; v++) {
-		e.count = 0;
-		expect_arm64(&e, 2, versions[v]);
-		compare(ZONE_ARCH_ARM64, 2, versions[v], &e,
-			sizes[ZONE_ARCH_ARM64][v]);
-	}
+	check_both(ZONE_ARCH_ARM64, 2, expect_arm64);
 }
 
 static void test_riscv64_fields(void)
 {
-	static struct exp_list e;
-
-	for (unsigned v = 0; v < 2; v++) {
-		e.count = 0;
-		expect_riscv64(&e);
-		compare(ZONE_ARCH_RISCV64, 0, versions[v], &e,
-			sizes[ZONE_ARCH_RISCV64][v]);
-	}
+	check_both(ZONE_ARCH_RISCV64, 0, expect_riscv64);
 }
 
 static void test_loongarch64_fields(void)
 {
-	static struct exp_list e;
-
-	for (unsigned v = 0; v < 2; v++) {
-		e.count = 0;
-		expect_loongarch64(&e);
-		compare(ZONE_ARCH_LOONGARCH64, 0, versions[v], &e,
-			sizes[ZONE_ARCH_LOONGARCH64][v]);
-	}
+	check_both(ZONE_ARCH_LOONGARCH64, 0, expect_loongarch64);
 }
 
 static void test_x86_64_fields(void)
 {
-	static struct exp_list e;
-
-	for (unsigned v = 0; v < 2; v++) {
-		e.count = 0;
-		expect_x86_64(&e);
-		compare(ZONE_ARCH_X86_64, 0, versions[v], &e,
-			sizes[ZONE_ARCH_X86_64][v]);
-	}
+	check_both(ZONE_ARCH_X86_64, 0, expect_x86_64);
 }
 
 /* Offsets worked out by hand from the facts, so that a mistake shared by
