@@ -342,16 +342,16 @@ static int owner_check_locked(struct file *file)
 	return hv.owner ? -EPERM : -ENODEV;
 }
 
-static long finish_req(struct file *file)
+/* Only the serving daemon injects or drops guest interrupts; it stays the
+ * owner while it is in an ioctl (release cannot run meanwhile). */
+static int owner_check(struct file *file)
 {
-	long err;
+	int err;
 
-	/* Only the serving daemon injects; it stays the owner while it is
-	 * in an ioctl (release cannot run meanwhile). */
 	mutex_lock(&hv.lock);
 	err = owner_check_locked(file);
 	mutex_unlock(&hv.lock);
-	return err ? err : hvisor_call(HVISOR_HC_FINISH_REQ, 0, 0);
+	return err;
 }
 
 /* Writing or exposing physical memory needs what /dev/mem needs. */
@@ -364,6 +364,8 @@ static int rawio_allowed(void)
 
 /* The rights a request needs beyond an open /dev/hvisor (mode 0600):
  * anything that changes state needs a file opened for writing (EBADF);
+ * what injects or drops guest interrupts, the file that owns the bridge
+ * (EPERM, ENODEV while nobody does);
  * what writes or exposes physical memory also needs CAP_SYS_RAWIO and a
  * kernel not locked down (EPERM). Unknown requests count as changes. */
 static int request_allowed(struct file *file, unsigned int cmd)
@@ -373,6 +375,7 @@ static int request_allowed(struct file *file, unsigned int cmd)
 	case HVISOR_ZONE_LIST:
 	case HVISOR_CONFIG_CHECK:
 	case HVISOR_GET_ECAM_BASE:
+	case HVISOR_GET_IRQ_MODEL:
 		return 0;
 	}
 	if (!(file->f_mode & FMODE_WRITE))
@@ -382,6 +385,10 @@ static int request_allowed(struct file *file, unsigned int cmd)
 	case HVISOR_LOAD_IMAGE:
 	case HVISOR_DECLARE_RAM:
 		return rawio_allowed();
+	case HVISOR_FINISH_REQ:
+	case HVISOR_CLEAR_INJECT_IRQ:
+	case HVISOR_DEASSERT_IRQ:
+		return owner_check(file);
 	}
 	return 0;
 }
@@ -399,7 +406,7 @@ static long hvisor_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case HVISOR_GET_TASK:
 		return 0; /* legacy: nothing uses it any more */
 	case HVISOR_FINISH_REQ:
-		return finish_req(file);
+		return hvisor_call(HVISOR_HC_FINISH_REQ, 0, 0);
 	case HVISOR_ZONE_START:
 		return zone_start(uarg);
 	case HVISOR_ZONE_SHUTDOWN:
@@ -412,15 +419,12 @@ static long hvisor_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return set_eventfd(file, arg);
 	case HVISOR_LOAD_IMAGE:
 		return load_image(uarg);
-	case HVISOR_SET_BOOT_MODE:
-		/* x86 multiboot: the argument layout is not fixed yet. */
-		return -EOPNOTSUPP;
 	case HVISOR_GET_ECAM_BASE:
 		return get_u64(HVISOR_HC_GET_ECAM_BASE, uarg);
 	case HVISOR_DECLARE_RAM:
 		return declare_ram(uarg);
 	default:
-		return -ENOTTY;
+		return hvisor_lines_ioctl(cmd, arg); /* ENOTTY if unknown */
 	}
 }
 
@@ -488,6 +492,9 @@ static int __init hvisor_init(void)
 	if (err)
 		goto fail_regions;
 #endif
+	err = hvisor_lines_init();
+	if (err)
+		goto fail_fake;
 	err = hvisor_wakeup_irq_init();
 	if (err)
 		goto fail_fake;
