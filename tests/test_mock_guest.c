@@ -42,6 +42,7 @@ struct toy {
 	unsigned notifies;
 	unsigned isr_reads, acks; /* atomic */
 	bool hold_irq;            /* atomic: complete without an interrupt */
+	pthread_t thread;
 };
 
 static void *toy_ptr(struct toy *t, uint64_t gpa, uint64_t len)
@@ -224,14 +225,29 @@ static void *toy_main(void *p)
 	return NULL;
 }
 
+/* The toy serving the bridge of a fresh harness, and a guest driver for
+ * it; toy_stop undoes both. */
+static struct hvd_guest_dev *toy_start(struct toy *t, struct fx *f)
+{
+	fx_open(f);
+	*t = (struct toy){.f = f};
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&t->thread, NULL, toy_main, t), 0);
+	return hvd_guest_open(f->m, ZONE, TOY_BASE, TOY_IRQ);
+}
+
+static void toy_stop(struct toy *t, struct hvd_guest_dev *d)
+{
+	hvd_guest_close(d);
+	__atomic_store_n(&t->stop, true, __ATOMIC_RELAXED);
+	pthread_join(t->thread, NULL);
+	fx_close(t->f);
+}
+
 void test_guest_driver(void)
 {
 	struct fx f;
-	fx_open(&f);
-	struct toy t = {.f = &f};
-	pthread_t th;
-	CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, toy_main, &t), 0);
-	struct hvd_guest_dev *d = hvd_guest_open(f.m, ZONE, TOY_BASE, TOY_IRQ);
+	struct toy t;
+	struct hvd_guest_dev *d = toy_start(&t, &f);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
 
 	CU_ASSERT_EQUAL(hvd_guest_probe(d), 4);
@@ -354,10 +370,7 @@ void test_guest_driver(void)
 	       "p99 %lld ns\n",
 	       (long long)ns[N / 2], (long long)ns[N * 99 / 100]);
 
-	hvd_guest_close(d);
-	__atomic_store_n(&t.stop, true, __ATOMIC_RELAXED);
-	pthread_join(th, NULL);
-	fx_close(&f);
+	toy_stop(&t, d);
 }
 
 void test_guest_alloc(void)
@@ -391,11 +404,8 @@ static unsigned load(const unsigned *p)
 void test_guest_linux_model(void)
 {
 	struct fx f;
-	fx_open(&f);
-	struct toy t = {.f = &f};
-	pthread_t th;
-	CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, toy_main, &t), 0);
-	struct hvd_guest_dev *d = hvd_guest_open(f.m, ZONE, TOY_BASE, TOY_IRQ);
+	struct toy t;
+	struct hvd_guest_dev *d = toy_start(&t, &f);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
 	CU_ASSERT_EQUAL(hvd_guest_set_model(d, 7), -EINVAL);
 	CU_ASSERT_EQUAL(hvd_guest_set_model(d, HVD_GUEST_LINUX), 0);
@@ -458,8 +468,5 @@ void test_guest_linux_model(void)
 	CU_ASSERT_PTR_EQUAL(tok, &tok1);
 	CU_ASSERT_EQUAL(load(&t.isr_reads), 2);
 
-	hvd_guest_close(d);
-	__atomic_store_n(&t.stop, true, __ATOMIC_RELAXED);
-	pthread_join(th, NULL);
-	fx_close(&f);
+	toy_stop(&t, d);
 }
