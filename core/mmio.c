@@ -140,7 +140,7 @@ uint64_t device_mmio_read(struct device *dev, uint64_t offset, unsigned size)
 	case VIRTIO_MMIO_VERSION:
 		return MMIO_VERSION;
 	case VIRTIO_MMIO_DEVICE_ID:
-		return dev->plugin->desc->device_id;
+		return device_id(dev);
 	case VIRTIO_MMIO_VENDOR_ID:
 		return MMIO_VENDOR;
 	case VIRTIO_MMIO_DEVICE_FEATURES:
