@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vhost-user-blk through the frontend plugin, served by Debian's
+ * qemu-storage-daemon exporting a raw file: the mock guest's requests go
+ * through rings the backend reads straight from the zone's RAM memfd, and
+ * every byte is checked against the file. Then the backend is killed with
+ * requests in flight and restarted: NEEDS_RESET, reconnection, I/O again.
+ * Skipped (77) when qemu-storage-daemon is not installed.
+ */
+#define _GNU_SOURCE
+#include "../blk/blk_guest.h"
+#include "vu_backends.h"
+
+#define IMG_SIZE (4u << 20)
+
+struct vut {
+	struct blkt t; /* image, daemon, guest: the blk suites' helpers */
+	char sock[128];
+	char log[128];
+	pid_t backend;
+};
+
+static void vut_backend_start(struct vut *v)
+{
+	int lfd = vut_listen(v->sock);
+	CU_ASSERT_FATAL(lfd >= 0);
+	char bd[256];
+	snprintf(bd, sizeof bd, "driver=file,filename=%s", v->t.img);
+	v->backend = vut_qsd(bd, lfd, v->log);
+	CU_ASSERT_FATAL(v->backend > 0);
+}
+
+static void vut_setup(struct vut *v, const char *extra)
+{
+	memset(v, 0, sizeof *v);
+	blkt_make_image(&v->t, IMG_SIZE, 0);
+	snprintf(v->sock, sizeof v->sock, "%s/vu.sock", v->t.dir);
+	snprintf(v->log, sizeof v->log, "%s/backend.log", v->t.dir);
+	vut_backend_start(v);
+	char dev[512];
+	snprintf(dev, sizeof dev,
+		 "{\"type\": \"vhost-user-blk\", \"addr\": \"0xa003c00\", "
+		 "\"len\": \"0x200\", \"irq\": 77, \"socket\": \"%s\", "
+		 "\"timeout_ms\": 5000%s}",
+		 v->sock, extra);
+	CU_ASSERT_FATAL(fixture_start(&v->t.fx, dev) == 0);
+	v->t.gd = hvd_guest_open(v->t.fx.mock, 1, BLK_BASE, BLK_IRQ);
+	CU_ASSERT_FATAL(v->t.gd != NULL);
+}
+
+static void vut_teardown(struct vut *v)
+{
+	blkt_teardown(&v->t);
+	vut_kill(v->backend);
+	unlink(v->sock);
+	unlink(v->log);
+	rmdir(v->t.dir);
+}
+
+/* Write a pattern through the guest, read it back, compare with the file
+ * (and file contents written behind the guest's back with a read). */
+static void check_io(struct vut *v, unsigned seed0)
+{
+	struct blkt *t = &v->t;
+	unsigned seed = seed0;
+	uint8_t buf[8192], file[8192];
+	for (unsigned i = 0; i < 8; i++) {
+		uint64_t sector = (uint64_t)rand_r(&seed) % (IMG_SIZE / SECTOR - 16);
+		fill_random(buf, sizeof buf, &seed);
+		CU_ASSERT_EQUAL(blk_io(t, VIRTIO_BLK_T_OUT, sector, buf,
+				       sizeof buf),
+				VIRTIO_BLK_S_OK);
+		file_read(t, sector * SECTOR, file, sizeof file);
+		CU_ASSERT(memcmp(buf, file, sizeof buf) == 0);
+		fill_random(file, sizeof file, &seed);
+		file_write(t, sector * SECTOR, file, sizeof file);
+		CU_ASSERT_EQUAL(blk_io(t, VIRTIO_BLK_T_IN, sector, buf,
+				       sizeof buf),
+				VIRTIO_BLK_S_OK);
+		CU_ASSERT(memcmp(buf, file, sizeof buf) == 0);
+	}
+}
+
+static void test_blk_data(void)
+{
+	struct vut v;
+	vut_setup(&v, "");
+	blkt_bring_up(&v.t, F_V1 | F_EVENT_IDX | F_INDIRECT | F_BLK(FLUSH),
+		      1, 256);
+	/* Capacity comes from the backend's config space. */
+	CU_ASSERT_EQUAL(hvd_guest_config_read(v.t.gd, 0, 8),
+			IMG_SIZE / SECTOR);
+	check_io(&v, 1);
+	CU_ASSERT_EQUAL(blk_io(&v.t, VIRTIO_BLK_T_FLUSH, 0, NULL, 0),
+			VIRTIO_BLK_S_OK);
+	/* A reset stops the backend's rings; the device comes up again. */
+	CU_ASSERT_FATAL(hvd_guest_reset(v.t.gd) == 0);
+	blkt_bring_up(&v.t, F_V1, 1, 128);
+	check_io(&v, 2);
+	vut_teardown(&v);
+}
+
+/* Wait until Status shows NEEDS_RESET (config interrupts wake us). */
+static bool wait_needs_reset(struct hvd_guest_dev *gd)
+{
+	for (;;) {
+		uint64_t seen = hvd_guest_irq_count(gd);
+		if (hvd_guest_status(gd) & VIRTIO_CONFIG_S_NEEDS_RESET)
+			return true;
+		if (hvd_guest_wait_irq(gd, seen, FIX_TIMEOUT_MS))
+			return false;
+	}
+}
+
+static void test_backend_killed(void)
+{
+	struct vut v;
+	vut_setup(&v, ", \"reconnect\": 1");
+	blkt_bring_up(&v.t, F_V1 | F_EVENT_IDX, 1, 256);
+	check_io(&v, 3);
+
+	/* 32 reads in flight, then the backend dies. */
+	struct treq r[32];
+	for (unsigned i = 0; i < 32; i++) {
+		treq_init(&v.t, &r[i], VIRTIO_BLK_T_IN, i * 64, 32768);
+		CU_ASSERT_FATAL(treq_add(&v.t, 0, &r[i], false) >= 0);
+	}
+	hvd_guest_vq_kick(v.t.vq[0]);
+	vut_kill(v.backend);
+	CU_ASSERT_FATAL(wait_needs_reset(v.t.gd));
+	uint32_t gen = hvd_guest_reg_read(v.t.gd, VIRTIO_MMIO_CONFIG_GENERATION);
+
+	/* The backend comes back: the frontend reconnects and says so with a
+	 * configuration interrupt (its config space is re-read). */
+	uint64_t seen = hvd_guest_irq_count(v.t.gd);
+	vut_backend_start(&v);
+	CU_ASSERT_FATAL(hvd_guest_wait_irq(v.t.gd, seen, 3 * FIX_TIMEOUT_MS) ==
+			0);
+	CU_ASSERT_NOT_EQUAL(
+		hvd_guest_reg_read(v.t.gd, VIRTIO_MMIO_CONFIG_GENERATION), gen);
+
+	/* The driver resets the device, and I/O works again. */
+	CU_ASSERT_FATAL(hvd_guest_reset(v.t.gd) == 0);
+	blkt_bring_up(&v.t, F_V1 | F_EVENT_IDX, 1, 256);
+	check_io(&v, 4);
+	vut_teardown(&v);
+}
+
+/* The daemon refuses to start when the backend socket is absent, and the
+ * error names the socket. */
+static void test_no_backend(void)
+{
+	struct fixture fx = {0};
+	CU_ASSERT(fixture_start(&fx,
+				"{\"type\": \"vhost-user-blk\", \"addr\": "
+				"\"0xa003c00\", \"len\": \"0x200\", \"irq\": "
+				"77, \"socket\": \"/nonexistent/vu.sock\"}") !=
+		  0);
+	CU_ASSERT_PTR_NULL(fx.daemon);
+	hvd_mock_free(fx.mock);
+}
+
+int main(void)
+{
+	if (!vut_have(QSD_BIN)) {
+		printf("SKIP: %s not installed (Debian package "
+		       "qemu-system-common)\n",
+		       QSD_BIN);
+		return 77;
+	}
+	static const struct cunit_test tests[] = {
+		{"blk data checked against the file", test_blk_data},
+		{"backend killed mid-I/O, restarted", test_backend_killed},
+		{"no backend: refused at start", test_no_backend},
+		{NULL, NULL},
+	};
+	return cunit_run("vhost-user-blk", tests);
+}

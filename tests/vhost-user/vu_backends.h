@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Real vhost-user backends for the vhost-user suites, run as children of
+ * the test. The test owns the backend's listening socket: it binds and
+ * listens, then hands the fd to the backend (qemu-storage-daemon
+ * addr.type=fd), so the daemon can connect the moment the socket exists,
+ * with no wait for the backend to be ready; killing the backend closes
+ * the last copy of the listening socket (connections are then refused).
+ */
+#ifndef TESTS_VU_BACKENDS_H
+#define TESTS_VU_BACKENDS_H
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define QSD_BIN "qemu-storage-daemon"
+
+/* Whether `prog` is on PATH (or an executable path). */
+static inline bool vut_have(const char *prog)
+{
+	if (strchr(prog, '/'))
+		return access(prog, X_OK) == 0;
+	const char *path = getenv("PATH");
+	char buf[512];
+	while (path && *path) {
+		const char *end = strchr(path, ':');
+		size_t n = end ? (size_t)(end - path) : strlen(path);
+		snprintf(buf, sizeof buf, "%.*s/%s", (int)n, path, prog);
+		if (access(buf, X_OK) == 0)
+			return true;
+		path = end ? end + 1 : NULL;
+	}
+	return false;
+}
+
+/* A listening UNIX socket at `path` (replacing a stale one), fd or -1. */
+static inline int vut_listen(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof sa.sun_path)
+		return -1;
+	memcpy(sa.sun_path, path, strlen(path));
+	unlink(path);
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (fd < 0)
+		return -1;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
+	    listen(fd, 8) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* The fd number a backend finds its listening socket at (vut_spawn). */
+#define VUT_LISTEN_FD 3
+
+/* Run argv with stdio to `log` and the listening socket `lfd` as fd 3,
+ * nothing else inherited (the in-process daemon's fds stay ours); closes
+ * the test's copy of lfd. Returns the child's pid or -1. */
+static inline pid_t vut_spawn(char *const argv[], int lfd, const char *log)
+{
+	pid_t pid = fork();
+	if (pid == 0) {
+		int out = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		if (out >= 0) {
+			dup2(out, 1);
+			dup2(out, 2);
+		}
+		if (dup2(lfd, VUT_LISTEN_FD) < 0)
+			_exit(126);
+		close_range(VUT_LISTEN_FD + 1, ~0u, 0);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	close(lfd);
+	return pid;
+}
+
+/* SIGKILL the child and reap it. */
+static inline void vut_kill(pid_t pid)
+{
+	if (pid <= 0)
+		return;
+	kill(pid, SIGKILL);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+	}
+}
+
+/* qemu-storage-daemon exporting `img` (raw file, or any --blockdev spec
+ * when `blockdev` is given) as vhost-user-blk on the socket fd `lfd`. */
+static inline pid_t vut_qsd(const char *blockdev, int lfd, const char *log)
+{
+	char bd[512], ex[256];
+	snprintf(bd, sizeof bd, "%s,node-name=disk", blockdev);
+	snprintf(ex, sizeof ex,
+		 "type=vhost-user-blk,id=exp,node-name=disk,addr.type=fd,"
+		 "addr.str=%d,writable=on",
+		 VUT_LISTEN_FD);
+	char *argv[] = {QSD_BIN, "--blockdev", bd, "--export", ex, NULL};
+	return vut_spawn(argv, lfd, log);
+}
+
+#endif
