@@ -65,18 +65,19 @@ static void check_io(struct vut *v, unsigned seed0)
 	unsigned seed = seed0;
 	uint8_t buf[8192], file[8192];
 	for (unsigned i = 0; i < 8; i++) {
-		uint64_t sector = (uint64_t)rand_r(&seed) % (IMG_SIZE / SECTOR - 16);
+		uint64_t sector =
+			(uint64_t)rand_r(&seed) % (IMG_SIZE / SECTOR - 16);
 		fill_random(buf, sizeof buf, &seed);
-		CU_ASSERT_EQUAL(blk_io(t, VIRTIO_BLK_T_OUT, sector, buf,
-				       sizeof buf),
-				VIRTIO_BLK_S_OK);
+		CU_ASSERT_EQUAL(
+			blk_io(t, VIRTIO_BLK_T_OUT, sector, buf, sizeof buf),
+			VIRTIO_BLK_S_OK);
 		file_read(t, sector * SECTOR, file, sizeof file);
 		CU_ASSERT(memcmp(buf, file, sizeof buf) == 0);
 		fill_random(file, sizeof file, &seed);
 		file_write(t, sector * SECTOR, file, sizeof file);
-		CU_ASSERT_EQUAL(blk_io(t, VIRTIO_BLK_T_IN, sector, buf,
-				       sizeof buf),
-				VIRTIO_BLK_S_OK);
+		CU_ASSERT_EQUAL(
+			blk_io(t, VIRTIO_BLK_T_IN, sector, buf, sizeof buf),
+			VIRTIO_BLK_S_OK);
 		CU_ASSERT(memcmp(buf, file, sizeof buf) == 0);
 	}
 }
@@ -85,11 +86,10 @@ static void test_blk_data(void)
 {
 	struct vut v;
 	vut_setup(&v, "");
-	blkt_bring_up(&v.t, F_V1 | F_EVENT_IDX | F_INDIRECT | F_BLK(FLUSH),
-		      1, 256);
+	blkt_bring_up(&v.t, F_V1 | F_EVENT_IDX | F_INDIRECT | F_BLK(FLUSH), 1,
+		      256);
 	/* Capacity comes from the backend's config space. */
-	CU_ASSERT_EQUAL(hvd_guest_config_read(v.t.gd, 0, 8),
-			IMG_SIZE / SECTOR);
+	CU_ASSERT_EQUAL(hvd_guest_config_read(v.t.gd, 0, 8), IMG_SIZE / SECTOR);
 	check_io(&v, 1);
 	CU_ASSERT_EQUAL(blk_io(&v.t, VIRTIO_BLK_T_FLUSH, 0, NULL, 0),
 			VIRTIO_BLK_S_OK);
@@ -128,7 +128,8 @@ static void test_backend_killed(void)
 	hvd_guest_vq_kick(v.t.vq[0]);
 	vut_kill(v.backend);
 	CU_ASSERT_FATAL(wait_needs_reset(v.t.gd));
-	uint32_t gen = hvd_guest_reg_read(v.t.gd, VIRTIO_MMIO_CONFIG_GENERATION);
+	uint32_t gen =
+		hvd_guest_reg_read(v.t.gd, VIRTIO_MMIO_CONFIG_GENERATION);
 
 	/* The backend comes back: the frontend reconnects and says so with a
 	 * configuration interrupt (its config space is re-read). */
