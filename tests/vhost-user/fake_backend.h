@@ -63,8 +63,8 @@ static inline int fake_recv(int fd, struct fake_hdr *h, uint8_t *payload)
 	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm;
 	     cm = CMSG_NXTHDR(&mh, cm)) {
 		int *fds = (int *)CMSG_DATA(cm);
-		for (size_t i = 0; i < (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-		     i++)
+		for (size_t i = 0;
+		     i < (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++)
 			close(fds[i]);
 	}
 	if (h->size > 512)
@@ -142,12 +142,12 @@ static inline void *fake_serve(void *arg)
 			break;
 		}
 		uint64_t v = 0;
-		if (h.request == 1)      /* GET_FEATURES */
+		if (h.request == 1) /* GET_FEATURES */
 			v = (1ull << 32) | (1ull << 30);
 		else if (h.request == 15) /* GET_PROTOCOL_FEATURES */
-			v = 1ull << 3;   /* REPLY_ACK */
+			v = 1ull << 3;    /* REPLY_ACK */
 		else if (!(h.flags & 0x8) && h.request != 11)
-			continue; /* no reply wanted */
+			continue;    /* no reply wanted */
 		if (h.request == 11) /* GET_VRING_BASE: {index, num} */
 			v = 0;
 		fake_reply(fd, h.request, &v, sizeof v, -1);

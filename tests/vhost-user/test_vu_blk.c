@@ -17,25 +17,40 @@ struct vut {
 	struct blkt t; /* image, daemon, guest: the blk suites' helpers */
 	char sock[128];
 	char log[128];
+	char blockdev[256]; /* what qemu-storage-daemon exports */
 	pid_t backend;
+	pid_t nbd; /* nbdkit, when the disk is a network disk */
 };
 
 static void vut_backend_start(struct vut *v)
 {
 	int lfd = vut_listen(v->sock);
 	CU_ASSERT_FATAL(lfd >= 0);
-	char bd[256];
-	snprintf(bd, sizeof bd, "driver=file,filename=%s", v->t.img);
-	v->backend = vut_qsd(bd, lfd, v->log);
+	v->backend = vut_qsd(v->blockdev, lfd, v->log);
 	CU_ASSERT_FATAL(v->backend > 0);
 }
 
-static void vut_setup(struct vut *v, const char *extra)
+/* The image file served directly, or (nbd) by nbdkit over TCP loopback
+ * with qemu-storage-daemon as its NBD client. */
+static void vut_setup(struct vut *v, const char *extra, bool nbd)
 {
 	memset(v, 0, sizeof *v);
 	blkt_make_image(&v->t, IMG_SIZE, 0);
 	snprintf(v->sock, sizeof v->sock, "%s/vu.sock", v->t.dir);
 	snprintf(v->log, sizeof v->log, "%s/backend.log", v->t.dir);
+	snprintf(v->blockdev, sizeof v->blockdev, "driver=file,filename=%s",
+		 v->t.img);
+	if (nbd) {
+		int port = 0;
+		int lfd = vut_listen_tcp(&port);
+		CU_ASSERT_FATAL(lfd >= 0);
+		v->nbd = vut_nbdkit(v->t.img, lfd, v->log);
+		CU_ASSERT_FATAL(v->nbd > 0);
+		snprintf(v->blockdev, sizeof v->blockdev,
+			 "driver=nbd,server.type=inet,server.host=127.0.0.1,"
+			 "server.port=%d",
+			 port);
+	}
 	vut_backend_start(v);
 	char dev[512];
 	snprintf(dev, sizeof dev,
@@ -52,6 +67,7 @@ static void vut_teardown(struct vut *v)
 {
 	blkt_teardown(&v->t);
 	vut_kill(v->backend);
+	vut_kill(v->nbd);
 	unlink(v->sock);
 	unlink(v->log);
 	rmdir(v->t.dir);
@@ -85,7 +101,7 @@ static void check_io(struct vut *v, unsigned seed0)
 static void test_blk_data(void)
 {
 	struct vut v;
-	vut_setup(&v, "");
+	vut_setup(&v, "", false);
 	blkt_bring_up(&v.t, F_V1 | F_EVENT_IDX | F_INDIRECT | F_BLK(FLUSH), 1,
 		      256);
 	/* Capacity comes from the backend's config space. */
@@ -97,6 +113,23 @@ static void test_blk_data(void)
 	CU_ASSERT_FATAL(hvd_guest_reset(v.t.gd) == 0);
 	blkt_bring_up(&v.t, F_V1, 1, 128);
 	check_io(&v, 2);
+	vut_teardown(&v);
+}
+
+/* A network disk: nbdkit serves the file over NBD on TCP loopback,
+ * qemu-storage-daemon is its client and our backend. */
+static void test_nbd_disk(void)
+{
+	if (!vut_have("nbdkit")) {
+		printf("skipped: nbdkit not installed (Debian package "
+		       "nbdkit) ");
+		return;
+	}
+	struct vut v;
+	vut_setup(&v, "", true);
+	blkt_bring_up(&v.t, F_V1 | F_EVENT_IDX | F_BLK(FLUSH), 1, 256);
+	CU_ASSERT_EQUAL(hvd_guest_config_read(v.t.gd, 0, 8), IMG_SIZE / SECTOR);
+	check_io(&v, 5);
 	vut_teardown(&v);
 }
 
@@ -115,7 +148,7 @@ static bool wait_needs_reset(struct hvd_guest_dev *gd)
 static void test_backend_killed(void)
 {
 	struct vut v;
-	vut_setup(&v, ", \"reconnect\": 1");
+	vut_setup(&v, ", \"reconnect\": 1", false);
 	blkt_bring_up(&v.t, F_V1 | F_EVENT_IDX, 1, 256);
 	check_io(&v, 3);
 
@@ -172,6 +205,7 @@ int main(void)
 	static const struct cunit_test tests[] = {
 		{"blk data checked against the file", test_blk_data},
 		{"backend killed mid-I/O, restarted", test_backend_killed},
+		{"NBD disk (nbdkit) behind qemu-storage-daemon", test_nbd_disk},
 		{"no backend: refused at start", test_no_backend},
 		{NULL, NULL},
 	};

@@ -13,8 +13,8 @@
 
 #include "cunit_main.h"
 #include "daemon_fixture.h"
-#include "vu_backends.h"
 #include "fake_backend.h"
+#include "vu_backends.h"
 
 #define VU_BASE  0xa003c00ull
 #define VU_IRQ   77u
@@ -22,8 +22,8 @@
 #define RNG_IRQ  78u
 #define F_V1     (1ull << VIRTIO_F_VERSION_1)
 
-#define REQ_SET_FEATURES  2
-#define REQ_SET_MEM_TABLE 5
+#define REQ_SET_FEATURES   2
+#define REQ_SET_MEM_TABLE  5
 #define REQ_SET_VRING_ADDR 9
 
 static unsigned open_fds(void)

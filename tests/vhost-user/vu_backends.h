@@ -10,8 +10,10 @@
 #ifndef TESTS_VU_BACKENDS_H
 #define TESTS_VU_BACKENDS_H
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,10 +68,17 @@ static inline int vut_listen(const char *path)
 /* Run argv with stdio to `log` and the listening socket `lfd` as fd 3,
  * nothing else inherited (the in-process daemon's fds stay ours); closes
  * the test's copy of lfd. Returns the child's pid or -1. */
-static inline pid_t vut_spawn(char *const argv[], int lfd, const char *log)
+static inline pid_t vut_spawn_env(char *const argv[], int lfd, const char *log,
+				  bool socket_activation)
 {
 	pid_t pid = fork();
 	if (pid == 0) {
+		/* systemd's socket activation protocol: fd 3 onwards. */
+		char pidbuf[24];
+		snprintf(pidbuf, sizeof pidbuf, "%d", (int)getpid());
+		if (socket_activation && (setenv("LISTEN_PID", pidbuf, 1) ||
+					  setenv("LISTEN_FDS", "1", 1)))
+			_exit(126);
 		int out = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
 		if (out >= 0) {
 			dup2(out, 1);
@@ -83,6 +92,39 @@ static inline pid_t vut_spawn(char *const argv[], int lfd, const char *log)
 	}
 	close(lfd);
 	return pid;
+}
+
+static inline pid_t vut_spawn(char *const argv[], int lfd, const char *log)
+{
+	return vut_spawn_env(argv, lfd, log, false);
+}
+
+/* A TCP socket listening on 127.0.0.1 at a port the kernel picks. */
+static inline int vut_listen_tcp(int *port)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = {.sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof sa;
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
+	    listen(fd, 8) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &len) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+/* nbdkit serving `file` over NBD on TCP loopback (socket-activated on
+ * the listening socket `lfd`). */
+static inline pid_t vut_nbdkit(const char *file, int lfd, const char *log)
+{
+	char arg[256];
+	snprintf(arg, sizeof arg, "file=%s", file);
+	char *argv[] = {"nbdkit", "-f", "file", arg, NULL};
+	return vut_spawn_env(argv, lfd, log, true);
 }
 
 /* SIGKILL the child and reap it. */
