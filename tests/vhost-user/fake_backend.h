@@ -16,6 +16,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "vu_backends.h"
+
 enum fake_fault {
 	FAKE_FDS,      /* the reply carries an eventfd */
 	FAKE_OVERSIZE, /* the reply claims 1 MiB of payload */
