@@ -45,13 +45,7 @@
 #define QSIZE     256u
 #define ROUNDS    8u /* alternations of reference and path per workload */
 
-struct workload {
-	const char *name;
-	bool write;
-	bool sequential;
-	uint32_t block;
-	unsigned depth;
-};
+#include "blk_load.h"
 
 static const struct workload workloads[] = {
 	{"4k randread  QD1", false, false, 4096, 1},
@@ -63,125 +57,6 @@ static const struct workload workloads[] = {
 	{"128k seqwrite QD1", true, true, 131072, 1},
 	{"128k seqwrite QD32", true, true, 131072, 32},
 };
-
-struct slot {
-	struct virtio_blk_outhdr *hdr;
-	uint8_t *data, *status;
-	uint64_t hdr_gpa, data_gpa, status_gpa;
-};
-
-/* CPU time of this process: the guest driver and the mock hypervisor
- * (its server thread), i.e. the harness's share of the path. */
-static double self_cpu_s(void)
-{
-	struct rusage ru;
-	getrusage(RUSAGE_SELF, &ru);
-	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
-	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1e-6;
-}
-
-/* Next offset of the pattern, in bytes. */
-static uint64_t next_offset(const struct workload *w, uint64_t *cursor,
-			    unsigned *seed)
-{
-	uint64_t blocks = IMG_SIZE / w->block;
-	uint64_t b;
-	if (w->sequential) {
-		b = *cursor % blocks;
-		(*cursor)++;
-	} else {
-		b = ((uint64_t)rand_r(seed) << 16 ^ (uint64_t)rand_r(seed)) %
-		    blocks;
-	}
-	return b * w->block;
-}
-
-/* Reference: the same pattern with preadv/pwritev, one thread. Returns
- * the operations done; *elapsed gets the time they took. */
-static uint64_t direct_run(int fd, const struct workload *w, double seconds,
-			   uint8_t *buf, unsigned *seed, uint64_t *cursor,
-			   double *elapsed)
-{
-	uint64_t ops = 0;
-	double start = now_s(), end = start + seconds, t = start;
-	while (t < end) {
-		for (int i = 0; i < 64; i++) {
-			struct iovec iov = {buf, w->block};
-			off_t off = (off_t)next_offset(w, cursor, seed);
-			ssize_t n = w->write ? pwritev(fd, &iov, 1, off)
-					     : preadv(fd, &iov, 1, off);
-			if (n != (ssize_t)w->block) {
-				perror("bench_blk: direct I/O");
-				exit(1);
-			}
-			ops++;
-		}
-		t = now_s();
-	}
-	*elapsed = t - start;
-	return ops;
-}
-
-static int submit(struct hvd_guest_vq *vq, struct slot *s,
-		  const struct workload *w, uint64_t offset)
-{
-	s->hdr->type = htole32(w->write ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_IN);
-	s->hdr->sector = htole64(offset / SECTOR);
-	*s->status = 0xff;
-	struct hvd_guest_buf bufs[3] = {
-		{s->hdr_gpa, sizeof *s->hdr, false},
-		{s->data_gpa, w->block, !w->write},
-		{s->status_gpa, 1, true},
-	};
-	return hvd_guest_vq_add(vq, bufs, 3, false, s);
-}
-
-/* Full path: keep `depth` requests outstanding for `seconds`, then let
- * them drain. Returns the operations done; *elapsed as above. */
-static uint64_t path_run(struct hvd_guest_vq *vq, struct slot *slots,
-			 const struct workload *w, double seconds,
-			 unsigned *seed, uint64_t *cursor, double *elapsed)
-{
-	uint64_t ops = 0;
-	for (unsigned i = 0; i < w->depth; i++)
-		if (submit(vq, &slots[i], w, next_offset(w, cursor, seed)) < 0)
-			exit(1);
-	hvd_guest_vq_kick(vq);
-	unsigned outstanding = w->depth;
-	double start = now_s(), end = start + seconds, t = start;
-	bool stopping = false;
-	while (outstanding > 0) {
-		void *token;
-		uint32_t len;
-		if (hvd_guest_vq_wait_used(vq, &token, &len, 5000)) {
-			fprintf(stderr, "bench_blk: a request timed out\n");
-			exit(1);
-		}
-		/* Take everything completed so far, then kick once. */
-		unsigned resubmitted = 0;
-		do {
-			struct slot *s = token;
-			if (*s->status != VIRTIO_BLK_S_OK) {
-				fprintf(stderr, "bench_blk: status %u\n",
-					*s->status);
-				exit(1);
-			}
-			ops++;
-			outstanding--;
-			if (!stopping) {
-				submit(vq, s, w, next_offset(w, cursor, seed));
-				outstanding++;
-				resubmitted++;
-			}
-		} while (hvd_guest_vq_get_used(vq, &token, &len) == 1);
-		if (resubmitted)
-			hvd_guest_vq_kick(vq);
-		t = now_s();
-		stopping = t >= end;
-	}
-	*elapsed = t - start;
-	return ops;
-}
 
 /* The image and config live here; removed on every exit path. */
 static char dir[] = "/var/tmp/bench-blk-XXXXXX";

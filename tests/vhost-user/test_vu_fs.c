@@ -52,11 +52,11 @@ static int fuse_call(struct fst *t, uint32_t opcode, uint64_t nodeid,
 {
 	uint64_t in_gpa, data_gpa = 0, oh_gpa, out_gpa = 0;
 	struct fuse_in_header *ih = galloc(t, sizeof *ih + arg_len, &in_gpa);
-	*ih = (struct fuse_in_header){
-		.len = (uint32_t)sizeof *ih + arg_len + data_len,
-		.opcode = opcode,
-		.unique = ++t->unique,
-		.nodeid = nodeid};
+	*ih = (struct fuse_in_header){.len = (uint32_t)sizeof *ih + arg_len +
+					     data_len,
+				      .opcode = opcode,
+				      .unique = ++t->unique,
+				      .nodeid = nodeid};
 	memcpy(ih + 1, arg, arg_len);
 	if (data_len)
 		memcpy(galloc(t, data_len, &data_gpa), data, data_len);
@@ -98,8 +98,9 @@ static void fst_setup(struct fst *t)
 	char fdarg[32], src[160];
 	snprintf(fdarg, sizeof fdarg, "--fd=%d", VUT_LISTEN_FD);
 	snprintf(src, sizeof src, "source=%s", t->share);
-	char *argv[] = {VIRTIOFSD, fdarg, "-o", src, "-o", "cache=none",
-			"-o", "sandbox=chroot", NULL};
+	char *argv[] = {VIRTIOFSD, fdarg,        "-o", src,
+			"-o",      "cache=none", "-o", "sandbox=chroot",
+			NULL};
 	t->backend = vut_spawn(argv, lfd, t->log);
 	CU_ASSERT_FATAL(t->backend > 0);
 	char dev[512];
@@ -182,15 +183,14 @@ static void test_fuse_file(void)
 
 	char buf[64] = {0};
 	struct fuse_read_in rin = {.fh = oout.fh, .offset = 0, .size = 64};
-	CU_ASSERT_EQUAL(fuse_call(&t, FUSE_READ, entry.nodeid, &rin,
-				  sizeof rin, NULL, 0, buf, sizeof buf),
+	CU_ASSERT_EQUAL(fuse_call(&t, FUSE_READ, entry.nodeid, &rin, sizeof rin,
+				  NULL, 0, buf, sizeof buf),
 			0);
 	ASSERT_STR(buf, text);
 
 	const char guest[] = "and from the guest";
-	struct fuse_write_in win = {.fh = oout.fh,
-				    .offset = 8,
-				    .size = (uint32_t)strlen(guest)};
+	struct fuse_write_in win = {
+		.fh = oout.fh, .offset = 8, .size = (uint32_t)strlen(guest)};
 	struct fuse_write_out wout;
 	CU_ASSERT_EQUAL(fuse_call(&t, FUSE_WRITE, entry.nodeid, &win,
 				  sizeof win, guest, (uint32_t)strlen(guest),
