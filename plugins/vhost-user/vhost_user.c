@@ -45,8 +45,9 @@
  * device-specific ones and the ring features the core's register file and
  * the mock/real guest understand. Packed rings and the rest are off. */
 #define VU_DEVICE_BITS 0xffffffull
-#define VU_RING_BITS \
-	((1ull << VIRTIO_RING_F_INDIRECT_DESC) | (1ull << VIRTIO_RING_F_EVENT_IDX))
+#define VU_RING_BITS                             \
+	((1ull << VIRTIO_RING_F_INDIRECT_DESC) | \
+	 (1ull << VIRTIO_RING_F_EVENT_IDX))
 
 static void wake_worker(struct vu *vu)
 {
@@ -131,8 +132,8 @@ static void worker_serve(struct vu *vu)
 		drop(vu, "vhost-user backend refused SET_CONFIG");
 	if (seq != vu->done_seq) {
 		if (run && vu->conn.fd < 0)
-			vu->host->needs_reset(vu->dev,
-					      "vhost-user backend not connected");
+			vu->host->needs_reset(
+				vu->dev, "vhost-user backend not connected");
 		else if (run && vu_start_rings(vu, features) < 0)
 			drop(vu, "vhost-user ring setup failed");
 		else if (!run && vu->running && vu_stop_rings(vu) < 0)
@@ -182,14 +183,15 @@ static int read_keys(struct vu *vu)
 	struct hvd_device *dev = vu->dev;
 	const struct hvd_host_services *h = vu->host;
 	static const char *const keys[] = {
-		"socket",      "device_id", "num_queues", "queue_size",
-		"config_size", "reconnect", "timeout_ms", "tag",
-		NULL};
+		"socket",     "device_id",   "num_queues",
+		"queue_size", "config_size", "reconnect",
+		"timeout_ms", "tag",         NULL};
 	if (h->cfg_check_keys(dev, keys))
 		return -EINVAL;
 	if (h->cfg_string(dev, "socket", &vu->conn.path) < 0) {
-		h->log(dev, HVD_LOG_ERROR, "socket: required (the backend's "
-					   "vhost-user UNIX socket)");
+		h->log(dev, HVD_LOG_ERROR,
+		       "socket: required (the backend's "
+		       "vhost-user UNIX socket)");
 		return -EINVAL;
 	}
 	uint64_t id = VU_DEVICE_ID, nq = 0, qs = 256, cs = 0, rec = 0;
@@ -217,13 +219,14 @@ static int read_keys(struct vu *vu)
 	    h->cfg_string(dev, "tag", &vu->tag) == -EINVAL)
 		return -EINVAL;
 	if (qs & (qs - 1)) {
-		h->log(dev, HVD_LOG_ERROR, "queue_size: %llu is not a power "
-					   "of two",
+		h->log(dev, HVD_LOG_ERROR,
+		       "queue_size: %llu is not a power "
+		       "of two",
 		       (unsigned long long)qs);
 		return -EINVAL;
 	}
-	if (id == VIRTIO_ID_FS && (!vu->tag || !*vu->tag ||
-				   strlen(vu->tag) > VU_FS_TAG_LEN)) {
+	if (id == VIRTIO_ID_FS &&
+	    (!vu->tag || !*vu->tag || strlen(vu->tag) > VU_FS_TAG_LEN)) {
 		h->log(dev, HVD_LOG_ERROR,
 		       "tag: required for virtio-fs, 1..%u bytes (the name "
 		       "the guest mounts)",
@@ -233,7 +236,7 @@ static int read_keys(struct vu *vu)
 	if (h->cfg_kind(dev, "config_size") == -ENOENT)
 		cs = id == VIRTIO_ID_BLOCK ? VU_BLK_CONFIG_SIZE
 		     : id == VIRTIO_ID_FS  ? VU_FS_CONFIG_SIZE
-				       : 0;
+					   : 0;
 	/* virtio-fs: one high-priority queue and one request queue. */
 	if (nq == 0)
 		nq = id == VIRTIO_ID_FS ? 2 : 1;
@@ -309,8 +312,9 @@ static int vu_create(struct hvd_device *dev, struct hvd_device_info *info,
 {
 	const struct hvd_host_services *h = hvd_host(dev);
 	if (!HVD_HOST_HAS(h, vring_interrupt)) {
-		h->log(dev, HVD_LOG_ERROR, "the daemon lacks plugin ABI 1.1 "
-					   "(vhost-user services)");
+		h->log(dev, HVD_LOG_ERROR,
+		       "the daemon lacks plugin ABI 1.1 "
+		       "(vhost-user services)");
 		return -ENOTSUP;
 	}
 	struct vu *vu = calloc(1, sizeof *vu);
@@ -426,7 +430,8 @@ static void vu_queue_notify(void *state, unsigned index)
 {
 	struct vu *vu = state;
 	uint64_t one = 1;
-	if (index < vu->num_queues && write(vu->kick[index], &one, sizeof one) < 0) {
+	if (index < vu->num_queues &&
+	    write(vu->kick[index], &one, sizeof one) < 0) {
 		/* EAGAIN: the counter is saturated, a kick is pending. */
 	}
 }
@@ -471,5 +476,4 @@ static const struct hvd_device_ops vu_ops = {
 	.queue_notify = vu_queue_notify,
 };
 
-HVD_PLUGIN_DEFINE(VU_TYPE, VU_DEVICE_ID, "vhost-user frontend", "1.0",
-		  &vu_ops);
+HVD_PLUGIN_DEFINE(VU_TYPE, VU_DEVICE_ID, "vhost-user frontend", "1.0", &vu_ops);

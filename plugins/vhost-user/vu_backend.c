@@ -12,8 +12,8 @@
 #include "vu.h"
 
 /* Protocol features the frontend knows how to use. */
-#define VU_PF_WANTED                                               \
-	((1ull << VU_PF_MQ) | (1ull << VU_PF_REPLY_ACK) |          \
+#define VU_PF_WANTED                                      \
+	((1ull << VU_PF_MQ) | (1ull << VU_PF_REPLY_ACK) | \
 	 (1ull << VU_PF_CONFIG) | (1ull << VU_PF_RESET_DEVICE))
 
 static int fetch_config(struct vu *vu)
@@ -21,8 +21,8 @@ static int fetch_config(struct vu *vu)
 	struct vu_config req = {.offset = 0, .size = vu->config_size};
 	struct vu_config rep;
 	uint32_t want = VU_CONFIG_HDR + vu->config_size;
-	int rc = vu_call(&vu->conn, VU_GET_CONFIG, &req, want, &rep, want,
-			 want, NULL);
+	int rc = vu_call(&vu->conn, VU_GET_CONFIG, &req, want, &rep, want, want,
+			 NULL);
 	if (rc < 0)
 		return rc;
 	if (rep.size != vu->config_size) {
@@ -94,11 +94,11 @@ static int send_mem_table(struct vu *vu)
 					       : "more than 8 regions");
 			return -EINVAL;
 		}
-		mt.regions[n] = (struct vu_region){
-			.gpa = r.gpa,
-			.size = r.size,
-			.uaddr = (uint64_t)(uintptr_t)r.hva,
-			.mmap_offset = r.fd_offset};
+		mt.regions[n] =
+			(struct vu_region){.gpa = r.gpa,
+					   .size = r.size,
+					   .uaddr = (uint64_t)(uintptr_t)r.hva,
+					   .mmap_offset = r.fd_offset};
 		fds[n++] = r.fd;
 	}
 	mt.nregions = n;
@@ -157,8 +157,7 @@ int vu_start_rings(struct vu *vu, uint64_t features)
 	/* With protocol features negotiated, rings start disabled. */
 	bool pf = vu->backend_features & (1ull << VU_F_PROTOCOL_FEATURES);
 	uint64_t f = features | (pf ? 1ull << VU_F_PROTOCOL_FEATURES : 0);
-	int rc = vu_send_cmd(&vu->conn, VU_SET_FEATURES, &f, sizeof f, NULL,
-			     0);
+	int rc = vu_send_cmd(&vu->conn, VU_SET_FEATURES, &f, sizeof f, NULL, 0);
 	if (rc == 0)
 		rc = send_mem_table(vu);
 	for (unsigned i = 0; rc == 0 && i < vu->num_queues; i++)

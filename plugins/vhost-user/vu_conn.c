@@ -115,11 +115,9 @@ static int send_msg(struct vu_conn *c, uint32_t request, uint32_t flags,
 		    const void *payload, uint32_t size, const int *fds,
 		    unsigned nfds)
 {
-	struct vu_hdr hdr = {.request = request,
-			     .flags = VU_VERSION | flags,
-			     .size = size};
-	struct iovec iov[2] = {{&hdr, sizeof hdr},
-			       {(void *)payload, size}};
+	struct vu_hdr hdr = {
+		.request = request, .flags = VU_VERSION | flags, .size = size};
+	struct iovec iov[2] = {{&hdr, sizeof hdr}, {(void *)payload, size}};
 	union {
 		char buf[CMSG_SPACE(sizeof(int) * VU_MAX_REGIONS)];
 		struct cmsghdr align;
@@ -282,8 +280,8 @@ int vu_call(struct vu_conn *c, uint32_t request, const void *payload,
 
 int vu_get_u64(struct vu_conn *c, uint32_t request, uint64_t *value)
 {
-	return vu_call(c, request, NULL, 0, value, sizeof *value,
-		       sizeof *value, NULL);
+	return vu_call(c, request, NULL, 0, value, sizeof *value, sizeof *value,
+		       NULL);
 }
 
 int vu_send_cmd(struct vu_conn *c, uint32_t request, const void *payload,
