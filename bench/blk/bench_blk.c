@@ -82,15 +82,7 @@ int main(int argc, char **argv)
 	snprintf(img, sizeof img, "%s/disk.img", dir);
 	snprintf(cfg, sizeof cfg, "%s/virtio.json", dir);
 	atexit(remove_files);
-	/* Written with data (no holes) so reads are served from page cache
-	 * exactly like written pages. */
-	int fd = open(img, O_RDWR | O_CREAT | O_TRUNC, 0644);
-	static uint8_t chunk[1 << 20];
-	memset(chunk, 0x5a, sizeof chunk);
-	for (uint64_t off = 0; fd >= 0 && off < IMG_SIZE; off += sizeof chunk)
-		if (pwrite(fd, chunk, sizeof chunk, (off_t)off) !=
-		    (ssize_t)sizeof chunk)
-			return 1;
+	int fd = bench_make_image(img);
 	if (fd < 0)
 		return 1;
 	snprintf(json, sizeof json,

@@ -10,12 +10,15 @@
 #define BENCH_BLK_LOAD_H
 
 #include <endian.h>
+#include <fcntl.h>
 #include <linux/virtio_blk.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include "../bench_util.h"
 #include "hvd/mock.h"
@@ -46,7 +49,7 @@ static inline double self_cpu_s(void)
 
 /* Next offset of the pattern, in bytes. */
 static inline uint64_t next_offset(const struct workload *w, uint64_t *cursor,
-			    unsigned *seed)
+				   unsigned *seed)
 {
 	uint64_t blocks = IMG_SIZE / w->block;
 	uint64_t b;
@@ -62,9 +65,9 @@ static inline uint64_t next_offset(const struct workload *w, uint64_t *cursor,
 
 /* Reference: the same pattern with preadv/pwritev, one thread. Returns
  * the operations done; *elapsed gets the time they took. */
-static inline uint64_t direct_run(int fd, const struct workload *w, double seconds,
-			   uint8_t *buf, unsigned *seed, uint64_t *cursor,
-			   double *elapsed)
+static inline uint64_t direct_run(int fd, const struct workload *w,
+				  double seconds, uint8_t *buf, unsigned *seed,
+				  uint64_t *cursor, double *elapsed)
 {
 	uint64_t ops = 0;
 	double start = now_s(), end = start + seconds, t = start;
@@ -87,7 +90,7 @@ static inline uint64_t direct_run(int fd, const struct workload *w, double secon
 }
 
 static inline int submit(struct hvd_guest_vq *vq, struct slot *s,
-		  const struct workload *w, uint64_t offset)
+			 const struct workload *w, uint64_t offset)
 {
 	s->hdr->type = htole32(w->write ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_IN);
 	s->hdr->sector = htole64(offset / SECTOR);
@@ -103,8 +106,9 @@ static inline int submit(struct hvd_guest_vq *vq, struct slot *s,
 /* Full path: keep `depth` requests outstanding for `seconds`, then let
  * them drain. Returns the operations done; *elapsed as above. */
 static inline uint64_t path_run(struct hvd_guest_vq *vq, struct slot *slots,
-			 const struct workload *w, double seconds,
-			 unsigned *seed, uint64_t *cursor, double *elapsed)
+				const struct workload *w, double seconds,
+				unsigned *seed, uint64_t *cursor,
+				double *elapsed)
 {
 	uint64_t ops = 0;
 	for (unsigned i = 0; i < w->depth; i++)
@@ -145,6 +149,23 @@ static inline uint64_t path_run(struct hvd_guest_vq *vq, struct slot *slots,
 	}
 	*elapsed = t - start;
 	return ops;
+}
+
+/* The image at `path`, IMG_SIZE bytes written with data (no holes) so
+ * reads are served from page cache exactly like written pages. Returns
+ * an fd open for the direct reference, or -1. */
+static inline int bench_make_image(const char *path)
+{
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+	static uint8_t chunk[1 << 20];
+	memset(chunk, 0x5a, sizeof chunk);
+	for (uint64_t off = 0; fd >= 0 && off < IMG_SIZE; off += sizeof chunk)
+		if (pwrite(fd, chunk, sizeof chunk, (off_t)off) !=
+		    (ssize_t)sizeof chunk) {
+			close(fd);
+			return -1;
+		}
+	return fd;
 }
 
 #endif

@@ -61,18 +61,6 @@ static void cleanup(void)
 	rmdir(dir);
 }
 
-static int make_image(void)
-{
-	int fd = open(img, O_RDWR | O_CREAT | O_TRUNC, 0644);
-	static uint8_t chunk[1 << 20];
-	memset(chunk, 0x5a, sizeof chunk);
-	for (uint64_t off = 0; fd >= 0 && off < IMG_SIZE; off += sizeof chunk)
-		if (pwrite(fd, chunk, sizeof chunk, (off_t)off) !=
-		    (ssize_t)sizeof chunk)
-			return -1;
-	return fd;
-}
-
 static int bring_up(struct hvd_mock *m, struct target *t)
 {
 	uint64_t features;
@@ -119,7 +107,7 @@ int main(int argc, char **argv)
 	snprintf(sock, sizeof sock, "%s/vu.sock", dir);
 	snprintf(qlog, sizeof qlog, "%s/qsd.log", dir);
 	atexit(cleanup);
-	int fd = make_image();
+	int fd = bench_make_image(img);
 	int lfd = vut_listen(sock);
 	if (fd < 0 || lfd < 0)
 		return 1;
@@ -178,10 +166,10 @@ int main(int argc, char **argv)
 			time[0] += dt;
 			for (unsigned i = 0; i < 2; i++) {
 				long d0 = cpu_ticks(pid), q0 = cpu_ticks(qsd);
-				ops[i + 1] += path_run(
-					tg[i].vq, tg[i].slots, wl,
-					seconds / ROUNDS, &seed[i + 1],
-					&cur[i + 1], &dt);
+				ops[i + 1] +=
+					path_run(tg[i].vq, tg[i].slots, wl,
+						 seconds / ROUNDS, &seed[i + 1],
+						 &cur[i + 1], &dt);
 				time[i + 1] += dt;
 				dcpu[i] += cpu_ticks(pid) - d0;
 				if (i == 1)

@@ -133,18 +133,6 @@ static void test_nbd_disk(void)
 	vut_teardown(&v);
 }
 
-/* Wait until Status shows NEEDS_RESET (config interrupts wake us). */
-static bool wait_needs_reset(struct hvd_guest_dev *gd)
-{
-	for (;;) {
-		uint64_t seen = hvd_guest_irq_count(gd);
-		if (hvd_guest_status(gd) & VIRTIO_CONFIG_S_NEEDS_RESET)
-			return true;
-		if (hvd_guest_wait_irq(gd, seen, FIX_TIMEOUT_MS))
-			return false;
-	}
-}
-
 static void test_backend_killed(void)
 {
 	struct vut v;
@@ -160,7 +148,7 @@ static void test_backend_killed(void)
 	}
 	hvd_guest_vq_kick(v.t.vq[0]);
 	vut_kill(v.backend);
-	CU_ASSERT_FATAL(wait_needs_reset(v.t.gd));
+	CU_ASSERT_FATAL(vut_wait_needs_reset(v.t.gd, FIX_TIMEOUT_MS));
 	uint32_t gen =
 		hvd_guest_reg_read(v.t.gd, VIRTIO_MMIO_CONFIG_GENERATION);
 

@@ -49,17 +49,6 @@ static struct hvd_guest_vq *bring_up(struct hvd_guest_dev *gd, int id)
 	return vq;
 }
 
-static bool wait_needs_reset(struct hvd_guest_dev *gd)
-{
-	for (;;) {
-		uint64_t seen = hvd_guest_irq_count(gd);
-		if (hvd_guest_status(gd) & VIRTIO_CONFIG_S_NEEDS_RESET)
-			return true;
-		if (hvd_guest_wait_irq(gd, seen, FIX_TIMEOUT_MS))
-			return false;
-	}
-}
-
 /* The rng device still answers: 16 bytes of entropy come back. */
 static void rng_serves(struct hvd_guest_dev *rng)
 {
@@ -109,7 +98,7 @@ static void run_fault(enum fake_fault fault, uint32_t on_request,
 	 * the frontend still waits for the reply. */
 	if (fault == FAKE_HANG)
 		rng_serves(rng);
-	CU_ASSERT(wait_needs_reset(vu));
+	CU_ASSERT(vut_wait_needs_reset(vu, FIX_TIMEOUT_MS));
 	CU_ASSERT_EQUAL(fb.seen, on_request);
 	if (fault != FAKE_HANG)
 		rng_serves(rng);

@@ -24,7 +24,25 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <linux/virtio_config.h>
+
+#include "hvd/mock.h"
+
 #define QSD_BIN "qemu-storage-daemon"
+
+/* Wait until the device's Status shows NEEDS_RESET: each interrupt wakes
+ * us to look again; false when none comes within timeout_ms. */
+static inline bool vut_wait_needs_reset(struct hvd_guest_dev *gd,
+					int timeout_ms)
+{
+	for (;;) {
+		uint64_t seen = hvd_guest_irq_count(gd);
+		if (hvd_guest_status(gd) & VIRTIO_CONFIG_S_NEEDS_RESET)
+			return true;
+		if (hvd_guest_wait_irq(gd, seen, timeout_ms))
+			return false;
+	}
+}
 
 /* Whether `prog` is on PATH (or an executable path). */
 static inline bool vut_have(const char *prog)
