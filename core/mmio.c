@@ -162,6 +162,14 @@ uint64_t device_mmio_read(struct device *dev, uint64_t offset, unsigned size)
 	case VIRTIO_MMIO_QUEUE_USED_LOW:
 	case VIRTIO_MMIO_QUEUE_USED_HIGH:
 		return queue_reg_read(dev, offset);
+	case VIRTIO_MMIO_SHM_LEN_LOW:
+	case VIRTIO_MMIO_SHM_LEN_HIGH:
+	case VIRTIO_MMIO_SHM_BASE_LOW:
+	case VIRTIO_MMIO_SHM_BASE_HIGH:
+		/* No shared memory regions: virtio 1.2 4.2.2 has a length
+		 * of -1 mean "no such region" (Linux's virtio_fs probes
+		 * its DAX window this way and takes 0 for a real one). */
+		return 0xffffffffu;
 	default:
 		/* Write-only or reserved: reads as zero. */
 		return 0;
@@ -368,6 +376,8 @@ void device_mmio_write(struct device *dev, uint64_t offset, unsigned size,
 	case VIRTIO_MMIO_QUEUE_SEL:
 		dev->queue_sel = value;
 		break;
+	case VIRTIO_MMIO_SHM_SEL:
+		break; /* every region reads as absent (see the reads) */
 	case VIRTIO_MMIO_QUEUE_NUM:
 	case VIRTIO_MMIO_QUEUE_READY:
 	case VIRTIO_MMIO_QUEUE_DESC_LOW:
