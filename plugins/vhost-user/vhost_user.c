@@ -73,6 +73,16 @@ static void call_fired(void *opaque, int fd, uint32_t events)
 		vu->host->vring_interrupt(vu->dev);
 }
 
+/* The backend signalled a ring error (SET_VRING_ERR's eventfd). */
+static void err_fired(void *opaque, int fd, uint32_t events)
+{
+	struct vu *vu = opaque;
+	drain(fd);
+	if (__atomic_load_n(&vu->active, __ATOMIC_ACQUIRE))
+		vu->host->needs_reset(
+			vu->dev, "vhost-user backend reported a ring error");
+}
+
 /* The connection is unusable: close it and tell the driver. */
 static void drop(struct vu *vu, const char *why)
 {
@@ -269,6 +279,10 @@ static void vu_free(struct vu *vu)
 		if (vu->call[i] >= 0)
 			close(vu->call[i]);
 	}
+	if (vu->err_watch)
+		vu->host->watch_remove(vu->err_watch);
+	if (vu->err >= 0)
+		close(vu->err);
 	if (vu->wake >= 0)
 		close(vu->wake);
 	vu_disconnect(&vu->conn);
@@ -280,7 +294,12 @@ static void vu_free(struct vu *vu)
 static int make_eventfds(struct vu *vu)
 {
 	vu->wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (vu->wake < 0)
+	vu->err = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (vu->wake < 0 || vu->err < 0)
+		return -errno;
+	vu->err_watch =
+		vu->host->watch_add(vu->dev, vu->err, HVD_EV_IN, err_fired, vu);
+	if (!vu->err_watch)
 		return -errno;
 	for (unsigned i = 0; i < vu->num_queues; i++) {
 		vu->kick[i] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -323,7 +342,7 @@ static int vu_create(struct hvd_device *dev, struct hvd_device_info *info,
 	vu->dev = dev;
 	vu->host = h;
 	vu->conn = (struct vu_conn){.fd = -1, .dev = dev};
-	vu->wake = -1;
+	vu->wake = vu->err = -1;
 	for (unsigned i = 0; i < HVD_MAX_QUEUES; i++)
 		vu->kick[i] = vu->call[i] = -1;
 	pthread_mutex_init(&vu->lock, NULL);

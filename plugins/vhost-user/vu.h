@@ -34,6 +34,8 @@ struct vu {
 	int kick[HVD_MAX_QUEUES];
 	int call[HVD_MAX_QUEUES];
 	struct hvd_watch *call_watch[HVD_MAX_QUEUES];
+	int err; /* eventfd given to every ring with SET_VRING_ERR */
+	struct hvd_watch *err_watch;
 	uint64_t started; /* queues set up on the backend (bit mask) */
 	bool running;     /* backend rings set up (worker) */
 	int active;       /* atomic: forward call eventfds to the guest */

@@ -143,6 +143,7 @@ static int start_ring(struct vu *vu, unsigned i, bool enable)
 	    (rc = vu_send_cmd(c, VU_SET_VRING_BASE, &base, sizeof base, NULL,
 			      0)) ||
 	    (rc = vring_fd(vu, VU_SET_VRING_CALL, i, vu->call[i])) ||
+	    (rc = vring_fd(vu, VU_SET_VRING_ERR, i, vu->err)) ||
 	    (rc = vring_fd(vu, VU_SET_VRING_KICK, i, vu->kick[i])))
 		return rc;
 	vu->started |= 1ull << i;

@@ -23,6 +23,7 @@ enum fake_fault {
 	FAKE_OVERSIZE, /* the reply claims 1 MiB of payload */
 	FAKE_GARBAGE,  /* 64 random bytes instead of the reply */
 	FAKE_HANG,     /* never answer */
+	FAKE_RING_ERR, /* answer, then signal the fd of SET_VRING_ERR */
 };
 
 struct fake_backend {
@@ -31,7 +32,7 @@ struct fake_backend {
 	uint32_t on_request; /* misbehave on this request */
 	pthread_t thread;
 	int hang_fd; /* closed by fake_stop to end a hang */
-	uint32_t seen;
+	bool hit;    /* on_request arrived */
 };
 
 struct fake_hdr {
@@ -50,8 +51,10 @@ static inline int fake_read(int fd, void *buf, size_t len)
 	return 0;
 }
 
-/* Receive one message (closing fds that came with it). */
-static inline int fake_recv(int fd, struct fake_hdr *h, uint8_t *payload)
+/* Receive one message; its first fd goes to *keep (if not NULL, else
+ * closed, as are any others). */
+static inline int fake_recv(int fd, struct fake_hdr *h, uint8_t *payload,
+			    int *keep)
 {
 	char ctl[CMSG_SPACE(sizeof(int) * 8)];
 	struct iovec iov = {h, sizeof *h};
@@ -122,6 +125,7 @@ static inline void fake_misbehave(struct fake_backend *fb, int fd,
 		break;
 	}
 	case FAKE_HANG:
+	case FAKE_RING_ERR:
 		break;
 	}
 }
@@ -134,14 +138,25 @@ static inline void *fake_serve(void *arg)
 		return NULL;
 	struct fake_hdr h;
 	uint8_t payload[512];
-	while (fake_recv(fd, &h, payload) == 0) {
-		fb->seen = h.request;
-		if (h.request == fb->on_request) {
-			fake_misbehave(fb, fd, h.request);
-			/* Wait for the frontend to drop us. */
-			while (fake_recv(fd, &h, payload) == 0) {
+	int keep = -1;
+	while (fake_recv(fd, &h, payload, &keep) == 0) {
+		if (keep >= 0 && !(fb->fault == FAKE_RING_ERR &&
+				   h.request == fb->on_request)) {
+			close(keep);
+			keep = -1;
+		}
+		if (h.request == fb->on_request && !fb->hit) {
+			fb->hit = true;
+			if (fb->fault != FAKE_RING_ERR) {
+				fake_misbehave(fb, fd, h.request);
+				/* Wait for the frontend to drop us. */
+				while (fake_recv(fd, &h, payload, NULL) == 0) {
+				}
+				break;
 			}
-			break;
+			uint64_t one = 1;
+			if (keep < 0 || write(keep, &one, sizeof one) < 0)
+				break; /* the test sees no NEEDS_RESET */
 		}
 		uint64_t v = 0;
 		if (h.request == 1) /* GET_FEATURES */
@@ -154,6 +169,8 @@ static inline void *fake_serve(void *arg)
 			v = 0;
 		fake_reply(fd, h.request, &v, sizeof v, -1);
 	}
+	if (keep >= 0)
+		close(keep);
 	close(fd);
 	return NULL;
 }
