@@ -31,8 +31,9 @@ struct fake_backend {
 	enum fake_fault fault;
 	uint32_t on_request; /* misbehave on this request */
 	pthread_t thread;
-	int hang_fd; /* closed by fake_stop to end a hang */
-	bool hit;    /* on_request arrived */
+	int hang_fd;        /* closed by fake_stop to end a hang */
+	bool hit;           /* on_request arrived */
+	unsigned get_bases; /* GET_VRING_BASE requests answered */
 };
 
 struct fake_hdr {
@@ -69,8 +70,12 @@ static inline int fake_recv(int fd, struct fake_hdr *h, uint8_t *payload,
 	     cm = CMSG_NXTHDR(&mh, cm)) {
 		int *fds = (int *)CMSG_DATA(cm);
 		for (size_t i = 0;
-		     i < (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++)
-			close(fds[i]);
+		     i < (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
+			if (keep && *keep < 0)
+				*keep = fds[i];
+			else
+				close(fds[i]);
+		}
 	}
 	if (h->size > 512)
 		return -1;
@@ -166,7 +171,7 @@ static inline void *fake_serve(void *arg)
 		else if (!(h.flags & 0x8) && h.request != 11)
 			continue;    /* no reply wanted */
 		if (h.request == 11) /* GET_VRING_BASE: {index, num} */
-			v = 0;
+			__atomic_add_fetch(&fb->get_bases, 1, __ATOMIC_SEQ_CST);
 		fake_reply(fd, h.request, &v, sizeof v, -1);
 	}
 	if (keep >= 0)

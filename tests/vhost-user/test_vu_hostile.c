@@ -103,8 +103,12 @@ static void run_fault(enum fake_fault fault, uint32_t on_request,
 	CU_ASSERT(fb.hit);
 	if (fault != FAKE_HANG)
 		rng_serves(rng);
-	/* The driver's reset is answered at once: no backend to wait for. */
+	/* The driver's reset is answered at once: no backend to wait for,
+	 * except after a ring error, where the connection stays and the
+	 * backend is asked to stop its ring. */
 	CU_ASSERT_EQUAL(hvd_guest_reset(vu), 0);
+	CU_ASSERT_EQUAL(__atomic_load_n(&fb.get_bases, __ATOMIC_SEQ_CST),
+			fault == FAKE_RING_ERR ? 1u : 0u);
 
 	hvd_guest_close(vu);
 	hvd_guest_close(rng);
