@@ -248,8 +248,8 @@ static int read_keys(struct vu *vu)
 		     : id == VIRTIO_ID_FS  ? VU_FS_CONFIG_SIZE
 					   : 0;
 	/* virtio-fs: one high-priority queue and one request queue. */
-	if (nq == 0)
-		nq = id == VIRTIO_ID_FS ? 2 : 1;
+	if (nq == 0 && id == VIRTIO_ID_FS)
+		nq = 2; /* else from the backend (vu_handshake) */
 	vu->device_id = (uint32_t)id;
 	vu->num_queues = (unsigned)nq;
 	vu->queue_size = (uint16_t)qs;

@@ -64,6 +64,13 @@ int vu_handshake(struct vu *vu)
 		rc = vu_get_u64(c, VU_GET_QUEUE_NUM, &n);
 		if (rc < 0)
 			return rc;
+		/* Without "num_queues", a blk-like device gets as many
+		 * queues as the backend serves (its config space tells the
+		 * driver that number); virtio-fs keeps its 2. */
+		if (vu->num_queues == 0)
+			vu->num_queues = n == 0               ? 1
+					 : n > HVD_MAX_QUEUES ? HVD_MAX_QUEUES
+							      : (unsigned)n;
 		if (n < vu->num_queues) {
 			vu->host->log(vu->dev, HVD_LOG_ERROR,
 				      "vhost-user %s: backend serves %llu "
@@ -73,6 +80,8 @@ int vu_handshake(struct vu *vu)
 			return -EINVAL;
 		}
 	}
+	if (vu->num_queues == 0)
+		vu->num_queues = 1;
 	vu->config_from_backend =
 		vu->config_size && (c->protocol & (1ull << VU_PF_CONFIG));
 	return vu->config_from_backend ? fetch_config(vu) : 0;
