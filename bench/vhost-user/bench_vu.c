@@ -113,7 +113,7 @@ int main(int argc, char **argv)
 		return 1;
 	char bd[192];
 	snprintf(bd, sizeof bd, "driver=file,filename=%s", img);
-	qsd = vut_qsd(bd, lfd, qlog);
+	qsd = vut_qsd(bd, "", lfd, qlog);
 
 	char json[1024];
 	snprintf(json, sizeof json,

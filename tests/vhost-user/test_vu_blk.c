@@ -18,6 +18,7 @@ struct vut {
 	char sock[128];
 	char log[128];
 	char blockdev[256]; /* what qemu-storage-daemon exports */
+	const char *export_opts;
 	pid_t backend;
 	pid_t nbd; /* nbdkit, when the disk is a network disk */
 };
@@ -26,15 +27,17 @@ static void vut_backend_start(struct vut *v)
 {
 	int lfd = vut_listen(v->sock);
 	CU_ASSERT_FATAL(lfd >= 0);
-	v->backend = vut_qsd(v->blockdev, lfd, v->log);
+	v->backend = vut_qsd(v->blockdev, v->export_opts, lfd, v->log);
 	CU_ASSERT_FATAL(v->backend > 0);
 }
 
 /* The image file served directly, or (nbd) by nbdkit over TCP loopback
  * with qemu-storage-daemon as its NBD client. */
-static void vut_setup(struct vut *v, const char *extra, bool nbd)
+static void vut_setup(struct vut *v, const char *extra, bool nbd,
+		      const char *export_opts)
 {
 	memset(v, 0, sizeof *v);
+	v->export_opts = export_opts;
 	blkt_make_image(&v->t, IMG_SIZE, 0);
 	snprintf(v->sock, sizeof v->sock, "%s/vu.sock", v->t.dir);
 	snprintf(v->log, sizeof v->log, "%s/backend.log", v->t.dir);
@@ -101,7 +104,7 @@ static void check_io(struct vut *v, unsigned seed0)
 static void test_blk_data(void)
 {
 	struct vut v;
-	vut_setup(&v, "", false);
+	vut_setup(&v, "", false, "");
 	blkt_bring_up(&v.t, F_V1 | F_EVENT_IDX | F_INDIRECT | F_BLK(FLUSH), 1,
 		      256);
 	/* Capacity comes from the backend's config space. */
@@ -126,7 +129,7 @@ static void test_nbd_disk(void)
 		return;
 	}
 	struct vut v;
-	vut_setup(&v, "", true);
+	vut_setup(&v, "", true, "");
 	blkt_bring_up(&v.t, F_V1 | F_EVENT_IDX | F_BLK(FLUSH), 1, 256);
 	CU_ASSERT_EQUAL(hvd_guest_config_read(v.t.gd, 0, 8), IMG_SIZE / SECTOR);
 	check_io(&v, 5);
@@ -136,7 +139,7 @@ static void test_nbd_disk(void)
 static void test_backend_killed(void)
 {
 	struct vut v;
-	vut_setup(&v, ", \"reconnect\": 1", false);
+	vut_setup(&v, ", \"reconnect\": 1", false, "");
 	blkt_bring_up(&v.t, F_V1 | F_EVENT_IDX, 1, 256);
 	check_io(&v, 3);
 
@@ -168,6 +171,33 @@ static void test_backend_killed(void)
 	vut_teardown(&v);
 }
 
+/* A backend serving two queues: without "num_queues" the device has as
+ * many, the driver learns the number from the backend's config space,
+ * and a request on queue 1 reaches the file. */
+static void test_multiqueue(void)
+{
+	struct vut v;
+	vut_setup(&v, "", false, ",num-queues=2");
+	blkt_bring_up(&v.t, F_V1 | F_BLK(MQ), 2, 64);
+	CU_ASSERT(v.t.features & F_BLK(MQ));
+	CU_ASSERT_EQUAL(hvd_guest_config_read(v.t.gd, 34, 2), 2);
+	CU_ASSERT_EQUAL(hvd_guest_reg_write(v.t.gd, VIRTIO_MMIO_QUEUE_SEL, 2),
+			0);
+	CU_ASSERT_EQUAL(hvd_guest_reg_read(v.t.gd, VIRTIO_MMIO_QUEUE_NUM_MAX),
+			0);
+	struct treq r;
+	treq_init(&v.t, &r, VIRTIO_BLK_T_OUT, 100, 4096);
+	memset(r.data, 0x3c, 4096);
+	CU_ASSERT_FATAL(treq_add(&v.t, 1, &r, false) >= 0);
+	hvd_guest_vq_kick(v.t.vq[1]);
+	CU_ASSERT_PTR_EQUAL(treq_wait(&v.t, 1, NULL), &r);
+	CU_ASSERT_EQUAL(*r.status, VIRTIO_BLK_S_OK);
+	uint8_t file[4096];
+	file_read(&v.t, 100 * SECTOR, file, sizeof file);
+	CU_ASSERT(all_bytes(file, sizeof file, 0x3c));
+	vut_teardown(&v);
+}
+
 /* The daemon refuses to start when the backend socket is absent, and the
  * error names the socket. */
 static void test_no_backend(void)
@@ -194,6 +224,7 @@ int main(void)
 		{"blk data checked against the file", test_blk_data},
 		{"backend killed mid-I/O, restarted", test_backend_killed},
 		{"NBD disk (nbdkit) behind qemu-storage-daemon", test_nbd_disk},
+		{"two queues from the backend", test_multiqueue},
 		{"no backend: refused at start", test_no_backend},
 		{NULL, NULL},
 	};

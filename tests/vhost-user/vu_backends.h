@@ -156,16 +156,18 @@ static inline void vut_kill(pid_t pid)
 	}
 }
 
-/* qemu-storage-daemon exporting `img` (raw file, or any --blockdev spec
- * when `blockdev` is given) as vhost-user-blk on the socket fd `lfd`. */
-static inline pid_t vut_qsd(const char *blockdev, int lfd, const char *log)
+/* qemu-storage-daemon exporting the --blockdev `blockdev` (e.g.
+ * "driver=file,filename=IMG") as vhost-user-blk on the listening socket
+ * `lfd`, with export options `extra` ("" or ",num-queues=2"). */
+static inline pid_t vut_qsd(const char *blockdev, const char *extra, int lfd,
+			    const char *log)
 {
 	char bd[512], ex[256];
 	snprintf(bd, sizeof bd, "%s,node-name=disk", blockdev);
 	snprintf(ex, sizeof ex,
 		 "type=vhost-user-blk,id=exp,node-name=disk,addr.type=fd,"
-		 "addr.str=%d,writable=on",
-		 VUT_LISTEN_FD);
+		 "addr.str=%d,writable=on%s",
+		 VUT_LISTEN_FD, extra);
 	char *argv[] = {QSD_BIN, "--blockdev", bd, "--export", ex, NULL};
 	return vut_spawn(argv, lfd, log);
 }
