@@ -36,6 +36,10 @@ struct daemon_options {
 	const char *mock_socket; /* NULL: HVISOR_MOCK or /dev/hvisor */
 	int mock_fd;             /* >= 0: connected mock socket (tests) */
 	unsigned poll_us;        /* busy-poll window after work; 0: default */
+	/* Interrupt model: 0 asks the port (the normal case); 1 + a
+	 * PORT_IRQ_* value forces that one (--irq-model). */
+	int irq_model;
+	bool irq_merge; /* merge on every model (irqline.c) */
 };
 
 struct daemon {
@@ -53,10 +57,15 @@ struct daemon {
 	unsigned zone_count;
 	pthread_mutex_t irq_lock; /* one producer of res_list at a time */
 	uint64_t poll_ns;
+	int irq_model;  /* enum port_irq_model */
+	bool irq_merge; /* see irqline.c */
 	/* Counters, read by tests/benchmarks. */
 	uint64_t requests;
 	uint64_t unserved;
 	uint64_t sleeps;
+	uint64_t naps;        /* loongarch-v0.4: timed waits instead */
+	uint64_t irqs_raised; /* res_list entries pushed */
+	uint64_t irqs_merged; /* events that only ORed a status bit */
 };
 
 /* Everything up to serving: config, port, RAM, plugins, devices. Returns
@@ -72,8 +81,9 @@ void daemon_destroy(struct daemon *d);
 /* Lookup used by dispatch: the device serving (zone, addr), or NULL. */
 struct device *daemon_find_device(const struct daemon *d, uint32_t zone,
 				  uint64_t addr);
-/* Queue {zone, irq} on res_list and ask the hypervisor to inject it. */
-void daemon_inject_irq(struct daemon *d, uint32_t zone, uint32_t irq);
+/* Queue {zone, irq} on res_list and ask the hypervisor to inject it.
+ * 0 or -errno (logged). */
+int daemon_inject_irq(struct daemon *d, uint32_t zone, uint32_t irq);
 
 /* The dispatch loop (dispatch.c), run by daemon_serve. */
 int dispatch_run(struct daemon *d);

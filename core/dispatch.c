@@ -7,6 +7,7 @@
  * reading the entry; write cfg_values[cpu] before cfg_flags[cpu]++ with a
  * release; before sleeping set need_wakeup, full barrier, re-check.
  */
+#define _GNU_SOURCE /* ppoll */
 #include <errno.h>
 #include <poll.h>
 #include <time.h>
@@ -15,6 +16,7 @@
 #include "daemon.h"
 #include "device.h"
 #include "log.h"
+#include "port.h"
 
 /* Polling after work: long enough to catch the next access of a register
  * burst (a driver probing or a guest kicking in a loop), short enough that
@@ -145,16 +147,45 @@ static void sleep_until_woken(struct daemon *d)
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
+/*
+ * hvisor v0.4 on LoongArch never sends the wake-up interrupt
+ * (docs/hvisor-runtime.md), so the daemon must keep looking while it has
+ * devices. hvisor-tool spins without pause; we nap between looks instead,
+ * doubling from NAP_MIN_NS to NAP_MAX_NS while idle: an access after a long
+ * idle time waits at most ~NAP_MAX_NS (plus timer slack) for its answer,
+ * and an idle daemon wakes ~2000 times a second rather than burning a core.
+ */
+#define NAP_MIN_NS 10000ull
+#define NAP_MAX_NS 500000ull
+
+static void nap(struct daemon *d, uint64_t *nap_ns)
+{
+	struct pollfd fd = {.fd = d->stop_fd, .events = POLLIN};
+	struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)*nap_ns};
+	__atomic_fetch_add(&d->naps, 1, __ATOMIC_RELAXED);
+	if (ppoll(&fd, 1, &ts, NULL) < 0 && errno != EINTR)
+		log_error("dispatch: ppoll: %m");
+	if (*nap_ns < NAP_MAX_NS)
+		*nap_ns *= 2;
+}
+
 int dispatch_run(struct daemon *d)
 {
+	bool no_wakeup = d->irq_model == PORT_IRQ_LOONGARCH_V04;
+	uint64_t nap_ns = NAP_MIN_NS;
 	d->poll_ns =
 		d->opts.poll_us ? d->opts.poll_us * 1000ull : DEFAULT_POLL_NS;
 	while (!stopping(d)) {
-		if (drain(d))
+		if (drain(d)) {
+			nap_ns = NAP_MIN_NS;
 			continue;
+		}
 		if (poll_window(d))
 			continue;
-		sleep_until_woken(d);
+		if (no_wakeup)
+			nap(d, &nap_ns);
+		else
+			sleep_until_woken(d);
 	}
 	/* Whatever arrived meanwhile still gets an answer: a vCPU must never
 	 * spin forever on a daemon that went away. */

@@ -15,6 +15,7 @@
 #include "daemon.h"
 #include "loader.h"
 #include "log.h"
+#include "port.h"
 #include "zone_cmd.h"
 
 #define EXIT_USAGE 2
@@ -37,6 +38,11 @@ static void usage(FILE *out)
 		"                     (also: HVISOR_MOCK=SOCKET)\n"
 		"  --poll-us N        busy-poll the bridge N us after work "
 		"(default 50)\n"
+		"  --irq-model M      edge, loongarch-v0.4 or loongarch-line "
+		"(default: what\n"
+		"                     the hypervisor reports)\n"
+		"  --irq-merge        raise an irq only when the device's line "
+		"is down\n"
 		"\n"
 		"Plugins are searched in --plugin-dir, then HVISOR_PLUGIN_PATH "
 		"(colon-separated),\nthen %s.\n",
@@ -50,20 +56,40 @@ struct cli {
 	int log_level;
 	const char *mock;
 	unsigned poll_us;
+	int irq_model; /* as daemon_options.irq_model */
+	bool irq_merge;
 	const char *file;
 };
+
+/* --irq-model NAME: 1 + PORT_IRQ_*, or -1 for an unknown name. */
+static int irq_model_option(const char *name)
+{
+	for (int m = PORT_IRQ_EDGE; m <= PORT_IRQ_LOONGARCH_LINE; m++)
+		if (strcmp(name, port_irq_model_name(m)) == 0)
+			return m + 1;
+	return -1;
+}
 
 /* Parses options shared by the virtio subcommands. Returns 0, or the exit
  * code to leave with. */
 static int parse_cli(int argc, char **argv, struct cli *cli, bool want_file)
 {
-	enum { OPT_PLUGIN_DIR = 256, OPT_LOG_LEVEL, OPT_MOCK, OPT_POLL };
+	enum {
+		OPT_PLUGIN_DIR = 256,
+		OPT_LOG_LEVEL,
+		OPT_MOCK,
+		OPT_POLL,
+		OPT_IRQ_MODEL,
+		OPT_IRQ_MERGE,
+	};
 	static const struct option opts[] = {
 		{"plugin-dir", required_argument, NULL, OPT_PLUGIN_DIR},
 		{"foreground", no_argument, NULL, 'f'},
 		{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
 		{"mock", required_argument, NULL, OPT_MOCK},
 		{"poll-us", required_argument, NULL, OPT_POLL},
+		{"irq-model", required_argument, NULL, OPT_IRQ_MODEL},
+		{"irq-merge", no_argument, NULL, OPT_IRQ_MERGE},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -114,6 +140,20 @@ static int parse_cli(int argc, char **argv, struct cli *cli, bool want_file)
 			cli->poll_us = (unsigned)v;
 			break;
 		}
+		case OPT_IRQ_MODEL:
+			cli->irq_model = irq_model_option(optarg);
+			if (cli->irq_model < 0) {
+				fprintf(stderr,
+					"hvisor: --irq-model: '%s' is not one "
+					"of edge, loongarch-v0.4, "
+					"loongarch-line\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_IRQ_MERGE:
+			cli->irq_merge = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return EXIT_SUCCESS;
@@ -167,6 +207,8 @@ static int virtio_start(int argc, char **argv)
 		.mock_socket = cli.mock,
 		.mock_fd = -1,
 		.poll_us = cli.poll_us,
+		.irq_model = cli.irq_model,
+		.irq_merge = cli.irq_merge,
 	};
 	struct daemon *d = daemon_create(&opts);
 	if (!d)

@@ -23,6 +23,13 @@ void hvisor_wake_daemon(void);
 int hvisor_wakeup_irq_init(void);
 void hvisor_wakeup_irq_exit(void);
 
+/* lines.c: the interrupt protocol found at load (HVISOR_IRQ_MODEL_*), the
+ * requests beyond the classic ones (LoongArch line drops, SET_BOOT_MODE,
+ * GET_IRQ_MODEL), and the wake-up line's re-arm after each wake-up. */
+int hvisor_lines_init(void);
+long hvisor_lines_ioctl(unsigned int cmd, unsigned long arg);
+void hvisor_wakeup_rearm(void); /* any context, irqs too */
+
 /* Guest RAM that user space may map (regions.c). */
 #define HVISOR_MAX_RAM_RANGES 256
 struct file;
@@ -57,6 +64,8 @@ void hvisor_fake_exit(void);
 /* True if [start, start+size) lies in the fake hypervisor's guest RAM,
  * which is zone-0 memory the fake reserved and may therefore be mapped. */
 bool hvisor_fake_owns(u64 start, u64 size);
+/* The fake plays a LoongArch hypervisor (module parameter). */
+bool hvisor_fake_loongarch(void);
 #endif
 
 #endif

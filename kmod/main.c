@@ -161,18 +161,36 @@ static long set_eventfd(struct file *file, unsigned long fd)
 	return 0;
 }
 
+/* sizeof(zone_config_t) in the layout the hypervisor reads: hvisor v0.4
+ * (0x05) refuses START_ZONE with any other size (EINVAL). Unknown versions
+ * get the 0x06 size; user space refuses them before this. */
+static size_t zone_config_size(void)
+{
+	u64 *ver = kzalloc(sizeof(*ver), GFP_KERNEL);
+	size_t size = HVISOR_ZONE_CONFIG_SIZE(HVISOR_CONFIG_VERSION_V06);
+
+	if (ver && !hvisor_call(HVISOR_HC_CONFIG_CHECK, __pa(ver), 0) &&
+	    HVISOR_ZONE_CONFIG_SIZE(*ver))
+		size = HVISOR_ZONE_CONFIG_SIZE(*ver);
+	kfree(ver);
+	return size;
+}
+
 static long zone_start(void __user *arg)
 {
+	/* The members read here (zone_id, memory regions) come before
+	 * arch_config, where both layouts agree. */
 	struct hvisor_zone_config *cfg;
 	LIST_HEAD(fresh);
+	size_t size = zone_config_size();
 	long err;
 
 	/* kmalloc, not the stack: the hypervisor reads it by physical address
-	 * and a vmapped stack has none. */
-	cfg = kmalloc(sizeof(*cfg), GFP_KERNEL);
+	 * and a vmapped stack has none. 0x06 is the larger layout. */
+	cfg = kzalloc(sizeof(*cfg), GFP_KERNEL);
 	if (!cfg)
 		return -ENOMEM;
-	if (copy_from_user(cfg, arg, sizeof(*cfg))) {
+	if (copy_from_user(cfg, arg, size)) {
 		err = -EFAULT;
 		goto out;
 	}
@@ -181,7 +199,7 @@ static long zone_start(void __user *arg)
 	err = hvisor_regions_prepare(cfg, &fresh);
 	if (err)
 		goto out;
-	err = hvisor_call(HVISOR_HC_START_ZONE, __pa(cfg), sizeof(*cfg));
+	err = hvisor_call(HVISOR_HC_START_ZONE, __pa(cfg), size);
 	if (err) {
 		pr_err(HVISOR_KMOD_NAME ": zone %u: START_ZONE failed: %ld\n",
 		       cfg->zone_id, err);
@@ -324,16 +342,16 @@ static int owner_check_locked(struct file *file)
 	return hv.owner ? -EPERM : -ENODEV;
 }
 
-static long finish_req(struct file *file)
+/* Only the serving daemon injects or drops guest interrupts; it stays the
+ * owner while it is in an ioctl (release cannot run meanwhile). */
+static int owner_check(struct file *file)
 {
-	long err;
+	int err;
 
-	/* Only the serving daemon injects; it stays the owner while it is
-	 * in an ioctl (release cannot run meanwhile). */
 	mutex_lock(&hv.lock);
 	err = owner_check_locked(file);
 	mutex_unlock(&hv.lock);
-	return err ? err : hvisor_call(HVISOR_HC_FINISH_REQ, 0, 0);
+	return err;
 }
 
 /* Writing or exposing physical memory needs what /dev/mem needs. */
@@ -346,6 +364,8 @@ static int rawio_allowed(void)
 
 /* The rights a request needs beyond an open /dev/hvisor (mode 0600):
  * anything that changes state needs a file opened for writing (EBADF);
+ * what injects or drops guest interrupts, the file that owns the bridge
+ * (EPERM, ENODEV while nobody does);
  * what writes or exposes physical memory also needs CAP_SYS_RAWIO and a
  * kernel not locked down (EPERM). Unknown requests count as changes. */
 static int request_allowed(struct file *file, unsigned int cmd)
@@ -355,6 +375,7 @@ static int request_allowed(struct file *file, unsigned int cmd)
 	case HVISOR_ZONE_LIST:
 	case HVISOR_CONFIG_CHECK:
 	case HVISOR_GET_ECAM_BASE:
+	case HVISOR_GET_IRQ_MODEL:
 		return 0;
 	}
 	if (!(file->f_mode & FMODE_WRITE))
@@ -364,6 +385,10 @@ static int request_allowed(struct file *file, unsigned int cmd)
 	case HVISOR_LOAD_IMAGE:
 	case HVISOR_DECLARE_RAM:
 		return rawio_allowed();
+	case HVISOR_FINISH_REQ:
+	case HVISOR_CLEAR_INJECT_IRQ:
+	case HVISOR_DEASSERT_IRQ:
+		return owner_check(file);
 	}
 	return 0;
 }
@@ -381,7 +406,7 @@ static long hvisor_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case HVISOR_GET_TASK:
 		return 0; /* legacy: nothing uses it any more */
 	case HVISOR_FINISH_REQ:
-		return finish_req(file);
+		return hvisor_call(HVISOR_HC_FINISH_REQ, 0, 0);
 	case HVISOR_ZONE_START:
 		return zone_start(uarg);
 	case HVISOR_ZONE_SHUTDOWN:
@@ -394,15 +419,12 @@ static long hvisor_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return set_eventfd(file, arg);
 	case HVISOR_LOAD_IMAGE:
 		return load_image(uarg);
-	case HVISOR_SET_BOOT_MODE:
-		/* x86 multiboot: the argument layout is not fixed yet. */
-		return -EOPNOTSUPP;
 	case HVISOR_GET_ECAM_BASE:
 		return get_u64(HVISOR_HC_GET_ECAM_BASE, uarg);
 	case HVISOR_DECLARE_RAM:
 		return declare_ram(uarg);
 	default:
-		return -ENOTTY;
+		return hvisor_lines_ioctl(cmd, arg); /* ENOTTY if unknown */
 	}
 }
 
@@ -470,6 +492,9 @@ static int __init hvisor_init(void)
 	if (err)
 		goto fail_regions;
 #endif
+	err = hvisor_lines_init();
+	if (err)
+		goto fail_fake;
 	err = hvisor_wakeup_irq_init();
 	if (err)
 		goto fail_fake;

@@ -215,7 +215,7 @@ make_guest() { # ARCH MODULE_BUILD KMOD_TEST OUT [host | ARM64_BUILD_DIR]
 run_guest() { # ARCH INITRAMFS
 	local log=$WORK/guest-$1.log status
 	set +e
-	GUEST_KIT_TIMEOUT=150 "$KIT" boot "$1" "$2" >"$log" 2>&1
+	GUEST_KIT_TIMEOUT=300 "$KIT" boot "$1" "$2" >"$log" 2>&1
 	status=$?
 	set -e
 	grep -E '^(ok|FAIL|note|daemon|KMOD-TEST|kmod_test)|\] (hvisor|BUG|WARNING|Oops)' "$log" | tr -d '\r' || true

@@ -34,21 +34,26 @@ echo "ok: the test build taints the kernel ($(cat /sys/module/hvisor/taint))"
 /kmod_test zones || fail "zone and mmap checks"
 /kmod_test isolation || fail "isolation checks"
 
-if [ -n "$HVISOR_BIN" ]; then
-	/kmod_test start-zone /tmp/virtio.json || fail "zone for the daemon"
+# kmod_test ARGS... while the real daemon serves /tmp/virtio.json.
+with_daemon() {
 	# No HVISOR_MOCK: the daemon must use /dev/hvisor.
 	HVISOR_PLUGIN_PATH=$PLUGIN_DIR "$HVISOR_BIN" virtio start --foreground \
 		--log-level info /tmp/virtio.json >/tmp/daemon.log 2>&1 &
 	pid=$!
-	/kmod_test virtio
+	/kmod_test "$@"
 	rc=$?
 	kill -TERM "$pid"
 	wait "$pid"
 	drc=$?
 	sed 's/^/daemon: /' /tmp/daemon.log
-	[ $rc = 0 ] || fail "daemon checks"
-	[ $drc = 0 ] || fail "daemon exit status $drc after SIGTERM"
+	[ $rc = 0 ] || fail "daemon checks ($*)"
+	[ $drc = 0 ] || fail "daemon exit status $drc after SIGTERM ($*)"
 	grep -q '/dev/hvisor' /tmp/daemon.log || fail "daemon did not use /dev/hvisor"
+}
+
+if [ -n "$HVISOR_BIN" ]; then
+	/kmod_test start-zone /tmp/virtio.json || fail "zone for the daemon"
+	with_daemon virtio
 else
 	echo "note: no daemon in this guest (module-only run)"
 	/kmod_test start-zone /tmp/virtio.json || fail "zone for the bridge test"
@@ -64,6 +69,25 @@ rmmod hvisor || fail "rmmod"
 /kmod_test still-reserved "$(cat /tmp/bridge-phys)" || fail "bridge page freed"
 # Load and unload once more: unload must have left nothing that breaks it.
 insmod /hvisor.ko && rmmod hvisor || fail "second load/unload"
+# The fake playing a LoongArch hypervisor of each generation (v0.4 reports
+# layout 0x05): the module and the daemon must pick its protocol.
+for gen in v0.4 line; do
+	[ -n "$HVISOR_BIN" ] || break
+	ver=6
+	[ $gen = v0.4 ] && ver=5
+	insmod /hvisor.ko fake_loongarch=1 fake_config_version=$ver ||
+		fail "insmod as LoongArch $gen"
+	/kmod_test start-zone /tmp/virtio.json || fail "zone for LoongArch $gen"
+	with_daemon lines $gen
+	grep -q "interrupts: loongarch-$gen model" /tmp/daemon.log ||
+		fail "daemon did not choose the loongarch-$gen model"
+	/kmod_test stop-zone || fail "zone shutdown (LoongArch $gen)"
+	rmmod hvisor || fail "rmmod (LoongArch $gen)"
+	echo "ok: LoongArch $gen interrupt protocol"
+done
+insmod /hvisor.ko fake_ecam_base=0xb0000000 || fail "insmod with an ECAM base"
+/kmod_test boot || fail "GET_ECAM_BASE / SET_BOOT_MODE"
+rmmod hvisor || fail "rmmod after the boot requests"
 # Lockdown is one way and refuses unsigned modules from then on: last.
 insmod /hvisor.ko || fail "third load"
 mkdir -p /sys/kernel/security
