@@ -59,6 +59,10 @@ struct device {
 	bool line_asserted;
 };
 
+/* The virtio device id the guest sees: the plugin's per-instance choice
+ * (ABI 1.1 hvd_device_info.device_id) or its descriptor's. */
+uint32_t device_id(const struct device *dev);
+
 /* Create the device: run the plugin's create(), check what it describes.
  * Returns NULL after logging why. */
 struct device *device_create(struct daemon *d, struct zone *zone,

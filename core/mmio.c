@@ -134,7 +134,7 @@ uint64_t device_mmio_read(struct device *dev, uint64_t offset, unsigned size)
 	case VIRTIO_MMIO_VERSION:
 		return MMIO_VERSION;
 	case VIRTIO_MMIO_DEVICE_ID:
-		return dev->plugin->desc->device_id;
+		return device_id(dev);
 	case VIRTIO_MMIO_VENDOR_ID:
 		return MMIO_VENDOR;
 	case VIRTIO_MMIO_DEVICE_FEATURES:
@@ -155,6 +155,14 @@ uint64_t device_mmio_read(struct device *dev, uint64_t offset, unsigned size)
 	case VIRTIO_MMIO_QUEUE_USED_LOW:
 	case VIRTIO_MMIO_QUEUE_USED_HIGH:
 		return queue_reg_read(dev, offset);
+	case VIRTIO_MMIO_SHM_LEN_LOW:
+	case VIRTIO_MMIO_SHM_LEN_HIGH:
+	case VIRTIO_MMIO_SHM_BASE_LOW:
+	case VIRTIO_MMIO_SHM_BASE_HIGH:
+		/* No shared memory regions: virtio 1.2 4.2.2 has a length
+		 * of -1 mean "no such region" (Linux's virtio_fs probes
+		 * its DAX window this way and takes 0 for a real one). */
+		return 0xffffffffu;
 	default:
 		/* Write-only or reserved: reads as zero. */
 		return 0;
@@ -361,6 +369,8 @@ void device_mmio_write(struct device *dev, uint64_t offset, unsigned size,
 	case VIRTIO_MMIO_QUEUE_SEL:
 		dev->queue_sel = value;
 		break;
+	case VIRTIO_MMIO_SHM_SEL:
+		break; /* every region reads as absent (see the reads) */
 	case VIRTIO_MMIO_QUEUE_NUM:
 	case VIRTIO_MMIO_QUEUE_READY:
 	case VIRTIO_MMIO_QUEUE_DESC_LOW:

@@ -38,7 +38,8 @@ struct port *port_alloc(const struct port_ops *ops, enum port_kind kind, int fd)
 	return port;
 }
 
-int port_map_record(struct port *port, void *hva, void *base, size_t len)
+int port_map_record(struct port *port, void *hva, void *base, size_t len,
+		    int fd, uint64_t fd_off)
 {
 	int rc = 0;
 	pthread_mutex_lock(&port->lock);
@@ -53,8 +54,11 @@ int port_map_record(struct port *port, void *hva, void *base, size_t len)
 		port->maps = n;
 		port->map_cap = cap;
 	}
-	port->maps[port->map_count++] =
-		(struct port_mapping){.hva = hva, .base = base, .len = len};
+	port->maps[port->map_count++] = (struct port_mapping){.hva = hva,
+							      .base = base,
+							      .len = len,
+							      .fd = fd,
+							      .fd_off = fd_off};
 out:
 	pthread_mutex_unlock(&port->lock);
 	return rc;
@@ -66,8 +70,11 @@ void port_close(struct port *port)
 		return;
 	if (port->ops->close)
 		port->ops->close(port);
-	for (size_t i = 0; i < port->map_count; i++)
+	for (size_t i = 0; i < port->map_count; i++) {
 		munmap(port->maps[i].base, port->maps[i].len);
+		if (port->maps[i].fd >= 0)
+			close(port->maps[i].fd);
+	}
 	free(port->maps);
 	if (port->bridge)
 		munmap(port->bridge, port->bridge_len);
@@ -164,7 +171,7 @@ void port_unmap_guest(struct port *port, void *hva, uint64_t size)
 	(void)size; /* the recorded length is authoritative */
 	if (!port || !hva)
 		return;
-	struct port_mapping found = {0};
+	struct port_mapping found = {.fd = -1};
 	pthread_mutex_lock(&port->lock);
 	for (size_t i = 0; i < port->map_count; i++) {
 		if (port->maps[i].hva == hva) {
@@ -176,6 +183,30 @@ void port_unmap_guest(struct port *port, void *hva, uint64_t size)
 	pthread_mutex_unlock(&port->lock);
 	if (found.base)
 		munmap(found.base, found.len);
+	if (found.fd >= 0)
+		close(found.fd);
+}
+
+int port_guest_fd(struct port *port, const void *hva, int *fd, uint64_t *offset)
+{
+	if (!port || !hva)
+		return -ENOENT;
+	int rc = -ENOENT;
+	const uint8_t *p = hva;
+	pthread_mutex_lock(&port->lock);
+	for (size_t i = 0; i < port->map_count; i++) {
+		const struct port_mapping *m = &port->maps[i];
+		const uint8_t *start = m->hva;
+		const uint8_t *end = (const uint8_t *)m->base + m->len;
+		if (p < start || p >= end)
+			continue;
+		*fd = m->fd >= 0 ? m->fd : port->fd;
+		*offset = m->fd_off + (uint64_t)(p - start);
+		rc = 0;
+		break;
+	}
+	pthread_mutex_unlock(&port->lock);
+	return rc;
 }
 
 int port_finish_req(struct port *port)

@@ -38,6 +38,12 @@ int port_declare_ram(struct port *port, uint64_t zone_id, uint64_t zone0_ipa,
 /* Map guest RAM that zone 0 sees at zone0_ipa. NULL with errno on failure. */
 void *port_map_guest(struct port *port, uint64_t zone0_ipa, uint64_t size);
 void port_unmap_guest(struct port *port, void *hva, uint64_t size);
+/* The file that maps guest RAM at `hva` (a value port_map_guest returned,
+ * or inside such a mapping) and the file offset of hva, for a process that
+ * maps the same RAM (vhost-user). The fd is borrowed until port_close.
+ * 0, or -ENOENT when hva is not in a guest mapping. */
+int port_guest_fd(struct port *port, const void *hva, int *fd,
+		  uint64_t *offset);
 /* HVISOR_FINISH_REQ: the hypervisor drains res_list and injects irqs.
  * Async-signal-unsafe, thread-safe. */
 int port_finish_req(struct port *port);

@@ -82,7 +82,7 @@ static void *dev_map_guest(struct port *port, uint64_t zone0_ipa, uint64_t size)
 		       (off_t)zone0_ipa);
 	if (p == MAP_FAILED)
 		return NULL;
-	int rc = port_map_record(port, p, p, len);
+	int rc = port_map_record(port, p, p, len, -1, zone0_ipa);
 	if (rc < 0) {
 		munmap(p, len);
 		errno = -rc;

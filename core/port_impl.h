@@ -65,6 +65,11 @@ struct port_mapping {
 	void *hva;
 	void *base;
 	size_t len;
+	/* The file behind it, for another process (vhost-user backends): an
+	 * fd the mapping owns, or -1 for the port's own fd (/dev/hvisor);
+	 * hva is at file offset fd_off. */
+	int fd;
+	uint64_t fd_off;
 };
 
 struct port {
@@ -84,8 +89,11 @@ struct port {
 /* Common helpers (port.c). */
 struct port *port_alloc(const struct port_ops *ops, enum port_kind kind,
 			int fd);
-/* Remember a mapping; on failure (-ENOMEM) the caller unmaps it. */
-int port_map_record(struct port *port, void *hva, void *base, size_t len);
+/* Remember a mapping and the file behind it (`fd` is then owned by the
+ * record, -1: the port's fd); on failure (-ENOMEM) the caller unmaps it and
+ * closes fd. */
+int port_map_record(struct port *port, void *hva, void *base, size_t len,
+		    int fd, uint64_t fd_off);
 size_t port_page_size(void);
 
 /* Kind-specific openers (port_dev.c, port_mock.c) are the public

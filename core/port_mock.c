@@ -220,14 +220,16 @@ static void *mock_map_guest(struct port *port, uint64_t zone0_ipa,
 		if (base == MAP_FAILED)
 			rc = -errno;
 	}
-	close(fd);
 	if (rc == 0) {
+		/* The record keeps the memfd: vhost-user backends map it. */
 		void *hva = (uint8_t *)base + delta;
-		rc = port_map_record(port, hva, base, (size_t)(size + delta));
+		rc = port_map_record(port, hva, base, (size_t)(size + delta),
+				     fd, off);
 		if (rc == 0)
 			return hva;
 		munmap(base, (size_t)(size + delta));
 	}
+	close(fd);
 	errno = -rc;
 	return NULL;
 }

@@ -12,7 +12,7 @@ export DEBIAN_FRONTEND=noninteractive
 t0=$(date +%s)
 
 # Heavy packages stay out of .ci/packages: only this stage needs them.
-pkgs=(qemu-system-x86 linux-headers-amd64 make cpio gzip python3 e2fsprogs)
+pkgs=(qemu-system-x86 linux-headers-amd64 make cpio gzip python3 e2fsprogs nbdkit)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
@@ -35,6 +35,7 @@ runs=("tests/rig/rng.json rng")
 [ -e plugins/console/meson.build ] && runs+=("tests/rig/console.json console"
 	"tests/rig/console_idle.json console_idle")
 [ -e plugins/net/meson.build ] && runs+=("tests/rig/net.json net")
+[ -e plugins/vhost-user/meson.build ] && runs+=("tests/rig/vhost_user.json vhost_user")
 failed=0
 for run in "${runs[@]}"; do
 	read -r -a args <<<"$run"
