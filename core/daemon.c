@@ -8,6 +8,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "control.h"
 #include "device.h"
 #include "eventloop.h"
 #include "loader.h"
@@ -271,6 +272,13 @@ struct daemon *daemon_create(const struct daemon_options *opts)
 		log_error("cannot start the event loop thread");
 		goto fail;
 	}
+	if (opts->control_path) {
+		d->control = control_open(d, opts->control_path);
+		if (!d->control && !opts->control_optional)
+			goto fail;
+		if (!d->control)
+			log_warn("serving without a control socket");
+	}
 	publish_legacy_addrs(d);
 	return d;
 fail:
@@ -299,6 +307,7 @@ void daemon_destroy(struct daemon *d)
 {
 	if (!d)
 		return;
+	control_close(d->control);
 	if (d->bridge)
 		__atomic_store_n(&d->bridge->mmio_avail, 0, __ATOMIC_RELEASE);
 	/* Devices first (their reset quiesces plugin workers and removes

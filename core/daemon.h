@@ -20,6 +20,7 @@ struct port;
 struct plugin;
 struct plugin_registry;
 struct eventloop;
+struct control;
 
 struct zone {
 	uint32_t id;
@@ -33,9 +34,11 @@ struct daemon_options {
 	const char *config_text;        /* embedded/in-memory JSON */
 	const char *const *plugin_dirs; /* --plugin-dir, in order */
 	unsigned plugin_dir_count;
-	const char *mock_socket; /* NULL: HVISOR_MOCK or /dev/hvisor */
-	int mock_fd;             /* >= 0: connected mock socket (tests) */
-	unsigned poll_us;        /* busy-poll window after work; 0: default */
+	const char *mock_socket;  /* NULL: HVISOR_MOCK or /dev/hvisor */
+	int mock_fd;              /* >= 0: connected mock socket (tests) */
+	unsigned poll_us;         /* busy-poll window after work; 0: default */
+	const char *control_path; /* control socket (control.h); NULL: none */
+	bool control_optional;    /* cannot bind: warn and serve without */
 };
 
 struct daemon {
@@ -45,6 +48,7 @@ struct daemon {
 	struct plugin_registry *plugins;
 	struct plugin **resolved; /* per device, in config order */
 	struct eventloop *loop;
+	struct control *control; /* served by the loop thread, or NULL */
 	struct hvisor_bridge *bridge;
 	int wake_fd;        /* signalled by the hypervisor (need_wakeup) */
 	int stop_fd;        /* signalled by daemon_request_stop */

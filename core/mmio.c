@@ -47,6 +47,7 @@ void device_fail(struct device *dev, const char *why)
 		&dev->status, VIRTIO_CONFIG_S_NEEDS_RESET, __ATOMIC_SEQ_CST);
 	if (old & VIRTIO_CONFIG_S_NEEDS_RESET)
 		return;
+	__atomic_add_fetch(&dev->needs_reset_events, 1, __ATOMIC_RELAXED);
 	log_error("%s: %s: device needs reset", dev->name, why);
 	/* No queue hands out work any more, whichever thread asks. */
 	for (unsigned i = 0; i < dev->info.num_queues; i++)
@@ -319,6 +320,8 @@ static void notify(struct device *dev, uint32_t index)
 		driver_bug(dev, "notify of absent queue", index, 0);
 		return;
 	}
+	if (stats_enabled()) /* the dispatch thread is the only writer */
+		stats_add(&dev->vqs[index].stats.kicks, 1);
 	dev->plugin->ops.queue_notify(dev->state, index);
 }
 
