@@ -135,7 +135,8 @@ static void process_input(struct client *cl)
 		size_t len = (size_t)(nl - cl->in);
 		*nl = '\0';
 		if (cl->skipping)
-			cl->skipping = false; /* the tail of an oversized line */
+			cl->skipping =
+				false; /* the tail of an oversized line */
 		else if (len)
 			handle_line(cl, cl->in);
 		cl->in_len -= len + 1;
@@ -185,7 +186,8 @@ static bool client_read(struct client *cl)
 		if (!nl)
 			return true;
 		cl->skipping = false;
-		size_t keep = (size_t)n - (size_t)(nl + 1 - (cl->in + cl->in_len));
+		size_t keep =
+			(size_t)n - (size_t)(nl + 1 - (cl->in + cl->in_len));
 		memmove(cl->in, nl + 1, keep);
 		cl->in_len = keep;
 	} else {
@@ -302,8 +304,8 @@ static int bind_socket(struct control *ctl, const char *path)
 		return -1;
 	}
 	unlink(path); /* stale */
-	ctl->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-			 0);
+	ctl->fd =
+		socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (ctl->fd < 0)
 		goto fail;
 	/* 0600 from the start: no window where others could connect. */

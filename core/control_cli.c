@@ -76,8 +76,8 @@ static char *read_line(int fd)
 		if (poll(&p, 1, REPLY_TIMEOUT_MS) <= 0)
 			break;
 		if (len + 1 == cap) {
-			char *nb = cap < REPLY_MAX ? realloc(buf, cap * 2)
-						   : NULL;
+			char *nb =
+				cap < REPLY_MAX ? realloc(buf, cap * 2) : NULL;
 			if (!nb)
 				break;
 			buf = nb;
@@ -150,34 +150,32 @@ static const char *str(const cJSON *o, const char *key)
 static void print_list(const cJSON *r)
 {
 	const cJSON *z;
-	cJSON_ArrayForEach(z, cJSON_GetObjectItemCaseSensitive(r, "zones"))
-	{
-		const cJSON *devs = cJSON_GetObjectItemCaseSensitive(z,
-								     "devices");
+	cJSON_ArrayForEach (z, cJSON_GetObjectItemCaseSensitive(r, "zones")) {
+		const cJSON *devs =
+			cJSON_GetObjectItemCaseSensitive(z, "devices");
 		printf("zone %.0f: %d device(s)\n", num(z, "id"),
 		       cJSON_GetArraySize(devs));
 		const cJSON *m;
-		cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(z,
-								       "memory"))
+		cJSON_ArrayForEach (
+			m, cJSON_GetObjectItemCaseSensitive(z, "memory"))
 			printf("  ram %s+%s\n", str(m, "zonex_ipa"),
 			       str(m, "size"));
 		const cJSON *d;
-		cJSON_ArrayForEach(d, devs)
-		{
+		cJSON_ArrayForEach (d, devs) {
 			printf("  %-8s %-12s irq %-4.0f status", str(d, "type"),
 			       str(d, "addr"), num(d, "irq"));
 			const cJSON *b;
 			int bits = 0;
-			cJSON_ArrayForEach(b, cJSON_GetObjectItemCaseSensitive(
-						      d, "status_bits"))
+			cJSON_ArrayForEach (b, cJSON_GetObjectItemCaseSensitive(
+						       d, "status_bits"))
 				printf("%s%s", bits++ ? "|" : " ",
 				       b->valuestring);
 			if (!bits)
 				printf(" 0");
 			printf("  features %s  queues", str(d, "features"));
 			const cJSON *q;
-			cJSON_ArrayForEach(q, cJSON_GetObjectItemCaseSensitive(
-						      d, "queues"))
+			cJSON_ArrayForEach (q, cJSON_GetObjectItemCaseSensitive(
+						       d, "queues"))
 				printf(" %.0f/%.0f", num(q, "size"),
 				       num(q, "max_size"));
 			printf("\n           plugin %s %s\n", str(d, "plugin"),
@@ -194,11 +192,10 @@ static void print_stats_text(const cJSON *r)
 	       "bytes_out", "errors", "in_flight", "kicks", "interrupts",
 	       "p50_us", "p99_us");
 	const cJSON *d;
-	cJSON_ArrayForEach(d, cJSON_GetObjectItemCaseSensitive(r, "devices"))
-	{
+	cJSON_ArrayForEach (d, cJSON_GetObjectItemCaseSensitive(r, "devices")) {
 		const cJSON *q;
-		cJSON_ArrayForEach(q,
-				   cJSON_GetObjectItemCaseSensitive(d, "queues"))
+		cJSON_ArrayForEach (
+			q, cJSON_GetObjectItemCaseSensitive(d, "queues"))
 			printf("%-5.0f %-12s %-8s %5.0f %10.0f %12.0f %12.0f "
 			       "%6.0f %9.0f %10.0f %10.0f %9.1f %9.1f\n",
 			       num(d, "zone"), str(d, "addr"), str(d, "type"),
@@ -256,11 +253,9 @@ static void print_stats_prom(const cJSON *r)
 		       "%s\n",
 		       m->name, m->help, m->name, m->type);
 		const cJSON *d, *q;
-		cJSON_ArrayForEach(d, devs)
-		{
-			cJSON_ArrayForEach(q, cJSON_GetObjectItemCaseSensitive(
-						      d, "queues"))
-			{
+		cJSON_ArrayForEach (d, devs) {
+			cJSON_ArrayForEach (q, cJSON_GetObjectItemCaseSensitive(
+						       d, "queues")) {
 				printf("hvisor_virtio_%s{", m->name);
 				print_labels(d);
 				printf(",queue=\"%.0f\"} %.9g\n",
@@ -273,16 +268,14 @@ static void print_stats_prom(const cJSON *r)
 	       "entered NEEDS_RESET.\n"
 	       "# TYPE hvisor_virtio_needs_reset_events_total counter\n");
 	const cJSON *d;
-	cJSON_ArrayForEach(d, devs)
-	{
+	cJSON_ArrayForEach (d, devs) {
 		printf("hvisor_virtio_needs_reset_events_total{");
 		print_labels(d);
 		printf("} %.0f\n", num(d, "needs_reset_events"));
 	}
 }
 
-static int parse_args(int argc, char **argv, bool stats,
-		      struct cli_args *a)
+static int parse_args(int argc, char **argv, bool stats, struct cli_args *a)
 {
 	enum { OPT_JSON = 256, OPT_PROM, OPT_ZONE, OPT_ADDR, OPT_CONTROL };
 	static const struct option opts[] = {

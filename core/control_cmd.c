@@ -6,8 +6,8 @@
  * register access); counters are read with relaxed loads (stats.h).
  */
 #include <stdarg.h>
-#include <stdlib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
@@ -95,10 +95,9 @@ static cJSON *list_device(struct device *dev)
 	cJSON_AddNumberToObject(o, "irq", dev->cfg->irq);
 	cJSON_AddNumberToObject(o, "device_id", dev->plugin->desc->device_id);
 	cJSON_AddStringToObject(o, "plugin", dev->plugin->path);
-	cJSON_AddStringToObject(o, "plugin_version",
-				dev->plugin->desc->version
-					? dev->plugin->desc->version
-					: "");
+	cJSON_AddStringToObject(
+		o, "plugin_version",
+		dev->plugin->desc->version ? dev->plugin->desc->version : "");
 	cJSON *queues = cJSON_CreateArray();
 	pthread_mutex_lock(&dev->cb_lock);
 	uint32_t st = __atomic_load_n(&dev->status, __ATOMIC_ACQUIRE);
@@ -184,8 +183,8 @@ static cJSON *cmd_list(struct daemon *d, const struct filter *f)
 		cJSON *devs = cJSON_AddArrayToObject(zo, "devices");
 		for (unsigned j = 0; j < z->device_count; j++)
 			if (filter_match(f, z->devices[j]))
-				cJSON_AddItemToArray(devs,
-						     list_device(z->devices[j]));
+				cJSON_AddItemToArray(
+					devs, list_device(z->devices[j]));
 		cJSON_AddItemToArray(zones, zo);
 	}
 	return r;
@@ -274,6 +273,5 @@ cJSON *control_handle(struct daemon *d, const cJSON *req)
 		stats_set_enabled(cJSON_IsTrue(on));
 		return reply_new(true);
 	}
-	return control_error("cmd: unknown command '%.64s'",
-			     cmd->valuestring);
+	return control_error("cmd: unknown command '%.64s'", cmd->valuestring);
 }
