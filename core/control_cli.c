@@ -329,6 +329,7 @@ static int parse_args(int argc, char **argv, bool stats, struct cli_args *a)
 		goto usage;
 	return -1;
 usage:
+	fprintf(stderr, "usage:\n");
 	control_cli_usage(stderr);
 	return EXIT_USAGE;
 }

@@ -51,24 +51,25 @@ static bool hex_ok(const char *s)
 	return true;
 }
 
-static bool schema_check(const cJSON *root, const cJSON *schema,
-			 const cJSON *v, const char *path);
+static bool schema_check(const cJSON *root, const cJSON *schema, const cJSON *v,
+			 const char *path);
 
-static bool check_object(const cJSON *root, const cJSON *schema,
-			 const cJSON *v, const char *path)
+static bool check_object(const cJSON *root, const cJSON *schema, const cJSON *v,
+			 const char *path)
 {
 	const cJSON *props = cJSON_GetObjectItem(schema, "properties");
 	const cJSON *k;
 	char sub[256];
-	cJSON_ArrayForEach(k, cJSON_GetObjectItem(schema, "required"))
+	cJSON_ArrayForEach (k, cJSON_GetObjectItem(schema, "required"))
 		if (!cJSON_GetObjectItem(v, k->valuestring)) {
-			snprintf(sub, sizeof sub, "missing '%s'", k->valuestring);
+			snprintf(sub, sizeof sub, "missing '%s'",
+				 k->valuestring);
 			return schema_fail(path, sub);
 		}
-	const cJSON *extra = cJSON_GetObjectItem(schema, "additionalProperties");
+	const cJSON *extra =
+		cJSON_GetObjectItem(schema, "additionalProperties");
 	const cJSON *m;
-	cJSON_ArrayForEach(m, v)
-	{
+	cJSON_ArrayForEach (m, v) {
 		const cJSON *ps = cJSON_GetObjectItem(props, m->string);
 		snprintf(sub, sizeof sub, "%s.%s", path, m->string);
 		if (!ps && cJSON_IsFalse(extra))
@@ -79,12 +80,11 @@ static bool check_object(const cJSON *root, const cJSON *schema,
 	return true;
 }
 
-static bool schema_check(const cJSON *root, const cJSON *schema,
-			 const cJSON *v, const char *path)
+static bool schema_check(const cJSON *root, const cJSON *schema, const cJSON *v,
+			 const char *path)
 {
 	const cJSON *kw;
-	cJSON_ArrayForEach(kw, schema)
-	{
+	cJSON_ArrayForEach (kw, schema) {
 		const char *k = kw->string;
 		if (!strcmp(k, "$ref")) {
 			const char *ref = kw->valuestring;
@@ -110,8 +110,7 @@ static bool schema_check(const cJSON *root, const cJSON *schema,
 			const cJSON *e;
 			int i = 0;
 			char sub[256];
-			cJSON_ArrayForEach(e, v)
-			{
+			cJSON_ArrayForEach (e, v) {
 				snprintf(sub, sizeof sub, "%s[%d]", path, i++);
 				if (!schema_check(root, kw, e, sub))
 					return false;

@@ -58,8 +58,8 @@ static void test_stats_exact(void)
 	cJSON *r = ct_call(&t, "{\"api\": 1, \"cmd\": \"stats\"}\n");
 	CU_ASSERT(schema_valid(t.schema, "stats_reply", r));
 	CU_ASSERT(cJSON_IsTrue(cJSON_GetObjectItem(r, "counting")));
-	const cJSON *dev = cJSON_GetArrayItem(cJSON_GetObjectItem(r, "devices"),
-					      0);
+	const cJSON *dev =
+		cJSON_GetArrayItem(cJSON_GetObjectItem(r, "devices"), 0);
 	const cJSON *q = ct_queue0(r);
 	CU_ASSERT_FATAL(q != NULL);
 	/* Each request: header (out), data, status byte (in); the device
@@ -67,7 +67,8 @@ static void test_stats_exact(void)
 	CU_ASSERT_EQUAL(ct_num(q, "requests"), WRITES + READS);
 	CU_ASSERT_EQUAL(ct_num(q, "bytes_out"),
 			WRITES * (HDR + WRITE_LEN) + READS * HDR);
-	CU_ASSERT_EQUAL(ct_num(q, "bytes_in"), WRITES * 1 + READS * (READ_LEN + 1));
+	CU_ASSERT_EQUAL(ct_num(q, "bytes_in"),
+			WRITES * 1 + READS * (READ_LEN + 1));
 	/* What the guest did: kicks it wrote, interrupts it received. */
 	CU_ASSERT(kicks > 0);
 	CU_ASSERT_EQUAL(ct_num(q, "kicks"), kicks);
@@ -135,11 +136,10 @@ static void test_error_counted(void)
 	cJSON *r = ct_call(&t, "{\"api\": 1, \"cmd\": \"stats\"}\n");
 	CU_ASSERT_EQUAL(ct_num(ct_queue0(r), "errors"), 1);
 	CU_ASSERT_EQUAL(ct_num(ct_queue0(r), "requests"), 0);
-	CU_ASSERT_EQUAL(ct_num(cJSON_GetArrayItem(cJSON_GetObjectItem(
-						  r, "devices"),
-					  0),
-			       "needs_reset_events"),
-			1);
+	CU_ASSERT_EQUAL(
+		ct_num(cJSON_GetArrayItem(cJSON_GetObjectItem(r, "devices"), 0),
+		       "needs_reset_events"),
+		1);
 	cJSON_Delete(r);
 	r = ct_call(&t, "{\"api\": 1, \"cmd\": \"list\"}\n");
 	CU_ASSERT(schema_valid(t.schema, "list_reply", r));
@@ -158,7 +158,8 @@ static void test_list(void)
 	CU_ASSERT(schema_valid(t.schema, "list_reply", r));
 	const cJSON *z = cJSON_GetArrayItem(cJSON_GetObjectItem(r, "zones"), 0);
 	CU_ASSERT_EQUAL(ct_num(z, "id"), 1);
-	const cJSON *d = cJSON_GetArrayItem(cJSON_GetObjectItem(z, "devices"), 0);
+	const cJSON *d =
+		cJSON_GetArrayItem(cJSON_GetObjectItem(z, "devices"), 0);
 	ASSERT_STR(cJSON_GetStringValue(cJSON_GetObjectItem(d, "type")), "blk");
 	ASSERT_STR(cJSON_GetStringValue(cJSON_GetObjectItem(d, "addr")),
 		   "0xa003c00");
@@ -169,7 +170,8 @@ static void test_list(void)
 	snprintf(feat, sizeof feat, "0x%llx", (unsigned long long)t.b.features);
 	ASSERT_STR(cJSON_GetStringValue(cJSON_GetObjectItem(d, "features")),
 		   feat);
-	const cJSON *q = cJSON_GetArrayItem(cJSON_GetObjectItem(d, "queues"), 0);
+	const cJSON *q =
+		cJSON_GetArrayItem(cJSON_GetObjectItem(d, "queues"), 0);
 	CU_ASSERT_EQUAL(ct_num(q, "size"), 256);
 	CU_ASSERT(cJSON_IsTrue(cJSON_GetObjectItem(q, "ready")));
 	cJSON_Delete(r);
@@ -312,8 +314,8 @@ static void test_client_limit(void)
 		fds[i] = ct_connect(t.sock);
 		CU_ASSERT_FATAL(fds[i] >= 0);
 		/* A round trip: the daemon has accepted this one. */
-		CU_ASSERT(ct_send(fds[i], "{\"api\": 1, \"cmd\": \"list\"}\n") ==
-			  0);
+		CU_ASSERT(ct_send(fds[i],
+				  "{\"api\": 1, \"cmd\": \"list\"}\n") == 0);
 		cJSON *r = ct_read_reply(fds[i]);
 		CU_ASSERT(ct_ok(r));
 		cJSON_Delete(r);
@@ -355,8 +357,8 @@ static void test_permission(void)
 			_exit(0);
 		}
 		int status;
-		CU_ASSERT(waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
-			  WEXITSTATUS(status) == 0);
+		CU_ASSERT(waitpid(pid, &status, 0) == pid &&
+			  WIFEXITED(status) && WEXITSTATUS(status) == 0);
 		CU_ASSERT_FATAL(chmod(t.sock, 0666) == 0);
 		pid = fork();
 		CU_ASSERT_FATAL(pid >= 0);
@@ -372,8 +374,8 @@ static void test_permission(void)
 				      ? 0
 				      : 12);
 		}
-		CU_ASSERT(waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
-			  WEXITSTATUS(status) == 0);
+		CU_ASSERT(waitpid(pid, &status, 0) == pid &&
+			  WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	} else {
 		control_set_owner_uid(t.b.fx.daemon->control, geteuid() + 1);
 		cJSON *r = ct_call(&t, "{\"api\": 1, \"cmd\": \"list\"}\n");
