@@ -27,7 +27,9 @@ void control_cli_usage(FILE *out)
 		"       hvisor virtio list [--json] [--control PATH]\n"
 		"       hvisor virtio stats [--json|--prometheus] [--zone N] "
 		"[--addr A]\n"
-		"                           [--control PATH]\n");
+		"                           [--control PATH]\n"
+		"       hvisor virtio remove --zone N [--addr A] [--control "
+		"PATH]\n");
 }
 
 static int connect_to(const char *path)
@@ -275,7 +277,9 @@ static void print_stats_prom(const cJSON *r)
 	}
 }
 
-static int parse_args(int argc, char **argv, bool stats, struct cli_args *a)
+/* stats: filters and formats allowed; remove: filters, no format. */
+static int parse_args(int argc, char **argv, bool stats, bool removing,
+		      struct cli_args *a)
 {
 	enum { OPT_JSON = 256, OPT_PROM, OPT_ZONE, OPT_ADDR, OPT_CONTROL };
 	static const struct option opts[] = {
@@ -293,7 +297,8 @@ static int parse_args(int argc, char **argv, bool stats, struct cli_args *a)
 		switch (c) {
 		case OPT_JSON:
 		case OPT_PROM:
-			if (a->fmt != FMT_TEXT || (c == OPT_PROM && !stats))
+			if (a->fmt != FMT_TEXT || removing ||
+			    (c == OPT_PROM && !stats))
 				goto usage;
 			a->fmt = c == OPT_JSON ? FMT_JSON : FMT_PROM;
 			break;
@@ -302,8 +307,8 @@ static int parse_args(int argc, char **argv, bool stats, struct cli_args *a)
 			char *end;
 			errno = 0;
 			unsigned long long v = strtoull(optarg, &end, 0);
-			if (!stats || errno || *end || end == optarg ||
-			    optarg[0] == '-' ||
+			if (!(stats || removing) || errno || *end ||
+			    end == optarg || optarg[0] == '-' ||
 			    (c == OPT_ZONE && v > UINT32_MAX)) {
 				fprintf(stderr,
 					"hvisor: --%s: expected a number, got "
@@ -325,7 +330,7 @@ static int parse_args(int argc, char **argv, bool stats, struct cli_args *a)
 			goto usage;
 		}
 	}
-	if (optind != argc)
+	if (optind != argc || (removing && !a->zone))
 		goto usage;
 	return -1;
 usage:
@@ -337,8 +342,9 @@ usage:
 int control_cli_main(int argc, char **argv)
 {
 	bool stats = strcmp(argv[0], "stats") == 0;
+	bool removing = strcmp(argv[0], "remove") == 0;
 	struct cli_args a = {0};
-	int rc = parse_args(argc, argv, stats, &a);
+	int rc = parse_args(argc, argv, stats, removing, &a);
 	if (rc >= 0)
 		return rc;
 	cJSON *req = cJSON_CreateObject();
@@ -359,6 +365,9 @@ int control_cli_main(int argc, char **argv)
 		fprintf(stderr, "hvisor: the daemon refused: %s\n",
 			str(reply, "error"));
 		rc = EXIT_FAILURE;
+	} else if (removing) {
+		printf("removed %.0f device(s) of zone %s\n",
+		       num(reply, "removed"), a.zone);
 	} else if (a.fmt == FMT_JSON) {
 		char *text = cJSON_Print(reply);
 		if (text)

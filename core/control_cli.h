@@ -16,7 +16,7 @@ struct cJSON;
 int control_request(const char *path, const struct cJSON *req,
 		    struct cJSON **reply);
 
-/* argv[0] is "list" or "stats". */
+/* argv[0] is "list", "stats" or "remove". */
 int control_cli_main(int argc, char **argv);
 void control_cli_usage(FILE *out);
 

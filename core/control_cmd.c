@@ -5,6 +5,7 @@
  * device's callback lock (held by the dispatch thread only for one
  * register access); counters are read with relaxed loads (stats.h).
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -181,10 +182,11 @@ static cJSON *cmd_list(struct daemon *d, const struct filter *f)
 			cJSON_AddItemToArray(mem, mo);
 		}
 		cJSON *devs = cJSON_AddArrayToObject(zo, "devices");
-		for (unsigned j = 0; j < z->device_count; j++)
-			if (filter_match(f, z->devices[j]))
-				cJSON_AddItemToArray(
-					devs, list_device(z->devices[j]));
+		for (unsigned j = 0; j < z->table->count; j++) {
+			struct device *dev = z->table->slot[j].dev;
+			if (dev && filter_match(f, dev))
+				cJSON_AddItemToArray(devs, list_device(dev));
+		}
 		cJSON_AddItemToArray(zones, zo);
 	}
 	return r;
@@ -195,12 +197,31 @@ static cJSON *cmd_stats(struct daemon *d, const struct filter *f)
 	cJSON *r = reply_new(true);
 	cJSON_AddBoolToObject(r, "counting", stats_enabled());
 	cJSON *devs = cJSON_AddArrayToObject(r, "devices");
-	for (unsigned i = 0; i < d->zone_count; i++)
-		for (unsigned j = 0; j < d->zones[i].device_count; j++)
-			if (filter_match(f, d->zones[i].devices[j]))
-				cJSON_AddItemToArray(
-					devs,
-					stats_device(d->zones[i].devices[j]));
+	for (unsigned i = 0; i < d->zone_count; i++) {
+		const struct dev_table *t = d->zones[i].table;
+		for (unsigned j = 0; j < t->count; j++) {
+			struct device *dev = t->slot[j].dev;
+			if (dev && filter_match(f, dev))
+				cJSON_AddItemToArray(devs, stats_device(dev));
+		}
+	}
+	return r;
+}
+
+static cJSON *cmd_remove(struct daemon *d, const struct filter *f)
+{
+	if (!f->zone_set)
+		return control_error("zone: required by remove");
+	int n = daemon_remove(d, f->zone, f->addr_set ? &f->addr : NULL);
+	if (n == -ENOENT && f->addr_set)
+		return control_error("zone %u has no device at 0x%llx", f->zone,
+				     (unsigned long long)f->addr);
+	if (n == -ENOENT)
+		return control_error("zone %u has no devices", f->zone);
+	if (n < 0)
+		return control_error("remove: %s", strerror(-n));
+	cJSON *r = reply_new(true);
+	cJSON_AddNumberToObject(r, "removed", n);
 	return r;
 }
 
@@ -266,6 +287,8 @@ cJSON *control_handle(struct daemon *d, const cJSON *req)
 		return cmd_list(d, &f);
 	if (strcmp(cmd->valuestring, "stats") == 0)
 		return cmd_stats(d, &f);
+	if (strcmp(cmd->valuestring, "remove") == 0)
+		return cmd_remove(d, &f);
 	if (strcmp(cmd->valuestring, "counting") == 0) {
 		const cJSON *on = cJSON_GetObjectItemCaseSensitive(req, "on");
 		if (!cJSON_IsBool(on))

@@ -21,12 +21,10 @@ static int cmp_zone(const void *a, const void *b)
 	return za->id < zb->id ? -1 : za->id > zb->id;
 }
 
-static int cmp_device(const void *a, const void *b)
+static int cmp_slot(const void *a, const void *b)
 {
-	const struct device *da = *(struct device *const *)a;
-	const struct device *db = *(struct device *const *)b;
-	return da->cfg->addr < db->cfg->addr ? -1
-					     : da->cfg->addr > db->cfg->addr;
+	const struct dev_slot *sa = a, *sb = b;
+	return sa->addr < sb->addr ? -1 : sa->addr > sb->addr;
 }
 
 static struct zone *find_zone(const struct daemon *d, uint32_t id)
@@ -44,25 +42,45 @@ static struct zone *find_zone(const struct daemon *d, uint32_t id)
 	return NULL;
 }
 
-struct device *daemon_find_device(const struct daemon *d, uint32_t zone_id,
-				  uint64_t addr)
+struct zone *daemon_zone(struct daemon *d, uint32_t id)
+{
+	return find_zone(d, id);
+}
+
+static struct dev_table *table_load(const struct zone *z)
+{
+	/* Seq-cst, paired with the epoch store in dispatch.c: see
+	 * daemon_synchronize. */
+	return __atomic_load_n(&z->table, __ATOMIC_SEQ_CST);
+}
+
+const struct dev_slot *daemon_find_slot(const struct daemon *d,
+					uint32_t zone_id, uint64_t addr)
 {
 	const struct zone *z = find_zone(d, zone_id);
-	if (!z)
+	const struct dev_table *t = z ? table_load(z) : NULL;
+	if (!t)
 		return NULL;
-	/* Last device whose base is <= addr. */
-	unsigned lo = 0, hi = z->device_count;
+	/* Last window whose base is <= addr. */
+	unsigned lo = 0, hi = t->count;
 	while (lo < hi) {
 		unsigned mid = lo + (hi - lo) / 2;
-		if (z->devices[mid]->cfg->addr <= addr)
+		if (t->slot[mid].addr <= addr)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
 	if (lo == 0)
 		return NULL;
-	struct device *dev = z->devices[lo - 1];
-	return addr - dev->cfg->addr < dev->cfg->len ? dev : NULL;
+	const struct dev_slot *s = &t->slot[lo - 1];
+	return addr - s->addr < s->len ? s : NULL;
+}
+
+struct device *daemon_find_device(const struct daemon *d, uint32_t zone_id,
+				  uint64_t addr)
+{
+	const struct dev_slot *s = daemon_find_slot(d, zone_id, addr);
+	return s ? s->dev : NULL;
 }
 
 void daemon_inject_irq(struct daemon *d, uint32_t zone, uint32_t irq)
@@ -162,18 +180,21 @@ static int resolve_plugins(struct daemon *d)
 static int create_devices(struct daemon *d, struct zone *z,
 			  const struct zone_cfg *zc, struct plugin **plugins)
 {
-	z->devices = calloc(zc->device_count ? zc->device_count : 1,
-			    sizeof *z->devices);
-	if (!z->devices)
+	struct dev_table *t =
+		calloc(1, sizeof *t + zc->device_count * sizeof t->slot[0]);
+	if (!t)
 		return -1;
+	z->table = t;
 	for (unsigned i = 0; i < zc->device_count; i++) {
 		struct device *dev =
 			device_create(d, z, &zc->devices[i], plugins[i]);
 		if (!dev)
 			return -1;
-		z->devices[z->device_count++] = dev;
+		t->slot[t->count++] = (struct dev_slot){.addr = dev->cfg->addr,
+							.len = dev->cfg->len,
+							.dev = dev};
 	}
-	qsort(z->devices, z->device_count, sizeof *z->devices, cmp_device);
+	qsort(t->slot, t->count, sizeof t->slot[0], cmp_slot);
 	return 0;
 }
 
@@ -183,10 +204,10 @@ static void publish_legacy_addrs(struct daemon *d)
 	 * the array is fixed by the bridge layout, our tables are not. */
 	unsigned n = 0;
 	for (unsigned z = 0; z < d->zone_count; z++)
-		for (unsigned i = 0; i < d->zones[z].device_count; i++)
+		for (unsigned i = 0; i < d->zones[z].table->count; i++)
 			if (n < HVISOR_MAX_DEVS)
 				d->bridge->mmio_addrs[n++] =
-					d->zones[z].devices[i]->cfg->addr;
+					d->zones[z].table->slot[i].addr;
 	__atomic_store_n(&d->bridge->mmio_avail, 1, __ATOMIC_RELEASE);
 }
 
@@ -290,7 +311,7 @@ int daemon_serve(struct daemon *d)
 {
 	unsigned devices = 0;
 	for (unsigned i = 0; i < d->zone_count; i++)
-		devices += d->zones[i].device_count;
+		devices += d->zones[i].table->count;
 	log_info("serving %u device(s) in %u zone(s) through %s", devices,
 		 d->zone_count, port_describe(d->port));
 	return dispatch_run(d);
@@ -313,10 +334,10 @@ void daemon_destroy(struct daemon *d)
 	/* Devices first (their reset quiesces plugin workers and removes
 	 * their watches), then the loop, then memory. */
 	for (unsigned i = 0; i < d->zone_count; i++) {
-		struct zone *z = &d->zones[i];
-		for (unsigned j = 0; j < z->device_count; j++)
-			device_destroy(z->devices[j]);
-		free(z->devices);
+		struct dev_table *t = d->zones[i].table;
+		for (unsigned j = 0; t && j < t->count; j++)
+			device_destroy(t->slot[j].dev); /* NULL: removed */
+		free(t);
 	}
 	eventloop_free(d->loop);
 	for (unsigned i = 0; i < d->zone_count; i++) {

@@ -22,11 +22,25 @@ struct plugin_registry;
 struct eventloop;
 struct control;
 
+/* One device window of a zone. dev NULL: the device was removed and the
+ * window answers as "no device" (MagicValue, DeviceID 0). */
+struct dev_slot {
+	uint64_t addr, len;
+	struct device *dev;
+};
+
+/* A zone's windows sorted by addr. Published whole and never changed: the
+ * dispatch thread reads it without a lock; a new table replaces it and
+ * the old one is freed once dispatch passed a quiescent point. */
+struct dev_table {
+	unsigned count;
+	struct dev_slot slot[];
+};
+
 struct zone {
 	uint32_t id;
 	struct guest_mem mem;
-	struct device **devices; /* sorted by base address */
-	unsigned device_count;
+	struct dev_table *table; /* atomic pointer, see above */
 };
 
 struct daemon_options {
@@ -57,6 +71,10 @@ struct daemon {
 	unsigned zone_count;
 	pthread_mutex_t irq_lock; /* one producer of res_list at a time */
 	uint64_t poll_ns;
+	/* Quiescent points of the dispatch thread (daemon_synchronize). */
+	uint64_t qs_epoch; /* bumped after every request */
+	bool qs_idle;      /* asleep, holds no device */
+	bool dispatching;  /* dispatch_run is running */
 	/* Counters, read by tests/benchmarks. */
 	uint64_t requests;
 	uint64_t unserved;
@@ -73,9 +91,22 @@ void daemon_request_stop(struct daemon *d);
 /* Reset every device, stop threads, unmap, free. */
 void daemon_destroy(struct daemon *d);
 
-/* Lookup used by dispatch: the device serving (zone, addr), or NULL. */
+/* The zone with that id, or NULL. */
+struct zone *daemon_zone(struct daemon *d, uint32_t id);
+/* Lookup used by dispatch: the window holding (zone, addr), or NULL. */
+const struct dev_slot *daemon_find_slot(const struct daemon *d, uint32_t zone,
+					uint64_t addr);
+/* The device serving (zone, addr), or NULL. */
 struct device *daemon_find_device(const struct daemon *d, uint32_t zone,
 				  uint64_t addr);
+/* Remove the device at addr (or every device when addr is NULL) of a
+ * zone: taken out of the dispatch table, reset (the plugin completes or
+ * drops what it holds), destroyed; the zone's RAM is unmapped when its
+ * last device goes. Returns the number removed or -ENOENT. Event loop
+ * thread (control socket) or before serving. */
+int daemon_remove(struct daemon *d, uint32_t zone, const uint64_t *addr);
+/* Wait until the dispatch thread holds no pointer it read before. */
+void daemon_synchronize(struct daemon *d);
 /* Queue {zone, irq} on res_list and ask the hypervisor to inject it. */
 void daemon_inject_irq(struct daemon *d, uint32_t zone, uint32_t irq);
 

@@ -45,12 +45,28 @@ static void complete(struct hvisor_bridge *b, uint64_t cpu, uint64_t value)
 			 __ATOMIC_RELEASE);
 }
 
+/* A removed device's window: a driver probing it reads the magic value
+ * and DeviceID 0 ("no device", virtio 1.2 4.2.2), writes are ignored. */
+static uint64_t removed_read(uint64_t offset)
+{
+	if (offset == 0)
+		return 0x74726976u; /* "virt" */
+	if (offset == 4)
+		return 2; /* Version */
+	return 0;
+}
+
 static void handle(struct daemon *d, const struct hvisor_device_req *req)
 {
 	uint64_t value = 0;
-	struct device *dev = daemon_find_device(d, req->src_zone, req->address);
+	const struct dev_slot *slot =
+		daemon_find_slot(d, req->src_zone, req->address);
+	struct device *dev = slot ? slot->dev : NULL;
 	d->requests++;
-	if (dev) {
+	if (slot && !dev) {
+		if (!req->is_write)
+			value = removed_read(req->address - slot->addr);
+	} else if (dev) {
 		uint64_t offset = req->address - dev->cfg->addr;
 		unsigned size = req->size <= 8 ? (unsigned)req->size : 0;
 		pthread_mutex_lock(&dev->cb_lock);
@@ -91,6 +107,10 @@ static unsigned drain(struct daemon *d)
 				 sizeof req);
 		front = HVISOR_RING_NEXT(front);
 		handle(d, &req);
+		/* Quiescent point: no device pointer held (seq-cst, see
+		 * daemon_synchronize). */
+		__atomic_store_n(&d->qs_epoch, d->qs_epoch + 1,
+				 __ATOMIC_SEQ_CST);
 		/* Free the slot after answering: stores become visible in
 		 * order, and the spinning vCPU waits on the completion, not
 		 * on this line. */
@@ -135,8 +155,10 @@ static void sleep_until_woken(struct daemon *d)
 		struct pollfd fds[2] = {{.fd = d->wake_fd, .events = POLLIN},
 					{.fd = d->stop_fd, .events = POLLIN}};
 		d->sleeps++;
+		__atomic_store_n(&d->qs_idle, true, __ATOMIC_SEQ_CST);
 		if (poll(fds, 2, -1) < 0 && errno != EINTR)
 			log_error("dispatch: poll: %m");
+		__atomic_store_n(&d->qs_idle, false, __ATOMIC_SEQ_CST);
 		uint64_t count;
 		if (fds[0].revents & POLLIN)
 			(void)!read(d->wake_fd, &count, sizeof count);
@@ -149,6 +171,7 @@ int dispatch_run(struct daemon *d)
 {
 	d->poll_ns =
 		d->opts.poll_us ? d->opts.poll_us * 1000ull : DEFAULT_POLL_NS;
+	__atomic_store_n(&d->dispatching, true, __ATOMIC_SEQ_CST);
 	while (!stopping(d)) {
 		if (drain(d))
 			continue;
@@ -159,5 +182,6 @@ int dispatch_run(struct daemon *d)
 	/* Whatever arrived meanwhile still gets an answer: a vCPU must never
 	 * spin forever on a daemon that went away. */
 	drain(d);
+	__atomic_store_n(&d->dispatching, false, __ATOMIC_SEQ_CST);
 	return 0;
 }
