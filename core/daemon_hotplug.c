@@ -10,6 +10,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "daemon.h"
 #include "device.h"
@@ -30,6 +31,38 @@ void daemon_synchronize(struct daemon *d)
 	       __atomic_load_n(&d->qs_epoch, __ATOMIC_SEQ_CST) == seen &&
 	       __atomic_load_n(&d->dispatching, __ATOMIC_SEQ_CST))
 		sched_yield(); /* one request: microseconds */
+}
+
+/* Longest wait for a plugin to finish the requests it popped; a plugin
+ * that holds them longer (waiting on a peer) has them dropped by reset. */
+#define QUIESCE_TIMEOUT_NS 2000000000ull
+
+static unsigned inflight(struct device *dev)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < dev->info.num_queues; i++) {
+		pthread_mutex_lock(&dev->vqs[i].lock);
+		n += dev->vqs[i].inflight;
+		pthread_mutex_unlock(&dev->vqs[i].lock);
+	}
+	return n;
+}
+
+/* No new requests leave the rings; those popped complete (and reach the
+ * guest as used entries, with their interrupt) before the reset. */
+static void quiesce(struct device *dev)
+{
+	for (unsigned i = 0; i < dev->info.num_queues; i++)
+		vq_break(&dev->vqs[i]);
+	struct timespec tick = {.tv_nsec = 100000};
+	uint64_t deadline = stats_now_ns() + QUIESCE_TIMEOUT_NS;
+	unsigned left;
+	while ((left = inflight(dev)) && stats_now_ns() < deadline)
+		nanosleep(&tick, NULL);
+	if (left)
+		log_warn("%s: %u request(s) still in flight after %llu ms: "
+			 "dropped by the reset, never acknowledged",
+			 dev->name, left, QUIESCE_TIMEOUT_NS / 1000000);
 }
 
 static unsigned live_devices(const struct dev_table *t)
@@ -79,10 +112,10 @@ int daemon_remove(struct daemon *d, uint32_t zone, const uint64_t *addr)
 	__atomic_store_n(&z->table, t, __ATOMIC_SEQ_CST);
 	daemon_synchronize(d);
 	free(old);
-	/* No access reaches them now. Reset quiesces the plugin: requests
-	 * it popped complete or are dropped before destroy returns, and what
-	 * it acknowledged is already in its backend. */
+	/* No access reaches them now: let what they popped complete, then
+	 * reset (the plugin's workers stop) and free. */
 	for (unsigned i = 0; i < n; i++) {
+		quiesce(gone[i]);
 		log_info("%s: removed", gone[i]->name);
 		device_destroy(gone[i]);
 	}

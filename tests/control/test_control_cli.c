@@ -114,6 +114,10 @@ static void test_usage_errors(void)
 		"virtio stats --addr 0xq",
 		"virtio stats --bogus",
 		"virtio stats extra",
+		"virtio remove",
+		"virtio remove --addr 0xa003c00",
+		"virtio remove --zone 1 --json",
+		"virtio remove --zone x",
 		"virtio list --json --control",
 	};
 	struct ct t;
@@ -206,6 +210,27 @@ static void test_refusals(void)
 	ct_teardown(&t);
 }
 
+static void test_remove(void)
+{
+	struct ct t;
+	ct_setup(&t);
+	char *out;
+	CU_ASSERT_EQUAL(run(&t, "virtio remove --zone 9", false, &out), 1);
+	CU_ASSERT(strstr(out, "refused: zone 9 has no devices") != NULL);
+	CU_ASSERT_EQUAL(
+		run(&t, "virtio remove --zone 1 --addr 0xa003e00", false, &out),
+		1);
+	CU_ASSERT(strstr(out, "no device at 0xa003e00") != NULL);
+	CU_ASSERT_EQUAL(
+		run(&t, "virtio remove --zone 1 --addr 0xa003c00", true, &out),
+		0);
+	ASSERT_STR(out, "removed 1 device(s) of zone 1\n");
+	CU_ASSERT_EQUAL(hvd_guest_reg_read(t.b.gd, VIRTIO_MMIO_DEVICE_ID), 0);
+	CU_ASSERT_EQUAL(run(&t, "virtio list", true, &out), 0);
+	CU_ASSERT(strstr(out, "zone 1: 0 device(s)") != NULL);
+	ct_teardown(&t);
+}
+
 /* `virtio start --control` on a live socket refuses to start. */
 static void test_start_on_live_socket(void)
 {
@@ -254,6 +279,7 @@ int main(void)
 		{"stats as JSON, Prometheus and text", test_stats_formats},
 		{"usage errors exit 2", test_usage_errors},
 		{"refusals exit 1", test_refusals},
+		{"remove", test_remove},
 		{"start on a live socket fails", test_start_on_live_socket},
 		{NULL, NULL},
 	};
