@@ -168,8 +168,8 @@ static cJSON *cmd_list(struct daemon *d, const struct filter *f)
 {
 	cJSON *r = reply_new(true);
 	cJSON *zones = cJSON_AddArrayToObject(r, "zones");
-	for (unsigned i = 0; i < d->zone_count; i++) {
-		struct zone *z = &d->zones[i];
+	for (unsigned i = 0; i < d->zones->count; i++) {
+		struct zone *z = d->zones->zone[i];
 		if (f->zone_set && z->id != f->zone)
 			continue;
 		cJSON *zo = cJSON_CreateObject();
@@ -197,8 +197,8 @@ static cJSON *cmd_stats(struct daemon *d, const struct filter *f)
 	cJSON *r = reply_new(true);
 	cJSON_AddBoolToObject(r, "counting", stats_enabled());
 	cJSON *devs = cJSON_AddArrayToObject(r, "devices");
-	for (unsigned i = 0; i < d->zone_count; i++) {
-		const struct dev_table *t = d->zones[i].table;
+	for (unsigned i = 0; i < d->zones->count; i++) {
+		const struct dev_table *t = d->zones->zone[i]->table;
 		for (unsigned j = 0; j < t->count; j++) {
 			struct device *dev = t->slot[j].dev;
 			if (dev && filter_match(f, dev))

@@ -43,6 +43,13 @@ struct zone {
 	struct dev_table *table; /* atomic pointer, see above */
 };
 
+/* The zones sorted by id, published like a dev_table. A zone, once in,
+ * stays until the daemon ends (its RAM may go with its last device). */
+struct zone_index {
+	unsigned count;
+	struct zone *zone[];
+};
+
 struct daemon_options {
 	const char *config_file;        /* or */
 	const char *config_text;        /* embedded/in-memory JSON */
@@ -57,18 +64,18 @@ struct daemon_options {
 
 struct daemon {
 	struct daemon_options opts;
-	struct virtio_cfg cfg;
+	struct virtio_cfg **cfgs; /* start's, then each add's: devices point
+				     into them */
+	unsigned cfg_count;
 	struct port *port;
 	struct plugin_registry *plugins;
-	struct plugin **resolved; /* per device, in config order */
 	struct eventloop *loop;
 	struct control *control; /* served by the loop thread, or NULL */
 	struct hvisor_bridge *bridge;
-	int wake_fd;        /* signalled by the hypervisor (need_wakeup) */
-	int stop_fd;        /* signalled by daemon_request_stop */
-	bool stop;          /* atomic */
-	struct zone *zones; /* sorted by id */
-	unsigned zone_count;
+	int wake_fd; /* signalled by the hypervisor (need_wakeup) */
+	int stop_fd; /* signalled by daemon_request_stop */
+	bool stop;   /* atomic */
+	struct zone_index *zones; /* atomic pointer */
 	pthread_mutex_t irq_lock; /* one producer of res_list at a time */
 	uint64_t poll_ns;
 	/* Quiescent points of the dispatch thread (daemon_synchronize). */
@@ -105,6 +112,15 @@ struct device *daemon_find_device(const struct daemon *d, uint32_t zone,
  * last device goes. Returns the number removed or -ENOENT. Event loop
  * thread (control socket) or before serving. */
 int daemon_remove(struct daemon *d, uint32_t zone, const uint64_t *addr);
+/* The plugin of every device of cfg, in config order; NULL after logging
+ * the first device without one (with its JSON path). */
+struct plugin **daemon_resolve(struct daemon *d, const struct virtio_cfg *cfg);
+/* Add cfg's zones and devices (daemon_zones.c); on success the daemon
+ * keeps cfg. Returns 0, or -1 after logging why, with nothing changed. */
+int daemon_add(struct daemon *d, struct virtio_cfg *cfg,
+	       struct plugin **plugins);
+/* Unmap a zone's RAM. */
+void daemon_unmap_ram(struct daemon *d, struct zone *z);
 /* Wait until the dispatch thread holds no pointer it read before. */
 void daemon_synchronize(struct daemon *d);
 /* Queue {zone, irq} on res_list and ask the hypervisor to inject it. */

@@ -15,7 +15,6 @@
 #include "daemon.h"
 #include "device.h"
 #include "log.h"
-#include "port.h"
 
 void daemon_synchronize(struct daemon *d)
 {
@@ -73,15 +72,6 @@ static unsigned live_devices(const struct dev_table *t)
 	return n;
 }
 
-static void unmap_zone(struct daemon *d, struct zone *z)
-{
-	for (unsigned r = 0; r < z->mem.count; r++)
-		port_unmap_guest(d->port, z->mem.regions[r].hva,
-				 z->mem.regions[r].size);
-	guest_mem_clear(&z->mem);
-	log_info("zone %u: last device removed, RAM unmapped", z->id);
-}
-
 int daemon_remove(struct daemon *d, uint32_t zone, const uint64_t *addr)
 {
 	struct zone *z = daemon_zone(d, zone);
@@ -120,7 +110,9 @@ int daemon_remove(struct daemon *d, uint32_t zone, const uint64_t *addr)
 		device_destroy(gone[i]);
 	}
 	free(gone);
-	if (!live_devices(t))
-		unmap_zone(d, z);
+	if (!live_devices(t)) {
+		daemon_unmap_ram(d, z);
+		log_info("zone %u: last device removed, RAM unmapped", z->id);
+	}
 	return (int)n;
 }

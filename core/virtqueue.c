@@ -529,10 +529,8 @@ void vq_push(struct hvd_chain *chain, uint32_t written)
 		/* Release store: the element is visible before the index
 		 * that hands it to the driver (same guarantee as a release
 		 * fence before a plain store here, and visible to TSan). */
-		__atomic_store_n(&vq->used->idx, ++vq->used_idx,
-				 __ATOMIC_RELEASE);
-		vq->pushed_since_notify = true;
-		vq->inflight--;
+		/* Counted before the driver can see it: a guest that saw
+		 * its completion then asks for stats finds it counted. */
 		if (stats_enabled()) {
 			stats_add(&vq->stats.requests, 1);
 			stats_add(&vq->stats.bytes_in, written);
@@ -540,6 +538,10 @@ void vq_push(struct hvd_chain *chain, uint32_t written)
 				stats_latency(&vq->stats,
 					      stats_now_ns() - c->popped_ns);
 		}
+		__atomic_store_n(&vq->used->idx, ++vq->used_idx,
+				 __ATOMIC_RELEASE);
+		vq->pushed_since_notify = true;
+		vq->inflight--;
 		if (vq->last_popped == chain)
 			vq->last_popped = NULL;
 	}

@@ -42,15 +42,16 @@ static void world_start(struct world *w)
 	char mem1[160], mem2[160], json[2048];
 	snprintf(mem1, sizeof mem1, mem, 0x50000000u);
 	snprintf(mem2, sizeof mem2, mem, (unsigned)ZONE2_RAM);
-	snprintf(json, sizeof json,
-		 "{\"zones\": [{\"id\": 1, %s, \"devices\": [{\"type\": "
-		 "\"blk\", \"addr\": \"0xa003c00\", \"len\": \"0x200\", \"irq\":"
-		 " 77, \"img\": \"%s\"}]}, {\"id\": 2, %s, \"devices\": [{"
-		 "\"type\": \"blk\", \"addr\": \"0xa003c00\", \"len\": "
-		 "\"0x200\", \"irq\": 77, \"img\": \"%s\"}, {\"type\": "
-		 "\"console\", \"addr\": \"0xa003800\", \"len\": \"0x200\", "
-		 "\"irq\": 76, \"backend\": \"pty\"}]}]}",
-		 mem1, w->z1.img, mem2, w->z2.img);
+	snprintf(
+		json, sizeof json,
+		"{\"zones\": [{\"id\": 1, %s, \"devices\": [{\"type\": "
+		"\"blk\", \"addr\": \"0xa003c00\", \"len\": \"0x200\", \"irq\":"
+		" 77, \"img\": \"%s\"}]}, {\"id\": 2, %s, \"devices\": [{"
+		"\"type\": \"blk\", \"addr\": \"0xa003c00\", \"len\": "
+		"\"0x200\", \"irq\": 77, \"img\": \"%s\"}, {\"type\": "
+		"\"console\", \"addr\": \"0xa003800\", \"len\": \"0x200\", "
+		"\"irq\": 76, \"backend\": \"pty\"}]}]}",
+		mem1, w->z1.img, mem2, w->z2.img);
 	w->fx.control_path = w->sock;
 	CU_ASSERT_FATAL(fixture_start_with_mock(&w->fx, json) == 0);
 	w->z1.gd = hvd_guest_open(w->fx.mock, 1, BLK_BASE, BLK_IRQ);
@@ -95,8 +96,8 @@ static void *busy_guest(void *arg)
 	uint8_t out[SECTOR], in[SECTOR];
 	while (!__atomic_load_n(&b->stop, __ATOMIC_ACQUIRE)) {
 		memset(out, (int)(b->ops & 0xff), sizeof out);
-		if (blk_io(b->t, VIRTIO_BLK_T_OUT, BUSY_SECTOR, out,
-			   SECTOR) != VIRTIO_BLK_S_OK ||
+		if (blk_io(b->t, VIRTIO_BLK_T_OUT, BUSY_SECTOR, out, SECTOR) !=
+			    VIRTIO_BLK_S_OK ||
 		    blk_io(b->t, VIRTIO_BLK_T_IN, BUSY_SECTOR, in, SECTOR) !=
 			    VIRTIO_BLK_S_OK ||
 		    memcmp(in, out, SECTOR) != 0)
@@ -137,9 +138,8 @@ static void test_remove_in_flight(void)
 	/* Every write the guest saw acknowledged is in the image. */
 	unsigned acked = 0;
 	for (struct treq *q = first; q;
-	     q = hvd_guest_vq_get_used(w.z2.vq[0], &token, &len) == 1
-			 ? token
-			 : NULL) {
+	     q = hvd_guest_vq_get_used(w.z2.vq[0], &token, &len) == 1 ? token
+								      : NULL) {
 		CU_ASSERT_EQUAL(*q->status, VIRTIO_BLK_S_OK);
 		uint8_t got[4096];
 		file_read(&w.z2, le64toh(q->hdr->sector) * SECTOR, got,
@@ -188,11 +188,10 @@ static void test_remove_in_flight(void)
 			VIRTIO_CONFIG_S_NEEDS_RESET);
 	r = call(&w, "{\"api\": 1, \"cmd\": \"stats\", \"zone\": 1}\n");
 	CU_ASSERT_EQUAL(ct_num(ct_queue0(r), "requests"), 2.0 * b.ops);
-	CU_ASSERT_EQUAL(ct_num(cJSON_GetArrayItem(cJSON_GetObjectItem(
-						  r, "devices"),
-					  0),
-			       "needs_reset_events"),
-			0);
+	CU_ASSERT_EQUAL(
+		ct_num(cJSON_GetArrayItem(cJSON_GetObjectItem(r, "devices"), 0),
+		       "needs_reset_events"),
+		0);
 	cJSON_Delete(r);
 	world_stop(&w);
 }
@@ -222,7 +221,8 @@ static void test_remove_errors(void)
 	CU_ASSERT_EQUAL(blk_io(&w.z2, VIRTIO_BLK_T_IN, 0, NULL, SECTOR),
 			VIRTIO_BLK_S_OK);
 	/* Removing twice: the second finds nothing. */
-	cJSON_Delete(call(&w, "{\"api\": 1, \"cmd\": \"remove\", \"zone\": 2}\n"));
+	cJSON_Delete(
+		call(&w, "{\"api\": 1, \"cmd\": \"remove\", \"zone\": 2}\n"));
 	cJSON *r = call(&w, "{\"api\": 1, \"cmd\": \"remove\", \"zone\": 2}\n");
 	CU_ASSERT(ct_error_has(r, "zone 2 has no devices"));
 	cJSON_Delete(r);
