@@ -29,7 +29,8 @@ void control_cli_usage(FILE *out)
 		"[--addr A]\n"
 		"                           [--control PATH]\n"
 		"       hvisor virtio remove --zone N [--addr A] [--control "
-		"PATH]\n");
+		"PATH]\n"
+		"       hvisor virtio add FILE.json [--control PATH]\n");
 }
 
 static int connect_to(const char *path)
@@ -135,6 +136,7 @@ struct cli_args {
 	const char *path;
 	enum format fmt;
 	const char *zone, *addr;
+	const char *file; /* add */
 };
 
 static double num(const cJSON *o, const char *key)
@@ -281,6 +283,7 @@ static void print_stats_prom(const cJSON *r)
 static int parse_args(int argc, char **argv, bool stats, bool removing,
 		      struct cli_args *a)
 {
+	bool adding = strcmp(argv[0], "add") == 0;
 	enum { OPT_JSON = 256, OPT_PROM, OPT_ZONE, OPT_ADDR, OPT_CONTROL };
 	static const struct option opts[] = {
 		{"json", no_argument, NULL, OPT_JSON},
@@ -297,7 +300,7 @@ static int parse_args(int argc, char **argv, bool stats, bool removing,
 		switch (c) {
 		case OPT_JSON:
 		case OPT_PROM:
-			if (a->fmt != FMT_TEXT || removing ||
+			if (a->fmt != FMT_TEXT || removing || adding ||
 			    (c == OPT_PROM && !stats))
 				goto usage;
 			a->fmt = c == OPT_JSON ? FMT_JSON : FMT_PROM;
@@ -330,13 +333,41 @@ static int parse_args(int argc, char **argv, bool stats, bool removing,
 			goto usage;
 		}
 	}
-	if (optind != argc || (removing && !a->zone))
+	if (adding && optind == argc - 1)
+		a->file = argv[optind++];
+	if (optind != argc || (removing && !a->zone) || (adding && !a->file))
 		goto usage;
 	return -1;
 usage:
 	fprintf(stderr, "usage:\n");
 	control_cli_usage(stderr);
 	return EXIT_USAGE;
+}
+
+/* The file's text goes as it is (comments and all): the daemon parses and
+ * validates it, so its messages name the JSON paths of this file. */
+static int add_file(cJSON *req, const char *file)
+{
+	FILE *f = fopen(file, "r");
+	if (!f) {
+		fprintf(stderr, "hvisor: %s: %s\n", file, strerror(errno));
+		return -1;
+	}
+	/* The request line must stay under the daemon's limit even with
+	 * every character escaped (at most 6 bytes each). */
+	static char text[CONTROL_MAX_LINE / 6];
+	size_t n = fread(text, 1, sizeof text, f);
+	bool too_big = n == sizeof text;
+	fclose(f);
+	if (too_big) {
+		fprintf(stderr, "hvisor: %s: larger than %zu bytes\n", file,
+			sizeof text - 1);
+		return -1;
+	}
+	text[n] = '\0';
+	cJSON_AddStringToObject(req, "source", file);
+	cJSON_AddStringToObject(req, "config", text);
+	return 0;
 }
 
 int control_cli_main(int argc, char **argv)
@@ -355,6 +386,10 @@ int control_cli_main(int argc, char **argv)
 					(double)strtoull(a.zone, NULL, 0));
 	if (a.addr)
 		cJSON_AddStringToObject(req, "addr", a.addr);
+	if (a.file && add_file(req, a.file)) {
+		cJSON_Delete(req);
+		return EXIT_FAILURE;
+	}
 	cJSON *reply;
 	int err = control_request(a.path, req, &reply);
 	cJSON_Delete(req);
@@ -365,6 +400,9 @@ int control_cli_main(int argc, char **argv)
 		fprintf(stderr, "hvisor: the daemon refused: %s\n",
 			str(reply, "error"));
 		rc = EXIT_FAILURE;
+	} else if (a.file) {
+		printf("added %.0f device(s) in %.0f zone(s) from %s\n",
+		       num(reply, "added"), num(reply, "zones"), a.file);
 	} else if (removing) {
 		printf("removed %.0f device(s) of zone %s\n",
 		       num(reply, "removed"), a.zone);

@@ -18,6 +18,7 @@
 #include "daemon.h"
 #include "device.h"
 #include "loader.h"
+#include "log.h"
 
 static cJSON *reply_new(bool ok)
 {
@@ -266,6 +267,47 @@ static cJSON *parse_filter(const cJSON *req, struct filter *f)
 	return NULL;
 }
 
+/* "add": the text of a virtio JSON file (comments allowed), validated and
+ * added whole or not at all; the first error, with its JSON path, is the
+ * reply. */
+static cJSON *cmd_add(struct daemon *d, const cJSON *req)
+{
+	const cJSON *text = cJSON_GetObjectItemCaseSensitive(req, "config");
+	const cJSON *src = cJSON_GetObjectItemCaseSensitive(req, "source");
+	if (!cJSON_IsString(text))
+		return control_error("config: expected the file's text");
+	const char *source = cJSON_IsString(src) ? src->valuestring : "<add>";
+	struct virtio_cfg *cfg = calloc(1, sizeof *cfg);
+	if (!cfg)
+		return control_error("add: out of memory");
+	char why[512];
+	log_capture(why, sizeof why);
+	struct plugin **plugins = NULL;
+	int err = virtio_cfg_parse(text->valuestring, source, cfg);
+	bool parsed = !err;
+	if (!err)
+		plugins = daemon_resolve(d, cfg);
+	if (!err && (!plugins || daemon_add(d, cfg, plugins)))
+		err = -1;
+	log_capture(NULL, 0);
+	free(plugins);
+	if (err) {
+		if (parsed)
+			virtio_cfg_free(cfg);
+		free(cfg);
+		return control_error("%s", why[0] ? why : "add failed");
+	}
+	unsigned devices = 0;
+	for (unsigned i = 0; i < cfg->zone_count; i++)
+		devices += cfg->zones[i].device_count;
+	log_info("%s: added %u device(s) in %u zone(s)", source, devices,
+		 cfg->zone_count);
+	cJSON *r = reply_new(true);
+	cJSON_AddNumberToObject(r, "added", devices);
+	cJSON_AddNumberToObject(r, "zones", cfg->zone_count);
+	return r;
+}
+
 cJSON *control_handle(struct daemon *d, const cJSON *req)
 {
 	const cJSON *api = cJSON_GetObjectItemCaseSensitive(req, "api");
@@ -289,6 +331,8 @@ cJSON *control_handle(struct daemon *d, const cJSON *req)
 		return cmd_stats(d, &f);
 	if (strcmp(cmd->valuestring, "remove") == 0)
 		return cmd_remove(d, &f);
+	if (strcmp(cmd->valuestring, "add") == 0)
+		return cmd_add(d, req);
 	if (strcmp(cmd->valuestring, "counting") == 0) {
 		const cJSON *on = cJSON_GetObjectItemCaseSensitive(req, "on");
 		if (!cJSON_IsBool(on))

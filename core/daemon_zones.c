@@ -229,10 +229,10 @@ static struct dev_table *merged_table(const struct pending *p)
 			t->slot[t->count++] = old->slot[j];
 	}
 	for (unsigned i = 0; i < p->ndev; i++)
-		t->slot[t->count++] = (struct dev_slot){
-			.addr = p->devs[i]->cfg->addr,
-			.len = p->devs[i]->cfg->len,
-			.dev = p->devs[i]};
+		t->slot[t->count++] =
+			(struct dev_slot){.addr = p->devs[i]->cfg->addr,
+					  .len = p->devs[i]->cfg->len,
+					  .dev = p->devs[i]};
 	qsort(t->slot, t->count, sizeof t->slot[0], cmp_slot);
 	return t;
 }
@@ -241,7 +241,8 @@ static struct zone_index *merged_index(const struct zone_index *old,
 				       const struct pending *p, unsigned n)
 {
 	unsigned cap = (old ? old->count : 0) + n;
-	struct zone_index *zi = calloc(1, sizeof *zi + cap * sizeof zi->zone[0]);
+	struct zone_index *zi =
+		calloc(1, sizeof *zi + cap * sizeof zi->zone[0]);
 	if (!zi)
 		return NULL;
 	for (unsigned i = 0; old && i < old->count; i++)

@@ -9,6 +9,17 @@ static bool use_stderr = true;
 static enum hvd_log_level max_level = HVD_LOG_INFO;
 static bool syslog_open;
 
+static __thread char *capture_buf;
+static __thread size_t capture_len;
+
+void log_capture(char *buf, size_t len)
+{
+	capture_buf = len ? buf : NULL;
+	capture_len = len;
+	if (capture_buf)
+		capture_buf[0] = '\0';
+}
+
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
 void log_init(bool to_stderr, enum hvd_log_level level)
@@ -44,10 +55,19 @@ int log_level_parse(const char *name)
 void log_vmsg(enum hvd_log_level level, const char *prefix, const char *fmt,
 	      va_list ap)
 {
-	if (!log_enabled(level))
+	bool capture = capture_buf && level == HVD_LOG_ERROR;
+	if (!log_enabled(level) && !capture)
 		return;
 	char text[1024];
 	vsnprintf(text, sizeof text, fmt, ap);
+	if (capture) {
+		size_t used = strlen(capture_buf);
+		snprintf(capture_buf + used, capture_len - used, "%s%s%s%s",
+			 used ? "; " : "", prefix ? prefix : "",
+			 prefix ? ": " : "", text);
+	}
+	if (!log_enabled(level))
+		return;
 	if (!use_stderr) {
 		static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO,
 					   LOG_DEBUG};

@@ -261,7 +261,8 @@ int main(int argc, char **argv)
 			return virtio_plugins(argc - 2, argv + 2);
 		if (strcmp(argv[2], "list") == 0 ||
 		    strcmp(argv[2], "stats") == 0 ||
-		    strcmp(argv[2], "remove") == 0)
+		    strcmp(argv[2], "remove") == 0 ||
+		    strcmp(argv[2], "add") == 0)
 			return control_cli_main(argc - 2, argv + 2);
 	}
 	usage(stderr);
