@@ -64,10 +64,12 @@ static inline long proc_field(pid_t pid, const char *file, const char *key)
 
 /* A mock hypervisor with zone 1 RAM at ram_base (same address for zone 0
  * and the guest) and the real daemon serving `cfg` as its child; plugins
- * from `plugins` (NULL: HVISOR_PLUGIN_PATH). NULL after a message. */
-static inline struct hvd_mock *bench_start_daemon(
+ * from `plugins` (NULL: HVISOR_PLUGIN_PATH), its control socket at
+ * `control` (NULL: none). NULL after a message. */
+static inline struct hvd_mock *bench_start_daemon_ctl(
 	const char *who, const char *hvisor, const char *plugins,
-	const char *cfg, uint64_t ram_base, uint64_t ram_size)
+	const char *cfg, uint64_t ram_base, uint64_t ram_size,
+	const char *control)
 {
 	struct hvd_mock *m = hvd_mock_new();
 	if (!m || hvd_mock_add_ram(m, 1, ram_base, ram_base, ram_size)) {
@@ -75,19 +77,32 @@ static inline struct hvd_mock *bench_start_daemon(
 		hvd_mock_free(m);
 		return NULL;
 	}
-	char *child[] = {
-		(char *)hvisor, "virtio",    "start", "--log-level", "warn",
-		"--foreground", (char *)cfg, NULL,    NULL,          NULL};
+	char *child[12] = {(char *)hvisor, "virtio", "start",
+			   "--log-level",  "warn",   "--foreground",
+			   (char *)cfg};
+	unsigned n = 7;
 	if (plugins) {
-		child[7] = "--plugin-dir";
-		child[8] = (char *)plugins;
+		child[n++] = "--plugin-dir";
+		child[n++] = (char *)plugins;
 	}
+	child[n++] = control ? "--control" : "--no-control";
+	if (control)
+		child[n++] = (char *)control;
 	if (hvd_mock_spawn(m, child, NULL) || hvd_mock_wait_ready(m, 5000)) {
 		fprintf(stderr, "%s: daemon did not start\n", who);
 		hvd_mock_free(m);
 		return NULL;
 	}
 	return m;
+}
+
+/* As bench_start_daemon_ctl, without a control socket. */
+static inline struct hvd_mock *bench_start_daemon(
+	const char *who, const char *hvisor, const char *plugins,
+	const char *cfg, uint64_t ram_base, uint64_t ram_size)
+{
+	return bench_start_daemon_ctl(who, hvisor, plugins, cfg, ram_base,
+				      ram_size, NULL);
 }
 
 #endif

@@ -118,6 +118,10 @@ static void test_usage_errors(void)
 		"virtio remove --addr 0xa003c00",
 		"virtio remove --zone 1 --json",
 		"virtio remove --zone x",
+		"virtio add",
+		"virtio add a.json b.json",
+		"virtio add --json a.json",
+		"virtio add --zone 1 a.json",
 		"virtio list --json --control",
 	};
 	struct ct t;
@@ -225,6 +229,22 @@ static void test_remove(void)
 		run(&t, "virtio remove --zone 1 --addr 0xa003c00", true, &out),
 		0);
 	ASSERT_STR(out, "removed 1 device(s) of zone 1\n");
+	/* add: a missing file, then a file the daemon refuses. */
+	CU_ASSERT_EQUAL(
+		run(&t, "virtio add /nonexistent/new.json", false, &out), 1);
+	CU_ASSERT(strstr(out, "/nonexistent/new.json: No such file") != NULL);
+	char bad[128], args[256];
+	snprintf(bad, sizeof bad, "%s/bad.json", t.b.dir);
+	FILE *f = fopen(bad, "w");
+	CU_ASSERT_FATAL(f != NULL);
+	fputs("{\"zones\": [{\"id\": 1, \"memory_region\": [], "
+	      "\"devices\": [{\"type\": \"blk\"}]}]}\n",
+	      f);
+	fclose(f);
+	snprintf(args, sizeof args, "virtio add %s", bad);
+	CU_ASSERT_EQUAL(run(&t, args, false, &out), 1);
+	CU_ASSERT(strstr(out, "refused: zones[0].") != NULL);
+	unlink(bad);
 	CU_ASSERT_EQUAL(hvd_guest_reg_read(t.b.gd, VIRTIO_MMIO_DEVICE_ID), 0);
 	CU_ASSERT_EQUAL(run(&t, "virtio list", true, &out), 0);
 	CU_ASSERT(strstr(out, "zone 1: 0 device(s)") != NULL);
