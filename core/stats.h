@@ -9,7 +9,8 @@
  * readers (the control socket) use relaxed loads and may see a snapshot a
  * few requests old, never a torn value.
  *
- * Latency is popped-to-pushed time, kept in a fixed log2 histogram: bucket
+ * Latency is popped-to-pushed time of sampled requests (STATS_LAT_SAMPLE),
+ * kept in a fixed log2 histogram: bucket
  * i holds latencies in [2^(i-1), 2^i) ns (bucket 0: 0 ns), so quantiles
  * are reported as a bucket's upper bound, within a factor of two.
  */
@@ -20,6 +21,9 @@
 #include <stdint.h>
 
 #define STATS_LAT_BUCKETS 40 /* up to 2^39 ns, about 9 minutes */
+/* One request in this many is timed (the first one of a queue always):
+ * the counts stay exact, the quantiles come from a 1/16 sample. */
+#define STATS_LAT_SAMPLE 16u
 
 struct vq_stats {
 	uint64_t requests;  /* chains completed (pushed) */

@@ -59,6 +59,7 @@ struct virtqueue {
 
 	/* Cumulative over resets; see stats.h for who writes what. */
 	struct vq_stats stats;
+	unsigned lat_sample; /* pops since the last latency sample */
 
 	/* Set by the owner (device.c). */
 	void *owner;
