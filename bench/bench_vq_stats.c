@@ -89,7 +89,8 @@ int main(int argc, char **argv)
 			ns[off] += (double)(now_ns() - t0);
 		}
 	double total = (double)slices * per;
-	printf("bench_vq_stats: %u slices of %u requests each way, one thread\n",
+	printf("bench_vq_stats: %u slices of %u requests each way, one "
+	       "thread\n",
 	       slices, per);
 	printf("  counting on:  %7.1f ns per request (pop + push + notify)\n",
 	       ns[0] / total);

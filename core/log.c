@@ -20,6 +20,19 @@ void log_capture(char *buf, size_t len)
 		capture_buf[0] = '\0';
 }
 
+__attribute__((format(printf, 2, 0))) static void capture_append(
+	const char *prefix, const char *fmt, va_list ap)
+{
+	char text[512];
+	vsnprintf(text, sizeof text, fmt, ap);
+	size_t used = strlen(capture_buf);
+	if (used + 1 >= capture_len)
+		return;
+	snprintf(capture_buf + used, capture_len - used, "%s%s%s%s",
+		 used ? "; " : "", prefix ? prefix : "", prefix ? ": " : "",
+		 text);
+}
+
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
 void log_init(bool to_stderr, enum hvd_log_level level)
@@ -55,19 +68,16 @@ int log_level_parse(const char *name)
 void log_vmsg(enum hvd_log_level level, const char *prefix, const char *fmt,
 	      va_list ap)
 {
-	bool capture = capture_buf && level == HVD_LOG_ERROR;
-	if (!log_enabled(level) && !capture)
-		return;
-	char text[1024];
-	vsnprintf(text, sizeof text, fmt, ap);
-	if (capture) {
-		size_t used = strlen(capture_buf);
-		snprintf(capture_buf + used, capture_len - used, "%s%s%s%s",
-			 used ? "; " : "", prefix ? prefix : "",
-			 prefix ? ": " : "", text);
+	if (capture_buf && level == HVD_LOG_ERROR) {
+		va_list copy;
+		va_copy(copy, ap);
+		capture_append(prefix, fmt, copy);
+		va_end(copy);
 	}
 	if (!log_enabled(level))
 		return;
+	char text[1024];
+	vsnprintf(text, sizeof text, fmt, ap);
 	if (!use_stderr) {
 		static const int prio[] = {LOG_ERR, LOG_WARNING, LOG_INFO,
 					   LOG_DEBUG};
