@@ -90,16 +90,21 @@ static inline cJSON *ct_read_reply(int fd)
 	return NULL;
 }
 
-/* One request on a fresh connection. */
-static inline cJSON *ct_call(struct ct *t, const char *line)
+/* One request on a fresh connection to the socket at `sock`. */
+static inline cJSON *ct_call_at(const char *sock, const char *line)
 {
-	int fd = ct_connect(t->sock);
+	int fd = ct_connect(sock);
 	CU_ASSERT_FATAL(fd >= 0);
 	CU_ASSERT_FATAL(ct_send(fd, line) == 0);
 	cJSON *r = ct_read_reply(fd);
 	close(fd);
 	CU_ASSERT_FATAL(r != NULL);
 	return r;
+}
+
+static inline cJSON *ct_call(struct ct *t, const char *line)
+{
+	return ct_call_at(t->sock, line);
 }
 
 static inline double ct_num(const cJSON *o, const char *key)

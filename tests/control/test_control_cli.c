@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 
 #include "ctl_guest.h"
+#include "run_cmd.h"
 
 /* The child only talks to the in-process daemon; this is a failure guard. */
 #define CHILD_TIMEOUT "30"
@@ -20,17 +21,10 @@ static const char *bin(void)
 /* `hvisor <args>`: exit code, stdout (+ stderr unless stdout_only). */
 static int hvisor(const char *args, bool stdout_only, char **out)
 {
-	static char buf[1 << 16];
 	char cmd[1024];
 	snprintf(cmd, sizeof cmd, "timeout " CHILD_TIMEOUT " %s %s %s", bin(),
 		 args, stdout_only ? "2>/dev/null" : "2>&1");
-	FILE *p = popen(cmd, "r");
-	CU_ASSERT_FATAL(p != NULL);
-	size_t n = fread(buf, 1, sizeof buf - 1, p);
-	buf[n] = '\0';
-	int status = pclose(p);
-	*out = buf;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+	return run_cmd(cmd, out);
 }
 
 /* `hvisor <args> --control <the test's socket>`. */
@@ -174,14 +168,9 @@ static void test_refusals(void)
 			 bin(), t.sock);
 		char cmd[512];
 		snprintf(cmd, sizeof cmd, "setpriv %s 2>&1", args);
-		FILE *p = popen(cmd, "r");
-		CU_ASSERT_FATAL(p != NULL);
-		static char buf[4096];
-		buf[fread(buf, 1, sizeof buf - 1, p)] = '\0';
-		int status = pclose(p);
-		CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+		CU_ASSERT_EQUAL(run_cmd(cmd, &out), 1);
 		CU_ASSERT(
-			strstr(buf, "refused: permission denied: uid 65534") !=
+			strstr(out, "refused: permission denied: uid 65534") !=
 			NULL);
 	} else {
 		control_set_owner_uid(t.b.fx.daemon->control, geteuid() + 1);
