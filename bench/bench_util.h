@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/types.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "hvd/mock.h"
 
@@ -62,14 +63,32 @@ static inline long proc_field(pid_t pid, const char *file, const char *key)
 	return v;
 }
 
+/* The one-rng-device virtio JSON of the register benchmarks (zone 1, RAM
+ * at 0x50000000, device at 0xa003e00, irq 78), written to a temporary file
+ * made from `path` (a mkstemp template). 0 or -1. */
+static inline int bench_rng_config(char *path)
+{
+	static const char text[] =
+		"{\"zones\": [{\"id\": 1, \"memory_region\": [{\"zone0_ipa\": "
+		"\"0x50000000\", \"zonex_ipa\": \"0x50000000\", \"size\": "
+		"\"0x4000000\"}], \"devices\": [{\"type\": \"rng\", \"addr\": "
+		"\"0xa003e00\", \"len\": \"0x200\", \"irq\": 78}]}]}";
+	int fd = mkstemp(path);
+	if (fd < 0)
+		return -1;
+	ssize_t n = write(fd, text, sizeof text - 1);
+	close(fd);
+	return n == (ssize_t)(sizeof text - 1) ? 0 : -1;
+}
+
 /* A mock hypervisor with zone 1 RAM at ram_base (same address for zone 0
  * and the guest) and the real daemon serving `cfg` as its child; plugins
- * from `plugins` (NULL: HVISOR_PLUGIN_PATH), its control socket at
- * `control` (NULL: none). NULL after a message. */
-static inline struct hvd_mock *bench_start_daemon_ctl(
+ * from `plugins` (NULL: HVISOR_PLUGIN_PATH); `extra` (NULL: none) is one
+ * more daemon option. NULL after a message. */
+static inline struct hvd_mock *bench_start_daemon_with(
 	const char *who, const char *hvisor, const char *plugins,
 	const char *cfg, uint64_t ram_base, uint64_t ram_size,
-	const char *control)
+	const char *extra)
 {
 	struct hvd_mock *m = hvd_mock_new();
 	if (!m || hvd_mock_add_ram(m, 1, ram_base, ram_base, ram_size)) {
@@ -77,17 +96,17 @@ static inline struct hvd_mock *bench_start_daemon_ctl(
 		hvd_mock_free(m);
 		return NULL;
 	}
-	char *child[12] = {(char *)hvisor, "virtio", "start",
-			   "--log-level",  "warn",   "--foreground",
-			   (char *)cfg};
+	char *child[] = {(char *)hvisor, "virtio", "start",
+			 "--log-level",  "warn",   "--foreground",
+			 (char *)cfg,    NULL,     NULL,
+			 NULL,           NULL};
 	unsigned n = 7;
 	if (plugins) {
 		child[n++] = "--plugin-dir";
 		child[n++] = (char *)plugins;
 	}
-	child[n++] = control ? "--control" : "--no-control";
-	if (control)
-		child[n++] = (char *)control;
+	if (extra)
+		child[n++] = (char *)extra;
 	if (hvd_mock_spawn(m, child, NULL) || hvd_mock_wait_ready(m, 5000)) {
 		fprintf(stderr, "%s: daemon did not start\n", who);
 		hvd_mock_free(m);
@@ -96,13 +115,12 @@ static inline struct hvd_mock *bench_start_daemon_ctl(
 	return m;
 }
 
-/* As bench_start_daemon_ctl, without a control socket. */
 static inline struct hvd_mock *bench_start_daemon(
 	const char *who, const char *hvisor, const char *plugins,
 	const char *cfg, uint64_t ram_base, uint64_t ram_size)
 {
-	return bench_start_daemon_ctl(who, hvisor, plugins, cfg, ram_base,
-				      ram_size, NULL);
+	return bench_start_daemon_with(who, hvisor, plugins, cfg, ram_base,
+				       ram_size, NULL);
 }
 
 #endif

@@ -74,7 +74,7 @@ struct device *daemon_find_device(const struct daemon *d, uint32_t zone_id,
 	return s ? s->dev : NULL;
 }
 
-void daemon_inject_irq(struct daemon *d, uint32_t zone, uint32_t irq)
+int daemon_inject_irq(struct daemon *d, uint32_t zone, uint32_t irq)
 {
 	struct hvisor_bridge *b = d->bridge;
 	pthread_mutex_lock(&d->irq_lock);
@@ -89,10 +89,12 @@ void daemon_inject_irq(struct daemon *d, uint32_t zone, uint32_t irq)
 	__atomic_store_n(&b->res_rear, HVISOR_RING_NEXT(rear),
 			 __ATOMIC_RELEASE);
 	int err = port_finish_req(d->port);
+	__atomic_fetch_add(&d->irqs_raised, 1, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&d->irq_lock);
 	if (err)
 		log_error("cannot inject irq %u into zone %u: %s", irq, zone,
 			  strerror(-err));
+	return err;
 }
 
 static void publish_legacy_addrs(struct daemon *d)
@@ -107,6 +109,28 @@ static void publish_legacy_addrs(struct daemon *d)
 				d->bridge->mmio_addrs[n++] = t->slot[i].addr;
 	}
 	__atomic_store_n(&d->bridge->mmio_avail, 1, __ATOMIC_RELEASE);
+}
+
+/* The interrupt model: forced by the caller, else what the port reports. */
+static int choose_irq_model(struct daemon *d)
+{
+	enum port_irq_model model = PORT_IRQ_EDGE;
+	if (d->opts.irq_model > 0) {
+		model = (enum port_irq_model)(d->opts.irq_model - 1);
+	} else {
+		int err = port_irq_model(d->port, &model);
+		if (err) {
+			log_error("%s: cannot tell its interrupt model: %s",
+				  port_describe(d->port), strerror(-err));
+			return -1;
+		}
+	}
+	d->irq_model = model;
+	d->irq_merge = d->opts.irq_merge;
+	log_info("interrupts: %s model%s", port_irq_model_name(model),
+		 model == PORT_IRQ_LOONGARCH_LINE || d->irq_merge ? ", merged"
+								  : "");
+	return 0;
 }
 
 static int open_port(struct daemon *d)
@@ -127,7 +151,7 @@ static int open_port(struct daemon *d)
 			  port_describe(d->port));
 		return -1;
 	}
-	return 0;
+	return choose_irq_model(d);
 }
 
 struct daemon *daemon_create(const struct daemon_options *opts)

@@ -55,9 +55,13 @@ struct daemon_options {
 	const char *config_text;        /* embedded/in-memory JSON */
 	const char *const *plugin_dirs; /* --plugin-dir, in order */
 	unsigned plugin_dir_count;
-	const char *mock_socket;  /* NULL: HVISOR_MOCK or /dev/hvisor */
-	int mock_fd;              /* >= 0: connected mock socket (tests) */
-	unsigned poll_us;         /* busy-poll window after work; 0: default */
+	const char *mock_socket; /* NULL: HVISOR_MOCK or /dev/hvisor */
+	int mock_fd;             /* >= 0: connected mock socket (tests) */
+	unsigned poll_us;        /* busy-poll window after work; 0: default */
+	/* Interrupt model: 0 asks the port (the normal case); 1 + a
+	 * PORT_IRQ_* value forces that one (--irq-model). */
+	int irq_model;
+	bool irq_merge;           /* merge on every model (irqline.c) */
 	const char *control_path; /* control socket (control.h); NULL: none */
 	bool control_optional;    /* cannot bind: warn and serve without */
 };
@@ -78,6 +82,8 @@ struct daemon {
 	struct zone_index *zones; /* atomic pointer */
 	pthread_mutex_t irq_lock; /* one producer of res_list at a time */
 	uint64_t poll_ns;
+	int irq_model;  /* enum port_irq_model */
+	bool irq_merge; /* see irqline.c */
 	/* Quiescent points of the dispatch thread (daemon_synchronize). */
 	uint64_t qs_epoch; /* bumped after every request */
 	bool qs_idle;      /* asleep, holds no device */
@@ -86,6 +92,9 @@ struct daemon {
 	uint64_t requests;
 	uint64_t unserved;
 	uint64_t sleeps;
+	uint64_t naps;        /* loongarch-v0.4: timed waits instead */
+	uint64_t irqs_raised; /* res_list entries pushed */
+	uint64_t irqs_merged; /* events that only ORed a status bit */
 };
 
 /* Everything up to serving: config, port, RAM, plugins, devices. Returns
@@ -123,8 +132,9 @@ int daemon_add(struct daemon *d, struct virtio_cfg *cfg,
 void daemon_unmap_ram(struct daemon *d, struct zone *z);
 /* Wait until the dispatch thread holds no pointer it read before. */
 void daemon_synchronize(struct daemon *d);
-/* Queue {zone, irq} on res_list and ask the hypervisor to inject it. */
-void daemon_inject_irq(struct daemon *d, uint32_t zone, uint32_t irq);
+/* Queue {zone, irq} on res_list and ask the hypervisor to inject it.
+ * 0 or -errno (logged). */
+int daemon_inject_irq(struct daemon *d, uint32_t zone, uint32_t irq);
 
 /* The dispatch loop (dispatch.c), run by daemon_serve. */
 int dispatch_run(struct daemon *d);

@@ -275,6 +275,7 @@ struct device *device_create(struct daemon *d, struct zone *zone,
 	snprintf(dev->name, sizeof dev->name, "zone%u %s@0x%llx", zone->id,
 		 cfg->type, (unsigned long long)cfg->addr);
 	pthread_mutex_init(&dev->cb_lock, NULL);
+	pthread_mutex_init(&dev->irq_lock, NULL);
 	dev->info.size = sizeof dev->info;
 
 	int err = plugin->ops.create((struct hvd_device *)dev, &dev->info,
@@ -311,6 +312,7 @@ fail_destroy:
 	if (plugin->ops.destroy)
 		plugin->ops.destroy(dev->state);
 fail:
+	pthread_mutex_destroy(&dev->irq_lock);
 	pthread_mutex_destroy(&dev->cb_lock);
 	free(dev);
 	return NULL;
@@ -328,6 +330,7 @@ void device_destroy(struct device *dev)
 	for (unsigned i = 0; i < dev->info.num_queues; i++)
 		vq_destroy(&dev->vqs[i]);
 	free(dev->vqs);
+	pthread_mutex_destroy(&dev->irq_lock);
 	pthread_mutex_destroy(&dev->cb_lock);
 	free(dev);
 }

@@ -53,6 +53,11 @@ struct device {
 	uint64_t needs_reset_events; /* atomic: device_fail from any thread */
 
 	struct virtqueue *vqs; /* info.num_queues */
+
+	/* Interrupt line (irqline.c): irq_lock orders interrupt_status,
+	 * line_asserted and the injection when interrupts are merged. */
+	pthread_mutex_t irq_lock;
+	bool line_asserted;
 };
 
 /* Create the device: run the plugin's create(), check what it describes.
@@ -73,7 +78,13 @@ void device_mmio_write(struct device *dev, uint64_t offset, unsigned size,
 
 /* Set DEVICE_NEEDS_RESET and send a configuration interrupt. Any thread. */
 void device_fail(struct device *dev, const char *why);
-/* Set bits in InterruptStatus and inject the device's irq. Any thread. */
+/* Interrupt line (irqline.c). device_interrupt: set bits in
+ * InterruptStatus and raise the device's irq (unless merged), any thread.
+ * The others run on the dispatch thread with cb_lock held: a guest read of
+ * InterruptStatus, a write of InterruptACK, and the line part of a reset. */
 void device_interrupt(struct device *dev, uint32_t bits);
+uint32_t device_isr_read(struct device *dev);
+void device_irq_ack(struct device *dev, uint32_t value);
+void device_irq_reset(struct device *dev);
 
 #endif

@@ -7,6 +7,7 @@
  * reading the entry; write cfg_values[cpu] before cfg_flags[cpu]++ with a
  * release; before sleeping set need_wakeup, full barrier, re-check.
  */
+#define _GNU_SOURCE /* ppoll */
 #include <errno.h>
 #include <poll.h>
 #include <time.h>
@@ -15,6 +16,7 @@
 #include "daemon.h"
 #include "device.h"
 #include "log.h"
+#include "port.h"
 
 /* Polling after work: long enough to catch the next access of a register
  * burst (a driver probing or a guest kicking in a loop), short enough that
@@ -90,6 +92,13 @@ static void handle(struct daemon *d, const struct hvisor_device_req *req)
 	complete(d->bridge, req->src_cpu, value);
 }
 
+/* No device pointer held from here: a table replaced before this point
+ * may be freed (seq-cst, see daemon_synchronize). */
+static void quiescent(struct daemon *d)
+{
+	__atomic_store_n(&d->qs_epoch, d->qs_epoch + 1, __ATOMIC_SEQ_CST);
+}
+
 /* Drain the ring; returns how many requests were handled. */
 static unsigned drain(struct daemon *d)
 {
@@ -107,10 +116,7 @@ static unsigned drain(struct daemon *d)
 				 sizeof req);
 		front = HVISOR_RING_NEXT(front);
 		handle(d, &req);
-		/* Quiescent point: no device pointer held (seq-cst, see
-		 * daemon_synchronize). */
-		__atomic_store_n(&d->qs_epoch, d->qs_epoch + 1,
-				 __ATOMIC_SEQ_CST);
+		quiescent(d);
 		/* Free the slot after answering: stores become visible in
 		 * order, and the spinning vCPU waits on the completion, not
 		 * on this line. */
@@ -167,17 +173,47 @@ static void sleep_until_woken(struct daemon *d)
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
+/*
+ * hvisor v0.4 on LoongArch never sends the wake-up interrupt
+ * (docs/hvisor-runtime.md), so the daemon must keep looking while it has
+ * devices. hvisor-tool spins without pause; we nap between looks instead,
+ * doubling from NAP_MIN_NS to NAP_MAX_NS while idle: an access after a long
+ * idle time waits at most ~NAP_MAX_NS (plus timer slack) for its answer,
+ * and an idle daemon wakes ~2000 times a second rather than burning a core.
+ */
+#define NAP_MIN_NS 10000ull
+#define NAP_MAX_NS 500000ull
+
+static void nap(struct daemon *d, uint64_t *nap_ns)
+{
+	struct pollfd fd = {.fd = d->stop_fd, .events = POLLIN};
+	struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)*nap_ns};
+	__atomic_fetch_add(&d->naps, 1, __ATOMIC_RELAXED);
+	if (ppoll(&fd, 1, &ts, NULL) < 0 && errno != EINTR)
+		log_error("dispatch: ppoll: %m");
+	if (*nap_ns < NAP_MAX_NS)
+		*nap_ns *= 2;
+}
+
 int dispatch_run(struct daemon *d)
 {
+	bool no_wakeup = d->irq_model == PORT_IRQ_LOONGARCH_V04;
+	uint64_t nap_ns = NAP_MIN_NS;
 	d->poll_ns =
 		d->opts.poll_us ? d->opts.poll_us * 1000ull : DEFAULT_POLL_NS;
 	__atomic_store_n(&d->dispatching, true, __ATOMIC_SEQ_CST);
 	while (!stopping(d)) {
-		if (drain(d))
+		quiescent(d); /* also while idle without sleeping (naps) */
+		if (drain(d)) {
+			nap_ns = NAP_MIN_NS;
 			continue;
+		}
 		if (poll_window(d))
 			continue;
-		sleep_until_woken(d);
+		if (no_wakeup)
+			nap(d, &nap_ns);
+		else
+			sleep_until_woken(d);
 	}
 	/* Whatever arrived meanwhile still gets an answer: a vCPU must never
 	 * spin forever on a daemon that went away. */

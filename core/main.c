@@ -17,6 +17,7 @@
 #include "daemon.h"
 #include "loader.h"
 #include "log.h"
+#include "port.h"
 #include "zone_cmd.h"
 
 #define EXIT_USAGE 2
@@ -42,6 +43,11 @@ static void usage(FILE *out)
 		"(default 50)\n"
 		"  --control PATH     control socket (default %s)\n"
 		"  --no-control       no control socket\n"
+		"  --irq-model M      edge, loongarch-v0.4 or loongarch-line "
+		"(default: what\n"
+		"                     the hypervisor reports)\n"
+		"  --irq-merge        raise an irq only when the device's line "
+		"is down\n"
 		"\n"
 		"Plugins are searched in --plugin-dir, then HVISOR_PLUGIN_PATH "
 		"(colon-separated),\nthen %s.\n",
@@ -55,10 +61,21 @@ struct cli {
 	int log_level;
 	const char *mock;
 	unsigned poll_us;
+	int irq_model; /* as daemon_options.irq_model */
+	bool irq_merge;
 	const char *file;
 	const char *control; /* --control PATH */
 	bool no_control;
 };
+
+/* --irq-model NAME: 1 + PORT_IRQ_*, or -1 for an unknown name. */
+static int irq_model_option(const char *name)
+{
+	for (int m = PORT_IRQ_EDGE; m <= PORT_IRQ_LOONGARCH_LINE; m++)
+		if (strcmp(name, port_irq_model_name(m)) == 0)
+			return m + 1;
+	return -1;
+}
 
 /* Parses options shared by the virtio subcommands. Returns 0, or the exit
  * code to leave with. */
@@ -69,8 +86,10 @@ static int parse_cli(int argc, char **argv, struct cli *cli, bool want_file)
 		OPT_LOG_LEVEL,
 		OPT_MOCK,
 		OPT_POLL,
+		OPT_IRQ_MODEL,
+		OPT_IRQ_MERGE,
 		OPT_CONTROL,
-		OPT_NO_CONTROL
+		OPT_NO_CONTROL,
 	};
 	static const struct option opts[] = {
 		{"plugin-dir", required_argument, NULL, OPT_PLUGIN_DIR},
@@ -80,6 +99,8 @@ static int parse_cli(int argc, char **argv, struct cli *cli, bool want_file)
 		{"poll-us", required_argument, NULL, OPT_POLL},
 		{"control", required_argument, NULL, OPT_CONTROL},
 		{"no-control", no_argument, NULL, OPT_NO_CONTROL},
+		{"irq-model", required_argument, NULL, OPT_IRQ_MODEL},
+		{"irq-merge", no_argument, NULL, OPT_IRQ_MERGE},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -136,6 +157,20 @@ static int parse_cli(int argc, char **argv, struct cli *cli, bool want_file)
 			cli->poll_us = (unsigned)v;
 			break;
 		}
+		case OPT_IRQ_MODEL:
+			cli->irq_model = irq_model_option(optarg);
+			if (cli->irq_model < 0) {
+				fprintf(stderr,
+					"hvisor: --irq-model: '%s' is not one "
+					"of edge, loongarch-v0.4, "
+					"loongarch-line\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_IRQ_MERGE:
+			cli->irq_merge = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return EXIT_SUCCESS;
@@ -195,6 +230,8 @@ static int virtio_start(int argc, char **argv)
 				: cli.control  ? cli.control
 					       : CONTROL_DEFAULT_PATH,
 		.control_optional = !cli.control,
+		.irq_model = cli.irq_model,
+		.irq_merge = cli.irq_merge,
 	};
 	struct daemon *d = daemon_create(&opts);
 	if (!d)

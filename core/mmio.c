@@ -35,12 +35,6 @@ static void driver_bug(struct device *dev, const char *fmt, uint64_t a,
 			 fmt, (unsigned long long)a, (unsigned long long)b);
 }
 
-void device_interrupt(struct device *dev, uint32_t bits)
-{
-	__atomic_fetch_or(&dev->interrupt_status, bits, __ATOMIC_SEQ_CST);
-	daemon_inject_irq(dev->daemon, dev->zone->id, dev->cfg->irq);
-}
-
 void device_fail(struct device *dev, const char *why)
 {
 	uint32_t old = __atomic_fetch_or(
@@ -64,7 +58,7 @@ void device_reset(struct device *dev)
 	for (unsigned i = 0; i < dev->info.num_queues; i++)
 		vq_reset(&dev->vqs[i]);
 	__atomic_store_n(&dev->status, 0, __ATOMIC_SEQ_CST);
-	__atomic_store_n(&dev->interrupt_status, 0, __ATOMIC_SEQ_CST);
+	device_irq_reset(dev);
 	dev->device_features_sel = 0;
 	dev->driver_features_sel = 0;
 	dev->queue_sel = 0;
@@ -147,8 +141,7 @@ uint64_t device_mmio_read(struct device *dev, uint64_t offset, unsigned size)
 	case VIRTIO_MMIO_DEVICE_FEATURES:
 		return half(dev->offered_features, dev->device_features_sel);
 	case VIRTIO_MMIO_INTERRUPT_STATUS:
-		return __atomic_load_n(&dev->interrupt_status,
-				       __ATOMIC_ACQUIRE);
+		return device_isr_read(dev);
 	case VIRTIO_MMIO_STATUS:
 		return status_load(dev);
 	case VIRTIO_MMIO_CONFIG_GENERATION:
@@ -385,8 +378,7 @@ void device_mmio_write(struct device *dev, uint64_t offset, unsigned size,
 		notify(dev, value);
 		break;
 	case VIRTIO_MMIO_INTERRUPT_ACK:
-		__atomic_fetch_and(&dev->interrupt_status, ~value,
-				   __ATOMIC_SEQ_CST);
+		device_irq_ack(dev, value);
 		break;
 	case VIRTIO_MMIO_STATUS:
 		status_write(dev, value);

@@ -243,3 +243,58 @@ int port_load_image(struct port *port, const void *image, uint64_t size,
 		return -EINVAL;
 	return port->ops->load_image(port, image, size, load_paddr);
 }
+
+int port_get_ecam_base(struct port *port, uint64_t *base)
+{
+	if (!port || !base)
+		return -EINVAL;
+	return port->ops->get_ecam_base(port, base);
+}
+
+int port_set_boot_mode(struct port *port, uint32_t zone_id,
+		       uint64_t multiboot_info_paddr)
+{
+	/* Only ever sent to enable multiboot2 (docs/hvisor-runtime.md). */
+	struct hvisor_boot_mode mode = {
+		.zone_id = zone_id,
+		.multiboot_enabled = 1,
+		.multiboot_info_paddr = multiboot_info_paddr,
+	};
+	if (!port)
+		return -EINVAL;
+	return port->ops->set_boot_mode(port, &mode);
+}
+
+const char *port_irq_model_name(enum port_irq_model model)
+{
+	switch (model) {
+	case PORT_IRQ_EDGE:
+		return "edge";
+	case PORT_IRQ_LOONGARCH_V04:
+		return "loongarch-v0.4";
+	case PORT_IRQ_LOONGARCH_LINE:
+		return "loongarch-line";
+	}
+	return "?";
+}
+
+int port_irq_model(struct port *port, enum port_irq_model *model)
+{
+	if (!port || !model)
+		return -EINVAL;
+	return port->ops->irq_model(port, model);
+}
+
+int port_clear_inject_irq(struct port *port)
+{
+	if (!port)
+		return -EINVAL;
+	return port->ops->clear_inject_irq(port);
+}
+
+int port_deassert_irq(struct port *port, uint32_t zone, uint32_t irq)
+{
+	if (!port)
+		return -EINVAL;
+	return port->ops->deassert_irq(port, zone, irq);
+}

@@ -52,5 +52,25 @@ int port_zone_list(struct port *port, void *zones, uint64_t cnt,
 		   size_t entry_size);
 int port_load_image(struct port *port, const void *image, uint64_t size,
 		    uint64_t load_paddr);
+/* GET_ECAM_BASE: 0 in *base when the hypervisor has none to report. */
+int port_get_ecam_base(struct port *port, uint64_t *base);
+/* SET_BOOT_MODE for a multiboot2 zone (x86_64). */
+int port_set_boot_mode(struct port *port, uint32_t zone_id,
+		       uint64_t multiboot_info_paddr);
+
+/* How guest interrupt lines behave (docs/hvisor-runtime.md); the values
+ * are HVISOR_IRQ_MODEL_* of interface/hvisor/bridge.h. */
+enum port_irq_model {
+	PORT_IRQ_EDGE = 0,           /* every injection is one interrupt */
+	PORT_IRQ_LOONGARCH_V04 = 1,  /* no wake-up irq; clear on ISR reads */
+	PORT_IRQ_LOONGARCH_LINE = 2, /* lines stay up until deasserted */
+};
+const char *port_irq_model_name(enum port_irq_model model);
+/* The model the hypervisor behind the port speaks. */
+int port_irq_model(struct port *port, enum port_irq_model *model);
+/* hvisor v0.4 LoongArch: drop every injected guest line (hypercall 20). */
+int port_clear_inject_irq(struct port *port);
+/* Current LoongArch: drop the line (zone, irq) (hypercall 11). */
+int port_deassert_irq(struct port *port, uint32_t zone, uint32_t irq);
 
 #endif

@@ -51,6 +51,12 @@ struct port_ops {
 			 uint64_t cnt);
 	int (*load_image)(struct port *port, const void *image, uint64_t size,
 			  uint64_t load_paddr);
+	int (*get_ecam_base)(struct port *port, uint64_t *base);
+	int (*set_boot_mode)(struct port *port,
+			     const struct hvisor_boot_mode *mode);
+	int (*irq_model)(struct port *port, enum port_irq_model *model);
+	int (*clear_inject_irq)(struct port *port);
+	int (*deassert_irq)(struct port *port, uint32_t zone, uint32_t irq);
 };
 
 /* One guest RAM mapping: `hva` is what the caller got; `base`/`len` is

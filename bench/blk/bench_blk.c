@@ -307,8 +307,11 @@ int main(int argc, char **argv)
 	if (!f || fputs(json, f) < 0 || fclose(f))
 		return 1;
 
-	struct hvd_mock *m = bench_start_daemon_ctl(
-		"bench_blk", hvisor, plugins, cfg, RAM_BASE, RAM_SIZE, ctl);
+	/* Its own control socket: the switch of --stats-overhead. */
+	char ctl_opt[128];
+	snprintf(ctl_opt, sizeof ctl_opt, "--control=%s", ctl);
+	struct hvd_mock *m = bench_start_daemon_with(
+		"bench_blk", hvisor, plugins, cfg, RAM_BASE, RAM_SIZE, ctl_opt);
 	if (!m)
 		return 1;
 	pid_t pid = hvd_mock_child(m);

@@ -27,36 +27,72 @@ insmod /hvisor.ko || fail "insmod hvisor.ko"
 mode=$(stat -c %a /dev/hvisor)
 [ "$mode" = 600 ] || fail "/dev/hvisor mode $mode, want 600"
 echo "ok: /dev/hvisor is a 0600 character device"
+# The test build says what it is: loading it taints the kernel (N).
+grep -q N /sys/module/hvisor/taint || fail "test build did not taint the kernel"
+echo "ok: the test build taints the kernel ($(cat /sys/module/hvisor/taint))"
 
 /kmod_test zones || fail "zone and mmap checks"
+/kmod_test isolation || fail "isolation checks"
 
-if [ -n "$HVISOR_BIN" ]; then
-	/kmod_test start-zone /tmp/virtio.json || fail "zone for the daemon"
+# kmod_test ARGS... while the real daemon serves /tmp/virtio.json.
+with_daemon() {
 	# No HVISOR_MOCK: the daemon must use /dev/hvisor.
 	HVISOR_PLUGIN_PATH=$PLUGIN_DIR "$HVISOR_BIN" virtio start --foreground \
 		--log-level info /tmp/virtio.json >/tmp/daemon.log 2>&1 &
 	pid=$!
-	/kmod_test virtio
+	/kmod_test "$@"
 	rc=$?
 	kill -TERM "$pid"
 	wait "$pid"
 	drc=$?
 	sed 's/^/daemon: /' /tmp/daemon.log
-	[ $rc = 0 ] || fail "daemon checks"
-	[ $drc = 0 ] || fail "daemon exit status $drc after SIGTERM"
+	[ $rc = 0 ] || fail "daemon checks ($*)"
+	[ $drc = 0 ] || fail "daemon exit status $drc after SIGTERM ($*)"
 	grep -q '/dev/hvisor' /tmp/daemon.log || fail "daemon did not use /dev/hvisor"
+}
+
+if [ -n "$HVISOR_BIN" ]; then
+	/kmod_test start-zone /tmp/virtio.json || fail "zone for the daemon"
+	with_daemon virtio
 else
 	echo "note: no daemon in this guest (module-only run)"
 	/kmod_test start-zone /tmp/virtio.json || fail "zone for the bridge test"
 fi
 /kmod_test bridge || fail "bridge protocol by hand"
+/kmod_test bridge-phys /tmp/bridge-phys || fail "bridge page address"
 /kmod_test stop-zone || fail "zone shutdown"
 
 rmmod hvisor || fail "rmmod"
 [ ! -e /dev/hvisor ] || fail "/dev/hvisor left behind"
 [ ! -e /sys/kernel/debug/hvisor ] || fail "debugfs left behind"
+# The hypervisor still writes to the bridge page it was told about.
+/kmod_test still-reserved "$(cat /tmp/bridge-phys)" || fail "bridge page freed"
 # Load and unload once more: unload must have left nothing that breaks it.
 insmod /hvisor.ko && rmmod hvisor || fail "second load/unload"
+# The fake playing a LoongArch hypervisor of each generation (v0.4 reports
+# layout 0x05): the module and the daemon must pick its protocol.
+for gen in v0.4 line; do
+	[ -n "$HVISOR_BIN" ] || break
+	ver=6
+	[ $gen = v0.4 ] && ver=5
+	insmod /hvisor.ko fake_loongarch=1 fake_config_version=$ver ||
+		fail "insmod as LoongArch $gen"
+	/kmod_test start-zone /tmp/virtio.json || fail "zone for LoongArch $gen"
+	with_daemon lines $gen
+	grep -q "interrupts: loongarch-$gen model" /tmp/daemon.log ||
+		fail "daemon did not choose the loongarch-$gen model"
+	/kmod_test stop-zone || fail "zone shutdown (LoongArch $gen)"
+	rmmod hvisor || fail "rmmod (LoongArch $gen)"
+	echo "ok: LoongArch $gen interrupt protocol"
+done
+insmod /hvisor.ko fake_ecam_base=0xb0000000 || fail "insmod with an ECAM base"
+/kmod_test boot || fail "GET_ECAM_BASE / SET_BOOT_MODE"
+rmmod hvisor || fail "rmmod after the boot requests"
+# Lockdown is one way and refuses unsigned modules from then on: last.
+insmod /hvisor.ko || fail "third load"
+mkdir -p /sys/kernel/security
+mount -t securityfs securityfs /sys/kernel/security 2>/dev/null
+/kmod_test lockdown || fail "lockdown checks"
 if dmesg | grep -E 'Oops|BUG:|WARNING:|Call Trace|general protection|refcount_t'; then
 	fail "the kernel complained"
 fi

@@ -203,6 +203,17 @@ static void do_load_image(struct hvd_mock *m, uint64_t paddr,
 	pthread_mutex_unlock(&m->lock);
 }
 
+/* The requests that only read one value of the mock's state. */
+static uint64_t mock_query(struct hvd_mock *m, uint32_t op)
+{
+	pthread_mutex_lock(&m->lock);
+	uint64_t v = op == HVISOR_MOCK_CONFIG_CHECK ? m->config_version
+		     : op == HVISOR_MOCK_IRQ_MODEL  ? (uint64_t)m->irq_model
+						    : m->ecam_base;
+	pthread_mutex_unlock(&m->lock);
+	return v;
+}
+
 static void dispatch(struct hvd_mock *m, const struct hvisor_mock_msg *req,
 		     const uint8_t *payload, int *fds, unsigned nfds,
 		     struct reply *rep, struct mock_zone_info *zbuf)
@@ -219,9 +230,9 @@ static void dispatch(struct hvd_mock *m, const struct hvisor_mock_msg *req,
 		do_map(m, req, rep);
 		return;
 	case HVISOR_MOCK_CONFIG_CHECK:
-		pthread_mutex_lock(&m->lock);
-		rep->msg.arg0 = m->config_version;
-		pthread_mutex_unlock(&m->lock);
+	case HVISOR_MOCK_IRQ_MODEL:
+	case HVISOR_MOCK_GET_ECAM_BASE:
+		rep->msg.arg0 = mock_query(m, req->op);
 		break;
 	case HVISOR_MOCK_ZONE_START:
 		rc = mock_zone_start(m, payload, req->payload_len);
@@ -236,6 +247,15 @@ static void dispatch(struct hvd_mock *m, const struct hvisor_mock_msg *req,
 		break;
 	case HVISOR_MOCK_LOAD_IMAGE:
 		do_load_image(m, req->arg0, payload, req->payload_len);
+		break;
+	case HVISOR_MOCK_CLEAR_INJECT_IRQ:
+		rc = mock_clear_inject_irq(m);
+		break;
+	case HVISOR_MOCK_DEASSERT_IRQ:
+		rc = mock_deassert_irq(m, req->arg0, req->arg1);
+		break;
+	case HVISOR_MOCK_SET_BOOT_MODE:
+		rc = mock_set_boot_mode(m, payload, req->payload_len);
 		break;
 	default:
 		rc = -EOPNOTSUPP;

@@ -204,6 +204,31 @@ typedef void (*hvd_mock_irq_fn)(void *ctx, uint32_t zone, uint32_t irq);
 void hvd_mock_set_irq_callback(struct hvd_mock *m, hvd_mock_irq_fn fn,
 			       void *ctx);
 
+/* ---- Hypervisor generations (appended: LoongArch lines, x86 zones) ----- */
+
+/* Interrupt models the mock can play (what the daemon asks it for):
+ *   EDGE            every res_list entry is one interrupt (default)
+ *   LOONGARCH_V04   hvisor v0.4: never signals the wake-up eventfd; an
+ *                   injection sets the zone's line (replacing the one set
+ *                   before), CLEAR_INJECT_IRQ drops every guest line
+ *   LOONGARCH_LINE  current LoongArch: an injection raises (zone, irq),
+ *                   DEASSERT_IRQ (zone, irq) drops it */
+#define HVD_MOCK_IRQ_EDGE           0
+#define HVD_MOCK_IRQ_LOONGARCH_V04  1
+#define HVD_MOCK_IRQ_LOONGARCH_LINE 2
+int hvd_mock_set_irq_model(struct hvd_mock *m, int model);
+/* Whether the guest line (zone, irq) is up (LoongArch models). */
+bool hvd_mock_irq_line(struct hvd_mock *m, uint32_t zone, uint32_t irq);
+/* How many CLEAR_INJECT_IRQ and DEASSERT_IRQ requests were served. */
+uint64_t hvd_mock_line_drops(struct hvd_mock *m);
+/* Refuse the next `n` DEASSERT_IRQ requests with -EIO. */
+void hvd_mock_fail_deassert(struct hvd_mock *m, unsigned n);
+/* The ECAM base GET_ECAM_BASE reports (default 0: none). */
+void hvd_mock_set_ecam_base(struct hvd_mock *m, uint64_t base);
+/* The last SET_BOOT_MODE: 0 and the fields, or -ENOENT when none came. */
+int hvd_mock_boot_mode(struct hvd_mock *m, uint32_t *zone_id,
+		       uint32_t *multiboot_enabled, uint64_t *mbi_paddr);
+
 #ifdef __cplusplus
 }
 #endif
