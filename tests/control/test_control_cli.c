@@ -281,6 +281,51 @@ static void test_start_on_live_socket(void)
 	ct_teardown(&t);
 }
 
+/* `hvisor-sim --hold` as the README shows it: the socket it prints answers
+ * list and stats, and SIGINT ends it cleanly. */
+static void test_sim_hold(void)
+{
+	int fds[2];
+	CU_ASSERT_FATAL(pipe(fds) == 0);
+	pid_t pid = fork();
+	CU_ASSERT_FATAL(pid >= 0);
+	if (pid == 0) {
+		dup2(fds[1], STDOUT_FILENO);
+		close(fds[0]);
+		const char *sim = getenv("HVISOR_SIM_BIN");
+		execl(sim, sim, "--hold", (char *)NULL);
+		_exit(127);
+	}
+	close(fds[1]);
+	FILE *f = fdopen(fds[0], "r");
+	CU_ASSERT_FATAL(f != NULL);
+	char line[512], sock[256] = "";
+	/* Ends at the line, or at EOF if the sim failed before it. */
+	while (!sock[0] && fgets(line, sizeof line, f))
+		if (sscanf(line, "control socket: %255s", sock) != 1)
+			sock[0] = '\0';
+	CU_ASSERT_FATAL(sock[0] != '\0');
+	char args[512], *out;
+	snprintf(args, sizeof args, "virtio list --control %s", sock);
+	CU_ASSERT_EQUAL(hvisor(args, true, &out), 0);
+	CU_ASSERT(strstr(out, "zone 1: 4 device(s)") != NULL);
+	snprintf(args, sizeof args, "virtio stats --prometheus --control %s",
+		 sock);
+	CU_ASSERT_EQUAL(hvisor(args, true, &out), 0);
+	/* The demo's blk requests are counted. */
+	CU_ASSERT(strstr(out,
+			 "hvisor_virtio_requests_total{zone=\"1\","
+			 "addr=\"0xa003c00\",type=\"blk\",queue=\"0\"} ") !=
+		  NULL);
+	CU_ASSERT(kill(pid, SIGINT) == 0);
+	while (fgets(line, sizeof line, f))
+		; /* the rest of its report, up to EOF */
+	fclose(f);
+	int status;
+	CU_ASSERT(waitpid(pid, &status, 0) == pid);
+	CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 int main(void)
 {
 	static const struct cunit_test tests[] = {
@@ -290,6 +335,7 @@ int main(void)
 		{"refusals exit 1", test_refusals},
 		{"remove", test_remove},
 		{"start on a live socket fails", test_start_on_live_socket},
+		{"hvisor-sim --hold", test_sim_hold},
 		{NULL, NULL},
 	};
 	return cunit_run("control_cli", tests);
