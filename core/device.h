@@ -76,6 +76,10 @@ uint64_t device_mmio_read(struct device *dev, uint64_t offset, unsigned size);
 void device_mmio_write(struct device *dev, uint64_t offset, unsigned size,
 		       uint64_t value);
 
+/* A read of a removed device's window (mmio.c): MagicValue and Version
+ * as ever, DeviceID 0 ("no device", virtio 1.2 4.2.2), everything else 0. */
+uint64_t device_removed_read(uint64_t offset);
+
 /* Set DEVICE_NEEDS_RESET and send a configuration interrupt. Any thread. */
 void device_fail(struct device *dev, const char *why);
 /* Interrupt line (irqline.c). device_interrupt: set bits in

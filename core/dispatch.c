@@ -47,17 +47,6 @@ static void complete(struct hvisor_bridge *b, uint64_t cpu, uint64_t value)
 			 __ATOMIC_RELEASE);
 }
 
-/* A removed device's window: a driver probing it reads the magic value
- * and DeviceID 0 ("no device", virtio 1.2 4.2.2), writes are ignored. */
-static uint64_t removed_read(uint64_t offset)
-{
-	if (offset == 0)
-		return 0x74726976u; /* "virt" */
-	if (offset == 4)
-		return 2; /* Version */
-	return 0;
-}
-
 static void handle(struct daemon *d, const struct hvisor_device_req *req)
 {
 	uint64_t value = 0;
@@ -67,7 +56,7 @@ static void handle(struct daemon *d, const struct hvisor_device_req *req)
 	d->requests++;
 	if (slot && !dev) {
 		if (!req->is_write)
-			value = removed_read(req->address - slot->addr);
+			value = device_removed_read(req->address - slot->addr);
 	} else if (dev) {
 		uint64_t offset = req->address - dev->cfg->addr;
 		unsigned size = req->size <= 8 ? (unsigned)req->size : 0;

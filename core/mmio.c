@@ -389,3 +389,12 @@ void device_mmio_write(struct device *dev, uint64_t offset, unsigned size,
 		break;
 	}
 }
+
+uint64_t device_removed_read(uint64_t offset)
+{
+	if (offset == VIRTIO_MMIO_MAGIC_VALUE)
+		return MMIO_MAGIC;
+	if (offset == VIRTIO_MMIO_VERSION)
+		return MMIO_VERSION;
+	return 0; /* DeviceID 0 included */
+}

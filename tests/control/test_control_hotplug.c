@@ -169,7 +169,12 @@ static void test_remove_in_flight(void)
 	/* The window now says "no device". */
 	CU_ASSERT_EQUAL(hvd_guest_reg_read(w.z2.gd, VIRTIO_MMIO_MAGIC_VALUE),
 			0x74726976u);
+	CU_ASSERT_EQUAL(hvd_guest_reg_read(w.z2.gd, VIRTIO_MMIO_VERSION), 2);
 	CU_ASSERT_EQUAL(hvd_guest_reg_read(w.z2.gd, VIRTIO_MMIO_DEVICE_ID), 0);
+	CU_ASSERT_EQUAL(hvd_guest_reg_read(w.z2.gd, VIRTIO_MMIO_STATUS), 0);
+	/* Writes are ignored: the driver cannot bring anything up there. */
+	hvd_guest_reg_write(w.z2.gd, VIRTIO_MMIO_STATUS,
+			    VIRTIO_CONFIG_S_ACKNOWLEDGE);
 	CU_ASSERT_EQUAL(hvd_guest_reg_read(w.z2.gd, VIRTIO_MMIO_STATUS), 0);
 
 	/* The zone keeps its RAM while its console stays. */
