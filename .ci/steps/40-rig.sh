@@ -35,6 +35,9 @@ runs=("tests/rig/rng.json rng")
 [ -e plugins/console/meson.build ] && runs+=("tests/rig/console.json console"
 	"tests/rig/console_idle.json console_idle")
 [ -e plugins/net/meson.build ] && runs+=("tests/rig/net.json net")
+# Runtime control: console removed and re-added while the disk is busy.
+[ -e plugins/blk/meson.build ] && [ -e plugins/console/meson.build ] &&
+	runs+=("tests/rig/hotplug.json hotplug")
 failed=0
 for run in "${runs[@]}"; do
 	read -r -a args <<<"$run"
