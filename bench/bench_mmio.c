@@ -144,6 +144,8 @@ static int memory_with_devices(const char *hvisor)
 
 int main(int argc, char **argv)
 {
+	/* Raw register accesses: no guest driver, so no guest model. */
+	(void)bench_guest_model(&argc, argv);
 	const char *hvisor = argc > 1 ? argv[1] : HVISOR_BUILD_BIN;
 	const char *plugins = argc > 2 ? argv[2] : HVISOR_BUILD_PLUGINS;
 	/* The device plugins of the build, for the memory figure. */

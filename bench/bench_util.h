@@ -81,6 +81,33 @@ static inline int bench_rng_config(char *path)
 	return n == (ssize_t)(sizeof text - 1) ? 0 : -1;
 }
 
+/* The guest model of a benchmark: Linux-like unless `--polling` is among
+ * the arguments (removed from argv then). */
+static inline enum hvd_guest_model bench_guest_model(int *argc, char **argv)
+{
+	enum hvd_guest_model model = HVD_GUEST_LINUX;
+	int out = 1;
+	for (int i = 1; i < *argc; i++) {
+		if (strcmp(argv[i], "--polling") == 0)
+			model = HVD_GUEST_POLLING;
+		else
+			argv[out++] = argv[i];
+	}
+	*argc = out;
+	argv[out] = NULL;
+	return model;
+}
+
+static inline const char *bench_model_label(enum hvd_guest_model model)
+{
+	return model == HVD_GUEST_LINUX
+		       ? "Linux-like guest (completion on interrupt, "
+			 "InterruptStatus+ACK per interrupt, Linux 6.1 "
+			 "features)"
+		       : "POLLING guest (watches the used ring 50 us before "
+			 "sleeping; not what Linux does)";
+}
+
 /* A mock hypervisor with zone 1 RAM at ram_base (same address for zone 0
  * and the guest) and the real daemon serving `cfg` as its child; plugins
  * from `plugins` (NULL: HVISOR_PLUGIN_PATH); `extra` (NULL: none) is one

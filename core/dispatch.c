@@ -10,6 +10,7 @@
 #define _GNU_SOURCE /* ppoll */
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -126,16 +127,28 @@ static bool stopping(const struct daemon *d)
 	return __atomic_load_n(&d->stop, __ATOMIC_ACQUIRE);
 }
 
+/* Pure spinning for this long, then the window goes on yielding the CPU
+ * between looks: on two shared cores a spinner starves exactly the threads
+ * the next access waits for (the vCPU itself, a plugin worker, the
+ * interrupt injection). */
+#define SPIN_NS 2000ull
+
 /* Poll the ring for the polling window; true if work arrived. */
 static bool poll_window(struct daemon *d)
 {
-	uint64_t deadline = now_ns() + d->poll_ns;
+	uint64_t start = now_ns(), deadline = start + d->poll_ns;
 	for (unsigned spin = 0;; spin++) {
 		if (!ring_empty(d->bridge))
 			return true;
-		if ((spin & 63) == 63 && (now_ns() >= deadline || stopping(d)))
+		if ((spin & 63) != 63) {
+			cpu_relax();
+			continue;
+		}
+		uint64_t now = now_ns();
+		if (now >= deadline || stopping(d))
 			return false;
-		cpu_relax();
+		if (now - start >= SPIN_NS)
+			sched_yield();
 	}
 }
 

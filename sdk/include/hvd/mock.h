@@ -229,6 +229,35 @@ void hvd_mock_set_ecam_base(struct hvd_mock *m, uint64_t base);
 int hvd_mock_boot_mode(struct hvd_mock *m, uint32_t *zone_id,
 		       uint32_t *multiboot_enabled, uint64_t *mbi_paddr);
 
+/* ---- The Linux-like guest (appended; benchmarks, issue 16) ------------- */
+
+/* How the guest driver learns of completions. */
+enum hvd_guest_model {
+	/* The harness default: hvd_guest_vq_wait_used watches the used ring
+	 * for ~50 us before sleeping on the interrupt, and never touches
+	 * InterruptStatus on its own. Helps the device; not what Linux does. */
+	HVD_GUEST_POLLING = 0,
+	/* What a Linux 6.1 guest does (docs/harness-guest.md): a completion
+	 * is only seen after an interrupt. Each interrupt taken costs a read
+	 * of InterruptStatus and a write of InterruptACK, both through the
+	 * bridge (virtio_mmio's vm_interrupt), then the queues' handlers
+	 * drain their used rings. An interrupt that arrives while the guest
+	 * thread is busy is taken at its next hvd_guest_vq_get_used or
+	 * hvd_guest_vq_wait_used; several in between merge into one, as a
+	 * pending interrupt line does. */
+	HVD_GUEST_LINUX = 1,
+};
+/* Choose the model of `d` (any time; -EINVAL for an unknown model). */
+int hvd_guest_set_model(struct hvd_guest_dev *d, enum hvd_guest_model model);
+/* Interrupts `d` took through the vm_interrupt path (Linux model). */
+uint64_t hvd_guest_interrupts_taken(struct hvd_guest_dev *d);
+/* The feature bits Linux 6.1's driver for virtio device type `device_id`
+ * accepts when offered: its own table plus the transport bits virtio_ring
+ * keeps, without RING_PACKED (this driver has split rings only). Device
+ * types without a table here get the transport bits alone. Pass it to
+ * hvd_guest_negotiate to negotiate what Linux would. */
+uint64_t hvd_guest_linux_features(uint32_t device_id);
+
 #ifdef __cplusplus
 }
 #endif
