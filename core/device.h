@@ -46,10 +46,11 @@ struct device {
 	uint32_t driver_features_sel;
 	uint32_t queue_sel;
 	uint64_t offered_features;
-	uint64_t driver_features; /* as written, masked to offered */
-	uint64_t features;        /* negotiated once FEATURES_OK stuck */
-	bool activated;           /* plugin activate() succeeded */
-	uint64_t bad_accesses;    /* rate-limits warnings */
+	uint64_t driver_features;    /* as written, masked to offered */
+	uint64_t features;           /* negotiated once FEATURES_OK stuck */
+	bool activated;              /* plugin activate() succeeded */
+	uint64_t bad_accesses;       /* rate-limits warnings */
+	uint64_t needs_reset_events; /* atomic: device_fail from any thread */
 
 	struct virtqueue *vqs; /* info.num_queues */
 
@@ -78,6 +79,10 @@ void device_reset(struct device *dev);
 uint64_t device_mmio_read(struct device *dev, uint64_t offset, unsigned size);
 void device_mmio_write(struct device *dev, uint64_t offset, unsigned size,
 		       uint64_t value);
+
+/* A read of a removed device's window (mmio.c): MagicValue and Version
+ * as ever, DeviceID 0 ("no device", virtio 1.2 4.2.2), everything else 0. */
+uint64_t device_removed_read(uint64_t offset);
 
 /* Set DEVICE_NEEDS_RESET and send a configuration interrupt. Any thread. */
 void device_fail(struct device *dev, const char *why);

@@ -51,9 +51,14 @@ static void complete(struct hvisor_bridge *b, uint64_t cpu, uint64_t value)
 static void handle(struct daemon *d, const struct hvisor_device_req *req)
 {
 	uint64_t value = 0;
-	struct device *dev = daemon_find_device(d, req->src_zone, req->address);
+	const struct dev_slot *slot =
+		daemon_find_slot(d, req->src_zone, req->address);
+	struct device *dev = slot ? slot->dev : NULL;
 	d->requests++;
-	if (dev) {
+	if (slot && !dev) {
+		if (!req->is_write)
+			value = device_removed_read(req->address - slot->addr);
+	} else if (dev) {
 		uint64_t offset = req->address - dev->cfg->addr;
 		unsigned size = req->size <= 8 ? (unsigned)req->size : 0;
 		pthread_mutex_lock(&dev->cb_lock);
@@ -77,6 +82,13 @@ static void handle(struct daemon *d, const struct hvisor_device_req *req)
 	complete(d->bridge, req->src_cpu, value);
 }
 
+/* No device pointer held from here: a table replaced before this point
+ * may be freed (seq-cst, see daemon_synchronize). */
+static void quiescent(struct daemon *d)
+{
+	__atomic_store_n(&d->qs_epoch, d->qs_epoch + 1, __ATOMIC_SEQ_CST);
+}
+
 /* Drain the ring; returns how many requests were handled. */
 static unsigned drain(struct daemon *d)
 {
@@ -94,6 +106,7 @@ static unsigned drain(struct daemon *d)
 				 sizeof req);
 		front = HVISOR_RING_NEXT(front);
 		handle(d, &req);
+		quiescent(d);
 		/* Free the slot after answering: stores become visible in
 		 * order, and the spinning vCPU waits on the completion, not
 		 * on this line. */
@@ -150,8 +163,10 @@ static void sleep_until_woken(struct daemon *d)
 		struct pollfd fds[2] = {{.fd = d->wake_fd, .events = POLLIN},
 					{.fd = d->stop_fd, .events = POLLIN}};
 		d->sleeps++;
+		__atomic_store_n(&d->qs_idle, true, __ATOMIC_SEQ_CST);
 		if (poll(fds, 2, -1) < 0 && errno != EINTR)
 			log_error("dispatch: poll: %m");
+		__atomic_store_n(&d->qs_idle, false, __ATOMIC_SEQ_CST);
 		uint64_t count;
 		if (fds[0].revents & POLLIN)
 			(void)!read(d->wake_fd, &count, sizeof count);
@@ -188,7 +203,9 @@ int dispatch_run(struct daemon *d)
 	uint64_t nap_ns = NAP_MIN_NS;
 	d->poll_ns =
 		d->opts.poll_us ? d->opts.poll_us * 1000ull : DEFAULT_POLL_NS;
+	__atomic_store_n(&d->dispatching, true, __ATOMIC_SEQ_CST);
 	while (!stopping(d)) {
+		quiescent(d); /* also while idle without sleeping (naps) */
 		if (drain(d)) {
 			nap_ns = NAP_MIN_NS;
 			continue;
@@ -203,5 +220,6 @@ int dispatch_run(struct daemon *d)
 	/* Whatever arrived meanwhile still gets an answer: a vCPU must never
 	 * spin forever on a daemon that went away. */
 	drain(d);
+	__atomic_store_n(&d->dispatching, false, __ATOMIC_SEQ_CST);
 	return 0;
 }

@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "control.h"
+#include "control_cli.h"
 #include "daemon.h"
 #include "loader.h"
 #include "log.h"
@@ -23,8 +25,9 @@
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: hvisor virtio start [options] <virtio.json>\n"
-		     "       hvisor virtio plugins [--plugin-dir DIR]...\n"
-		     "       hvisor --version\n");
+		     "       hvisor virtio plugins [--plugin-dir DIR]...\n");
+	control_cli_usage(out);
+	fprintf(out, "       hvisor --version\n");
 	zone_usage(out);
 	fprintf(out,
 		"\n"
@@ -38,6 +41,8 @@ static void usage(FILE *out)
 		"                     (also: HVISOR_MOCK=SOCKET)\n"
 		"  --poll-us N        busy-poll the bridge N us after work "
 		"(default 50)\n"
+		"  --control PATH     control socket (default %s)\n"
+		"  --no-control       no control socket\n"
 		"  --irq-model M      edge, loongarch-v0.4 or loongarch-line "
 		"(default: what\n"
 		"                     the hypervisor reports)\n"
@@ -46,7 +51,7 @@ static void usage(FILE *out)
 		"\n"
 		"Plugins are searched in --plugin-dir, then HVISOR_PLUGIN_PATH "
 		"(colon-separated),\nthen %s.\n",
-		HVISOR_PLUGIN_DIR);
+		CONTROL_DEFAULT_PATH, HVISOR_PLUGIN_DIR);
 }
 
 struct cli {
@@ -59,6 +64,8 @@ struct cli {
 	int irq_model; /* as daemon_options.irq_model */
 	bool irq_merge;
 	const char *file;
+	const char *control; /* --control PATH */
+	bool no_control;
 };
 
 /* --irq-model NAME: 1 + PORT_IRQ_*, or -1 for an unknown name. */
@@ -81,6 +88,8 @@ static int parse_cli(int argc, char **argv, struct cli *cli, bool want_file)
 		OPT_POLL,
 		OPT_IRQ_MODEL,
 		OPT_IRQ_MERGE,
+		OPT_CONTROL,
+		OPT_NO_CONTROL,
 	};
 	static const struct option opts[] = {
 		{"plugin-dir", required_argument, NULL, OPT_PLUGIN_DIR},
@@ -88,6 +97,8 @@ static int parse_cli(int argc, char **argv, struct cli *cli, bool want_file)
 		{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
 		{"mock", required_argument, NULL, OPT_MOCK},
 		{"poll-us", required_argument, NULL, OPT_POLL},
+		{"control", required_argument, NULL, OPT_CONTROL},
+		{"no-control", no_argument, NULL, OPT_NO_CONTROL},
 		{"irq-model", required_argument, NULL, OPT_IRQ_MODEL},
 		{"irq-merge", no_argument, NULL, OPT_IRQ_MERGE},
 		{"help", no_argument, NULL, 'h'},
@@ -124,6 +135,12 @@ static int parse_cli(int argc, char **argv, struct cli *cli, bool want_file)
 			break;
 		case OPT_MOCK:
 			cli->mock = optarg;
+			break;
+		case OPT_CONTROL:
+			cli->control = optarg;
+			break;
+		case OPT_NO_CONTROL:
+			cli->no_control = true;
 			break;
 		case OPT_POLL: {
 			char *end;
@@ -207,6 +224,12 @@ static int virtio_start(int argc, char **argv)
 		.mock_socket = cli.mock,
 		.mock_fd = -1,
 		.poll_us = cli.poll_us,
+		/* The default socket is a convenience: a second daemon (or a
+		 * user without /run/hvisor) still serves its zones. */
+		.control_path = cli.no_control ? NULL
+				: cli.control  ? cli.control
+					       : CONTROL_DEFAULT_PATH,
+		.control_optional = !cli.control,
 		.irq_model = cli.irq_model,
 		.irq_merge = cli.irq_merge,
 	};
@@ -273,6 +296,11 @@ int main(int argc, char **argv)
 			return virtio_start(argc - 2, argv + 2);
 		if (strcmp(argv[2], "plugins") == 0)
 			return virtio_plugins(argc - 2, argv + 2);
+		if (strcmp(argv[2], "list") == 0 ||
+		    strcmp(argv[2], "stats") == 0 ||
+		    strcmp(argv[2], "remove") == 0 ||
+		    strcmp(argv[2], "add") == 0)
+			return control_cli_main(argc - 2, argv + 2);
 	}
 	usage(stderr);
 	return EXIT_USAGE;

@@ -41,6 +41,7 @@ void device_fail(struct device *dev, const char *why)
 		&dev->status, VIRTIO_CONFIG_S_NEEDS_RESET, __ATOMIC_SEQ_CST);
 	if (old & VIRTIO_CONFIG_S_NEEDS_RESET)
 		return;
+	__atomic_add_fetch(&dev->needs_reset_events, 1, __ATOMIC_RELAXED);
 	log_error("%s: %s: device needs reset", dev->name, why);
 	/* No queue hands out work any more, whichever thread asks. */
 	for (unsigned i = 0; i < dev->info.num_queues; i++)
@@ -320,6 +321,8 @@ static void notify(struct device *dev, uint32_t index)
 		driver_bug(dev, "notify of absent queue", index, 0);
 		return;
 	}
+	if (stats_enabled()) /* the dispatch thread is the only writer */
+		stats_add(&dev->vqs[index].stats.kicks, 1);
 	dev->plugin->ops.queue_notify(dev->state, index);
 }
 
@@ -395,4 +398,13 @@ void device_mmio_write(struct device *dev, uint64_t offset, unsigned size,
 			   offset, value);
 		break;
 	}
+}
+
+uint64_t device_removed_read(uint64_t offset)
+{
+	if (offset == VIRTIO_MMIO_MAGIC_VALUE)
+		return MMIO_MAGIC;
+	if (offset == VIRTIO_MMIO_VERSION)
+		return MMIO_VERSION;
+	return 0; /* DeviceID 0 included */
 }

@@ -36,6 +36,9 @@ runs=("tests/rig/rng.json rng")
 	"tests/rig/console_idle.json console_idle")
 [ -e plugins/net/meson.build ] && runs+=("tests/rig/net.json net")
 [ -e plugins/vhost-user/meson.build ] && runs+=("tests/rig/vhost_user.json vhost_user")
+# Runtime control: console removed and re-added while the disk is busy.
+[ -e plugins/blk/meson.build ] && [ -e plugins/console/meson.build ] &&
+	runs+=("tests/rig/hotplug.json hotplug")
 failed=0
 for run in "${runs[@]}"; do
 	read -r -a args <<<"$run"

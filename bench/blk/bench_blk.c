@@ -16,7 +16,12 @@
  * The guest is Linux-like (docs/harness-guest.md) unless --polling.
  * Prints figures; asserts nothing.
  *
- * Usage: bench_blk [--polling] [hvisor-binary [plugin-dir [seconds]]]
+ * With --stats-overhead, the table is instead the full path with the
+ * daemon's request counting (`hvisor virtio stats`) on and off, switched
+ * through the control socket between alternating slices of each workload.
+ *
+ * Usage: bench_blk [--stats-overhead] [--polling] [hvisor-binary
+ *                  [plugin-dir [seconds]]]
  */
 #define _GNU_SOURCE
 #include <endian.h>
@@ -31,7 +36,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -63,17 +70,87 @@ static const struct workload workloads[] = {
 
 /* The image and config live here; removed on every exit path. */
 static char dir[] = "/var/tmp/bench-blk-XXXXXX";
-static char img[128], cfg[128];
+static char img[128], cfg[128], ctl[100]; /* ctl: fits sun_path */
 
 static void remove_files(void)
 {
 	unlink(img);
 	unlink(cfg);
+	unlink(ctl);
 	rmdir(dir);
+}
+
+/* Counting on or off through the daemon's control socket. */
+static void set_counting(bool on)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", ctl);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	char req[64], reply[256];
+	int n = snprintf(req, sizeof req,
+			 "{\"api\": 1, \"cmd\": \"counting\", \"on\": %s}\n",
+			 on ? "true" : "false");
+	ssize_t got = 0;
+	if (fd >= 0 && !connect(fd, (struct sockaddr *)&sa, sizeof sa) &&
+	    send(fd, req, (size_t)n, MSG_NOSIGNAL) == n)
+		while (!memchr(reply, '\n', (size_t)got)) {
+			ssize_t r = recv(fd, reply + got,
+					 sizeof reply - 1 - (size_t)got, 0);
+			if (r <= 0)
+				break;
+			got += r;
+		}
+	if (fd >= 0)
+		close(fd);
+	if (got <= 0 || !memmem(reply, (size_t)got, "\"ok\":true", 9)) {
+		fprintf(stderr, "bench_blk: cannot switch counting\n");
+		exit(1);
+	}
+}
+
+/* --stats-overhead: per workload, path IOPS with counting on and off in
+ * alternating slices (on/off, then off/on) of the same run. */
+static void stats_overhead(struct hvd_guest_vq *vq, struct slot *slots,
+			   double seconds)
+{
+	/* Short slices: the shared machine's load drifts by tens of percent
+	 * within seconds (measured), so on and off must take turns often. */
+	unsigned slices = 8 * ROUNDS;
+	printf("bench_blk: request counting on vs off, %.1f s per workload, "
+	       "%u alternating slices\n",
+	       seconds, slices);
+	printf("%-20s %12s %12s %8s\n", "workload", "IOPS counted", "IOPS off",
+	       "cost");
+	for (size_t i = 0; i < sizeof workloads / sizeof workloads[0]; i++) {
+		const struct workload *w = &workloads[i];
+		unsigned seed = 1;
+		uint64_t cursor = 0, ops[2] = {0, 0};
+		double time[2] = {0, 0}, dt;
+		for (unsigned r = 0; r < ROUNDS; r++)
+			for (unsigned k = 0; k < 2; k++) {
+				unsigned off = (r + k) & 1; /* 0: counting */
+				set_counting(!off);
+				ops[off] += path_run(vq, slots, w,
+						     seconds / 2 / ROUNDS,
+						     &seed, &cursor, &dt);
+				time[off] += dt;
+			}
+		double on = (double)ops[0] / time[0];
+		double nocount = (double)ops[1] / time[1];
+		printf("%-20s %12.0f %12.0f %7.1f%%\n", w->name, on, nocount,
+		       (nocount - on) / nocount * 100.0);
+		fflush(stdout);
+	}
+	set_counting(true);
 }
 
 int main(int argc, char **argv)
 {
+	bool overhead = argc > 1 && strcmp(argv[1], "--stats-overhead") == 0;
+	if (overhead) {
+		argv++;
+		argc--;
+	}
 	enum hvd_guest_model model = bench_guest_model(&argc, argv);
 	const char *hvisor = argc > 1 ? argv[1] : HVISOR_BUILD_BIN;
 	const char *plugins = argc > 2 ? argv[2] : HVISOR_BUILD_PLUGINS;
@@ -85,6 +162,7 @@ int main(int argc, char **argv)
 	char json[1024];
 	snprintf(img, sizeof img, "%s/disk.img", dir);
 	snprintf(cfg, sizeof cfg, "%s/virtio.json", dir);
+	snprintf(ctl, sizeof ctl, "%s/control.sock", dir);
 	atexit(remove_files);
 	int fd = bench_make_image(img);
 	if (fd < 0)
@@ -100,8 +178,11 @@ int main(int argc, char **argv)
 	if (!f || fputs(json, f) < 0 || fclose(f))
 		return 1;
 
-	struct hvd_mock *m = bench_start_daemon("bench_blk", hvisor, plugins,
-						cfg, RAM_BASE, RAM_SIZE);
+	/* Its own control socket: the switch of --stats-overhead. */
+	char ctl_opt[128];
+	snprintf(ctl_opt, sizeof ctl_opt, "--control=%s", ctl);
+	struct hvd_mock *m = bench_start_daemon_with(
+		"bench_blk", hvisor, plugins, cfg, RAM_BASE, RAM_SIZE, ctl_opt);
 	if (!m)
 		return 1;
 	pid_t pid = hvd_mock_child(m);
@@ -135,6 +216,10 @@ int main(int argc, char **argv)
 		    !slots[i].status_gpa)
 			return 1;
 		memset(slots[i].data, 0xa5, 131072);
+	}
+	if (overhead) {
+		stats_overhead(vq, slots, seconds);
+		goto done;
 	}
 	static uint8_t bufs[2][131072] __attribute__((aligned(4096)));
 	long hz = sysconf(_SC_CLK_TCK);
@@ -193,6 +278,7 @@ int main(int argc, char **argv)
 	       "1-thread preadv, QD32 >= 0.40 of 2-thread preadv; randwrite "
 	       "QD32 >= 0.90 of 1-thread pwritev\n");
 
+done:;
 	int status;
 	hvd_guest_close(gd);
 	hvd_mock_stop_child(m, SIGTERM, 5000, &status);

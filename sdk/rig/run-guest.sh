@@ -28,7 +28,8 @@
 # files of a named check: NAME.prep.sh runs before the boot (with RIG_WORK,
 # a scratch folder for images, and RIG_ROOT, the initramfs tree),
 # NAME.during.sh in the background while the guest runs (a host peer; it is
-# stopped afterwards), NAME.host.sh after it (with RIG_WORK, RIG_CONSOLE_LOG,
+# stopped afterwards; RIG_CONTROL is the daemon's control socket and
+# RIG_HVISOR the hvisor binary), NAME.host.sh after it (with RIG_WORK, RIG_CONSOLE_LOG,
 # RIG_DAEMON_LOG, RIG_JSON and the rig_expect/rig_fail helpers).
 # "@RIG_WORK@" in the JSON becomes RIG_WORK.
 set -euo pipefail
@@ -131,6 +132,10 @@ rig_main ${names[*]}
 EOF
 chmod 755 "$root/test"
 export RIG_WORK=$work/share RIG_ROOT=$root
+# The daemon's control socket and the client binary, for host checks that
+# use `hvisor virtio add|remove|stats` while the guest runs.
+export RIG_CONTROL=$RIG_WORK/control.sock
+export RIG_HVISOR=${hvisor[1]:-$build/core/hvisor}
 mkdir -p "$RIG_WORK"
 for p in "${preps[@]}"; do
 	# shellcheck source=/dev/null

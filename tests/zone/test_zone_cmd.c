@@ -16,6 +16,7 @@
 
 #include "cunit_main.h"
 #include "hvd/mock.h"
+#include "run_cmd.h"
 #include "zone/zone_test_files.h"
 #include "zone_json.h"
 #include "zone_layout.h"
@@ -44,20 +45,13 @@ static const char *bin(void)
 static int hvisor(const char *mock, const char *args, bool stdout_only,
 		  char **out)
 {
-	static char buf[65536];
 	char cmd[2048];
 
 	snprintf(cmd, sizeof cmd,
 		 "cd %s && HVISOR_MOCK='%s' timeout " CHILD_TIMEOUT " %s %s %s",
 		 tmpdir, mock, bin(), args,
 		 stdout_only ? "2>/dev/null" : "2>&1");
-	FILE *p = popen(cmd, "r");
-	CU_ASSERT_FATAL(p != NULL);
-	size_t n = fread(buf, 1, sizeof buf - 1, p);
-	buf[n] = '\0';
-	int status = pclose(p);
-	*out = buf;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+	return run_cmd(cmd, out);
 }
 
 static int write_file(const char *path, const void *data, size_t len)
