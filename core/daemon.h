@@ -79,6 +79,7 @@ struct daemon {
 	int wake_fd; /* signalled by the hypervisor (need_wakeup) */
 	int stop_fd; /* signalled by daemon_request_stop */
 	bool stop;   /* atomic */
+	bool hangup; /* the hypervisor connection closed (mock): atomic */
 	struct zone_index *zones; /* atomic pointer */
 	pthread_mutex_t irq_lock; /* one producer of res_list at a time */
 	uint64_t poll_ns;
@@ -100,7 +101,9 @@ struct daemon {
 /* Everything up to serving: config, port, RAM, plugins, devices. Returns
  * NULL after logging why (the caller exits non-zero). */
 struct daemon *daemon_create(const struct daemon_options *opts);
-/* Serve the bridge on the calling thread until daemon_request_stop. */
+/* Serve the bridge on the calling thread until daemon_request_stop, or
+ * until the mock hypervisor's connection closes: then -ECONNRESET, after
+ * daemon_request_stop (whoever waits for the stop sees it). */
 int daemon_serve(struct daemon *d);
 /* Async-signal-safe and thread-safe. */
 void daemon_request_stop(struct daemon *d);

@@ -194,7 +194,10 @@ static int parse_cli(int argc, char **argv, struct cli *cli, bool want_file)
 
 static void *serve_thread(void *arg)
 {
-	daemon_serve(arg);
+	/* The hypervisor went away (a mock's test ended): wake the main
+	 * thread's sigwait so that the process exits, non-zero. */
+	if (daemon_serve(arg) == -ECONNRESET)
+		kill(getpid(), SIGTERM);
 	return NULL;
 }
 
@@ -246,11 +249,13 @@ static int virtio_start(int argc, char **argv)
 	do {
 		sigwait(&sigs, &sig);
 	} while (sig == SIGHUP); /* no reload: keep serving */
-	log_info("%s: resetting devices and exiting", strsignal(sig));
+	bool hangup = __atomic_load_n(&d->hangup, __ATOMIC_ACQUIRE);
+	if (!hangup)
+		log_info("%s: resetting devices and exiting", strsignal(sig));
 	daemon_request_stop(d);
 	pthread_join(t, NULL);
 	daemon_destroy(d);
-	return EXIT_SUCCESS;
+	return hangup ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
 static int virtio_plugins(int argc, char **argv)

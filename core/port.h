@@ -25,6 +25,10 @@ struct port *port_open_mock_fd(int fd);
 struct port *port_open_auto(const char *mock_socket);
 void port_close(struct port *port);
 const char *port_describe(const struct port *port); /* "/dev/hvisor", ... */
+/* An fd that reports POLLHUP/POLLRDHUP once the hypervisor side has gone
+ * away (the mock's socket), or -1 when there is none (/dev/hvisor). Only
+ * to be polled for those events: the port owns its data. */
+int port_hangup_fd(const struct port *port);
 
 /* HVISOR_INIT_VIRTIO + map the bridge page. */
 int port_init_virtio(struct port *port, struct hvisor_bridge **bridge);

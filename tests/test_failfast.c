@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Fail fast (issue 20): a plugin test that fails must fail in seconds and
+ * leave nothing behind. The daemon exits when its mock goes away; a child
+ * spawned by the harness dies with the test; a test that exits without
+ * hvd_mock_free still has its child killed and its directory removed.
+ * (Guest waits ending at NEEDS_RESET: test_malformed.c.) Timeouts here
+ * are failure guards only.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cunit_main.h"
+#include "hvd/mock.h"
+
+#define GUARD_MS 20000
+
+extern char **environ;
+
+static char tmpdir[64];
+
+/* waitpid(pid) with a failure guard: 0 with *status, or -ETIMEDOUT after
+ * killing it (so that a failing test still leaves no process). */
+static int wait_guarded(pid_t pid, int *status)
+{
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd >= 0) {
+		struct pollfd p = {.fd = pidfd, .events = POLLIN};
+		int n = poll(&p, 1, GUARD_MS);
+		close(pidfd);
+		if (n == 0) {
+			kill(pid, SIGKILL);
+			waitpid(pid, status, 0);
+			return -ETIMEDOUT;
+		}
+	}
+	return waitpid(pid, status, 0) == pid ? 0 : -errno;
+}
+
+static char *slurp(const char *path)
+{
+	static char buf[16384];
+	buf[0] = '\0';
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return buf;
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+/* The real daemon, started by hand (not hvd_mock_spawn, whose child would
+ * be stopped by hvd_mock_free): freeing the mock closes its connection,
+ * and the daemon must notice, say so and exit non-zero by itself. */
+static void test_daemon_exits_when_mock_goes_away(void)
+{
+	struct hvd_mock *m = hvd_mock_new();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	CU_ASSERT_EQUAL_FATAL(
+		hvd_mock_add_ram(m, 1, 0x50000000, 0x50000000, 0x1000000), 0);
+	char cfg[128], log[128];
+	snprintf(cfg, sizeof cfg, "%s/virtio.json", tmpdir);
+	snprintf(log, sizeof log, "%s/daemon.log", tmpdir);
+	FILE *f = fopen(cfg, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs("{\"zones\": [{\"id\": 1, \"memory_region\": [{\"zone0_ipa\": "
+	      "\"0x50000000\", \"zonex_ipa\": \"0x50000000\", \"size\": "
+	      "\"0x1000000\"}], \"devices\": [{\"type\": \"rng\", \"addr\": "
+	      "\"0xa003e00\", \"len\": \"0x200\", \"irq\": 78}]}]}\n",
+	      f);
+	fclose(f);
+
+	const char *bin = getenv("HVISOR_BIN");
+	const char *plugins = getenv("HVISOR_TEST_PLUGIN_DIR");
+	CU_ASSERT_FATAL(bin && plugins);
+	char *const argv[] = {(char *)bin,       "virtio",   "start",
+			      "--foreground",    "--no-control",
+			      "--plugin-dir",    (char *)plugins,
+			      "--mock",          (char *)hvd_mock_socket_path(m),
+			      cfg,               NULL};
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, log,
+					 O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	pid_t pid;
+	int err = posix_spawn(&pid, bin, &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	CU_ASSERT_EQUAL_FATAL(err, 0);
+	CU_ASSERT_EQUAL(hvd_mock_wait_ready(m, GUARD_MS), 0);
+
+	hvd_mock_free(m);
+	int st = 0;
+	CU_ASSERT_EQUAL(wait_guarded(pid, &st), 0);
+	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+	const char *text = slurp(log);
+	if (!strstr(text, "closed the connection"))
+		fprintf(stderr, "\n  daemon log:\n%s\n", text);
+	CU_ASSERT_PTR_NOT_NULL(strstr(text, "closed the connection"));
+	unlink(log);
+	unlink(cfg);
+}
+
+struct orphan {
+	pid_t child;    /* the harness's child (a sleep) */
+	char dir[108];  /* the mock's socket directory */
+	char sock[108]; /* and its socket */
+};
+
+/* In a forked test process: a mock with a spawned child, then the test
+ * process ends without hvd_mock_free, through exit() (a failed test that
+ * returns from main) or _exit() (killed: no atexit). */
+static void run_orphaned(bool clean_exit, struct orphan *o)
+{
+	int pfd[2];
+	CU_ASSERT_EQUAL_FATAL(pipe(pfd), 0);
+	pid_t test = fork();
+	CU_ASSERT_FATAL(test >= 0);
+	if (test == 0) {
+		close(pfd[0]);
+		struct hvd_mock *m = hvd_mock_new();
+		char *const sleeper[] = {"/bin/sleep", "60", NULL};
+		struct orphan me = {0};
+		if (!m || hvd_mock_spawn(m, sleeper, NULL) < 0)
+			_exit(2);
+		me.child = hvd_mock_child(m);
+		snprintf(me.sock, sizeof me.sock, "%s",
+			 hvd_mock_socket_path(m));
+		snprintf(me.dir, sizeof me.dir, "%s", me.sock);
+		*strrchr(me.dir, '/') = '\0';
+		if (write(pfd[1], &me, sizeof me) != sizeof me)
+			_exit(3);
+		if (clean_exit)
+			exit(1);
+		_exit(1);
+	}
+	close(pfd[1]);
+	memset(o, 0, sizeof *o);
+	CU_ASSERT_EQUAL(read(pfd[0], o, sizeof *o), (ssize_t)sizeof *o);
+	close(pfd[0]);
+	int st = 0;
+	CU_ASSERT_EQUAL(wait_guarded(test, &st), 0);
+	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+}
+
+/* Killed without any cleanup of its own: PR_SET_PDEATHSIG kills the
+ * child. We are a subreaper, so the orphan comes to us to be reaped. */
+static void test_child_dies_with_test(void)
+{
+	CU_ASSERT_EQUAL_FATAL(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+	struct orphan o;
+	run_orphaned(false, &o);
+	CU_ASSERT_FATAL(o.child > 0);
+	int st = 0;
+	CU_ASSERT_EQUAL(wait_guarded(o.child, &st), 0);
+	CU_ASSERT(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+	/* Nothing ran in the test process to remove these. */
+	unlink(o.sock);
+	rmdir(o.dir);
+	prctl(PR_SET_CHILD_SUBREAPER, 0);
+}
+
+/* exit() without hvd_mock_free: the harness's exit handler has killed and
+ * reaped the child (so it never came to us, the subreaper) and removed
+ * the socket and its directory. */
+static void test_exit_without_free_cleans_up(void)
+{
+	CU_ASSERT_EQUAL_FATAL(prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+	struct orphan o;
+	run_orphaned(true, &o);
+	CU_ASSERT_FATAL(o.child > 0);
+	int st = 0;
+	pid_t r = waitpid(o.child, &st, WNOHANG);
+	CU_ASSERT(r < 0 && errno == ECHILD);
+	if (r == 0) /* still alive: ours now; leave nothing behind */
+		wait_guarded(o.child, &st);
+	struct stat sb;
+	CU_ASSERT(stat(o.dir, &sb) < 0 && errno == ENOENT);
+	prctl(PR_SET_CHILD_SUBREAPER, 0);
+}
+
+int main(void)
+{
+	snprintf(tmpdir, sizeof tmpdir, "/tmp/hvd-failfast-XXXXXX");
+	if (!mkdtemp(tmpdir))
+		return 2;
+	static const struct cunit_test tests[] = {
+		{"daemon_exits_when_mock_goes_away",
+		 test_daemon_exits_when_mock_goes_away},
+		{"child_dies_with_test", test_child_dies_with_test},
+		{"exit_without_free_cleans_up",
+		 test_exit_without_free_cleans_up},
+		{NULL, NULL},
+	};
+	int rc = cunit_run("failfast", tests);
+	rmdir(tmpdir);
+	return rc;
+}
