@@ -571,6 +571,20 @@ static int check_needs_reset(struct hvd_guest_dev *d, bool look)
 	return d->needs_reset ? -ENOTRECOVERABLE : 0;
 }
 
+/* The wait's answer once check_needs_reset said `rc`: a completion the
+ * device made before it failed is still the guest's (the Status read went
+ * through the bridge after it, so it is in the used ring by now). */
+static int used_or_failed(struct hvd_guest_vq *vq, void **token, uint32_t *len,
+			  int rc)
+{
+	if (rc == -ENOTRECOVERABLE) {
+		int got = hvd_guest_vq_get_used(vq, token, len);
+		if (got != 0)
+			return got < 0 ? got : 0;
+	}
+	return rc;
+}
+
 static void store_used_event(struct hvd_guest_vq *vq, uint16_t ev)
 {
 	__atomic_store_n(vq->used_event, htole16(ev), __ATOMIC_RELAXED);
@@ -639,7 +653,7 @@ static int wait_used_linux(struct hvd_guest_vq *vq, void **token, uint32_t *len,
 		bool look = d->config_irq;
 		d->config_irq = false;
 		if ((rc = check_needs_reset(d, look)) < 0)
-			return rc;
+			return used_or_failed(vq, token, len, rc);
 		int left = mock_remaining_ms(&deadline, timeout_ms);
 		if (left == 0)
 			return -ETIMEDOUT;
@@ -690,7 +704,7 @@ HVD_API int hvd_guest_vq_wait_used(struct hvd_guest_vq *vq, void **token,
 		bool look = seen != d->irqs_checked;
 		d->irqs_checked = seen;
 		if ((rc = check_needs_reset(d, look)) < 0)
-			return rc;
+			return used_or_failed(vq, token, len, rc);
 		int left = mock_remaining_ms(&deadline, timeout_ms);
 		if (left == 0)
 			return -ETIMEDOUT;

@@ -157,8 +157,9 @@ int hvd_guest_vq_kick(struct hvd_guest_vq *vq);
 int hvd_guest_vq_get_used(struct hvd_guest_vq *vq, void **token, uint32_t *len);
 /* Wait for the next used element (by interrupt, re-checking the ring; the
  * timeout is only a failure guard). -ENOTRECOVERABLE as soon as the device
- * has set NEEDS_RESET (it raises an interrupt when it does): a failing
- * plugin test fails at once instead of timing out. */
+ * has set NEEDS_RESET (it raises an interrupt when it does; completions it
+ * made before are still returned first): a failing plugin test fails at
+ * once instead of timing out. */
 int hvd_guest_vq_wait_used(struct hvd_guest_vq *vq, void **token, uint32_t *len,
 			   int timeout_ms);
 /* EVENT_IDX (if negotiated): ask for an interrupt only after `used_event`;
