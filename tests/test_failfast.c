@@ -86,11 +86,17 @@ static void test_daemon_exits_when_mock_goes_away(void)
 	const char *bin = getenv("HVISOR_BIN");
 	const char *plugins = getenv("HVISOR_TEST_PLUGIN_DIR");
 	CU_ASSERT_FATAL(bin && plugins);
-	char *const argv[] = {(char *)bin,       "virtio",   "start",
-			      "--foreground",    "--no-control",
-			      "--plugin-dir",    (char *)plugins,
-			      "--mock",          (char *)hvd_mock_socket_path(m),
-			      cfg,               NULL};
+	char *const argv[] = {(char *)bin,
+			      "virtio",
+			      "start",
+			      "--foreground",
+			      "--no-control",
+			      "--plugin-dir",
+			      (char *)plugins,
+			      "--mock",
+			      (char *)hvd_mock_socket_path(m),
+			      cfg,
+			      NULL};
 	posix_spawn_file_actions_t fa;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, log,
