@@ -104,6 +104,22 @@ static int svc_cfg_check_keys_at(struct hvd_device *hd, const char *key,
 	return cfg_check_keys_at(dev->cfg->json, dev->cfg->path, key, known);
 }
 
+static int svc_cfg_error(struct hvd_device *hd, const char *key,
+			 const char *fmt, ...)
+{
+	struct device *dev = to_dev(hd);
+	char msg[384];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (key && *key)
+		cfg_fail("%s.%s: %s", dev->cfg->path, key, msg);
+	else
+		cfg_fail("%s: %s", dev->cfg->path, msg);
+	return -EINVAL;
+}
+
 static void *svc_guest_ptr(struct hvd_device *hd, uint64_t gpa, uint64_t len)
 {
 	return guest_mem_ptr(&to_dev(hd)->zone->mem, gpa, len);
@@ -257,6 +273,7 @@ static const struct hvd_host_services services = {
 	.mem_region = svc_mem_region,
 	.vq_layout = svc_vq_layout,
 	.vring_interrupt = svc_vring_interrupt,
+	.cfg_error = svc_cfg_error,
 };
 
 /* ---- lifecycle --------------------------------------------------------- */
@@ -281,6 +298,14 @@ static void vq_interrupt(void *owner)
 static int check_info(struct device *dev)
 {
 	struct hvd_device_info *info = &dev->info;
+	/* Device id 0 reads as "no device here" to a guest's probe (virtio
+	 * 1.2 4.2.2): it would be served and never used. */
+	if (device_id(dev) == 0) {
+		log_error("%s: plugin gave no virtio device id (0 in its "
+			  "descriptor and in info.device_id)",
+			  dev->name);
+		return -EINVAL;
+	}
 	if (info->num_queues == 0 || info->num_queues > HVD_MAX_QUEUES) {
 		log_error("%s: plugin declared %u queues (1..%u allowed)",
 			  dev->name, info->num_queues, HVD_MAX_QUEUES);

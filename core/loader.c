@@ -100,6 +100,36 @@ static void copy_descriptor(const struct hvd_plugin_descriptor *desc,
 	memcpy(copy, desc, n);
 }
 
+#define TYPE_NAME_RULE "1 to 31 characters from a-z, 0-9, '_' and '-'"
+
+/* The name as it can be shown: printable ASCII, other bytes as \xNN,
+ * cut after TYPE_NAME_MAX + 1 bytes. */
+static void type_name_show(const char *type, char *out, size_t size)
+{
+	size_t o = 0;
+	for (size_t i = 0; type[i] && i <= TYPE_NAME_MAX && o + 5 < size; i++) {
+		unsigned char c = (unsigned char)type[i];
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
+			out[o++] = (char)c;
+		else
+			o += (size_t)snprintf(out + o, size - o, "\\x%02x", c);
+	}
+	if (strnlen(type, TYPE_NAME_MAX + 2) > TYPE_NAME_MAX + 1 &&
+	    o + 4 < size)
+		o += (size_t)snprintf(out + o, size - o, "...");
+	out[o] = '\0';
+}
+
+static char *type_name_refusal(const char *type)
+{
+	if (!type)
+		return xasprintf("no type name (" TYPE_NAME_RULE ")");
+	char shown[4 * (TYPE_NAME_MAX + 1) + 8];
+	type_name_show(type, shown, sizeof shown);
+	return xasprintf("invalid type name \"%s\" (" TYPE_NAME_RULE ")",
+			 shown);
+}
+
 static bool type_name_valid(const char *type)
 {
 	size_t n;
@@ -168,7 +198,12 @@ static char *check_and_copy(const struct hvd_plugin_descriptor *desc,
 	if (!ops->create || !ops->queue_notify)
 		return xasprintf("missing create or queue_notify callback");
 	if (!type_name_valid(copy->type))
-		return xasprintf("invalid type name");
+		return type_name_refusal(copy->type);
+	/* A 1.0 plugin has no info.device_id to give one at create(). */
+	if (copy->device_id == 0 && copy->abi_minor == 0)
+		return xasprintf("device id 0: give HVD_PLUGIN_DEFINE the "
+				 "VIRTIO_ID_* of the device (0 means no "
+				 "device to a guest)");
 	return NULL;
 }
 

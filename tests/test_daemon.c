@@ -255,6 +255,32 @@ static void test_unknown_device_key_refused(void)
 	hvd_mock_free(m);
 }
 
+/* A plugin whose devices would have virtio id 0 (none in its descriptor,
+ * none given at create()) is refused with the reason, not served. */
+static void test_device_id_0_refused(void)
+{
+	const char *fixtures = getenv("HVISOR_TEST_FIXTURE_DIR");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fixtures);
+	struct hvd_mock *m = hvd_mock_new();
+	CU_ASSERT_FATAL(
+		hvd_mock_add_ram(m, 1, 0x50000000, 0x50000000, 0x1000000) == 0);
+	char *cfg = write_file("noid.json", MEM_ZONE1
+			       "\"devices\": [{\"type\": \"fixture-noid\", "
+			       "\"addr\": \"0xa003e00\", \"len\": \"0x200\", "
+			       "\"irq\": 78}]}]}");
+	char cmd[1024], *out;
+	snprintf(cmd, sizeof cmd,
+		 "HVISOR_MOCK=%s %s virtio start --foreground --no-control "
+		 "--plugin-dir %s/noid %s",
+		 hvd_mock_socket_path(m), bin(), fixtures, cfg);
+	CU_ASSERT_EQUAL(run(cmd, &out), 1);
+	CU_ASSERT_PTR_NOT_NULL(
+		strstr(out, "fixture-noid@0xa003e00: plugin gave no virtio "
+			    "device id (0 in its descriptor and in "
+			    "info.device_id)"));
+	hvd_mock_free(m);
+}
+
 static void test_missing_config_file(void)
 {
 	char *out;
@@ -381,6 +407,7 @@ int main(void)
 		 test_config_error_names_path},
 		{"unknown device type refused", test_unknown_type_refused},
 		{"unknown device key refused", test_unknown_device_key_refused},
+		{"device id 0 refused", test_device_id_0_refused},
 		{"missing config file", test_missing_config_file},
 		{"no silent fallback to the mock",
 		 test_no_silent_fallback_to_mock},

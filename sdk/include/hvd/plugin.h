@@ -82,8 +82,10 @@ struct hvd_device_info {
 /* ---- Device operations (plugin -> host) ----------------------------------
  * Every callback but create may be NULL unless noted. */
 struct hvd_device_ops {
-	uint32_t size; /* set by HVD_PLUGIN_DEFINE: sizeof(struct
-			  hvd_device_ops) */
+	/* Ignored: the daemon takes the table's size from the descriptor's
+	 * ops_size, which HVD_PLUGIN_DEFINE sets. Customarily
+	 * sizeof(struct hvd_device_ops); 0 loads too. */
+	uint32_t size;
 	uint32_t reserved0;
 
 	/* Parse this device's JSON keys through the services, open backends,
@@ -296,6 +298,17 @@ struct hvd_host_services {
 	 * applied the driver's suppression). Any thread. */
 	void (*vring_interrupt)(struct hvd_device *dev);
 
+	/* ---- Appended in ABI 1.1 (SDK, issue 20) ---- */
+	/* Report a bad value of this device's JSON the way the host reports
+	 * its own: logged as an error prefixed with the full path of `key`
+	 * (relative to the device object, as for cfg_*; NULL or "" for the
+	 * device object itself), e.g. "zones[0].devices[1].source: cannot
+	 * open /x: No such file or directory". Returns -EINVAL, so that
+	 * create() can `return host->cfg_error(...)`. */
+	int (*cfg_error)(struct hvd_device *dev, const char *key,
+			 const char *fmt, ...)
+		__attribute__((format(printf, 3, 4)));
+
 	void *reserved[8];
 };
 
@@ -425,7 +438,8 @@ HVD_ASSERT_OFFSET(hvd_host_services, name, 224);
 HVD_ASSERT_OFFSET(hvd_host_services, mem_region, 232);
 HVD_ASSERT_OFFSET(hvd_host_services, vq_layout, 240);
 HVD_ASSERT_OFFSET(hvd_host_services, vring_interrupt, 248);
-HVD_ASSERT_OFFSET(hvd_host_services, reserved, 256);
+HVD_ASSERT_OFFSET(hvd_host_services, cfg_error, 256);
+HVD_ASSERT_OFFSET(hvd_host_services, reserved, 264);
 HVD_ASSERT_SIZE(hvd_mem_region, 56);
 HVD_ASSERT_OFFSET(hvd_mem_region, fd, 24);
 HVD_ASSERT_OFFSET(hvd_mem_region, fd_offset, 32);
