@@ -135,7 +135,9 @@ static int choose_irq_model(struct daemon *d)
 
 static int open_port(struct daemon *d)
 {
-	if (d->opts.mock_fd >= 0)
+	if (d->opts.check)
+		d->port = port_open_check();
+	else if (d->opts.mock_fd >= 0)
 		d->port = port_open_mock_fd(d->opts.mock_fd);
 	else
 		d->port = port_open_auto(d->opts.mock_socket);

@@ -64,6 +64,7 @@ struct daemon_options {
 	bool irq_merge;           /* merge on every model (irqline.c) */
 	const char *control_path; /* control socket (control.h); NULL: none */
 	bool control_optional;    /* cannot bind: warn and serve without */
+	bool check;               /* no hypervisor (port_open_check): --check */
 };
 
 struct daemon {

@@ -20,6 +20,9 @@ struct port *port_open_dev(const char *path);
 struct port *port_open_mock(const char *socket_path);
 /* Uses an already connected SOCK_SEQPACKET socket (takes ownership). */
 struct port *port_open_mock_fd(int fd);
+/* No hypervisor at all: private bridge page, sparse RAM, interrupts and
+ * kicks go nowhere, zone control refused. For `virtio start --check`. */
+struct port *port_open_check(void);
 /* Picks from the environment/flag: mock if mock_socket != NULL or
  * HVISOR_MOCK is set, else /dev/hvisor. Logs what it chose. */
 struct port *port_open_auto(const char *mock_socket);
