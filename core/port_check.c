@@ -94,8 +94,8 @@ static int check_zone_list(struct port *port, struct port_zone_info *out,
 	return -ENOSYS;
 }
 
-static int check_load_image(struct port *port, const void *image,
-			    uint64_t size, uint64_t load_paddr)
+static int check_load_image(struct port *port, const void *image, uint64_t size,
+			    uint64_t load_paddr)
 {
 	(void)port;
 	(void)image;
