@@ -261,24 +261,19 @@ static void test_device_id_0_refused(void)
 {
 	const char *fixtures = getenv("HVISOR_TEST_FIXTURE_DIR");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(fixtures);
-	struct hvd_mock *m = hvd_mock_new();
-	CU_ASSERT_FATAL(
-		hvd_mock_add_ram(m, 1, 0x50000000, 0x50000000, 0x1000000) == 0);
 	char *cfg = write_file("noid.json", MEM_ZONE1
 			       "\"devices\": [{\"type\": \"fixture-noid\", "
 			       "\"addr\": \"0xa003e00\", \"len\": \"0x200\", "
 			       "\"irq\": 78}]}]}");
 	char cmd[1024], *out;
 	snprintf(cmd, sizeof cmd,
-		 "HVISOR_MOCK=%s %s virtio start --foreground --no-control "
-		 "--plugin-dir %s/noid %s",
-		 hvd_mock_socket_path(m), bin(), fixtures, cfg);
+		 "%s virtio start --check --plugin-dir %s/noid %s", bin(),
+		 fixtures, cfg);
 	CU_ASSERT_EQUAL(run(cmd, &out), 1);
 	CU_ASSERT_PTR_NOT_NULL(
 		strstr(out, "fixture-noid@0xa003e00: plugin gave no virtio "
 			    "device id (0 in its descriptor and in "
 			    "info.device_id)"));
-	hvd_mock_free(m);
 }
 
 /* --check: no hypervisor (no mock, no /dev/hvisor needed), every device

@@ -89,5 +89,7 @@ static const struct hvd_device_ops skel_ops = {
 	.queue_notify = skel_queue_notify,
 };
 
-HVD_PLUGIN_DEFINE("skeleton", VIRTIO_ID_RNG, "skeleton plugin (constant "
-		  "bytes, not entropy)", "1.0", &skel_ops);
+HVD_PLUGIN_DEFINE("skeleton", VIRTIO_ID_RNG,
+		  "skeleton plugin (constant "
+		  "bytes, not entropy)",
+		  "1.0", &skel_ops);

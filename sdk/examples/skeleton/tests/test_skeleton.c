@@ -34,9 +34,10 @@ static struct hvd_mock *start(struct hvd_guest_dev **d,
 	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
 	CU_ASSERT_EQUAL_FATAL(
 		hvd_mock_add_ram(m, ZONE, RAM_BASE, RAM_BASE, RAM_SIZE), 0);
-	char *const argv[] = {getenv("HVISOR_BIN"), "virtio", "start",
-			      "--foreground", "--no-control", "--plugin-dir",
-			      getenv("PLUGIN_DIR"), getenv("CONFIG"), NULL};
+	char *const argv[] = {
+		getenv("HVISOR_BIN"), "virtio",         "start",
+		"--foreground",       "--no-control",   "--plugin-dir",
+		getenv("PLUGIN_DIR"), getenv("CONFIG"), NULL};
 	CU_ASSERT_EQUAL_FATAL(hvd_mock_spawn(m, argv, NULL), 0);
 	CU_ASSERT_EQUAL_FATAL(hvd_mock_wait_ready(m, TIMEOUT_MS), 0);
 	*d = hvd_guest_open(m, ZONE, DEV_BASE, DEV_IRQ);
@@ -60,7 +61,8 @@ static void test_fills_a_buffer(void)
 	uint8_t *buf;
 	uint64_t gpa = hvd_guest_alloc(d, 300, 8, (void **)&buf);
 	CU_ASSERT_NOT_EQUAL_FATAL(gpa, 0);
-	struct hvd_guest_buf b = {.gpa = gpa, .len = 300, .device_writes = true};
+	struct hvd_guest_buf b = {
+		.gpa = gpa, .len = 300, .device_writes = true};
 	CU_ASSERT_FATAL(hvd_guest_vq_add(vq, &b, 1, false, buf) >= 0);
 	CU_ASSERT(hvd_guest_vq_kick(vq) >= 0);
 	void *token = NULL;
@@ -84,7 +86,8 @@ static void test_bad_request_fails_fast(void)
 	struct hvd_mock *m = start(&d, &vq);
 	void *p;
 	uint64_t gpa = hvd_guest_alloc(d, 16, 8, &p);
-	struct hvd_guest_buf b = {.gpa = gpa, .len = 16, .device_writes = false};
+	struct hvd_guest_buf b = {
+		.gpa = gpa, .len = 16, .device_writes = false};
 	CU_ASSERT_FATAL(hvd_guest_vq_add(vq, &b, 1, false, p) >= 0);
 	CU_ASSERT(hvd_guest_vq_kick(vq) >= 0);
 	void *token;
