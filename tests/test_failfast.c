@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,6 +120,107 @@ static void test_daemon_exits_when_mock_goes_away(void)
 	unlink(cfg);
 }
 
+/* Read from fd into buf (NUL-terminated, appended) until `needle` shows or
+ * the writer closes; false when it never showed (or the guard ran out). */
+static bool read_until(int fd, char *buf, size_t size, const char *needle)
+{
+	size_t len = strlen(buf);
+	while (!strstr(buf, needle) && len + 1 < size) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, GUARD_MS) != 1)
+			return false;
+		ssize_t n = read(fd, buf + len, size - 1 - len);
+		if (n <= 0)
+			return false;
+		len += (size_t)n;
+		buf[len] = '\0';
+	}
+	return strstr(buf, needle) != NULL;
+}
+
+/* Spawn argv with stdout (out_fd 1) or stderr (2) into a pipe. */
+static pid_t spawn_piped(char *const argv[], int out_fd, int *read_end)
+{
+	int p[2];
+	if (pipe2(p, O_CLOEXEC))
+		return -1;
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, p[1], out_fd);
+	pid_t pid;
+	int err = posix_spawn(&pid, argv[0], &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(p[1]);
+	if (err) {
+		close(p[0]);
+		return -1;
+	}
+	*read_end = p[0];
+	return pid;
+}
+
+/* The installed stand-alone mock serves a virtio.json's zones to a daemon
+ * started by hand; when it stops, the daemon stops too. */
+static void test_hvisor_mock_tool(void)
+{
+	const char *tool = getenv("HVISOR_MOCK_BIN");
+	const char *bin = getenv("HVISOR_BIN");
+	const char *plugins = getenv("HVISOR_TEST_PLUGIN_DIR");
+	CU_ASSERT_FATAL(tool && bin && plugins);
+	char cfg[128];
+	snprintf(cfg, sizeof cfg, "%s/tool.json", tmpdir);
+	FILE *f = fopen(cfg, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs("{\"zones\": [{\"id\": 1, \"memory_region\": [{\"zone0_ipa\": "
+	      "\"0x50000000\", \"zonex_ipa\": \"0x50000000\", \"size\": "
+	      "\"0x1000000\"}], \"devices\": [{\"type\": \"rng\", \"addr\": "
+	      "\"0xa003e00\", \"len\": \"0x200\", \"irq\": 78}]}]}\n",
+	      f);
+	fclose(f);
+
+	int mock_out = -1, daemon_err = -1;
+	char *const mock_argv[] = {(char *)tool, cfg, NULL};
+	pid_t mock = spawn_piped(mock_argv, STDOUT_FILENO, &mock_out);
+	CU_ASSERT_FATAL(mock > 0);
+	char line[512] = "";
+	CU_ASSERT_FATAL(read_until(mock_out, line, sizeof line, "\n"));
+	CU_ASSERT_EQUAL_FATAL(strncmp(line, "HVISOR_MOCK=/", 13), 0);
+	*strchr(line, '\n') = '\0';
+
+	char *const argv[] = {(char *)bin,
+			      "virtio",
+			      "start",
+			      "--foreground",
+			      "--no-control",
+			      "--plugin-dir",
+			      (char *)plugins,
+			      "--mock",
+			      line + 12,
+			      cfg,
+			      NULL};
+	pid_t daemon = spawn_piped(argv, STDERR_FILENO, &daemon_err);
+	CU_ASSERT_FATAL(daemon > 0);
+	static char log[16384];
+	log[0] = '\0';
+	bool serving = read_until(daemon_err, log, sizeof log,
+				  "serving 1 device(s) in 1 zone(s)");
+	if (!serving)
+		fprintf(stderr, "\n  daemon log:\n%s\n", log);
+	CU_ASSERT(serving);
+
+	int st = 0;
+	CU_ASSERT_EQUAL(kill(mock, SIGTERM), 0);
+	CU_ASSERT_EQUAL(wait_guarded(mock, &st), 0);
+	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	CU_ASSERT_EQUAL(wait_guarded(daemon, &st), 0);
+	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+	CU_ASSERT(read_until(daemon_err, log, sizeof log,
+			     "closed the connection"));
+	close(mock_out);
+	close(daemon_err);
+	unlink(cfg);
+}
+
 struct orphan {
 	pid_t child;    /* the harness's child (a sleep) */
 	char dir[108];  /* the mock's socket directory */
@@ -208,6 +310,7 @@ int main(void)
 		{"child_dies_with_test", test_child_dies_with_test},
 		{"exit_without_free_cleans_up",
 		 test_exit_without_free_cleans_up},
+		{"hvisor_mock_tool", test_hvisor_mock_tool},
 		{NULL, NULL},
 	};
 	int rc = cunit_run("failfast", tests);

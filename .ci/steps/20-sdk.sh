@@ -24,6 +24,7 @@ pc=$(find "$sdk" -name hvd-plugin.pc -printf '%h\n' | head -n1)
 [ -n "$pc" ] || { echo "hvd-plugin.pc was not installed" >&2; exit 1; }
 doc=$sdk/share/doc/hvisor-virtio
 for f in include/hvd/plugin.h include/hvd/iov.h include/hvd/mock.h bin/hvisor \
+	bin/hvisor-mock \
 	share/doc/hvisor-virtio/plugin-guide.md \
 	share/doc/hvisor-virtio/examples/skeleton/meson.build \
 	share/doc/hvisor-virtio/examples/input/meson.build; do
