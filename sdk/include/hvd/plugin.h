@@ -198,8 +198,12 @@ struct hvd_host_services {
 		    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 	/* JSON keys of this device entry. `key` is a path relative to the
-	 * device object: "img", "mac[2]", "ports[0].name". Each getter returns
-	 * 0 and sets *out; -ENOENT when the key is absent (*out untouched);
+	 * device object: "img", "mac[2]", "ports[0].name".
+	 * The one rule for absent keys: no getter logs or touches *out, so
+	 * the caller's default stays. The getters below say "absent" with
+	 * -ENOENT; cfg_u64_range alone is made for optional keys and says it
+	 * with 0 (ask cfg_kind when presence itself matters). Each getter
+	 * returns 0 and sets *out; -ENOENT when the key is absent;
 	 * -EINVAL when present with the wrong type, after logging an error that
 	 * names the full path, e.g. "zones[0].devices[1].img: expected a
 	 * string". Numbers may be JSON numbers or "0x.." / decimal strings.
