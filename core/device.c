@@ -334,8 +334,10 @@ struct device *device_create(struct daemon *d, struct zone *zone,
 			     struct plugin *plugin)
 {
 	struct device *dev = calloc(1, sizeof *dev);
-	if (!dev)
+	if (!dev) {
+		log_error("%s: out of memory", cfg->path);
 		return NULL;
+	}
 	dev->host = &services;
 	dev->daemon = d;
 	dev->zone = zone;
@@ -364,8 +366,11 @@ struct device *device_create(struct daemon *d, struct zone *zone,
 	dev->offered_features |= 1ull << VIRTIO_F_VERSION_1;
 
 	dev->vqs = calloc(dev->info.num_queues, sizeof *dev->vqs);
-	if (!dev->vqs)
+	if (!dev->vqs) {
+		log_error("%s: out of memory for %u queues", dev->name,
+			  dev->info.num_queues);
 		goto fail_destroy;
+	}
 	for (unsigned i = 0; i < dev->info.num_queues; i++)
 		vq_init(&dev->vqs[i], i, dev->info.queue_max_size, dev,
 			vq_failed, vq_interrupt);
