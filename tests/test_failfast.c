@@ -50,32 +50,10 @@ static int wait_guarded(pid_t pid, int *status)
 	return waitpid(pid, status, 0) == pid ? 0 : -errno;
 }
 
-static char *slurp(const char *path)
+/* Zone 1 with 16 MiB of RAM at 0x50000000 and an rng device. */
+static void write_rng_config(const char *path)
 {
-	static char buf[16384];
-	buf[0] = '\0';
-	FILE *f = fopen(path, "r");
-	if (!f)
-		return buf;
-	size_t n = fread(buf, 1, sizeof buf - 1, f);
-	buf[n] = '\0';
-	fclose(f);
-	return buf;
-}
-
-/* The real daemon, started by hand (not hvd_mock_spawn, whose child would
- * be stopped by hvd_mock_free): freeing the mock closes its connection,
- * and the daemon must notice, say so and exit non-zero by itself. */
-static void test_daemon_exits_when_mock_goes_away(void)
-{
-	struct hvd_mock *m = hvd_mock_new();
-	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-	CU_ASSERT_EQUAL_FATAL(
-		hvd_mock_add_ram(m, 1, 0x50000000, 0x50000000, 0x1000000), 0);
-	char cfg[128], log[128];
-	snprintf(cfg, sizeof cfg, "%s/virtio.json", tmpdir);
-	snprintf(log, sizeof log, "%s/daemon.log", tmpdir);
-	FILE *f = fopen(cfg, "w");
+	FILE *f = fopen(path, "w");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
 	fputs("{\"zones\": [{\"id\": 1, \"memory_region\": [{\"zone0_ipa\": "
 	      "\"0x50000000\", \"zonex_ipa\": \"0x50000000\", \"size\": "
@@ -83,41 +61,6 @@ static void test_daemon_exits_when_mock_goes_away(void)
 	      "\"0xa003e00\", \"len\": \"0x200\", \"irq\": 78}]}]}\n",
 	      f);
 	fclose(f);
-
-	const char *bin = getenv("HVISOR_BIN");
-	const char *plugins = getenv("HVISOR_TEST_PLUGIN_DIR");
-	CU_ASSERT_FATAL(bin && plugins);
-	char *const argv[] = {(char *)bin,
-			      "virtio",
-			      "start",
-			      "--foreground",
-			      "--no-control",
-			      "--plugin-dir",
-			      (char *)plugins,
-			      "--mock",
-			      (char *)hvd_mock_socket_path(m),
-			      cfg,
-			      NULL};
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, log,
-					 O_WRONLY | O_CREAT | O_TRUNC, 0644);
-	pid_t pid;
-	int err = posix_spawn(&pid, bin, &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	CU_ASSERT_EQUAL_FATAL(err, 0);
-	CU_ASSERT_EQUAL(hvd_mock_wait_ready(m, GUARD_MS), 0);
-
-	hvd_mock_free(m);
-	int st = 0;
-	CU_ASSERT_EQUAL(wait_guarded(pid, &st), 0);
-	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 1);
-	const char *text = slurp(log);
-	if (!strstr(text, "closed the connection"))
-		fprintf(stderr, "\n  daemon log:\n%s\n", text);
-	CU_ASSERT_PTR_NOT_NULL(strstr(text, "closed the connection"));
-	unlink(log);
-	unlink(cfg);
 }
 
 /* Read from fd into buf (NUL-terminated, appended) until `needle` shows or
@@ -159,24 +102,69 @@ static pid_t spawn_piped(char *const argv[], int out_fd, int *read_end)
 	return pid;
 }
 
+/* The daemon serving `cfg` through the mock at `sock`, its stderr into
+ * a pipe (*err_fd). */
+static pid_t spawn_daemon(const char *sock, const char *cfg, int *err_fd)
+{
+	const char *bin = getenv("HVISOR_BIN");
+	const char *plugins = getenv("HVISOR_TEST_PLUGIN_DIR");
+	if (!bin || !plugins)
+		return -1;
+	char *const argv[] = {(char *)bin,
+			      "virtio",
+			      "start",
+			      "--foreground",
+			      "--no-control",
+			      "--plugin-dir",
+			      (char *)plugins,
+			      "--mock",
+			      (char *)sock,
+			      (char *)cfg,
+			      NULL};
+	return spawn_piped(argv, STDERR_FILENO, err_fd);
+}
+
+/* The real daemon, started by hand (not hvd_mock_spawn, whose child would
+ * be stopped by hvd_mock_free): freeing the mock closes its connection,
+ * and the daemon must notice, say so and exit non-zero by itself. */
+static void test_daemon_exits_when_mock_goes_away(void)
+{
+	struct hvd_mock *m = hvd_mock_new();
+	CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+	CU_ASSERT_EQUAL_FATAL(
+		hvd_mock_add_ram(m, 1, 0x50000000, 0x50000000, 0x1000000), 0);
+	char cfg[128];
+	snprintf(cfg, sizeof cfg, "%s/virtio.json", tmpdir);
+	write_rng_config(cfg);
+	int err_fd = -1;
+	pid_t pid = spawn_daemon(hvd_mock_socket_path(m), cfg, &err_fd);
+	CU_ASSERT_FATAL(pid > 0);
+	CU_ASSERT_EQUAL(hvd_mock_wait_ready(m, GUARD_MS), 0);
+
+	hvd_mock_free(m);
+	int st = 0;
+	CU_ASSERT_EQUAL(wait_guarded(pid, &st), 0);
+	CU_ASSERT(WIFEXITED(st) && WEXITSTATUS(st) == 1);
+	static char log[16384];
+	log[0] = '\0';
+	bool said =
+		read_until(err_fd, log, sizeof log, "closed the connection");
+	if (!said)
+		fprintf(stderr, "\n  daemon log:\n%s\n", log);
+	CU_ASSERT(said);
+	close(err_fd);
+	unlink(cfg);
+}
+
 /* The installed stand-alone mock serves a virtio.json's zones to a daemon
  * started by hand; when it stops, the daemon stops too. */
 static void test_hvisor_mock_tool(void)
 {
 	const char *tool = getenv("HVISOR_MOCK_BIN");
-	const char *bin = getenv("HVISOR_BIN");
-	const char *plugins = getenv("HVISOR_TEST_PLUGIN_DIR");
-	CU_ASSERT_FATAL(tool && bin && plugins);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(tool);
 	char cfg[128];
 	snprintf(cfg, sizeof cfg, "%s/tool.json", tmpdir);
-	FILE *f = fopen(cfg, "w");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-	fputs("{\"zones\": [{\"id\": 1, \"memory_region\": [{\"zone0_ipa\": "
-	      "\"0x50000000\", \"zonex_ipa\": \"0x50000000\", \"size\": "
-	      "\"0x1000000\"}], \"devices\": [{\"type\": \"rng\", \"addr\": "
-	      "\"0xa003e00\", \"len\": \"0x200\", \"irq\": 78}]}]}\n",
-	      f);
-	fclose(f);
+	write_rng_config(cfg);
 
 	int mock_out = -1, daemon_err = -1;
 	char *const mock_argv[] = {(char *)tool, cfg, NULL};
@@ -187,18 +175,7 @@ static void test_hvisor_mock_tool(void)
 	CU_ASSERT_EQUAL_FATAL(strncmp(line, "HVISOR_MOCK=/", 13), 0);
 	*strchr(line, '\n') = '\0';
 
-	char *const argv[] = {(char *)bin,
-			      "virtio",
-			      "start",
-			      "--foreground",
-			      "--no-control",
-			      "--plugin-dir",
-			      (char *)plugins,
-			      "--mock",
-			      line + 12,
-			      cfg,
-			      NULL};
-	pid_t daemon = spawn_piped(argv, STDERR_FILENO, &daemon_err);
+	pid_t daemon = spawn_daemon(line + 12, cfg, &daemon_err);
 	CU_ASSERT_FATAL(daemon > 0);
 	static char log[16384];
 	log[0] = '\0';
