@@ -75,8 +75,7 @@ static uint32_t gather(const struct hvd_chain *c, uint8_t *buf, uint32_t cap)
 	return got;
 }
 
-static void scatter(const struct hvd_chain *c, const uint8_t *buf,
-		    uint32_t len)
+static void scatter(const struct hvd_chain *c, const uint8_t *buf, uint32_t len)
 {
 	uint32_t done = 0;
 	for (uint32_t i = c->num_out; i < c->num_out + c->num_in && done < len;
@@ -100,8 +99,7 @@ static bool serve_one(struct scmi *s, struct hvd_chain *c)
 	}
 	uint32_t len = scmi_handle(s, req, req_len, resp);
 	if (c->in_bytes < len) {
-		s->host->needs_reset(s->dev,
-				     "SCMI response buffer too small");
+		s->host->needs_reset(s->dev, "SCMI response buffer too small");
 		return false;
 	}
 	scatter(c, resp, len);

@@ -17,8 +17,7 @@
 
 #include "scmi.h"
 
-static const char *const kind_name[SCMI_KINDS] = {"clock", "reset",
-						  "power"};
+static const char *const kind_name[SCMI_KINDS] = {"clock", "reset", "power"};
 
 static int ids_alloc(struct scmi_ids *ids, uint32_t count)
 {
@@ -161,11 +160,17 @@ static int parse_orin(struct scmi *s, enum scmi_kind k)
 /* Which generation: the first Orin key found, or NULL for HEAD. */
 static const char *orin_key(struct scmi *s)
 {
-	static const char *const keys[] = {
-		"allowed_list",  "clock_map",     "reset_map",
-		"power_map",     "clock_phandle", "reset_phandle",
-		"power_phandle", "clock_max_num", "reset_max_num",
-		"power_max_num", NULL};
+	static const char *const keys[] = {"allowed_list",
+					   "clock_map",
+					   "reset_map",
+					   "power_map",
+					   "clock_phandle",
+					   "reset_phandle",
+					   "power_phandle",
+					   "clock_max_num",
+					   "reset_max_num",
+					   "power_max_num",
+					   NULL};
 	for (unsigned i = 0; keys[i]; i++)
 		if (s->host->cfg_kind(s->dev, keys[i]) >= 0)
 			return keys[i];
@@ -175,12 +180,13 @@ static const char *orin_key(struct scmi *s)
 int scmi_cfg_parse(struct scmi *s)
 {
 	const struct hvd_host_services *h = s->host;
-	static const char *const keys[] = {
-		"clock_ids",     "reset_ids",     "power_ids",
-		"allowed_list",  "clock_map",     "reset_map",
-		"power_map",     "clock_phandle", "reset_phandle",
-		"power_phandle", "clock_max_num", "reset_max_num",
-		"power_max_num", NULL};
+	static const char *const keys[] = {"clock_ids",     "reset_ids",
+					   "power_ids",     "allowed_list",
+					   "clock_map",     "reset_map",
+					   "power_map",     "clock_phandle",
+					   "reset_phandle", "power_phandle",
+					   "clock_max_num", "reset_max_num",
+					   "power_max_num", NULL};
 	if (h->cfg_check_keys(s->dev, keys))
 		return -EINVAL;
 	const char *orin = orin_key(s);

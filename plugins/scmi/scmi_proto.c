@@ -25,7 +25,7 @@
 #define SCMI_PROTOCOL_ERROR (-10)
 
 /* Header fields (spec 4.1.1). */
-#define HDR_MSG(h)   ((h) & 0xffu)
+#define HDR_MSG(h)   ((h)&0xffu)
 #define HDR_TYPE(h)  (((h) >> 8) & 0x3u)
 #define HDR_PROTO(h) (((h) >> 10) & 0xffu)
 
@@ -132,9 +132,8 @@ static int kernel(struct scmi *s, enum scmi_kind k, void *arg, uint32_t len)
 /* The kernel id of the guest id in payload word 0 (or NOT_FOUND). */
 static int32_t guest_id(struct msg *m, enum scmi_kind k, uint32_t *phys)
 {
-	return scmi_ids_lookup(&m->s->ids[k], in32(m, 0), phys)
-		       ? SCMI_NOT_FOUND
-		       : SCMI_SUCCESS;
+	return scmi_ids_lookup(&m->s->ids[k], in32(m, 0), phys) ? SCMI_NOT_FOUND
+								: SCMI_SUCCESS;
 }
 
 /* ---- messages every protocol has (0x0, 0x1, 0x2) ---------------------- */
@@ -271,8 +270,8 @@ static int32_t clock_describe_rates(struct msg *m)
 static int32_t clock_rate_set(struct msg *m)
 {
 	uint32_t flags = in32(m, 0);
-	struct hvisor_scmi_clock_args a = {
-		.subcmd = HVISOR_SCMI_CLOCK_RATE_SET};
+	struct hvisor_scmi_clock_args a = {.subcmd =
+						   HVISOR_SCMI_CLOCK_RATE_SET};
 	if (scmi_ids_lookup(&m->s->ids[SCMI_CLOCK], in32(m, 1), &a.u.rate.id))
 		return SCMI_NOT_FOUND;
 	if (flags & 1u) /* async: PROTOCOL_ATTRIBUTES allows none */
@@ -287,8 +286,8 @@ static int32_t clock_rate_set(struct msg *m)
 
 static int32_t clock_rate_get(struct msg *m)
 {
-	struct hvisor_scmi_clock_args a = {
-		.subcmd = HVISOR_SCMI_CLOCK_RATE_GET};
+	struct hvisor_scmi_clock_args a = {.subcmd =
+						   HVISOR_SCMI_CLOCK_RATE_GET};
 	int32_t st = guest_id(m, SCMI_CLOCK, &a.u.rate.id);
 	if (st)
 		return st;
@@ -323,8 +322,8 @@ static int32_t clock_config_set(struct msg *m)
 
 static int32_t clock_name_get(struct msg *m)
 {
-	struct hvisor_scmi_clock_args a = {
-		.subcmd = HVISOR_SCMI_CLOCK_NAME_GET};
+	struct hvisor_scmi_clock_args a = {.subcmd =
+						   HVISOR_SCMI_CLOCK_NAME_GET};
 	int32_t st = guest_id(m, SCMI_CLOCK, &a.u.name.id);
 	if (st)
 		return st;
@@ -350,9 +349,9 @@ static int32_t clock_config_get(struct msg *m)
 		return SCMI_INVALID_PARAMS;
 	if (kernel(m->s, SCMI_CLOCK, &a, sizeof a))
 		return SCMI_GENERIC_ERROR;
-	out32(m, 0);                       /* attributes */
-	out32(m, a.u.config.config & 1u);  /* bit 0: enabled */
-	out32(m, 0);                       /* OEM config value */
+	out32(m, 0);                      /* attributes */
+	out32(m, a.u.config.config & 1u); /* bit 0: enabled */
+	out32(m, 0);                      /* OEM config value */
 	return SCMI_SUCCESS;
 }
 
@@ -385,15 +384,15 @@ static int32_t power_domain_attributes(struct msg *m)
 static int32_t power_state_set(struct msg *m)
 {
 	uint32_t flags = in32(m, 0), state = in32(m, 2);
-	struct hvisor_scmi_power_args a = {
-		.subcmd = HVISOR_SCMI_POWER_STATE_SET};
+	struct hvisor_scmi_power_args a = {.subcmd =
+						   HVISOR_SCMI_POWER_STATE_SET};
 	if (scmi_ids_lookup(&m->s->ids[SCMI_POWER], in32(m, 1),
 			    &a.u.state.domain))
 		return SCMI_NOT_FOUND;
 	if (flags & 1u)
 		return SCMI_NOT_SUPPORTED;
-	if (flags || (state != HVISOR_SCMI_POWER_ON &&
-		      state != HVISOR_SCMI_POWER_OFF))
+	if (flags ||
+	    (state != HVISOR_SCMI_POWER_ON && state != HVISOR_SCMI_POWER_OFF))
 		return SCMI_INVALID_PARAMS;
 	a.u.state.state = state;
 	return kernel(m->s, SCMI_POWER, &a, sizeof a) ? SCMI_GENERIC_ERROR
@@ -402,8 +401,8 @@ static int32_t power_state_set(struct msg *m)
 
 static int32_t power_state_get(struct msg *m)
 {
-	struct hvisor_scmi_power_args a = {
-		.subcmd = HVISOR_SCMI_POWER_STATE_GET};
+	struct hvisor_scmi_power_args a = {.subcmd =
+						   HVISOR_SCMI_POWER_STATE_GET};
 	int32_t st = guest_id(m, SCMI_POWER, &a.u.state.domain);
 	if (st)
 		return st;
@@ -456,17 +455,16 @@ static int32_t reset_reset(struct msg *m)
 
 /* ---- tables ------------------------------------------------------------- */
 
-#define COMMON_CMDS(attributes)                   \
+#define COMMON_CMDS(attributes)                         \
 	{0x0, 0, common_version}, {0x1, 0, attributes}, \
-		{0x2, 4, common_msg_attributes}
+	{                                               \
+		0x2, 4, common_msg_attributes           \
+	}
 
 static const struct cmd base_cmds[] = {
-	COMMON_CMDS(base_attributes),
-	{0x3, 0, base_vendor},
-	{0x4, 0, base_sub_vendor},
-	{0x5, 0, base_impl_version},
-	{0x6, 4, base_list_protocols},
-	{0x7, 4, base_discover_agent},
+	COMMON_CMDS(base_attributes),  {0x3, 0, base_vendor},
+	{0x4, 0, base_sub_vendor},     {0x5, 0, base_impl_version},
+	{0x6, 4, base_list_protocols}, {0x7, 4, base_discover_agent},
 };
 
 static const struct cmd power_cmds[] = {

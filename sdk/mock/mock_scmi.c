@@ -56,8 +56,8 @@ static int clock_req(struct mock_scmi *s, struct hvisor_scmi_clock_args *a)
 		s->clock_on[id] = a->u.config.config & 1u;
 		return 0;
 	case HVISOR_SCMI_CLOCK_NAME_GET:
-		snprintf(a->u.name.name, sizeof a->u.name.name,
-			 "mock-clock-%u", id);
+		snprintf(a->u.name.name, sizeof a->u.name.name, "mock-clock-%u",
+			 id);
 		return 0;
 	}
 	return -EINVAL;
@@ -147,8 +147,8 @@ int mock_scmi_request(struct hvd_mock *m, uint64_t which, void *arg,
 	return rc;
 }
 
-HVD_API int hvd_mock_scmi_clock(struct hvd_mock *m, uint32_t id,
-				uint64_t *rate, bool *enabled)
+HVD_API int hvd_mock_scmi_clock(struct hvd_mock *m, uint32_t id, uint64_t *rate,
+				bool *enabled)
 {
 	if (id >= HVD_MOCK_SCMI_CLOCKS)
 		return -ENOENT;
@@ -161,8 +161,8 @@ HVD_API int hvd_mock_scmi_clock(struct hvd_mock *m, uint32_t id,
 	return 0;
 }
 
-HVD_API int hvd_mock_scmi_reset(struct hvd_mock *m, uint32_t id,
-				bool *asserted, uint32_t *pulses)
+HVD_API int hvd_mock_scmi_reset(struct hvd_mock *m, uint32_t id, bool *asserted,
+				uint32_t *pulses)
 {
 	if (id >= HVD_MOCK_SCMI_RESETS)
 		return -ENOENT;

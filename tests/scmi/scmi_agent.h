@@ -85,9 +85,8 @@ static inline void agent_stop(struct agent *a)
 
 /* Queue one request (header + n words) with a reply buffer of `cap`
  * bytes; the reply lands in *r once used. Does not kick. */
-static inline int agent_post(struct agent *a, uint32_t hdr,
-			     const uint32_t *in, unsigned n, struct reply *r,
-			     uint32_t cap)
+static inline int agent_post(struct agent *a, uint32_t hdr, const uint32_t *in,
+			     unsigned n, struct reply *r, uint32_t cap)
 {
 	uint32_t *req, *resp;
 	uint64_t greq = hvd_guest_alloc(a->gd, 4 + 4 * n, 8, (void **)&req);
@@ -95,7 +94,8 @@ static inline int agent_post(struct agent *a, uint32_t hdr,
 	if (!greq || !gresp)
 		return -1;
 	req[0] = hdr;
-	memcpy(req + 1, in, 4 * n);
+	if (n)
+		memcpy(req + 1, in, 4 * n);
 	memset(resp, 0xee, cap);
 	struct hvd_guest_buf b[2] = {{greq, 4 + 4 * n, false},
 				     {gresp, cap, true}};
@@ -118,9 +118,8 @@ static inline void *agent_wait(struct agent *a, struct reply *r)
 
 /* A full call: returns the status word (or a large positive number when
  * the reply is missing or its header does not echo the request's). */
-static inline int32_t scmi_call(struct agent *a, unsigned proto,
-				unsigned msg, const uint32_t *in, unsigned n,
-				struct reply *r)
+static inline int32_t scmi_call(struct agent *a, unsigned proto, unsigned msg,
+				const uint32_t *in, unsigned n, struct reply *r)
 {
 	uint32_t hdr = scmi_hdr(proto, msg, 0, ++a->token);
 	if (agent_post(a, hdr, in, n, r, 128))

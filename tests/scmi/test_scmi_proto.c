@@ -7,7 +7,7 @@
 #include "scmi_agent.h"
 
 /* Clocks 3 and 7, resets 4 and 9, domains 2 and 5 of the kernel. */
-#define ALL_KEYS                                                   \
+#define ALL_KEYS                                                            \
 	"\"clock_ids\": [3, \"7\"], \"reset_ids\": [4, 9], \"power_ids\": " \
 	"[\"0x2\", 5]"
 
@@ -155,8 +155,7 @@ static void test_clock_not_listed(void)
 	CU_ASSERT_EQUAL(scmi_call(&a, P_CLOCK, 0x5, set, 4, &r), ST_NOT_FOUND);
 	CU_ASSERT_EQUAL(call1(&a, P_CLOCK, 0x6, 7, &r), ST_NOT_FOUND);
 	CU_ASSERT_EQUAL(call2(&a, P_CLOCK, 0x7, 3, 1, &r), ST_NOT_FOUND);
-	CU_ASSERT_EQUAL(call1(&a, P_CLOCK, 0x8, 0xffffffffu, &r),
-			ST_NOT_FOUND);
+	CU_ASSERT_EQUAL(call1(&a, P_CLOCK, 0x8, 0xffffffffu, &r), ST_NOT_FOUND);
 	CU_ASSERT_EQUAL(call2(&a, P_CLOCK, 0xb, 2, 0, &r), ST_NOT_FOUND);
 	/* Nothing reached the kernel. */
 	CU_ASSERT_EQUAL(hvd_mock_scmi_calls(a.f.mock), before);
@@ -192,8 +191,7 @@ static void test_power(void)
 	CU_ASSERT_EQUAL(call1(&a, P_POWER, 0x5, 1, &r), ST_OK);
 	CU_ASSERT_EQUAL(r.words[2], 0x40000000u);
 	/* Async refused, a state we do not know refused; nothing changed. */
-	CU_ASSERT_EQUAL(call3(&a, P_POWER, 0x4, 1, 1, 0, &r),
-			ST_NOT_SUPPORTED);
+	CU_ASSERT_EQUAL(call3(&a, P_POWER, 0x4, 1, 1, 0, &r), ST_NOT_SUPPORTED);
 	CU_ASSERT_EQUAL(call3(&a, P_POWER, 0x4, 0, 1, 0x12, &r),
 			ST_INVALID_PARAMS);
 	CU_ASSERT_EQUAL(hvd_mock_scmi_power(a.f.mock, 5, &on), 0);
@@ -237,8 +235,7 @@ static void test_reset(void)
 	CU_ASSERT_EQUAL(hvd_mock_scmi_reset(a.f.mock, 4, NULL, &pulses), 0);
 	CU_ASSERT_EQUAL(pulses, 1u);
 	/* Async refused; autonomous together with assert is invalid. */
-	CU_ASSERT_EQUAL(call3(&a, P_RESET, 0x4, 0, 5, 0, &r),
-			ST_NOT_SUPPORTED);
+	CU_ASSERT_EQUAL(call3(&a, P_RESET, 0x4, 0, 5, 0, &r), ST_NOT_SUPPORTED);
 	CU_ASSERT_EQUAL(call3(&a, P_RESET, 0x4, 0, 3, 0, &r),
 			ST_INVALID_PARAMS);
 	CU_ASSERT_EQUAL(hvd_mock_scmi_reset(a.f.mock, 4, &asserted, &pulses),

@@ -90,7 +90,8 @@ static void test_concurrent(void)
 	for (unsigned round = 0; round < ROUNDS; round++) {
 		for (unsigned i = 0; i < N; i++) {
 			uint32_t id = (i + round) % 8;
-			hdr[i] = scmi_hdr(P_CLOCK, 0x6, 0, 100 + 31 * round + i);
+			hdr[i] =
+				scmi_hdr(P_CLOCK, 0x6, 0, 100 + 31 * round + i);
 			CU_ASSERT_EQUAL_FATAL(
 				agent_post(&a, hdr[i], &id, 1, &r[i], 64), 0);
 			if (i == 20) /* more arrive while some are served */
@@ -151,9 +152,8 @@ static void test_malformed(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(a.cmdq);
 	CU_ASSERT_EQUAL(hvd_guest_driver_ok(a.gd), 0);
 	/* The reply does not fit 4 bytes. */
-	CU_ASSERT_EQUAL(agent_post(&a, scmi_hdr(P_BASE, 0, 0, 2), NULL, 0, &r,
-				   4),
-			0);
+	CU_ASSERT_EQUAL(
+		agent_post(&a, scmi_hdr(P_BASE, 0, 0, 2), NULL, 0, &r, 4), 0);
 	hvd_guest_vq_kick(a.cmdq);
 	CU_ASSERT_EQUAL(wait_needs_reset(&a), 0);
 	agent_stop(&a);
