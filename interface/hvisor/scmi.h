@@ -15,8 +15,13 @@
 #ifndef HVISOR_SCMI_H
 #define HVISOR_SCMI_H
 
+#ifdef __KERNEL__
+#include <linux/ioctl.h>
+#include <linux/types.h>
+#else
 #include <stdint.h>
 #include <sys/ioctl.h>
+#endif
 
 /* Which of the three requests (the ioctl's number). */
 #define HVISOR_SCMI_CLOCK 32u
@@ -71,7 +76,7 @@ struct hvisor_scmi_clock_args {
 };
 
 /* Reset sub-command and its flags (the SCMI RESET flags' low bits). */
-#define HVISOR_SCMI_RESET_RESET 2u
+#define HVISOR_SCMI_RESET_RESET      2u
 #define HVISOR_SCMI_RESET_DEASSERT   0u
 #define HVISOR_SCMI_RESET_AUTONOMOUS 1u
 #define HVISOR_SCMI_RESET_ASSERT     2u
@@ -129,10 +134,13 @@ _Static_assert(sizeof(struct hvisor_scmi_power_args) == 80, "power args");
 /* The argument size of request `which`, 0 for an unknown one. */
 static inline uint32_t hvisor_scmi_arg_size(unsigned which)
 {
-	return which == HVISOR_SCMI_CLOCK   ? sizeof(struct hvisor_scmi_clock_args)
-	       : which == HVISOR_SCMI_RESET ? sizeof(struct hvisor_scmi_reset_args)
-	       : which == HVISOR_SCMI_POWER ? sizeof(struct hvisor_scmi_power_args)
-					    : 0;
+	return which == HVISOR_SCMI_CLOCK
+		       ? sizeof(struct hvisor_scmi_clock_args)
+	       : which == HVISOR_SCMI_RESET
+		       ? sizeof(struct hvisor_scmi_reset_args)
+	       : which == HVISOR_SCMI_POWER
+		       ? sizeof(struct hvisor_scmi_power_args)
+		       : 0;
 }
 
 #endif

@@ -32,6 +32,7 @@ grep -q N /sys/module/hvisor/taint || fail "test build did not taint the kernel"
 echo "ok: the test build taints the kernel ($(cat /sys/module/hvisor/taint))"
 
 /kmod_test zones || fail "zone and mmap checks"
+/kmod_test scmi-absent || fail "SCMI without the DT node"
 /kmod_test isolation || fail "isolation checks"
 
 # kmod_test ARGS... while the real daemon serves /tmp/virtio.json.

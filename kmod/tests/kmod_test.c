@@ -49,6 +49,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hvisor/scmi.h"
 #include "kmod_test.h"
 
 #define DEV_IRQ  78
@@ -729,6 +730,29 @@ static void test_boot(void)
 	close(fd);
 }
 
+/* The QEMU guests' device trees have no "hvisor" node: the module loaded
+ * anyway, and every SCMI request says ENODEV; a read-only file is refused
+ * first (EBADF), as for any request that changes state. */
+static void test_scmi_absent(void)
+{
+	int fd = open_dev();
+	struct hvisor_scmi_clock_args clk = {.subcmd = HVISOR_SCMI_GET_COUNT};
+	struct hvisor_scmi_reset_args rst = {.subcmd = HVISOR_SCMI_GET_COUNT};
+	struct hvisor_scmi_power_args pwr = {.subcmd = HVISOR_SCMI_GET_COUNT};
+	check(dev_ioctl(fd, HVISOR_SCMI_CLOCK_IOCTL, &clk) == -ENODEV,
+	      "SCMI clock request without the DT node: ENODEV");
+	check(dev_ioctl(fd, HVISOR_SCMI_RESET_IOCTL, &rst) == -ENODEV,
+	      "SCMI reset request without the DT node: ENODEV");
+	check(dev_ioctl(fd, HVISOR_SCMI_POWER_IOCTL, &pwr) == -ENODEV,
+	      "SCMI power request without the DT node: ENODEV");
+	close(fd);
+	int ro = open("/dev/hvisor", O_RDONLY | O_CLOEXEC);
+	check(ro >= 0 && dev_ioctl(ro, HVISOR_SCMI_CLOCK_IOCTL, &clk) == -EBADF,
+	      "SCMI request on a read-only file: EBADF");
+	if (ro >= 0)
+		close(ro);
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -755,11 +779,14 @@ int main(int argc, char **argv)
 		test_lines(argv[2]);
 	else if (strcmp(cmd, "boot") == 0)
 		test_boot();
+	else if (strcmp(cmd, "scmi-absent") == 0)
+		test_scmi_absent();
 	else {
 		fprintf(stderr, "usage: kmod_test zones | start-zone JSON | "
 				"virtio | bridge | stop-zone | isolation | "
 				"bridge-phys FILE | still-reserved PHYS | "
-				"lockdown | lines v0.4|line | boot\n");
+				"lockdown | lines v0.4|line | boot | "
+				"scmi-absent\n");
 		return 2;
 	}
 	printf("kmod_test %s: %d failure(s)\n", cmd, failures);
