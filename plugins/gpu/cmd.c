@@ -50,8 +50,7 @@ void gpu_resources_free(struct gpu *gpu)
 }
 
 /* rect lies inside a w x h surface and is not empty. */
-static bool rect_inside(const struct virtio_gpu_rect *r, uint32_t w,
-			uint32_t h)
+static bool rect_inside(const struct virtio_gpu_rect *r, uint32_t w, uint32_t h)
 {
 	uint64_t x = le32toh(r->x), y = le32toh(r->y);
 	uint64_t rw = le32toh(r->width), rh = le32toh(r->height);
@@ -226,8 +225,7 @@ static uint32_t transfer_2d(struct gpu *gpu, const void *req)
 	return VIRTIO_GPU_RESP_OK_NODATA;
 }
 
-static uint32_t attach_backing(struct gpu *gpu, const void *req,
-			       size_t req_len)
+static uint32_t attach_backing(struct gpu *gpu, const void *req, size_t req_len)
 {
 	const struct virtio_gpu_resource_attach_backing *a = req;
 	struct gpu_resource *res =
@@ -253,8 +251,8 @@ static uint32_t attach_backing(struct gpu *gpu, const void *req,
 		struct virtio_gpu_mem_entry m;
 		memcpy(&m, raw + i * sizeof m, sizeof m);
 		uint32_t len = le32toh(m.length);
-		entries[i].hva = gpu->host->guest_ptr(gpu->dev, le64toh(m.addr),
-						      len);
+		entries[i].hva =
+			gpu->host->guest_ptr(gpu->dev, le64toh(m.addr), len);
 		if (!len || !entries[i].hva) {
 			free(entries);
 			return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;

@@ -20,8 +20,8 @@ static void cursor_load(struct gpu_cursor *c, const struct gpu_resource *res)
 	for (uint32_t y = 0; y < res->height; y++) {
 		for (uint32_t x = 0; x < res->width; x++) {
 			const uint8_t *p =
-				res->pixels + ((uint64_t)y * res->width + x) *
-						      GPU_BPP;
+				res->pixels +
+				((uint64_t)y * res->width + x) * GPU_BPP;
 			uint8_t *q = c->rgba + (y * GPU_CURSOR_DIM + x) * 4;
 			q[0] = p[ro];
 			q[1] = p[go];
@@ -31,7 +31,8 @@ static void cursor_load(struct gpu_cursor *c, const struct gpu_resource *res)
 	}
 }
 
-static uint32_t update(struct gpu *gpu, const struct virtio_gpu_update_cursor *u)
+static uint32_t update(struct gpu *gpu,
+		       const struct virtio_gpu_update_cursor *u)
 {
 	uint32_t id = le32toh(u->resource_id);
 	struct gpu_cursor *c = &gpu->cursor;

@@ -91,7 +91,7 @@ static void put_text(uint8_t *d, uint8_t tag, const char *text)
 size_t gpu_edid_build(uint8_t *out, size_t room, uint32_t width,
 		      uint32_t height)
 {
-	static const uint8_t header[8] = {0, 0xff, 0xff, 0xff,
+	static const uint8_t header[8] = {0,    0xff, 0xff, 0xff,
 					  0xff, 0xff, 0xff, 0};
 	if (room < EDID_LEN)
 		return 0;
@@ -99,7 +99,7 @@ size_t gpu_edid_build(uint8_t *out, size_t room, uint32_t width,
 	memset(e, 0, EDID_LEN);
 	memcpy(e, header, sizeof header);
 	put_vendor(e, "HVD");
-	e[10] = 1;         /* product code */
+	e[10] = 1;           /* product code */
 	e[17] = 2026 - 1990; /* model year */
 	e[18] = 1;
 	e[19] = 4;    /* EDID 1.4 */

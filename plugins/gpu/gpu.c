@@ -32,9 +32,8 @@ static int parse_config(struct gpu *gpu)
 {
 	const struct hvd_host_services *host = gpu->host;
 	struct hvd_device *dev = gpu->dev;
-	static const char *const keys[] = {"width",    "height",
-					   "scanouts", "backend",
-					   "snapshot", "max_memory",
+	static const char *const keys[] = {"width",   "height",   "scanouts",
+					   "backend", "snapshot", "max_memory",
 					   NULL};
 	if (host->cfg_check_keys(dev, keys))
 		return -EINVAL;
@@ -172,8 +171,7 @@ static size_t gather(const struct hvd_chain *chain, void *buf, size_t room)
 
 /* Copy len bytes into the chain's writable buffers (the caller checked
  * in_bytes). */
-static void scatter(const struct hvd_chain *chain, const void *buf,
-		    size_t len)
+static void scatter(const struct hvd_chain *chain, const void *buf, size_t len)
 {
 	size_t done = 0;
 	for (uint32_t i = chain->num_out;
@@ -191,8 +189,8 @@ static int serve_ctrl(struct gpu *gpu, struct hvd_chain *chain)
 {
 	struct virtio_gpu_resp_edid resp; /* the largest response */
 	size_t len = gather(chain, gpu->req, GPU_REQ_MAX);
-	size_t room = chain->in_bytes < sizeof resp ? chain->in_bytes
-						    : sizeof resp;
+	size_t room =
+		chain->in_bytes < sizeof resp ? chain->in_bytes : sizeof resp;
 	memset(&resp, 0, sizeof resp);
 	int n = gpu_ctrl_command(gpu, gpu->req, len, &resp, room);
 	if (n < 0) {

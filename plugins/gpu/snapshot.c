@@ -71,9 +71,9 @@ static int write_ppm(const struct gpu *gpu, uint32_t sid, FILE *f)
 		return -ENOMEM;
 	int r = fprintf(f, "P6\n%u %u\n255\n", w, h) < 0 ? -EIO : 0;
 	for (uint32_t y = 0; y < h && !r; y++) {
-		const uint8_t *p = res->pixels +
-				   ((uint64_t)(y0 + y) * res->width + x0) *
-					   GPU_BPP;
+		const uint8_t *p =
+			res->pixels +
+			((uint64_t)(y0 + y) * res->width + x0) * GPU_BPP;
 		for (uint32_t x = 0; x < w; x++, p += GPU_BPP) {
 			row[x * 3] = p[ro];
 			row[x * 3 + 1] = p[go];
@@ -133,10 +133,10 @@ void gpu_snapshot_mark(struct gpu *gpu, uint32_t scanout)
 	gpu->snap_dirty |= 1u << scanout;
 	if (gpu->snap_timer)
 		return; /* folded into the write already planned */
-	uint64_t now = now_ns(), due = gpu->snap_last_ns
-					       ? gpu->snap_last_ns +
-							 GPU_SNAPSHOT_PERIOD_NS
-					       : now;
+	uint64_t now = now_ns(),
+		 due = gpu->snap_last_ns
+			       ? gpu->snap_last_ns + GPU_SNAPSHOT_PERIOD_NS
+			       : now;
 	gpu->snap_timer = gpu->host->timer_add(
 		gpu->dev, due > now ? due - now : 1, 0, snapshot_fire, gpu);
 }
