@@ -23,7 +23,8 @@ static uint64_t offered_features(struct hvd_guest_dev *d)
 	uint64_t f = 0;
 	for (uint32_t sel = 0; sel < 2; sel++) {
 		hvd_guest_reg_write(d, VIRTIO_MMIO_DEVICE_FEATURES_SEL, sel);
-		f |= (uint64_t)hvd_guest_reg_read(d, VIRTIO_MMIO_DEVICE_FEATURES)
+		f |= (uint64_t)hvd_guest_reg_read(d,
+						  VIRTIO_MMIO_DEVICE_FEATURES)
 		     << (32 * sel);
 	}
 	return f;
@@ -54,13 +55,15 @@ int gg_open(struct gg *g, struct hvd_mock *m, uint64_t base, uint32_t irq)
 	if (hvd_guest_probe(g->d) != VIRTIO_ID_GPU)
 		return -ENODEV;
 	g->offered = offered_features(g->d);
-	void *req, *resp;
+	void *req, *resp, *fb;
 	g->req_gpa = hvd_guest_alloc(g->d, GG_REQ_MAX, 16, &req);
 	g->resp_gpa = hvd_guest_alloc(g->d, GG_RESP_MAX, 16, &resp);
-	if (!g->req_gpa || !g->resp_gpa)
+	g->fb_gpa = hvd_guest_alloc(g->d, GG_FB_SIZE, 4096, &fb);
+	if (!g->req_gpa || !g->resp_gpa || !g->fb_gpa)
 		return -ENOMEM;
 	g->req = req;
 	g->resp = resp;
+	g->fb = fb;
 	return gg_up(g);
 }
 
@@ -104,13 +107,15 @@ int gg_cmd(struct gg *g, const void *req, size_t len, size_t resp_room)
 	return submit(g, g->ctrl, req, len, resp_room);
 }
 
-int gg_cursor_cmd(struct gg *g, const void *req, size_t len,
-		  size_t resp_room)
+int gg_cursor_cmd(struct gg *g, const void *req, size_t len, size_t resp_room)
 {
 	return submit(g, g->cursor, req, len, resp_room);
 }
 
-#define HDR(t) {.type = htole32(t)}
+#define HDR(t)                     \
+	{                          \
+		.type = htole32(t) \
+	}
 #define NODATA sizeof(struct virtio_gpu_ctrl_hdr)
 
 int gg_create(struct gg *g, uint32_t id, uint32_t format, uint32_t w,
@@ -186,8 +191,8 @@ int gg_set_scanout(struct gg *g, uint32_t sid, uint32_t id, uint32_t x,
 	return gg_cmd(g, &s, sizeof s, NODATA);
 }
 
-int gg_transfer(struct gg *g, uint32_t id, uint32_t x, uint32_t y,
-		uint32_t w, uint32_t h, uint64_t offset)
+int gg_transfer(struct gg *g, uint32_t id, uint32_t x, uint32_t y, uint32_t w,
+		uint32_t h, uint64_t offset)
 {
 	struct virtio_gpu_transfer_to_host_2d t = {
 		.hdr = HDR(VIRTIO_GPU_CMD_TRANSFER_TO_HOST_2D),
@@ -209,8 +214,8 @@ int gg_flush(struct gg *g, uint32_t id, uint32_t x, uint32_t y, uint32_t w,
 	return gg_cmd(g, &f, sizeof f, NODATA);
 }
 
-int gg_cursor(struct gg *g, bool update, uint32_t sid, uint32_t x,
-	      uint32_t y, uint32_t id, uint32_t hot_x, uint32_t hot_y)
+int gg_cursor(struct gg *g, bool update, uint32_t sid, uint32_t x, uint32_t y,
+	      uint32_t id, uint32_t hot_x, uint32_t hot_y)
 {
 	struct virtio_gpu_update_cursor c = {
 		.hdr = HDR(update ? VIRTIO_GPU_CMD_UPDATE_CURSOR

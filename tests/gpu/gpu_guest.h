@@ -17,17 +17,21 @@
 
 #include "hvd/mock.h"
 
-#define GG_WAIT_MS 10000
-#define GG_REQ_MAX (1u << 20)
+#define GG_WAIT_MS  10000
+#define GG_REQ_MAX  (1u << 20)
 #define GG_RESP_MAX 4096u
+#define GG_FB_SIZE  (2u << 20)
 
 struct gg {
 	struct hvd_guest_dev *d;
 	struct hvd_guest_vq *ctrl, *cursor;
 	uint64_t req_gpa, resp_gpa;
 	uint8_t *req, *resp; /* guest RAM */
-	uint32_t used_len;   /* of the last command */
-	uint64_t offered;    /* device features */
+	/* GG_FB_SIZE bytes of guest RAM for the tests' backing. */
+	uint64_t fb_gpa;
+	uint8_t *fb;
+	uint32_t used_len; /* of the last command */
+	uint64_t offered;  /* device features */
 };
 
 /* Probe (device id 16), negotiate VERSION_1 | EDID, two queues, DRIVER_OK.
@@ -41,8 +45,7 @@ void gg_close(struct gg *g);
  * write; wait for it. The response type, or -errno; g->resp has it. */
 int gg_cmd(struct gg *g, const void *req, size_t len, size_t resp_room);
 /* A cursor command; with resp_room 0 the chain is readable only. */
-int gg_cursor_cmd(struct gg *g, const void *req, size_t len,
-		  size_t resp_room);
+int gg_cursor_cmd(struct gg *g, const void *req, size_t len, size_t resp_room);
 
 /* The 2D commands; each returns the response type. */
 int gg_create(struct gg *g, uint32_t id, uint32_t format, uint32_t w,
@@ -54,13 +57,13 @@ int gg_attach(struct gg *g, uint32_t id, unsigned n, const uint64_t *gpa,
 int gg_detach(struct gg *g, uint32_t id);
 int gg_set_scanout(struct gg *g, uint32_t sid, uint32_t id, uint32_t x,
 		   uint32_t y, uint32_t w, uint32_t h);
-int gg_transfer(struct gg *g, uint32_t id, uint32_t x, uint32_t y,
-		uint32_t w, uint32_t h, uint64_t offset);
+int gg_transfer(struct gg *g, uint32_t id, uint32_t x, uint32_t y, uint32_t w,
+		uint32_t h, uint64_t offset);
 int gg_flush(struct gg *g, uint32_t id, uint32_t x, uint32_t y, uint32_t w,
 	     uint32_t h);
 /* UPDATE_CURSOR (update) or MOVE_CURSOR, with room for a response. */
-int gg_cursor(struct gg *g, bool update, uint32_t sid, uint32_t x,
-	      uint32_t y, uint32_t id, uint32_t hot_x, uint32_t hot_y);
+int gg_cursor(struct gg *g, bool update, uint32_t sid, uint32_t x, uint32_t y,
+	      uint32_t id, uint32_t hot_x, uint32_t hot_y);
 
 /* ---- Host side ---------------------------------------------------------- */
 

@@ -22,9 +22,8 @@
 
 #define BASE 0xa003400u
 #define IRQ  74u
-/* Guest RAM the tests use for backing: past what the harness allocates
- * (the fixture's zone has 16 MiB at 0x50000000). */
-#define FB_GPA 0x50800000ull
+/* Guest RAM the tests use for backing. */
+#define FB_GPA (g.fb_gpa)
 
 static struct fixture fx;
 
@@ -69,10 +68,11 @@ static void test_bring_up(void)
 	start(&g, ", \"scanouts\": 3");
 	/* VERSION_1 + EDID and the transport's ring features, nothing else:
 	 * no VIRGL, UUID, BLOB or CONTEXT_INIT. */
-	CU_ASSERT_EQUAL(g.offered, (1ull << VIRTIO_F_VERSION_1) |
-					   (1ull << VIRTIO_GPU_F_EDID) |
-					   (1ull << VIRTIO_RING_F_INDIRECT_DESC) |
-					   (1ull << VIRTIO_RING_F_EVENT_IDX));
+	CU_ASSERT_EQUAL(g.offered,
+			(1ull << VIRTIO_F_VERSION_1) |
+				(1ull << VIRTIO_GPU_F_EDID) |
+				(1ull << VIRTIO_RING_F_INDIRECT_DESC) |
+				(1ull << VIRTIO_RING_F_EVENT_IDX));
 	/* Config: events_read, events_clear, num_scanouts, num_capsets. */
 	CU_ASSERT_EQUAL(hvd_guest_config_read(g.d, 0, 4), 0);
 	CU_ASSERT_EQUAL(hvd_guest_config_read(g.d, 4, 4), 0);
@@ -128,7 +128,7 @@ static void test_edid(void)
 	CU_ASSERT_EQUAL(g.used_len, sizeof r);
 	CU_ASSERT_EQUAL_FATAL(le32toh(r.size), 128);
 	const uint8_t *e = r.edid;
-	static const uint8_t header[8] = {0, 0xff, 0xff, 0xff,
+	static const uint8_t header[8] = {0,    0xff, 0xff, 0xff,
 					  0xff, 0xff, 0xff, 0};
 	CU_ASSERT(memcmp(e, header, 8) == 0);
 	unsigned sum = 0;
@@ -175,10 +175,14 @@ static void test_create_unref(void)
 	struct gg g;
 	start(&g, "");
 	static const uint32_t formats[] = {
-		VIRTIO_GPU_FORMAT_B8G8R8A8_UNORM, VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM,
-		VIRTIO_GPU_FORMAT_A8R8G8B8_UNORM, VIRTIO_GPU_FORMAT_X8R8G8B8_UNORM,
-		VIRTIO_GPU_FORMAT_R8G8B8A8_UNORM, VIRTIO_GPU_FORMAT_X8B8G8R8_UNORM,
-		VIRTIO_GPU_FORMAT_A8B8G8R8_UNORM, VIRTIO_GPU_FORMAT_R8G8B8X8_UNORM,
+		VIRTIO_GPU_FORMAT_B8G8R8A8_UNORM,
+		VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM,
+		VIRTIO_GPU_FORMAT_A8R8G8B8_UNORM,
+		VIRTIO_GPU_FORMAT_X8R8G8B8_UNORM,
+		VIRTIO_GPU_FORMAT_R8G8B8A8_UNORM,
+		VIRTIO_GPU_FORMAT_X8B8G8R8_UNORM,
+		VIRTIO_GPU_FORMAT_A8B8G8R8_UNORM,
+		VIRTIO_GPU_FORMAT_R8G8B8X8_UNORM,
 	};
 	for (uint32_t i = 0; i < 8; i++)
 		CU_ASSERT_EQUAL(gg_create(&g, 10 + i, formats[i], 32, 16), OK);
@@ -268,8 +272,7 @@ static void test_backing_and_transfer_checks(void)
 	CU_ASSERT_EQUAL(gg_transfer(&g, 1, 0, 0, 33, 16, 0), ERR_PARM);
 	CU_ASSERT_EQUAL(gg_transfer(&g, 1, 0, 1, 32, 16, 0), ERR_PARM);
 	CU_ASSERT_EQUAL(gg_transfer(&g, 1, 0, 0, 0, 16, 0), ERR_PARM);
-	CU_ASSERT_EQUAL(gg_transfer(&g, 1, 0xffffffffu, 0, 2, 1, 0),
-			ERR_PARM);
+	CU_ASSERT_EQUAL(gg_transfer(&g, 1, 0xffffffffu, 0, 2, 1, 0), ERR_PARM);
 	CU_ASSERT_EQUAL(gg_transfer(&g, 1, 0, 0, 32, 16, 4), ERR_PARM);
 	CU_ASSERT_EQUAL(gg_transfer(&g, 1, 0, 15, 32, 1, 15 * 128 + 4),
 			ERR_PARM);
@@ -316,10 +319,12 @@ static void test_unknown_and_fence(void)
 	struct gg g;
 	start(&g, "");
 	/* 3D, capsets, UUID, blob: not offered, ERR_UNSPEC. */
-	static const uint32_t types[] = {
-		VIRTIO_GPU_CMD_GET_CAPSET_INFO, VIRTIO_GPU_CMD_CTX_CREATE,
-		VIRTIO_GPU_CMD_RESOURCE_ASSIGN_UUID,
-		VIRTIO_GPU_CMD_RESOURCE_CREATE_BLOB, 0, 0x12345678};
+	static const uint32_t types[] = {VIRTIO_GPU_CMD_GET_CAPSET_INFO,
+					 VIRTIO_GPU_CMD_CTX_CREATE,
+					 VIRTIO_GPU_CMD_RESOURCE_ASSIGN_UUID,
+					 VIRTIO_GPU_CMD_RESOURCE_CREATE_BLOB,
+					 0,
+					 0x12345678};
 	for (unsigned i = 0; i < sizeof types / sizeof types[0]; i++) {
 		uint8_t req[96] = {0};
 		struct virtio_gpu_ctrl_hdr h = {.type = htole32(types[i])};
@@ -352,12 +357,10 @@ static void test_cursor_checks(void)
 {
 	struct gg g;
 	start(&g, "");
-	CU_ASSERT_EQUAL(gg_create(&g, 1, VIRTIO_GPU_FORMAT_B8G8R8A8_UNORM, 64,
-				  64),
-			OK);
-	CU_ASSERT_EQUAL(gg_create(&g, 2, VIRTIO_GPU_FORMAT_B8G8R8A8_UNORM, 65,
-				  64),
-			OK);
+	CU_ASSERT_EQUAL(
+		gg_create(&g, 1, VIRTIO_GPU_FORMAT_B8G8R8A8_UNORM, 64, 64), OK);
+	CU_ASSERT_EQUAL(
+		gg_create(&g, 2, VIRTIO_GPU_FORMAT_B8G8R8A8_UNORM, 65, 64), OK);
 	CU_ASSERT_EQUAL(gg_cursor(&g, true, 0, 10, 10, 1, 0, 0), OK);
 	CU_ASSERT_EQUAL(gg_cursor(&g, true, 0, 10, 10, 9, 0, 0), ERR_ID);
 	CU_ASSERT_EQUAL(gg_cursor(&g, true, 0, 10, 10, 2, 0, 0), ERR_PARM);
@@ -439,8 +442,8 @@ static void expect_refused(const char *extra, const char *want)
 	fclose(f);
 	struct hvd_mock *m = hvd_mock_new();
 	CU_ASSERT_FATAL(m != NULL);
-	CU_ASSERT_FATAL(hvd_mock_add_ram(m, 1, 0x50000000, 0x50000000,
-					 0x1000000) == 0);
+	CU_ASSERT_FATAL(
+		hvd_mock_add_ram(m, 1, 0x50000000, 0x50000000, 0x1000000) == 0);
 	snprintf(cmd, sizeof cmd,
 		 "HVISOR_MOCK='%s' timeout 60 %s virtio start --foreground "
 		 "%s 2>&1",
@@ -488,7 +491,8 @@ int main(void)
 		{"GET_EDID", test_edid},
 		{"RESOURCE_CREATE_2D and UNREF", test_create_unref},
 		{"max_memory bound", test_memory_bound},
-		{"backing and transfer checks", test_backing_and_transfer_checks},
+		{"backing and transfer checks",
+		 test_backing_and_transfer_checks},
 		{"scanout and flush checks", test_scanout_and_flush_checks},
 		{"unknown commands and fences", test_unknown_and_fence},
 		{"cursor queue checks", test_cursor_checks},
