@@ -167,6 +167,19 @@ static void test_frame_and_partial_transfer(void)
 	stop();
 }
 
+/* Resource `id` of w x h pixels (4 bytes each) copied from pix, through a
+ * one-entry backing at `at` bytes into the tests' guest RAM. */
+static void upload(uint32_t id, uint32_t format, uint32_t w, uint32_t h,
+		   const uint8_t *pix, uint64_t at)
+{
+	uint64_t gpa = FB_GPA + at;
+	uint32_t len = w * h * 4;
+	memcpy(hvd_mock_guest_ptr(fx.mock, 1, gpa, len), pix, len);
+	CU_ASSERT_EQUAL(gg_create(&g, id, format, w, h), OK);
+	CU_ASSERT_EQUAL(gg_attach(&g, id, 1, &gpa, &len), OK);
+	CU_ASSERT_EQUAL(gg_transfer(&g, id, 0, 0, w, h, 0), OK);
+}
+
 /* Scanout 1 shows a 16x8 window at (8,4) of a 32x16 R8G8B8A8 resource. */
 static void test_second_scanout(void)
 {
@@ -182,13 +195,7 @@ static void test_second_scanout(void)
 		for (uint32_t x = 0; x < 16; x++)
 			memcpy(want + (y * 16 + x) * 3,
 			       pix + ((y + 4) * 32 + x + 8) * 4, 3);
-	uint64_t gpa = FB_GPA + 0x80000;
-	uint32_t len = sizeof pix;
-	memcpy(hvd_mock_guest_ptr(fx.mock, 1, gpa, len), pix, len);
-	CU_ASSERT_EQUAL(
-		gg_create(&g, 2, VIRTIO_GPU_FORMAT_R8G8B8A8_UNORM, 32, 16), OK);
-	CU_ASSERT_EQUAL(gg_attach(&g, 2, 1, &gpa, &len), OK);
-	CU_ASSERT_EQUAL(gg_transfer(&g, 2, 0, 0, 32, 16, 0), OK);
+	upload(2, VIRTIO_GPU_FORMAT_R8G8B8A8_UNORM, 32, 16, pix, 0x80000);
 	CU_ASSERT_EQUAL(gg_set_scanout(&g, 1, 2, 8, 4, 16, 8), OK);
 	CU_ASSERT_EQUAL(gg_flush(&g, 2, 0, 0, 32, 16), OK);
 	char path[300];
@@ -230,13 +237,7 @@ static void test_cursor(void)
 			p[2] = on ? 255 : 50;
 			p[3] = on ? 255 : 0;
 		}
-	uint64_t gpa = FB_GPA + 0xc0000;
-	uint32_t len = sizeof cur;
-	memcpy(hvd_mock_guest_ptr(fx.mock, 1, gpa, len), cur, len);
-	CU_ASSERT_EQUAL(
-		gg_create(&g, 3, VIRTIO_GPU_FORMAT_B8G8R8A8_UNORM, 64, 64), OK);
-	CU_ASSERT_EQUAL(gg_attach(&g, 3, 1, &gpa, &len), OK);
-	CU_ASSERT_EQUAL(gg_transfer(&g, 3, 0, 0, 64, 64, 0), OK);
+	upload(3, VIRTIO_GPU_FORMAT_B8G8R8A8_UNORM, 64, 64, cur, 0xc0000);
 
 	/* Hot spot (1,1) at (20,10): the square's corner at (19,9). */
 	CU_ASSERT_EQUAL(gg_cursor(&g, true, 0, 20, 10, 3, 1, 1), OK);
