@@ -213,8 +213,9 @@ static uint32_t transfer_2d(struct gpu *gpu, const void *req)
 	uint64_t offset = le64toh(t->offset);
 	uint64_t stride = (uint64_t)res->width * GPU_BPP;
 	uint64_t row_len = w * GPU_BPP;
-	/* The last row ends at offset + (h-1)*stride + row_len; h-1 < 2^32
-	 * and stride < 2^34, so only the offset can make the sum wrap. */
+	/* The last row ends at offset + (h-1)*stride + row_len, which is at
+	 * most the resource's size (<= max_memory <= 2^36): only the offset
+	 * can make the sum wrap, and it is checked without adding. */
 	uint64_t span = (h - 1) * stride + row_len;
 	if (offset > res->backing_len || span > res->backing_len - offset)
 		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
