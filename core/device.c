@@ -239,6 +239,15 @@ static void svc_vring_interrupt(struct hvd_device *hd)
 	device_interrupt(to_dev(hd), DEVICE_INT_VRING);
 }
 
+static int svc_hv_scmi(struct hvd_device *hd, unsigned which, void *arg,
+		       uint32_t len)
+{
+	struct device *dev = to_dev(hd);
+	if (!dev->daemon->port)
+		return -ENODEV;
+	return port_scmi(dev->daemon->port, which, arg, len);
+}
+
 static const struct hvd_host_services services = {
 	.size = sizeof(struct hvd_host_services),
 	.abi_minor = HVD_ABI_MINOR,
@@ -273,6 +282,7 @@ static const struct hvd_host_services services = {
 	.mem_region = svc_mem_region,
 	.vq_layout = svc_vq_layout,
 	.vring_interrupt = svc_vring_interrupt,
+	.hv_scmi = svc_hv_scmi,
 	.cfg_error = svc_cfg_error,
 };
 

@@ -86,4 +86,9 @@ int port_clear_inject_irq(struct port *port);
 /* Current LoongArch: drop the line (zone, irq) (hypercall 11). */
 int port_deassert_irq(struct port *port, uint32_t zone, uint32_t irq);
 
+/* One SCMI request of the kernel module (hvisor/scmi.h): `which` is
+ * HVISOR_SCMI_CLOCK, _RESET or _POWER, `arg` its argument struct of `len`
+ * bytes (exactly that struct's size), updated in place. 0 or -errno. */
+int port_scmi(struct port *port, unsigned which, void *arg, uint32_t len);
+
 #endif

@@ -140,6 +140,16 @@ static int check_deassert_irq(struct port *port, uint32_t zone, uint32_t irq)
 	return 0;
 }
 
+static int check_scmi(struct port *port, unsigned which, void *arg,
+		      uint32_t len)
+{
+	(void)port;
+	(void)which;
+	(void)arg;
+	(void)len;
+	return -ENODEV; /* no kernel module to ask */
+}
+
 static const struct port_ops check_ops = {
 	.init_virtio = check_init_virtio,
 	.set_eventfd = check_set_eventfd,
@@ -155,6 +165,7 @@ static const struct port_ops check_ops = {
 	.irq_model = check_irq_model,
 	.clear_inject_irq = check_clear_inject_irq,
 	.deassert_irq = check_deassert_irq,
+	.scmi = check_scmi,
 };
 
 struct port *port_open_check(void)

@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "hvisor/scmi.h"
 #include "port_impl.h"
 
 #define HVISOR_DEV_PATH "/dev/hvisor"
@@ -199,6 +200,17 @@ static int dev_deassert_irq(struct port *port, uint32_t zone, uint32_t irq)
 	return rc < 0 ? rc : 0;
 }
 
+static int dev_scmi(struct port *port, unsigned which, void *arg, uint32_t len)
+{
+	(void)len; /* port_scmi checked it is the request's struct size */
+	unsigned long req = which == HVISOR_SCMI_CLOCK ? HVISOR_SCMI_CLOCK_IOCTL
+			    : which == HVISOR_SCMI_RESET
+				    ? HVISOR_SCMI_RESET_IOCTL
+				    : HVISOR_SCMI_POWER_IOCTL;
+	int rc = dev_ioctl(port, req, (unsigned long)arg);
+	return rc < 0 ? rc : 0;
+}
+
 static const struct port_ops dev_ops = {
 	.close = NULL,
 	.init_virtio = dev_init_virtio,
@@ -216,6 +228,7 @@ static const struct port_ops dev_ops = {
 	.irq_model = dev_irq_model,
 	.clear_inject_irq = dev_clear_inject_irq,
 	.deassert_irq = dev_deassert_irq,
+	.scmi = dev_scmi,
 };
 
 struct port *port_open_dev(const char *path)

@@ -58,6 +58,8 @@ struct port_ops {
 	int (*irq_model)(struct port *port, enum port_irq_model *model);
 	int (*clear_inject_irq)(struct port *port);
 	int (*deassert_irq)(struct port *port, uint32_t zone, uint32_t irq);
+	/* `which` and len already checked by port_scmi. */
+	int (*scmi)(struct port *port, unsigned which, void *arg, uint32_t len);
 };
 
 /* One guest RAM mapping: `hva` is what the caller got; `base`/`len` is

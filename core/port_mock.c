@@ -370,6 +370,22 @@ static int mock_deassert_irq(struct port *port, uint32_t zone, uint32_t irq)
 	return mock_simple(port, HVISOR_MOCK_DEASSERT_IRQ, zone, irq, NULL);
 }
 
+static int mock_scmi(struct port *port, unsigned which, void *arg, uint32_t len)
+{
+	struct mock_call c;
+	call_init(&c, HVISOR_MOCK_SCMI);
+	c.req.arg0 = which;
+	c.req.payload_len = len;
+	c.payload = arg;
+	c.rep_payload = arg;
+	c.rep_cap = len;
+	int rc = mock_call(port, &c);
+	close_fds(&c);
+	if (rc < 0)
+		return rc;
+	return c.rep.payload_len == len ? 0 : -EPROTO;
+}
+
 static const struct port_ops mock_ops = {
 	.close = NULL,
 	.init_virtio = mock_init_virtio,
@@ -386,6 +402,7 @@ static const struct port_ops mock_ops = {
 	.irq_model = mock_irq_model,
 	.clear_inject_irq = mock_clear_inject_irq,
 	.deassert_irq = mock_deassert_irq,
+	.scmi = mock_scmi,
 };
 
 struct port *port_open_mock_fd(int fd)

@@ -5,6 +5,7 @@
  *   regions.c  which zone-0 physical ranges user space may map or load into
  *   irq.c      the hypervisor's wake-up interrupt (real build)
  *   fake.c     the in-kernel fake hypervisor and its debugfs (HVISOR_FAKE)
+ *   scmi.c     clocks, resets and power domains for guests (ioctls 32-34)
  */
 #ifndef HVISOR_KMOD_H
 #define HVISOR_KMOD_H
@@ -29,6 +30,12 @@ void hvisor_wakeup_irq_exit(void);
 int hvisor_lines_init(void);
 long hvisor_lines_ioctl(unsigned int cmd, unsigned long arg);
 void hvisor_wakeup_rearm(void); /* any context, irqs too */
+
+/* scmi.c: ioctls 32-34 on the resources of the DT node "hvisor"; with no
+ * such node the module loads and these fail with ENODEV. */
+int hvisor_scmi_init(void);
+void hvisor_scmi_exit(void);
+long hvisor_scmi_ioctl(unsigned int cmd, void __user *uarg);
 
 /* Guest RAM that user space may map (regions.c). */
 #define HVISOR_MAX_RAM_RANGES 256

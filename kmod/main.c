@@ -28,6 +28,7 @@
 #include <linux/uaccess.h>
 #include <linux/version.h>
 
+#include "hvisor/scmi.h"
 #include "hvisor_kmod.h"
 #include "hypercall.h"
 
@@ -389,6 +390,10 @@ static int request_allowed(struct file *file, unsigned int cmd)
 	case HVISOR_CLEAR_INJECT_IRQ:
 	case HVISOR_DEASSERT_IRQ:
 		return owner_check(file);
+	case HVISOR_SCMI_CLOCK_IOCTL: /* board clocks: as much as /dev/mem */
+	case HVISOR_SCMI_RESET_IOCTL:
+	case HVISOR_SCMI_POWER_IOCTL:
+		return rawio_allowed();
 	}
 	return 0;
 }
@@ -423,6 +428,10 @@ static long hvisor_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return get_u64(HVISOR_HC_GET_ECAM_BASE, uarg);
 	case HVISOR_DECLARE_RAM:
 		return declare_ram(uarg);
+	case HVISOR_SCMI_CLOCK_IOCTL:
+	case HVISOR_SCMI_RESET_IOCTL:
+	case HVISOR_SCMI_POWER_IOCTL:
+		return hvisor_scmi_ioctl(cmd, uarg);
 	default:
 		return hvisor_lines_ioctl(cmd, arg); /* ENOTTY if unknown */
 	}
@@ -498,9 +507,12 @@ static int __init hvisor_init(void)
 	err = hvisor_wakeup_irq_init();
 	if (err)
 		goto fail_fake;
-	err = misc_register(&hvisor_misc);
+	err = hvisor_scmi_init();
 	if (err)
 		goto fail_irq;
+	err = misc_register(&hvisor_misc);
+	if (err)
+		goto fail_scmi;
 #ifdef HVISOR_FAKE
 	pr_warn(HVISOR_KMOD_NAME
 		": TEST BUILD: hypercalls go to a fake hypervisor\n");
@@ -511,6 +523,8 @@ static int __init hvisor_init(void)
 #endif
 	return 0;
 
+fail_scmi:
+	hvisor_scmi_exit();
 fail_irq:
 	hvisor_wakeup_irq_exit();
 fail_fake:
@@ -527,6 +541,7 @@ static void __exit hvisor_exit(void)
 	/* No file is open (the module is pinned while one is), so nobody
 	 * owns the bridge and no eventfd is referenced any more. */
 	misc_deregister(&hvisor_misc);
+	hvisor_scmi_exit();
 	hvisor_wakeup_irq_exit();
 #ifdef HVISOR_FAKE
 	hvisor_fake_exit();

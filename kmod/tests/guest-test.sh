@@ -12,11 +12,12 @@ HVISOR_BIN=
 PLUGIN_DIR=
 [ -f /etc/kmod-test.conf ] && . /etc/kmod-test.conf
 
-# The real build, where given (arm64: no hvisor_virtio_device node in QEMU's
-# device tree), must refuse to load cleanly rather than half-initialise.
+# The real build, where given (arm64: QEMU's device tree has no
+# hvisor_virtio_device node, or one without the hypervisor's interrupt), must
+# refuse to load cleanly rather than half-initialise.
 if [ -f /hvisor-real.ko ]; then
 	insmod /hvisor-real.ko 2>/dev/null && fail "real build loaded without hvisor"
-	dmesg | grep -q 'no hvisor_virtio_device node' ||
+	dmesg | grep -Eq 'no hvisor_virtio_device node|has no usable interrupt' ||
 		fail "real build gave no reason for refusing"
 	[ ! -e /dev/hvisor ] || fail "refused real build left /dev/hvisor"
 	echo "ok: real build refuses to load outside hvisor (no device-tree node)"
@@ -32,6 +33,13 @@ grep -q N /sys/module/hvisor/taint || fail "test build did not taint the kernel"
 echo "ok: the test build taints the kernel ($(cat /sys/module/hvisor/taint))"
 
 /kmod_test zones || fail "zone and mmap checks"
+# SCMI: on the resources of the DT node when the guest's tree has one (the
+# arm64 stage adds it, pointing at QEMU's fixed clock), else unavailable.
+if [ -d /proc/device-tree/hvisor_virtio_device ]; then
+	/kmod_test scmi-dt || fail "SCMI on the DT node's clock"
+else
+	/kmod_test scmi-absent || fail "SCMI without the DT node"
+fi
 /kmod_test isolation || fail "isolation checks"
 
 # kmod_test ARGS... while the real daemon serves /tmp/virtio.json.

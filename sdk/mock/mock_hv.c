@@ -120,6 +120,7 @@ HVD_API struct hvd_mock *hvd_mock_new(void)
 	m->wake_efd = -1;
 	m->listen_fd = -1;
 	m->config_version = 0x06;
+	mock_scmi_init(m);
 	/* The root zone always exists, as on a running hypervisor. */
 	m->zones[0].info.zone_id = 0;
 	m->zones[0].info.cpus = 1;

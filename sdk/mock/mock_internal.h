@@ -81,6 +81,18 @@ struct mock_bridge {
 	struct mock_bridge *next; /* older ones, kept mapped until free */
 };
 
+/* The fake SCMI providers (mock_scmi.c). */
+struct mock_scmi {
+	uint64_t clock_rate[HVD_MOCK_SCMI_CLOCKS];
+	bool clock_on[HVD_MOCK_SCMI_CLOCKS];
+	bool reset_asserted[HVD_MOCK_SCMI_RESETS];
+	uint32_t reset_pulses[HVD_MOCK_SCMI_RESETS];
+	bool power_on[HVD_MOCK_SCMI_DOMAINS];
+	uint32_t phandle[3]; /* the last SET_PHANDLE of clock, reset, power */
+	uint64_t calls;      /* requests served */
+	unsigned fail;       /* refuse that many requests with -EIO */
+};
+
 struct hvd_mock {
 	pthread_mutex_t ring_lock;
 	struct hvisor_bridge *bridge; /* current bridge, or NULL */
@@ -114,6 +126,7 @@ struct hvd_mock {
 	uint64_t ecam_base;     /* GET_ECAM_BASE answer */
 	bool boot_mode_set;
 	struct hvisor_boot_mode boot_mode; /* the last SET_BOOT_MODE */
+	struct mock_scmi scmi;             /* mock_scmi.c, under lock */
 
 	hvd_mock_irq_fn irq_fn; /* under lock; called without it */
 	void *irq_ctx;
@@ -170,6 +183,11 @@ int mock_clear_inject_irq(struct hvd_mock *m);
 int mock_deassert_irq(struct hvd_mock *m, uint64_t zone, uint64_t irq);
 int mock_set_boot_mode(struct hvd_mock *m, const uint8_t *payload,
 		       uint32_t len);
+/* mock_scmi.c: SCMI ioctl `which` (32..34) on its argument struct, in
+ * place; 0 / -errno. mock_scmi_init sets the providers' defaults. */
+void mock_scmi_init(struct hvd_mock *m);
+int mock_scmi_request(struct hvd_mock *m, uint64_t which, void *arg,
+		      uint32_t len);
 /* Whether a vCPU access should signal the wake-up eventfd at all. */
 bool mock_has_wakeup(struct hvd_mock *m);
 

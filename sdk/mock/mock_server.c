@@ -113,7 +113,8 @@ struct reply {
 	const void *payload;
 	int fds[2];
 	unsigned nfds;
-	int close_fd; /* closed after sending, or -1 */
+	int close_fd;      /* closed after sending, or -1 */
+	uint8_t scmi[128]; /* SCMI: the argument struct sent back */
 };
 
 static void do_init_virtio(struct hvd_mock *m, struct reply *rep)
@@ -256,6 +257,17 @@ static void dispatch(struct hvd_mock *m, const struct hvisor_mock_msg *req,
 		break;
 	case HVISOR_MOCK_SET_BOOT_MODE:
 		rc = mock_set_boot_mode(m, payload, req->payload_len);
+		break;
+	case HVISOR_MOCK_SCMI:
+		if (req->payload_len > sizeof rep->scmi) {
+			rc = -EINVAL;
+			break;
+		}
+		memcpy(rep->scmi, payload, req->payload_len);
+		rc = mock_scmi_request(m, req->arg0, rep->scmi,
+				       req->payload_len);
+		rep->payload = rep->scmi;
+		rep->msg.payload_len = req->payload_len;
 		break;
 	default:
 		rc = -EOPNOTSUPP;

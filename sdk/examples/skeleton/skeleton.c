@@ -38,7 +38,7 @@ static int skel_create(struct hvd_device *dev, struct hvd_device_info *info,
 	    host->cfg_u64_range(dev, "fill", 0, 255, &fill))
 		return -EINVAL;
 	/* A rule of this device the getters cannot know: report it with
-	 * the key's path, as the host does its own (ABI 1.1). */
+	 * the key's path, as the host does its own (ABI 1.2). */
 	if (fill == 0xff && HVD_HOST_HAS(host, cfg_error))
 		return host->cfg_error(dev, "fill", "0xff is reserved");
 

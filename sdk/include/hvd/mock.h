@@ -266,6 +266,29 @@ uint64_t hvd_guest_interrupts_taken(struct hvd_guest_dev *d);
  * hvd_guest_negotiate to negotiate what Linux would. */
 uint64_t hvd_guest_linux_features(uint32_t device_id);
 
+/* ---- Fake SCMI providers (appended; virtio-scmi, issue 15) ------------- */
+
+/* What the kernel module's SCMI ioctls (32 clock, 33 reset, 34 power)
+ * drive in the mock: module ids 0..N-1 of each kind. Clock i starts
+ * disabled at (i + 1) MHz, resets deasserted, power domains off. */
+#define HVD_MOCK_SCMI_CLOCKS  32u
+#define HVD_MOCK_SCMI_RESETS  32u
+#define HVD_MOCK_SCMI_DOMAINS 16u
+/* The state "the kernel" holds; -ENOENT for an id out of range. NULL
+ * pointers are skipped. */
+int hvd_mock_scmi_clock(struct hvd_mock *m, uint32_t id, uint64_t *rate,
+			bool *enabled);
+/* `pulses`: autonomous resets done. */
+int hvd_mock_scmi_reset(struct hvd_mock *m, uint32_t id, bool *asserted,
+			uint32_t *pulses);
+int hvd_mock_scmi_power(struct hvd_mock *m, uint32_t id, bool *on);
+/* SCMI ioctls served so far. */
+uint64_t hvd_mock_scmi_calls(struct hvd_mock *m);
+/* Refuse the next `n` SCMI ioctls with -EIO. */
+void hvd_mock_scmi_fail(struct hvd_mock *m, unsigned n);
+/* The phandle the last SET_PHANDLE of request `which` (32..34) gave, or 0. */
+uint32_t hvd_mock_scmi_phandle(struct hvd_mock *m, unsigned which);
+
 #ifdef __cplusplus
 }
 #endif

@@ -42,7 +42,7 @@ extern "C" {
  * Same major and plugin minor <= host minor loads. Appending a member to a
  * table bumps the minor; any other change bumps the major. */
 #define HVD_ABI_MAJOR 1
-#define HVD_ABI_MINOR 1
+#define HVD_ABI_MINOR 2
 
 /* Name of the one exported symbol. */
 #define HVD_PLUGIN_SYMBOL "hvd_plugin_descriptor"
@@ -302,7 +302,18 @@ struct hvd_host_services {
 	 * applied the driver's suppression). Any thread. */
 	void (*vring_interrupt)(struct hvd_device *dev);
 
-	/* ---- Appended in ABI 1.1 (SDK, issue 20) ---- */
+	/* ---- Appended in ABI 1.2: requests a device forwards to the zone-0
+	 * kernel module. Check with HVD_HOST_HAS first. ---- */
+	/* SCMI request `which` (32 clock, 33 reset, 34 power: the ioctl
+	 * numbers of /dev/hvisor) with its argument struct `arg` of exactly
+	 * `len` bytes, updated in place with the answer (layouts:
+	 * docs/scmi.md). 0 or -errno from the kernel; -ENODEV when the daemon
+	 * has no hypervisor port. Blocks until answered: call it from a
+	 * timer or watch callback, not from the dispatch thread. */
+	int (*hv_scmi)(struct hvd_device *dev, unsigned which, void *arg,
+		       uint32_t len);
+
+	/* ---- Appended in ABI 1.2 (SDK, issue 20) ---- */
 	/* Report a bad value of this device's JSON the way the host reports
 	 * its own: logged as an error prefixed with the full path of `key`
 	 * (relative to the device object, as for cfg_*; NULL or "" for the
@@ -363,7 +374,7 @@ struct hvd_plugin_descriptor {
 	}
 
 /* Layout guards: an accidental change to a public struct fails the build.
- * The numbers are those of ABI 1.1 on LP64 targets (what hvisor runs on).
+ * The numbers are those of ABI 1.2 on LP64 targets (what hvisor runs on).
  * A deliberate change follows sdk/abi/README.md: appending bumps the
  * minor, anything else the major, and the ABI baseline is regenerated
  * with `./dev abi-update`. */
@@ -442,8 +453,9 @@ HVD_ASSERT_OFFSET(hvd_host_services, name, 224);
 HVD_ASSERT_OFFSET(hvd_host_services, mem_region, 232);
 HVD_ASSERT_OFFSET(hvd_host_services, vq_layout, 240);
 HVD_ASSERT_OFFSET(hvd_host_services, vring_interrupt, 248);
-HVD_ASSERT_OFFSET(hvd_host_services, cfg_error, 256);
-HVD_ASSERT_OFFSET(hvd_host_services, reserved, 264);
+HVD_ASSERT_OFFSET(hvd_host_services, hv_scmi, 256);
+HVD_ASSERT_OFFSET(hvd_host_services, cfg_error, 264);
+HVD_ASSERT_OFFSET(hvd_host_services, reserved, 272);
 HVD_ASSERT_SIZE(hvd_mem_region, 56);
 HVD_ASSERT_OFFSET(hvd_mem_region, fd, 24);
 HVD_ASSERT_OFFSET(hvd_mem_region, fd_offset, 32);
