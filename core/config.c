@@ -90,73 +90,59 @@ static int parse_memory(const cJSON *zone, struct zone_cfg *zc)
 	return 0;
 }
 
-static int parse_device(const cJSON *dev, struct zone_cfg *zc, unsigned di,
-			bool *enabled)
+/* "status": 1 enabled (also when absent), 0 "disable", -1 error. */
+static int device_status(const cJSON *dev, const char *at)
 {
-	struct device_cfg *d = &zc->devices[zc->device_count];
-	const cJSON *item;
-	char at[48];
-
-	snprintf(at, sizeof at, "%s.devices[%u]", zc->path, di);
-	*enabled = false;
-	if (!cJSON_IsObject(dev)) {
-		cfg_fail("%s: expected an object", at);
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(dev, "status");
+	if (!item)
+		return 1;
+	if (!cJSON_IsString(item)) {
+		cfg_fail("%s.status: expected a string", at);
 		return -1;
 	}
-
-	item = cJSON_GetObjectItemCaseSensitive(dev, "status");
-	if (item) {
-		if (!cJSON_IsString(item)) {
-			cfg_fail("%s.status: expected a string", at);
-			return -1;
-		}
-		if (strcmp(item->valuestring, "disable") == 0)
-			return 0;
-		if (strcmp(item->valuestring, "enable") != 0) {
-			char buf[40];
-
-			cfg_fail("%s.status: expected \"enable\" or "
-				 "\"disable\", "
-				 "not \"%s\"",
-				 at,
-				 cfg_printable(item->valuestring, buf,
-					       sizeof buf));
-			return -1;
-		}
+	if (strcmp(item->valuestring, "disable") == 0)
+		return 0;
+	if (strcmp(item->valuestring, "enable") != 0) {
+		char buf[40];
+		cfg_fail("%s.status: expected \"enable\" or \"disable\", "
+			 "not \"%s\"",
+			 at, cfg_printable(item->valuestring, buf, sizeof buf));
+		return -1;
 	}
+	return 1;
+}
 
-	memset(d, 0, sizeof *d);
-	snprintf(d->path, sizeof d->path, "%s", at);
-	d->json = dev;
-
-	item = cJSON_GetObjectItemCaseSensitive(dev, "type");
+/* A non-empty string member: 0 with *out set (NULL when absent and not
+ * required), or -1 with the error reported. */
+static int string_member(const cJSON *obj, const char *at, const char *name,
+			 bool required, const char **out)
+{
+	const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, name);
+	*out = NULL;
+	if (!item && !required)
+		return 0;
 	if (!item) {
-		cfg_fail("%s.type: missing", at);
+		cfg_fail("%s.%s: missing", at, name);
 		return -1;
 	}
 	if (!cJSON_IsString(item)) {
-		cfg_fail("%s.type: expected a string", at);
+		cfg_fail("%s.%s: expected a string", at, name);
 		return -1;
 	}
 	if (item->valuestring[0] == '\0') {
-		cfg_fail("%s.type: must not be empty", at);
+		cfg_fail("%s.%s: must not be empty", at, name);
 		return -1;
 	}
-	d->type = item->valuestring;
+	*out = item->valuestring;
+	return 0;
+}
 
-	item = cJSON_GetObjectItemCaseSensitive(dev, "plugin");
-	if (item) {
-		if (!cJSON_IsString(item)) {
-			cfg_fail("%s.plugin: expected a string", at);
-			return -1;
-		}
-		if (item->valuestring[0] == '\0') {
-			cfg_fail("%s.plugin: must not be empty", at);
-			return -1;
-		}
-		d->plugin = item->valuestring;
-	}
-
+/* addr, len, irq: a window of at least CFG_MIN_WINDOW that neither wraps
+ * nor overlaps the zone's devices parsed so far. */
+static int device_window(const cJSON *dev, const struct zone_cfg *zc,
+			 struct device_cfg *d)
+{
+	const char *at = d->path;
 	if (cfg_member_u64(dev, at, "addr", true, NULL, &d->addr) ||
 	    cfg_member_u64(dev, at, "len", true, NULL, &d->len) ||
 	    cfg_member_u32(dev, at, "irq", &d->irq))
@@ -175,7 +161,6 @@ static int parse_device(const cJSON *dev, struct zone_cfg *zc, unsigned di,
 	}
 	for (unsigned j = 0; j < zc->device_count; j++) {
 		const struct device_cfg *o = &zc->devices[j];
-
 		if (ranges_overlap(d->addr, d->len, o->addr, o->len)) {
 			cfg_fail("%s: window 0x%" PRIx64 "+0x%" PRIx64
 				 " overlaps %s",
@@ -183,6 +168,33 @@ static int parse_device(const cJSON *dev, struct zone_cfg *zc, unsigned di,
 			return -1;
 		}
 	}
+	return 0;
+}
+
+/* One entry of a zone's "devices": an object; skipped (*enabled false)
+ * when its status is "disable"; else type, optional plugin file, window. */
+static int parse_device(const cJSON *dev, struct zone_cfg *zc, unsigned di,
+			bool *enabled)
+{
+	struct device_cfg *d = &zc->devices[zc->device_count];
+	char at[48];
+
+	snprintf(at, sizeof at, "%s.devices[%u]", zc->path, di);
+	*enabled = false;
+	if (!cJSON_IsObject(dev)) {
+		cfg_fail("%s: expected an object", at);
+		return -1;
+	}
+	int status = device_status(dev, at);
+	if (status <= 0)
+		return status;
+	memset(d, 0, sizeof *d);
+	snprintf(d->path, sizeof d->path, "%s", at);
+	d->json = dev;
+	if (string_member(dev, at, "type", true, &d->type) ||
+	    string_member(dev, at, "plugin", false, &d->plugin) ||
+	    device_window(dev, zc, d))
+		return -1;
 	*enabled = true;
 	return 0;
 }

@@ -135,7 +135,9 @@ static int choose_irq_model(struct daemon *d)
 
 static int open_port(struct daemon *d)
 {
-	if (d->opts.mock_fd >= 0)
+	if (d->opts.check)
+		d->port = port_open_check();
+	else if (d->opts.mock_fd >= 0)
 		d->port = port_open_mock_fd(d->opts.mock_fd);
 	else
 		d->port = port_open_auto(d->opts.mock_socket);
@@ -157,8 +159,10 @@ static int open_port(struct daemon *d)
 struct daemon *daemon_create(const struct daemon_options *opts)
 {
 	struct daemon *d = calloc(1, sizeof *d);
-	if (!d)
+	if (!d) {
+		log_error("daemon: out of memory");
 		return NULL;
+	}
 	d->opts = *opts;
 	d->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	d->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -168,8 +172,10 @@ struct daemon *daemon_create(const struct daemon_options *opts)
 		goto fail;
 	}
 	struct virtio_cfg *cfg = calloc(1, sizeof *cfg);
-	if (!cfg)
+	if (!cfg) {
+		log_error("daemon: out of memory");
 		goto fail;
+	}
 	int err = opts->config_text ? virtio_cfg_parse(opts->config_text,
 						       "<embedded>", cfg)
 				    : virtio_cfg_load(opts->config_file, cfg);
@@ -187,6 +193,9 @@ struct daemon *daemon_create(const struct daemon_options *opts)
 	free(dirs);
 	d->loop = eventloop_new();
 	d->zones = calloc(1, sizeof *d->zones);
+	if (!d->plugins || !d->loop || !d->zones)
+		log_error("daemon: out of memory (plugin registry, event "
+			  "loop or zone index)");
 	/* Every device's plugin before touching the hypervisor: a typo in a
 	 * type must not leave half a set of devices behind. */
 	struct plugin **plugins = d->plugins && d->loop && d->zones

@@ -64,6 +64,7 @@ struct daemon_options {
 	bool irq_merge;           /* merge on every model (irqline.c) */
 	const char *control_path; /* control socket (control.h); NULL: none */
 	bool control_optional;    /* cannot bind: warn and serve without */
+	bool check;               /* no hypervisor (port_open_check): --check */
 };
 
 struct daemon {
@@ -79,6 +80,7 @@ struct daemon {
 	int wake_fd; /* signalled by the hypervisor (need_wakeup) */
 	int stop_fd; /* signalled by daemon_request_stop */
 	bool stop;   /* atomic */
+	bool hangup; /* the hypervisor connection closed (mock): atomic */
 	struct zone_index *zones; /* atomic pointer */
 	pthread_mutex_t irq_lock; /* one producer of res_list at a time */
 	uint64_t poll_ns;
@@ -100,7 +102,9 @@ struct daemon {
 /* Everything up to serving: config, port, RAM, plugins, devices. Returns
  * NULL after logging why (the caller exits non-zero). */
 struct daemon *daemon_create(const struct daemon_options *opts);
-/* Serve the bridge on the calling thread until daemon_request_stop. */
+/* Serve the bridge on the calling thread until daemon_request_stop, or
+ * until the mock hypervisor's connection closes: then -ECONNRESET, after
+ * daemon_request_stop (whoever waits for the stop sees it). */
 int daemon_serve(struct daemon *d);
 /* Async-signal-safe and thread-safe. */
 void daemon_request_stop(struct daemon *d);

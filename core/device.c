@@ -104,6 +104,22 @@ static int svc_cfg_check_keys_at(struct hvd_device *hd, const char *key,
 	return cfg_check_keys_at(dev->cfg->json, dev->cfg->path, key, known);
 }
 
+static int svc_cfg_error(struct hvd_device *hd, const char *key,
+			 const char *fmt, ...)
+{
+	struct device *dev = to_dev(hd);
+	char msg[384];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	if (key && *key)
+		cfg_fail("%s.%s: %s", dev->cfg->path, key, msg);
+	else
+		cfg_fail("%s: %s", dev->cfg->path, msg);
+	return -EINVAL;
+}
+
 static void *svc_guest_ptr(struct hvd_device *hd, uint64_t gpa, uint64_t len)
 {
 	return guest_mem_ptr(&to_dev(hd)->zone->mem, gpa, len);
@@ -267,6 +283,7 @@ static const struct hvd_host_services services = {
 	.vq_layout = svc_vq_layout,
 	.vring_interrupt = svc_vring_interrupt,
 	.hv_scmi = svc_hv_scmi,
+	.cfg_error = svc_cfg_error,
 };
 
 /* ---- lifecycle --------------------------------------------------------- */
@@ -291,6 +308,14 @@ static void vq_interrupt(void *owner)
 static int check_info(struct device *dev)
 {
 	struct hvd_device_info *info = &dev->info;
+	/* Device id 0 reads as "no device here" to a guest's probe (virtio
+	 * 1.2 4.2.2): it would be served and never used. */
+	if (device_id(dev) == 0) {
+		log_error("%s: plugin gave no virtio device id (0 in its "
+			  "descriptor and in info.device_id)",
+			  dev->name);
+		return -EINVAL;
+	}
 	if (info->num_queues == 0 || info->num_queues > HVD_MAX_QUEUES) {
 		log_error("%s: plugin declared %u queues (1..%u allowed)",
 			  dev->name, info->num_queues, HVD_MAX_QUEUES);
@@ -319,8 +344,10 @@ struct device *device_create(struct daemon *d, struct zone *zone,
 			     struct plugin *plugin)
 {
 	struct device *dev = calloc(1, sizeof *dev);
-	if (!dev)
+	if (!dev) {
+		log_error("%s: out of memory", cfg->path);
 		return NULL;
+	}
 	dev->host = &services;
 	dev->daemon = d;
 	dev->zone = zone;
@@ -349,8 +376,11 @@ struct device *device_create(struct daemon *d, struct zone *zone,
 	dev->offered_features |= 1ull << VIRTIO_F_VERSION_1;
 
 	dev->vqs = calloc(dev->info.num_queues, sizeof *dev->vqs);
-	if (!dev->vqs)
+	if (!dev->vqs) {
+		log_error("%s: out of memory for %u queues", dev->name,
+			  dev->info.num_queues);
 		goto fail_destroy;
+	}
 	for (unsigned i = 0; i < dev->info.num_queues; i++)
 		vq_init(&dev->vqs[i], i, dev->info.queue_max_size, dev,
 			vq_failed, vq_interrupt);

@@ -152,6 +152,21 @@ static bool poll_window(struct daemon *d)
 	}
 }
 
+/* The mock's socket closes when the mock (the test that ran it) goes
+ * away: nothing will ever ask again, so stop instead of serving nobody.
+ * The socket carries no unsolicited data, so only a hang-up is watched. */
+#define HANGUP_EVENTS (POLLRDHUP | POLLHUP | POLLERR)
+
+static void check_hangup(struct daemon *d, const struct pollfd *p)
+{
+	if (!(p->revents & HANGUP_EVENTS) || d->hangup)
+		return;
+	log_error("%s: the hypervisor closed the connection; stopping",
+		  port_describe(d->port));
+	__atomic_store_n(&d->hangup, true, __ATOMIC_RELEASE);
+	daemon_request_stop(d);
+}
+
 static void sleep_until_woken(struct daemon *d)
 {
 	struct hvisor_bridge *b = d->bridge;
@@ -160,16 +175,19 @@ static void sleep_until_woken(struct daemon *d)
 	 * wake-up, or we see its request here. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (ring_empty(b) && !stopping(d)) {
-		struct pollfd fds[2] = {{.fd = d->wake_fd, .events = POLLIN},
-					{.fd = d->stop_fd, .events = POLLIN}};
+		struct pollfd fds[3] = {
+			{.fd = d->wake_fd, .events = POLLIN},
+			{.fd = d->stop_fd, .events = POLLIN},
+			{.fd = port_hangup_fd(d->port), .events = POLLRDHUP}};
 		d->sleeps++;
 		__atomic_store_n(&d->qs_idle, true, __ATOMIC_SEQ_CST);
-		if (poll(fds, 2, -1) < 0 && errno != EINTR)
+		if (poll(fds, 3, -1) < 0 && errno != EINTR)
 			log_error("dispatch: poll: %m");
 		__atomic_store_n(&d->qs_idle, false, __ATOMIC_SEQ_CST);
 		uint64_t count;
 		if (fds[0].revents & POLLIN)
 			(void)!read(d->wake_fd, &count, sizeof count);
+		check_hangup(d, &fds[2]);
 	}
 	__atomic_store_n(&b->need_wakeup, 0, __ATOMIC_RELAXED);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
@@ -188,11 +206,14 @@ static void sleep_until_woken(struct daemon *d)
 
 static void nap(struct daemon *d, uint64_t *nap_ns)
 {
-	struct pollfd fd = {.fd = d->stop_fd, .events = POLLIN};
+	struct pollfd fds[2] = {
+		{.fd = d->stop_fd, .events = POLLIN},
+		{.fd = port_hangup_fd(d->port), .events = POLLRDHUP}};
 	struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)*nap_ns};
 	__atomic_fetch_add(&d->naps, 1, __ATOMIC_RELAXED);
-	if (ppoll(&fd, 1, &ts, NULL) < 0 && errno != EINTR)
+	if (ppoll(fds, 2, &ts, NULL) < 0 && errno != EINTR)
 		log_error("dispatch: ppoll: %m");
+	check_hangup(d, &fds[1]);
 	if (*nap_ns < NAP_MAX_NS)
 		*nap_ns *= 2;
 }
@@ -221,5 +242,5 @@ int dispatch_run(struct daemon *d)
 	 * spin forever on a daemon that went away. */
 	drain(d);
 	__atomic_store_n(&d->dispatching, false, __ATOMIC_SEQ_CST);
-	return 0;
+	return __atomic_load_n(&d->hangup, __ATOMIC_ACQUIRE) ? -ECONNRESET : 0;
 }

@@ -100,6 +100,36 @@ static void copy_descriptor(const struct hvd_plugin_descriptor *desc,
 	memcpy(copy, desc, n);
 }
 
+#define TYPE_NAME_RULE "1 to 31 characters from a-z, 0-9, '_' and '-'"
+
+/* The name as it can be shown: printable ASCII, other bytes as \xNN,
+ * cut after TYPE_NAME_MAX + 1 bytes. */
+static void type_name_show(const char *type, char *out, size_t size)
+{
+	size_t o = 0;
+	for (size_t i = 0; type[i] && i <= TYPE_NAME_MAX && o + 5 < size; i++) {
+		unsigned char c = (unsigned char)type[i];
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
+			out[o++] = (char)c;
+		else
+			o += (size_t)snprintf(out + o, size - o, "\\x%02x", c);
+	}
+	if (strnlen(type, TYPE_NAME_MAX + 2) > TYPE_NAME_MAX + 1 &&
+	    o + 4 < size)
+		o += (size_t)snprintf(out + o, size - o, "...");
+	out[o] = '\0';
+}
+
+static char *type_name_refusal(const char *type)
+{
+	if (!type)
+		return xasprintf("no type name (" TYPE_NAME_RULE ")");
+	char shown[4 * (TYPE_NAME_MAX + 1) + 8];
+	type_name_show(type, shown, sizeof shown);
+	return xasprintf("invalid type name \"%s\" (" TYPE_NAME_RULE ")",
+			 shown);
+}
+
 static bool type_name_valid(const char *type)
 {
 	size_t n;
@@ -168,7 +198,12 @@ static char *check_and_copy(const struct hvd_plugin_descriptor *desc,
 	if (!ops->create || !ops->queue_notify)
 		return xasprintf("missing create or queue_notify callback");
 	if (!type_name_valid(copy->type))
-		return xasprintf("invalid type name");
+		return type_name_refusal(copy->type);
+	/* A 1.0 plugin has no info.device_id to give one at create(). */
+	if (copy->device_id == 0 && copy->abi_minor == 0)
+		return xasprintf("device id 0: give HVD_PLUGIN_DEFINE the "
+				 "VIRTIO_ID_* of the device (0 means no "
+				 "device to a guest)");
 	return NULL;
 }
 
@@ -205,119 +240,146 @@ static size_t symbol_size(const void *addr)
 	return (size_t)sym->st_size;
 }
 
-/* Open and check one file. Returns the plugin, or NULL with *reason set
- * (malloc'd, without the file name). `info` (optional) receives what could
- * be read for the listing. */
-static struct plugin_impl *open_checked(struct plugin_registry *reg,
-					const char *path, char **reason,
-					struct entry_info *info)
+/* dlopen `path` (a bare name as ./name: dlopen would search the library
+ * path). NULL with *reason set. */
+static void *open_object(const char *path, char **reason)
 {
-	const struct hvd_plugin_descriptor *desc;
-	struct plugin_impl *impl, **grown;
-	const char *open_path = path;
-	char *dlpath = NULL;
-	void *handle;
-	size_t symsize;
-	char *why;
-
-	*reason = NULL;
-	/* Without a slash dlopen would search the library path. */
-	if (!strchr(path, '/')) {
-		dlpath = xasprintf("./%s", path);
-		open_path = dlpath;
-	}
+	char *dlpath = strchr(path, '/') ? NULL : xasprintf("./%s", path);
 	dlerror();
-	handle = dlopen(open_path, RTLD_NOW | RTLD_LOCAL);
+	void *handle = dlopen(dlpath ? dlpath : path, RTLD_NOW | RTLD_LOCAL);
 	free(dlpath);
 	if (!handle) {
 		const char *e = dlerror();
-
 		*reason = xasprintf("cannot be loaded: %s",
 				    e ? e : "unknown error");
-		return NULL;
 	}
-	impl = find_by_handle(reg, handle);
-	if (impl) {
-		/* Same object again (a symlink, or listed twice): drop the
-		 * extra reference dlopen just took. */
-		dlclose(handle);
-		if (info) {
-			snprintf(info->type, sizeof info->type, "%s",
-				 impl->desc.type);
-			snprintf(info->abi, sizeof info->abi, "%u.%u",
-				 impl->desc.abi_major, impl->desc.abi_minor);
-			info->device_id = impl->desc.device_id;
-			info->have_device_id = true;
-		}
-		return impl;
-	}
+	return handle;
+}
 
+/* What the listing shows of a descriptor: its ABI always, its type and id
+ * once the descriptor could be copied and the type is valid. */
+static void info_abi(struct entry_info *info,
+		     const struct hvd_plugin_descriptor *d)
+{
+	if (info)
+		snprintf(info->abi, sizeof info->abi, "%u.%u", d->abi_major,
+			 d->abi_minor);
+}
+
+static void info_type(struct entry_info *info,
+		      const struct hvd_plugin_descriptor *d)
+{
+	if (!info || !d->descriptor_size || !type_name_valid(d->type))
+		return;
+	snprintf(info->type, sizeof info->type, "%s", d->type);
+	info->device_id = d->device_id;
+	info->have_device_id = true;
+}
+
+/* The exported descriptor, if it is there and big enough for its version
+ * words. NULL with *reason set. */
+static const struct hvd_plugin_descriptor *find_descriptor(void *handle,
+							   size_t *symsize,
+							   char **reason)
+{
 	dlerror();
-	desc = dlsym(handle, HVD_PLUGIN_SYMBOL);
+	const struct hvd_plugin_descriptor *desc =
+		dlsym(handle, HVD_PLUGIN_SYMBOL);
 	if (!desc) {
 		*reason = xasprintf("not an hvisor device plugin (no "
 				    "%s symbol)",
 				    HVD_PLUGIN_SYMBOL);
-		dlclose(handle);
 		return NULL;
 	}
-	symsize = symbol_size(desc);
-	if (symsize && symsize < 4 * sizeof(uint32_t)) {
+	*symsize = symbol_size(desc);
+	if (*symsize && *symsize < 4 * sizeof(uint32_t)) {
 		*reason = xasprintf("%s is only %zu bytes", HVD_PLUGIN_SYMBOL,
-				    symsize);
-		dlclose(handle);
+				    *symsize);
 		return NULL;
 	}
-	if (info)
-		snprintf(info->abi, sizeof info->abi, "%u.%u", desc->abi_major,
-			 desc->abi_minor);
-	why = check_version(desc);
+	return desc;
+}
+
+/* Version, then the declared size against the symbol's real size. */
+static char *check_sizes(const struct hvd_plugin_descriptor *desc,
+			 size_t symsize)
+{
+	char *why = check_version(desc);
 	if (!why && symsize && symsize < desc->descriptor_size &&
 	    symsize < sizeof(struct hvd_plugin_descriptor))
 		why = xasprintf("%s is %zu bytes, smaller than its declared "
 				"descriptor size %u",
 				HVD_PLUGIN_SYMBOL, symsize,
 				desc->descriptor_size);
-	impl = NULL;
-	if (!why) {
-		impl = calloc(1, sizeof *impl);
-		if (!impl)
-			why = xasprintf("out of memory");
-	}
-	if (!why)
-		why = check_and_copy(desc, &impl->desc, &impl->pub.ops);
-	/* The listing shows type and id of a refused plugin too, when its
-	 * descriptor got as far as being copied. */
-	if (info && impl && impl->desc.descriptor_size &&
-	    type_name_valid(impl->desc.type)) {
-		snprintf(info->type, sizeof info->type, "%s", impl->desc.type);
-		info->device_id = impl->desc.device_id;
-		info->have_device_id = true;
-	}
-	if (!why) {
-		grown = realloc(reg->plugins,
-				(reg->nplugins + 1) * sizeof *reg->plugins);
-		if (!grown)
-			why = xasprintf("out of memory");
-		else
-			reg->plugins = grown;
-	}
-	if (!why)
-		impl->pub.path = strdup(path);
-	if (!why && !impl->pub.path)
-		why = xasprintf("out of memory");
-	if (why) {
-		if (impl)
-			free(impl->pub.path);
-		free(impl);
-		dlclose(handle);
-		*reason = why;
-		return NULL;
-	}
+	return why;
+}
+
+/* Enter a checked plugin into the registry (it owns handle from now). */
+static char *adopt(struct plugin_registry *reg, struct plugin_impl *impl,
+		   void *handle, const char *path)
+{
+	struct plugin_impl **grown =
+		realloc(reg->plugins, (reg->nplugins + 1) * sizeof *grown);
+	if (!grown)
+		return xasprintf("out of memory");
+	reg->plugins = grown;
+	impl->pub.path = strdup(path);
+	if (!impl->pub.path)
+		return xasprintf("out of memory");
 	impl->pub.handle = handle;
 	impl->pub.desc = &impl->desc;
 	reg->plugins[reg->nplugins++] = impl;
-	return impl;
+	return NULL;
+}
+
+/* Open and check one file: load it, find its descriptor, check versions
+ * and sizes, copy and check the tables, register it. Returns the plugin,
+ * or NULL with *reason set (malloc'd, without the file name). `info`
+ * (optional) receives what could be read for the listing. */
+static struct plugin_impl *open_checked(struct plugin_registry *reg,
+					const char *path, char **reason,
+					struct entry_info *info)
+{
+	*reason = NULL;
+	void *handle = open_object(path, reason);
+	if (!handle)
+		return NULL;
+	struct plugin_impl *impl = find_by_handle(reg, handle);
+	if (impl) {
+		/* Same object again (a symlink, or listed twice): drop the
+		 * extra reference dlopen just took. */
+		dlclose(handle);
+		info_abi(info, &impl->desc);
+		info_type(info, &impl->desc);
+		return impl;
+	}
+	size_t symsize = 0;
+	const struct hvd_plugin_descriptor *desc =
+		find_descriptor(handle, &symsize, reason);
+	if (!desc)
+		goto fail;
+	info_abi(info, desc);
+	*reason = check_sizes(desc, symsize);
+	if (*reason)
+		goto fail;
+	impl = calloc(1, sizeof *impl);
+	if (!impl) {
+		*reason = xasprintf("out of memory");
+		goto fail;
+	}
+	*reason = check_and_copy(desc, &impl->desc, &impl->pub.ops);
+	/* The listing shows type and id of a refused plugin too. */
+	info_type(info, &impl->desc);
+	if (!*reason)
+		*reason = adopt(reg, impl, handle, path);
+	if (!*reason)
+		return impl;
+fail:
+	if (impl)
+		free(impl->pub.path);
+	free(impl);
+	dlclose(handle);
+	return NULL;
 }
 
 struct plugin *loader_open_file(struct plugin_registry *reg, const char *path,

@@ -48,6 +48,10 @@ static void usage(FILE *out)
 		"                     the hypervisor reports)\n"
 		"  --irq-merge        raise an irq only when the device's line "
 		"is down\n"
+		"  --check            no hypervisor: parse the file, create "
+		"and "
+		"destroy every\n"
+		"                     device, exit 0 if all of that worked\n"
 		"\n"
 		"Plugins are searched in --plugin-dir, then HVISOR_PLUGIN_PATH "
 		"(colon-separated),\nthen %s.\n",
@@ -66,6 +70,7 @@ struct cli {
 	const char *file;
 	const char *control; /* --control PATH */
 	bool no_control;
+	bool check;
 };
 
 /* --irq-model NAME: 1 + PORT_IRQ_*, or -1 for an unknown name. */
@@ -90,6 +95,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli, bool want_file)
 		OPT_IRQ_MERGE,
 		OPT_CONTROL,
 		OPT_NO_CONTROL,
+		OPT_CHECK,
 	};
 	static const struct option opts[] = {
 		{"plugin-dir", required_argument, NULL, OPT_PLUGIN_DIR},
@@ -101,6 +107,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli, bool want_file)
 		{"no-control", no_argument, NULL, OPT_NO_CONTROL},
 		{"irq-model", required_argument, NULL, OPT_IRQ_MODEL},
 		{"irq-merge", no_argument, NULL, OPT_IRQ_MERGE},
+		{"check", no_argument, NULL, OPT_CHECK},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -171,6 +178,9 @@ static int parse_cli(int argc, char **argv, struct cli *cli, bool want_file)
 		case OPT_IRQ_MERGE:
 			cli->irq_merge = true;
 			break;
+		case OPT_CHECK:
+			cli->check = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return EXIT_SUCCESS;
@@ -194,8 +204,34 @@ static int parse_cli(int argc, char **argv, struct cli *cli, bool want_file)
 
 static void *serve_thread(void *arg)
 {
-	daemon_serve(arg);
+	/* The hypervisor went away (a mock's test ended): wake the main
+	 * thread's sigwait so that the process exits, non-zero. */
+	if (daemon_serve(arg) == -ECONNRESET)
+		kill(getpid(), SIGTERM);
 	return NULL;
+}
+
+/* --check: everything start does up to serving, with no hypervisor (the
+ * check port), then every device destroyed again. */
+static int virtio_check(const struct cli *cli)
+{
+	struct daemon_options opts = {
+		.config_file = cli->file,
+		.plugin_dirs = cli->plugin_dirs,
+		.plugin_dir_count = cli->plugin_dir_count,
+		.mock_fd = -1,
+		.check = true,
+	};
+	struct daemon *d = daemon_create(&opts);
+	if (!d)
+		return EXIT_FAILURE;
+	unsigned devices = 0, zones = d->zones->count;
+	for (unsigned i = 0; i < zones; i++)
+		devices += d->zones->zone[i]->table->count;
+	daemon_destroy(d);
+	printf("%s: ok, %u device(s) in %u zone(s) created and destroyed\n",
+	       cli->file, devices, zones);
+	return EXIT_SUCCESS;
 }
 
 static int virtio_start(int argc, char **argv)
@@ -204,8 +240,10 @@ static int virtio_start(int argc, char **argv)
 	int rc = parse_cli(argc, argv, &cli, true);
 	if (rc >= 0)
 		return rc;
-	log_init(cli.foreground || isatty(STDERR_FILENO),
+	log_init(cli.foreground || cli.check || isatty(STDERR_FILENO),
 		 (enum hvd_log_level)cli.log_level);
+	if (cli.check)
+		return virtio_check(&cli);
 
 	/* Signals are taken synchronously by this thread only: block them
 	 * before any thread (event loop, plugin workers) exists. */
@@ -246,11 +284,13 @@ static int virtio_start(int argc, char **argv)
 	do {
 		sigwait(&sigs, &sig);
 	} while (sig == SIGHUP); /* no reload: keep serving */
-	log_info("%s: resetting devices and exiting", strsignal(sig));
+	bool hangup = __atomic_load_n(&d->hangup, __ATOMIC_ACQUIRE);
+	if (!hangup)
+		log_info("%s: resetting devices and exiting", strsignal(sig));
 	daemon_request_stop(d);
 	pthread_join(t, NULL);
 	daemon_destroy(d);
-	return EXIT_SUCCESS;
+	return hangup ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
 static int virtio_plugins(int argc, char **argv)

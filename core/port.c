@@ -210,6 +210,11 @@ int port_guest_fd(struct port *port, const void *hva, int *fd, uint64_t *offset)
 	return rc;
 }
 
+int port_hangup_fd(const struct port *port)
+{
+	return port && port->kind == PORT_KIND_MOCK ? port->fd : -1;
+}
+
 int port_finish_req(struct port *port)
 {
 	if (!port)

@@ -20,11 +20,18 @@ struct port *port_open_dev(const char *path);
 struct port *port_open_mock(const char *socket_path);
 /* Uses an already connected SOCK_SEQPACKET socket (takes ownership). */
 struct port *port_open_mock_fd(int fd);
+/* No hypervisor at all: private bridge page, sparse RAM, interrupts and
+ * kicks go nowhere, zone control refused. For `virtio start --check`. */
+struct port *port_open_check(void);
 /* Picks from the environment/flag: mock if mock_socket != NULL or
  * HVISOR_MOCK is set, else /dev/hvisor. Logs what it chose. */
 struct port *port_open_auto(const char *mock_socket);
 void port_close(struct port *port);
 const char *port_describe(const struct port *port); /* "/dev/hvisor", ... */
+/* An fd that reports POLLHUP/POLLRDHUP once the hypervisor side has gone
+ * away (the mock's socket), or -1 when there is none (/dev/hvisor). Only
+ * to be polled for those events: the port owns its data. */
+int port_hangup_fd(const struct port *port);
 
 /* HVISOR_INIT_VIRTIO + map the bridge page. */
 int port_init_virtio(struct port *port, struct hvisor_bridge **bridge);

@@ -14,8 +14,9 @@
 #include "port.h"
 
 enum port_kind {
-	PORT_KIND_DEV = 1,  /* the /dev/hvisor kernel module */
-	PORT_KIND_MOCK = 2, /* the mock hypervisor over a UNIX socket */
+	PORT_KIND_DEV = 1,   /* the /dev/hvisor kernel module */
+	PORT_KIND_MOCK = 2,  /* the mock hypervisor over a UNIX socket */
+	PORT_KIND_CHECK = 3, /* no hypervisor: --check (port_check.c) */
 };
 
 /* zone_info_t of the hypervisor: u32 zone_id; u64 cpus; char name[32];

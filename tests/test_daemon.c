@@ -255,6 +255,61 @@ static void test_unknown_device_key_refused(void)
 	hvd_mock_free(m);
 }
 
+/* A plugin whose devices would have virtio id 0 (none in its descriptor,
+ * none given at create()) is refused with the reason, not served. */
+static void test_device_id_0_refused(void)
+{
+	const char *fixtures = getenv("HVISOR_TEST_FIXTURE_DIR");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(fixtures);
+	char *cfg = write_file("noid.json", MEM_ZONE1
+			       "\"devices\": [{\"type\": \"fixture-noid\", "
+			       "\"addr\": \"0xa003e00\", \"len\": \"0x200\", "
+			       "\"irq\": 78}]}]}");
+	char cmd[1024], *out;
+	snprintf(cmd, sizeof cmd,
+		 "%s virtio start --check --plugin-dir %s/noid %s", bin(),
+		 fixtures, cfg);
+	CU_ASSERT_EQUAL(run(cmd, &out), 1);
+	CU_ASSERT_PTR_NOT_NULL(
+		strstr(out, "fixture-noid@0xa003e00: plugin gave no virtio "
+			    "device id (0 in its descriptor and in "
+			    "info.device_id)"));
+}
+
+/* --check: no hypervisor (no mock, no /dev/hvisor needed), every device
+ * created and destroyed; a plugin's own refusal fails the check. */
+static void test_check_without_hypervisor(void)
+{
+	char cmd[1024], *out;
+	char *cfg = write_file("check.json", RNG_CONFIG);
+	snprintf(
+		cmd, sizeof cmd,
+		"env -u HVISOR_MOCK %s virtio start --check --plugin-dir %s %s",
+		bin(), plugin_dir(), cfg);
+	CU_ASSERT_EQUAL(run(cmd, &out), 0);
+	char want[256];
+	snprintf(want, sizeof want,
+		 "%s: ok, 1 device(s) in 1 zone(s) created and destroyed", cfg);
+	if (!strstr(out, want))
+		fprintf(stderr, "\n  output:\n%s\n", out);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, want));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "virtio device id 4 at 0xa003e00"));
+
+	cfg = write_file("check-bad.json", MEM_ZONE1
+			 "\"devices\": [{\"type\": \"rng\", \"addr\": "
+			 "\"0xa003e00\", \"len\": \"0x200\", \"irq\": "
+			 "78, \"source\": \"/nonexistent/rng\"}]}]}");
+	snprintf(
+		cmd, sizeof cmd,
+		"env -u HVISOR_MOCK %s virtio start --check --plugin-dir %s %s",
+		bin(), plugin_dir(), cfg);
+	CU_ASSERT_EQUAL(run(cmd, &out), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out,
+				      "zones[0].devices[0].source: cannot open "
+				      "/nonexistent/rng"));
+	CU_ASSERT_PTR_NULL(strstr(out, ": ok,"));
+}
+
 static void test_missing_config_file(void)
 {
 	char *out;
@@ -381,6 +436,8 @@ int main(void)
 		 test_config_error_names_path},
 		{"unknown device type refused", test_unknown_type_refused},
 		{"unknown device key refused", test_unknown_device_key_refused},
+		{"device id 0 refused", test_device_id_0_refused},
+		{"--check without a hypervisor", test_check_without_hypervisor},
 		{"missing config file", test_missing_config_file},
 		{"no silent fallback to the mock",
 		 test_no_silent_fallback_to_mock},

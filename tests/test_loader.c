@@ -143,7 +143,9 @@ static void test_refusals(void)
 
 	expect_refusal(reg, "bad/libfixture-nocb.so",
 		       "missing create or queue_notify callback");
-	expect_refusal(reg, "bad/libfixture-badtype.so", "invalid type name");
+	expect_refusal(reg, "bad/libfixture-badtype.so",
+		       "invalid type name \"Fixture Bad!\" (1 to 31 characters "
+		       "from a-z, 0-9, '_' and '-')");
 	expect_refusal(reg, "bad/libfixture-nosym.so",
 		       "not an hvisor device plugin (no hvd_plugin_descriptor "
 		       "symbol)");
@@ -267,21 +269,40 @@ static void test_check_descriptor(void)
 	d = good_desc("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"); /* 31 */
 	expect_check(&d, NULL);
 
-	static const char *const bad_types[] = {
-		"",
-		"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" /* 32 */,
-		"Upper",
-		"a b",
-		"a.b",
-		"a/b",
-		"caf\xc3\xa9",
+	/* The refusal shows the name (unprintable bytes escaped, cut after
+	 * one byte too many) and the rule. */
+#define RULE " (1 to 31 characters from a-z, 0-9, '_' and '-')"
+	static const char *const bad_types[][2] = {
+		{"", "\"\""},
+		{"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" /* 32 */,
+		 "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\""},
+		{"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" /* 36 */,
+		 "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...\""},
+		{"Upper", "\"Upper\""},
+		{"a b", "\"a b\""},
+		{"a.b", "\"a.b\""},
+		{"a/b", "\"a/b\""},
+		{"caf\xc3\xa9", "\"caf\\xc3\\xa9\""},
+		{"q\"x", "\"q\\x22x\""},
 	};
 	for (unsigned i = 0; i < sizeof bad_types / sizeof *bad_types; i++) {
-		d = good_desc(bad_types[i]);
-		expect_check(&d, "invalid type name");
+		d = good_desc(bad_types[i][0]);
+		snprintf(reason, sizeof reason, "invalid type name %s" RULE,
+			 bad_types[i][1]);
+		expect_check(&d, reason);
 	}
 	d = good_desc(NULL);
-	expect_check(&d, "invalid type name");
+	expect_check(&d, "no type name" RULE);
+#undef RULE
+
+	/* Device id 0 is "no device" to a guest: a 1.0 plugin cannot give
+	 * another one at create() (info.device_id came in 1.1). */
+	d = good_desc("x");
+	d.device_id = 0;
+	expect_check(&d, NULL);
+	d.abi_minor = 0;
+	expect_check(&d, "device id 0: give HVD_PLUGIN_DEFINE the VIRTIO_ID_* "
+			 "of the device (0 means no device to a guest)");
 
 	d = good_desc("x");
 	d.ops = NULL;
@@ -517,7 +538,8 @@ static void test_scan(void)
 		CU_ASSERT_PTR_NOT_NULL(e[i].why);
 	}
 	/* Reasons in the listing do not repeat the file name. */
-	ASSERT_STR(e[0].why, "invalid type name");
+	ASSERT_STR(e[0].why, "invalid type name \"Fixture Bad!\" (1 to 31 "
+			     "characters from a-z, 0-9, '_' and '-')");
 	ASSERT_STR(e[4].why, "not an hvisor device plugin (no "
 			     "hvd_plugin_descriptor symbol)");
 	snprintf(expected, sizeof expected, "%s/libfixture-fail.so", top);

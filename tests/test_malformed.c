@@ -305,6 +305,45 @@ static void test_bad_all_in_a_row(void)
 	teardown();
 }
 
+/* ---- Fail fast ---------------------------------------------------------- */
+
+/* A guest waiting for a completion that will never come learns of
+ * NEEDS_RESET at once, in either guest model, also in a wait begun after
+ * the interrupt; a reset clears it. The wait's timeout is only a guard: a
+ * regression returns -ETIMEDOUT instead. */
+#define FAIL_FAST_GUARD_MS 20000
+
+static void wait_fails_fast(enum hvd_guest_model model)
+{
+	setup();
+	CU_ASSERT_EQUAL(hvd_guest_set_model(gd, model), 0);
+	struct hvd_guest_vq *vq = bring_up(F_BAD, NULL);
+	mk_loop(vq);
+	CU_ASSERT_EQUAL(hvd_guest_vq_kick(vq), 1);
+	void *tok = NULL;
+	uint32_t len = 0;
+	CU_ASSERT_EQUAL(
+		hvd_guest_vq_wait_used(vq, &tok, &len, FAIL_FAST_GUARD_MS),
+		-ENOTRECOVERABLE);
+	CU_ASSERT_EQUAL(
+		hvd_guest_vq_wait_used(vq, &tok, &len, FAIL_FAST_GUARD_MS),
+		-ENOTRECOVERABLE);
+	CU_ASSERT_EQUAL(hvd_guest_reset(gd), 0);
+	vq = bring_up(F_BAD, NULL);
+	CU_ASSERT_EQUAL(echo_once(vq, "after reset", false), 0);
+	teardown();
+}
+
+static void test_wait_fails_fast_polling(void)
+{
+	wait_fails_fast(HVD_GUEST_POLLING);
+}
+
+static void test_wait_fails_fast_linux(void)
+{
+	wait_fails_fast(HVD_GUEST_LINUX);
+}
+
 /* ---- Ring addresses outside guest RAM --------------------------------- */
 
 struct ring_case {
@@ -403,6 +442,10 @@ int main(void)
 		 test_bad_indirect_outside},
 		{"malformed: indirect with NEXT", test_bad_indirect_next},
 		{"malformed: all cases on one daemon", test_bad_all_in_a_row},
+		{"wait fails fast at NEEDS_RESET (polling guest)",
+		 test_wait_fails_fast_polling},
+		{"wait fails fast at NEEDS_RESET (Linux guest)",
+		 test_wait_fails_fast_linux},
 		{"ring addresses outside RAM at DRIVER_OK",
 		 test_ring_addresses_outside_ram},
 		{NULL, NULL},

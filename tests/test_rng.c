@@ -165,6 +165,11 @@ static void test_bad_source_and_key(void)
 			      "\"/nonexistent/entropy\"}"),
 		0);
 	CU_ASSERT_PTR_NULL(f.daemon);
+	/* The plugin's own error carries the JSON path (cfg_error). */
+	CU_ASSERT_STRING_EQUAL(
+		cfg_last_error(),
+		"zones[0].devices[0].source: cannot open "
+		"/nonexistent/entropy: No such file or directory");
 	hvd_mock_free(f.mock);
 	struct fixture g = {0};
 	CU_ASSERT_NOT_EQUAL(

@@ -5,6 +5,8 @@
 # PKG_CONFIG_PATH, runs its tests (the installed `hvisor` serving the
 # plugin from --plugin-dir through the installed mock harness), installs it
 # under a second prefix and runs the tests again on the installed file.
+# Then the skeleton plugin as installed under share/doc (with the guide)
+# is built and tested the same way.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 src=$PWD
@@ -20,7 +22,12 @@ meson compile -C "$work/build" >/dev/null
 meson install -C "$work/build" --quiet
 pc=$(find "$sdk" -name hvd-plugin.pc -printf '%h\n' | head -n1)
 [ -n "$pc" ] || { echo "hvd-plugin.pc was not installed" >&2; exit 1; }
-for f in include/hvd/plugin.h include/hvd/mock.h bin/hvisor; do
+doc=$sdk/share/doc/hvisor-virtio
+for f in include/hvd/plugin.h include/hvd/iov.h include/hvd/mock.h bin/hvisor \
+	bin/hvisor-mock \
+	share/doc/hvisor-virtio/plugin-guide.md \
+	share/doc/hvisor-virtio/examples/skeleton/meson.build \
+	share/doc/hvisor-virtio/examples/input/meson.build; do
 	[ -e "$sdk/$f" ] || { echo "not installed: $f" >&2; exit 1; }
 done
 mock_so=$(find "$sdk" -name 'libhvd-mock.so.1' | head -n1)
@@ -55,4 +62,9 @@ grep -Eq "libhvd-input.so +input +18 +1\.[0-9]+ .*ok$" "$work/plugins.txt" ||
 echo "-- the example's tests again, serving the installed plugin file"
 INPUT_PLUGIN_DIR=$plugindir HVISOR_BIN=$sdk/bin/hvisor \
 	LD_LIBRARY_PATH=$(dirname "$mock_so") "$work/input-build/test_input"
+echo "-- the skeleton as installed with the guide, against $sdk alone"
+cp -r "$doc/examples/skeleton" "$work/skeleton"
+meson setup "$work/skeleton-build" "$work/skeleton" --prefix "$consumer" >/dev/null
+meson compile -C "$work/skeleton-build" >/dev/null
+meson test -C "$work/skeleton-build" --print-errorlogs
 echo "sdk: OK"

@@ -126,24 +126,15 @@ if [[ $arches == *" arm64 "* ]]; then
 	set -e
 fi
 if [ $rc = 0 ]; then
-	cat >"$WORK/arm64-cross.ini" <<CROSS
-[binaries]
-c = 'aarch64-linux-gnu-gcc'
-ar = 'aarch64-linux-gnu-ar'
-strip = 'aarch64-linux-gnu-strip'
-pkgconfig = 'pkg-config'
-
+	# The committed cross file, with only the sysroot layered on top
+	# (Meson merges --cross-file arguments, later ones winning).
+	cat >"$WORK/arm64-sysroot.ini" <<CROSS
 [properties]
 sys_root = '$sysroot'
 pkg_config_libdir = '$sysroot/usr/lib/aarch64-linux-gnu/pkgconfig'
-
-[host_machine]
-system = 'linux'
-cpu_family = 'aarch64'
-cpu = 'cortex-a57'
-endian = 'little'
 CROSS
-	meson setup "$WORK/build-arm64" --cross-file "$WORK/arm64-cross.ini" >"$WORK/arm64-meson.log" 2>&1 ||
+	meson setup "$WORK/build-arm64" --cross-file "$ROOT/cross/aarch64-linux-gnu.ini" \
+		--cross-file "$WORK/arm64-sysroot.ini" >"$WORK/arm64-meson.log" 2>&1 ||
 		{ cat "$WORK/arm64-meson.log"; exit 1; }
 	meson compile -C "$WORK/build-arm64" hvisor testdev >>"$WORK/arm64-meson.log" 2>&1 ||
 		{ cat "$WORK/arm64-meson.log"; exit 1; }

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "blk.h"
+#include "hvd/iov.h"
 
 /* A request's view of its chain after splitting off header and status. */
 struct blk_req {
@@ -31,53 +32,6 @@ struct blk_req {
 	size_t data_len;
 	uint32_t written; /* bytes written to the guest besides the status */
 };
-
-/* Copy `len` bytes starting `skip` bytes into the iovec array; returns
- * the number copied (less than len when the array is shorter). */
-static size_t gather(const struct iovec *iov, unsigned count, size_t skip,
-		     void *dst, size_t len)
-{
-	size_t done = 0;
-	for (unsigned i = 0; i < count && done < len; i++) {
-		size_t n = iov[i].iov_len;
-		if (skip >= n) {
-			skip -= n;
-			continue;
-		}
-		size_t take = n - skip;
-		if (take > len - done)
-			take = len - done;
-		memcpy((uint8_t *)dst + done, (uint8_t *)iov[i].iov_base + skip,
-		       take);
-		done += take;
-		skip = 0;
-	}
-	return done;
-}
-
-/* Fill dst[] with the part of src[] from byte `skip` on, `len` bytes at
- * most. Returns the number of entries used. */
-static unsigned slice(const struct iovec *src, unsigned count, size_t skip,
-		      size_t len, struct iovec *dst)
-{
-	unsigned n = 0;
-	for (unsigned i = 0; i < count && len > 0; i++) {
-		size_t l = src[i].iov_len;
-		if (skip >= l) {
-			skip -= l;
-			continue;
-		}
-		size_t take = l - skip;
-		if (take > len)
-			take = len;
-		dst[n].iov_base = (uint8_t *)src[i].iov_base + skip;
-		dst[n].iov_len = take;
-		n++;
-		len -= take;
-		skip = 0;
-	}
-	return n;
-}
 
 /* Whole transfer or an error: short transfers (signals, huge requests) are
  * resumed where they stopped. Modifies iov. Returns 0 or -errno. */
@@ -149,23 +103,15 @@ static int transfer_bounced(const struct blk *blk, bool write,
 	void *buf = NULL;
 	if (posix_memalign(&buf, blk->dio_mem_align, piece))
 		return -ENOMEM;
-	struct iovec part[BLK_SEG_MAX]; /* do_rw checked count */
 	int err = 0;
 	for (size_t done = 0; done < len && !err;) {
 		size_t n = len - done < piece ? len - done : piece;
 		if (write)
-			gather(iov, count, done, buf, n);
+			hvd_iov_read(iov, count, done, buf, n);
 		struct iovec one = {buf, n};
 		err = transfer(blk->fd, write, &one, 1, off + (off_t)done);
-		if (!err && !write) {
-			unsigned k = slice(iov, count, done, n, part);
-			size_t at = 0;
-			for (unsigned i = 0; i < k; i++) {
-				memcpy(part[i].iov_base, (uint8_t *)buf + at,
-				       part[i].iov_len);
-				at += part[i].iov_len;
-			}
-		}
+		if (!err && !write)
+			hvd_iov_write(iov, count, done, buf, n);
 		done += n;
 	}
 	free(buf);
@@ -300,7 +246,7 @@ static uint8_t do_discard_or_zero(struct blk *blk, struct blk_req *req)
 	    req->data_len / each > BLK_DISCARD_SEG_MAX)
 		return VIRTIO_BLK_S_IOERR;
 	unsigned count = (unsigned)(req->data_len / each);
-	gather(req->data, req->data_count, 0, ranges, req->data_len);
+	hvd_iov_read(req->data, req->data_count, 0, ranges, req->data_len);
 
 	/* Check every range before touching the file: a request is done
 	 * whole or not at all. */
@@ -418,7 +364,7 @@ bool blk_request_run(struct blk *blk, struct hvd_chain *chain,
 
 	struct virtio_blk_outhdr hdr;
 	if (chain->num_out + chain->num_in > BLK_REQ_IOV_MAX ||
-	    gather(out, chain->num_out, 0, &hdr, sizeof hdr) != sizeof hdr) {
+	    hvd_chain_read(chain, 0, &hdr, sizeof hdr) != sizeof hdr) {
 		*status = VIRTIO_BLK_S_IOERR;
 		host->vq_push(chain, 1);
 		return true;
@@ -433,11 +379,14 @@ bool blk_request_run(struct blk *blk, struct hvd_chain *chain,
 	};
 	if (data_is_writable(req.type)) {
 		req.data_len = chain->in_bytes - 1;
-		req.data_count = slice(in, chain->num_in, 0, req.data_len, iov);
+		req.data_count =
+			hvd_iov_slice(in, chain->num_in, 0, req.data_len, iov,
+				      BLK_REQ_IOV_MAX);
 	} else {
 		req.data_len = chain->out_bytes - sizeof hdr;
-		req.data_count = slice(out, chain->num_out, sizeof hdr,
-				       req.data_len, iov);
+		req.data_count =
+			hvd_iov_slice(out, chain->num_out, sizeof hdr,
+				      req.data_len, iov, BLK_REQ_IOV_MAX);
 	}
 
 	*status = execute(blk, &req);

@@ -26,6 +26,7 @@
 
 #include <linux/virtio_console.h>
 
+#include "hvd/iov.h"
 #include "hvd/plugin.h"
 
 /* Ports a device may have: port 0 plus the JSON "ports" array. Each needs

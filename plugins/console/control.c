@@ -51,22 +51,6 @@ void ctrl_send(struct console *con, uint32_t id, uint16_t event, uint16_t value,
 	ctrl_flush(con);
 }
 
-/* Copy `len` bytes into the chain's writable buffers; returns bytes copied. */
-static uint32_t copy_to_chain(const struct hvd_chain *c, const uint8_t *src,
-			      uint32_t len)
-{
-	uint32_t done = 0;
-	for (uint32_t i = c->num_out; i < c->num_out + c->num_in && done < len;
-	     i++) {
-		size_t n = c->iov[i].iov_len;
-		if (n > len - done)
-			n = len - done;
-		memcpy(c->iov[i].iov_base, src + done, n);
-		done += (uint32_t)n;
-	}
-	return done;
-}
-
 void ctrl_flush(struct console *con)
 {
 	if (!con->active || !con->multiport)
@@ -83,7 +67,8 @@ void ctrl_flush(struct console *con)
 				       "control buffer of %u bytes cut a "
 				       "%u-byte message",
 				       c->in_bytes, m->len);
-		con->host->vq_push(c, copy_to_chain(c, m->data, m->len));
+		con->host->vq_push(
+			c, (uint32_t)hvd_chain_write(c, 0, m->data, m->len));
 		pushed = true;
 		con->ctrl_head = m->next;
 		if (!con->ctrl_head)
@@ -195,14 +180,7 @@ void ctrl_handle_tx(struct console *con)
 		if (!c)
 			break;
 		struct virtio_console_control msg;
-		uint32_t got = 0;
-		for (uint32_t i = 0; i < c->num_out && got < sizeof msg; i++) {
-			size_t n = c->iov[i].iov_len;
-			if (n > sizeof msg - got)
-				n = sizeof msg - got;
-			memcpy((uint8_t *)&msg + got, c->iov[i].iov_base, n);
-			got += (uint32_t)n;
-		}
+		size_t got = hvd_chain_read(c, 0, &msg, sizeof msg);
 		con->host->vq_push(c, 0);
 		if (got < sizeof msg || !handle_msg(con, &msg)) {
 			con->host->needs_reset(con->dev,

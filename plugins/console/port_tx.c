@@ -93,25 +93,6 @@ static enum tx_result tx_write(struct cport *port, const struct iovec *iov,
 	}
 }
 
-/* Up to TX_IOV iovecs of the chain's readable bytes from `skip` on. */
-static unsigned tx_iov_from(const struct hvd_chain *c, size_t skip,
-			    struct iovec *out)
-{
-	unsigned n = 0;
-	for (uint32_t i = 0; i < c->num_out && n < TX_IOV; i++) {
-		size_t len = c->iov[i].iov_len;
-		if (skip >= len) {
-			skip -= len;
-			continue;
-		}
-		out[n].iov_base = (uint8_t *)c->iov[i].iov_base + skip;
-		out[n].iov_len = len - skip;
-		skip = 0;
-		n++;
-	}
-	return n;
-}
-
 static enum tx_result flush_emerg(struct cport *port)
 {
 	while (port->emerg_len) {
@@ -196,16 +177,10 @@ static void sb_episode_end(struct cport *port)
 static void keep_chain(struct cport *port, const struct hvd_chain *c,
 		       size_t skip)
 {
-	for (uint32_t i = 0; i < c->num_out; i++) {
-		size_t len = c->iov[i].iov_len;
-		if (skip >= len) {
-			skip -= len;
-			continue;
-		}
+	for (unsigned i = hvd_iov_seek(c->iov, c->num_out, &skip);
+	     i < c->num_out; i++, skip = 0)
 		sb_keep(port, (const uint8_t *)c->iov[i].iov_base + skip,
-			len - skip);
-		skip = 0;
-	}
+			c->iov[i].iov_len - skip);
 }
 
 /* Copy chains into the scrollback and return them to the guest: all of
@@ -265,7 +240,10 @@ static enum tx_result tx_direct(struct cport *port, struct hvd_vq *vq,
 		struct hvd_chain *c = port->tx_chain;
 		if (port->tx_done < c->out_bytes) {
 			struct iovec iov[TX_IOV];
-			unsigned n = tx_iov_from(c, port->tx_done, iov);
+			/* The readable bytes not sent yet. */
+			unsigned n =
+				hvd_iov_slice(c->iov, c->num_out, port->tx_done,
+					      SIZE_MAX, iov, TX_IOV);
 			size_t written = 0;
 			r = tx_write(port, iov, n, &written);
 			port->tx_done += written;

@@ -154,41 +154,11 @@ static void gpu_config_write(void *state, uint32_t offset, const void *buf,
 	gpu->events_read &= ~le32toh(clear);
 }
 
-/* Copy up to `room` readable bytes of the chain into buf; returns how
- * many. */
-static size_t gather(const struct hvd_chain *chain, void *buf, size_t room)
-{
-	size_t done = 0;
-	for (uint32_t i = 0; i < chain->num_out && done < room; i++) {
-		size_t n = chain->iov[i].iov_len;
-		if (n > room - done)
-			n = room - done;
-		memcpy((uint8_t *)buf + done, chain->iov[i].iov_base, n);
-		done += n;
-	}
-	return done;
-}
-
-/* Copy len bytes into the chain's writable buffers (the caller checked
- * in_bytes). */
-static void scatter(const struct hvd_chain *chain, const void *buf, size_t len)
-{
-	size_t done = 0;
-	for (uint32_t i = chain->num_out;
-	     i < chain->num_out + chain->num_in && done < len; i++) {
-		size_t n = chain->iov[i].iov_len;
-		if (n > len - done)
-			n = len - done;
-		memcpy(chain->iov[i].iov_base, (const uint8_t *)buf + done, n);
-		done += n;
-	}
-}
-
 /* One control request: 0, or -EPROTO after marking the device broken. */
 static int serve_ctrl(struct gpu *gpu, struct hvd_chain *chain)
 {
 	struct virtio_gpu_resp_edid resp; /* the largest response */
-	size_t len = gather(chain, gpu->req, GPU_REQ_MAX);
+	size_t len = hvd_chain_read(chain, 0, gpu->req, GPU_REQ_MAX);
 	size_t room =
 		chain->in_bytes < sizeof resp ? chain->in_bytes : sizeof resp;
 	memset(&resp, 0, sizeof resp);
@@ -200,7 +170,7 @@ static int serve_ctrl(struct gpu *gpu, struct hvd_chain *chain)
 				       "too short for its command");
 		return -EPROTO;
 	}
-	scatter(chain, &resp, (size_t)n);
+	hvd_chain_write(chain, 0, &resp, (size_t)n);
 	gpu->host->vq_push(chain, (uint32_t)n);
 	return 0;
 }
@@ -210,7 +180,7 @@ static int serve_ctrl(struct gpu *gpu, struct hvd_chain *chain)
 static int serve_cursor(struct gpu *gpu, struct hvd_chain *chain)
 {
 	struct virtio_gpu_update_cursor req;
-	size_t len = gather(chain, &req, sizeof req);
+	size_t len = hvd_chain_read(chain, 0, &req, sizeof req);
 	uint32_t type = 0;
 	if (gpu_cursor_command(gpu, &req, len, &type)) {
 		gpu->host->vq_push(chain, 0);
@@ -220,7 +190,7 @@ static int serve_cursor(struct gpu *gpu, struct hvd_chain *chain)
 	uint32_t written = 0;
 	if (chain->in_bytes >= sizeof(struct virtio_gpu_ctrl_hdr)) {
 		struct virtio_gpu_ctrl_hdr hdr = {.type = htole32(type)};
-		scatter(chain, &hdr, sizeof hdr);
+		hvd_chain_write(chain, 0, &hdr, sizeof hdr);
 		written = sizeof hdr;
 	}
 	gpu->host->vq_push(chain, written);

@@ -18,6 +18,7 @@
 
 #include <linux/virtio_gpu.h>
 
+#include "hvd/iov.h"
 #include "hvd/plugin.h"
 
 #define GPU_CTRLQ   0u

@@ -27,6 +27,7 @@
 
 #include <linux/virtio_net.h>
 
+#include "hvd/iov.h"
 #include "hvd/plugin.h"
 
 #define NET_HDR_LEN       ((uint32_t)sizeof(struct virtio_net_hdr_v1))
@@ -196,11 +197,5 @@ void net_ctrl_notify(struct net *net, struct hvd_vq *vq);
 /* Forget control work left for later (device reset). */
 void net_ctrl_reset(struct net *net);
 void net_filter_reset(struct net_filter *filter);
-
-/* iov helpers (net_rx.c) */
-size_t net_iov_copy_from(const struct iovec *iov, unsigned num, size_t off,
-			 void *buf, size_t len);
-size_t net_iov_copy_to(const struct iovec *iov, unsigned num, size_t off,
-		       const void *buf, size_t len);
 
 #endif

@@ -161,13 +161,11 @@ void net_ctrl_notify(struct net *net, struct hvd_vq *vq)
 		}
 		uint8_t ack = VIRTIO_NET_ERR;
 		if (c->out_bytes <= sizeof buf) {
-			size_t len = net_iov_copy_from(c->iov, c->num_out, 0,
-						       buf, c->out_bytes);
+			size_t len = hvd_chain_read(c, 0, buf, c->out_bytes);
 			ack = (uint8_t)run_command(net, buf, len);
 		}
 		/* The ack is the last writable byte. */
-		net_iov_copy_to(c->iov + c->num_out, c->num_in, c->in_bytes - 1,
-				&ack, 1);
+		hvd_chain_write(c, c->in_bytes - 1, &ack, 1);
 		host->vq_push(c, c->in_bytes);
 	}
 	host->vq_notify(vq);

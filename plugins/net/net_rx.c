@@ -27,46 +27,6 @@
 
 #include "net.h"
 
-size_t net_iov_copy_from(const struct iovec *iov, unsigned num, size_t off,
-			 void *buf, size_t len)
-{
-	size_t done = 0;
-	for (unsigned i = 0; i < num && done < len; i++) {
-		if (off >= iov[i].iov_len) {
-			off -= iov[i].iov_len;
-			continue;
-		}
-		size_t n = iov[i].iov_len - off;
-		if (n > len - done)
-			n = len - done;
-		memcpy((uint8_t *)buf + done, (uint8_t *)iov[i].iov_base + off,
-		       n);
-		done += n;
-		off = 0;
-	}
-	return done;
-}
-
-size_t net_iov_copy_to(const struct iovec *iov, unsigned num, size_t off,
-		       const void *buf, size_t len)
-{
-	size_t done = 0;
-	for (unsigned i = 0; i < num && done < len; i++) {
-		if (off >= iov[i].iov_len) {
-			off -= iov[i].iov_len;
-			continue;
-		}
-		size_t n = iov[i].iov_len - off;
-		if (n > len - done)
-			n = len - done;
-		memcpy((uint8_t *)iov[i].iov_base + off,
-		       (const uint8_t *)buf + done, n);
-		done += n;
-		off = 0;
-	}
-	return done;
-}
-
 bool net_filter_accepts(const struct net *net, const uint8_t *dst)
 {
 	const struct net_filter *f = &net->filter;
@@ -258,8 +218,8 @@ static void deliver(struct net_pair *pair, unsigned num_iov, size_t n)
 	struct net *net = pair->net;
 	struct virtio_net_hdr_v1 hdr;
 	uint8_t dst[6];
-	net_iov_copy_from(pair->rx_iov, num_iov, 0, &hdr, sizeof hdr);
-	net_iov_copy_from(pair->rx_iov, num_iov, NET_HDR_LEN, dst, 6);
+	hvd_iov_read(pair->rx_iov, num_iov, 0, &hdr, sizeof hdr);
+	hvd_iov_read(pair->rx_iov, num_iov, NET_HDR_LEN, dst, 6);
 	if (!fix_header(net, &hdr, n - NET_HDR_LEN)) {
 		pair->rx_invalid++;
 		return;
@@ -283,7 +243,7 @@ static void deliver(struct net_pair *pair, unsigned num_iov, size_t n)
 	}
 	/* num_buffers is 1 without MRG_RXBUF: one chain per frame. */
 	hdr.num_buffers = htole16((uint16_t)k);
-	net_iov_copy_to(pair->rx_iov, num_iov, 0, &hdr, sizeof hdr);
+	hvd_iov_write(pair->rx_iov, num_iov, 0, &hdr, sizeof hdr);
 	size_t left = n;
 	for (unsigned i = 0; i < k; i++) {
 		uint32_t cap = pair->rx_held[i]->in_bytes;

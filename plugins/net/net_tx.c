@@ -76,7 +76,7 @@ static ssize_t tx_send(struct net_pair *pair, const struct hvd_chain *c)
 {
 	struct net *net = pair->net;
 	struct virtio_net_hdr_v1 hdr;
-	net_iov_copy_from(c->iov, c->num_out, 0, &hdr, sizeof hdr);
+	hvd_chain_read(c, 0, &hdr, sizeof hdr);
 	/* 5.1.6.2: num_buffers is the device's field; the driver sets 0. */
 	hdr.num_buffers = 0;
 	const char *fault =

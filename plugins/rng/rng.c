@@ -59,8 +59,13 @@ static int rng_create(struct hvd_device *dev, struct hvd_device_info *info,
 		fd = open(source, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 		if (fd < 0) {
 			int err = errno;
-			host->log(dev, HVD_LOG_ERROR, "source: %s: %s", source,
-				  strerror(err));
+			if (HVD_HOST_HAS(host, cfg_error))
+				host->cfg_error(dev, "source",
+						"cannot open %s: %s", source,
+						strerror(err));
+			else
+				host->log(dev, HVD_LOG_ERROR, "source: %s: %s",
+					  source, strerror(err));
 			return -err;
 		}
 	}

@@ -61,38 +61,11 @@ static void scmi_destroy(void *state)
 	free(s);
 }
 
-/* Copy up to `cap` readable bytes of the chain into buf; the count. */
-static uint32_t gather(const struct hvd_chain *c, uint8_t *buf, uint32_t cap)
-{
-	uint32_t got = 0;
-	for (uint32_t i = 0; i < c->num_out && got < cap; i++) {
-		size_t n = c->iov[i].iov_len;
-		if (n > cap - got)
-			n = cap - got;
-		memcpy(buf + got, c->iov[i].iov_base, n);
-		got += (uint32_t)n;
-	}
-	return got;
-}
-
-static void scatter(const struct hvd_chain *c, const uint8_t *buf, uint32_t len)
-{
-	uint32_t done = 0;
-	for (uint32_t i = c->num_out; i < c->num_out + c->num_in && done < len;
-	     i++) {
-		size_t n = c->iov[i].iov_len;
-		if (n > len - done)
-			n = len - done;
-		memcpy(c->iov[i].iov_base, buf + done, n);
-		done += (uint32_t)n;
-	}
-}
-
 /* One request. false: it was malformed and the device needs a reset. */
 static bool serve_one(struct scmi *s, struct hvd_chain *c)
 {
 	uint8_t req[SCMI_MAX_REQ], resp[SCMI_MAX_RESP];
-	uint32_t req_len = gather(c, req, sizeof req);
+	uint32_t req_len = (uint32_t)hvd_chain_read(c, 0, req, sizeof req);
 	if (req_len < 4) {
 		s->host->needs_reset(s->dev, "SCMI request without a header");
 		return false;
@@ -102,7 +75,7 @@ static bool serve_one(struct scmi *s, struct hvd_chain *c)
 		s->host->needs_reset(s->dev, "SCMI response buffer too small");
 		return false;
 	}
-	scatter(c, resp, len);
+	hvd_chain_write(c, 0, resp, len);
 	s->host->vq_push(c, len);
 	return true;
 }

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "hvd/iov.h"
 #include "hvd/plugin.h"
 
 /* The three kinds of resource a guest may use, in the order of the kernel

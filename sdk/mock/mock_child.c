@@ -2,6 +2,9 @@
 /*
  * The daemon as a child process of the harness: spawn it with HVISOR_MOCK
  * pointing at the mock's socket, stop it with a signal and a timeout.
+ * Its life is tied to the test's: it gets SIGKILL when the test dies
+ * (PR_SET_PDEATHSIG), and a test that exits without hvd_mock_free kills
+ * it and removes the mock's directory at exit (mock_live_*).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -11,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,6 +22,54 @@
 #include "mock_internal.h"
 
 extern char **environ;
+
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct hvd_mock *live;
+static pthread_once_t live_once = PTHREAD_ONCE_INIT;
+
+/* At exit, whatever a failed test left: no daemon keeps the test's pipes
+ * open, no directory stays in $TMPDIR. The mocks' threads still run, so
+ * only the child and the files are touched. */
+static void live_cleanup(void)
+{
+	pthread_mutex_lock(&live_lock);
+	for (struct hvd_mock *m = live; m; m = m->live_next) {
+		pid_t pid = m->child;
+		if (pid > 0 && kill(pid, SIGKILL) == 0)
+			while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+				;
+		if (m->sock_path[0])
+			unlink(m->sock_path);
+		if (m->dir[0])
+			rmdir(m->dir);
+	}
+	pthread_mutex_unlock(&live_lock);
+}
+
+static void live_init(void)
+{
+	atexit(live_cleanup);
+}
+
+void mock_live_add(struct hvd_mock *m)
+{
+	pthread_once(&live_once, live_init);
+	pthread_mutex_lock(&live_lock);
+	m->live_next = live;
+	live = m;
+	pthread_mutex_unlock(&live_lock);
+}
+
+void mock_live_remove(struct hvd_mock *m)
+{
+	pthread_mutex_lock(&live_lock);
+	for (struct hvd_mock **p = &live; *p; p = &(*p)->live_next)
+		if (*p == m) {
+			*p = m->live_next;
+			break;
+		}
+	pthread_mutex_unlock(&live_lock);
+}
 
 static char **child_env(const char *sock_path)
 {
@@ -78,6 +130,7 @@ HVD_API int hvd_mock_spawn(struct hvd_mock *m, char *const argv[],
 		rc = -errno;
 		goto out;
 	}
+	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {
 		rc = -errno;
@@ -88,6 +141,10 @@ HVD_API int hvd_mock_spawn(struct hvd_mock *m, char *const argv[],
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
+		/* Dies with the thread that spawned it; if that already
+		 * happened, do not start at all. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+			goto fail;
 		if (logfd >= 0 && dup2(logfd, STDERR_FILENO) < 0)
 			goto fail;
 		execve(argv[0], argv, env);

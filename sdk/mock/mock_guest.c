@@ -68,6 +68,12 @@ struct hvd_guest_dev {
 	enum hvd_guest_model model;
 	uint64_t irqs_seen;  /* Linux model: interrupt count last taken */
 	uint64_t irqs_taken; /* vm_interrupt runs */
+	/* Fail fast (check_needs_reset): the interrupt count at which Status
+	 * was last looked at (polling model), or a configuration interrupt
+	 * taken and not looked into yet (Linux model). */
+	uint64_t irqs_checked;
+	bool config_irq;
+	bool needs_reset; /* seen; until the driver resets the device */
 };
 
 /* ---- Registers ----------------------------------------------------------- */
@@ -230,6 +236,8 @@ HVD_API int hvd_guest_reset(struct hvd_guest_dev *d)
 			return -ETIMEDOUT;
 	}
 	d->features = 0;
+	d->config_irq = false;
+	d->needs_reset = false;
 	return 0;
 }
 
@@ -540,7 +548,41 @@ static int take_interrupt(struct hvd_guest_dev *d)
 	if (isr & VIRTIO_MMIO_INT_VRING)
 		for (struct hvd_guest_vq *vq = d->vqs; vq; vq = vq->next)
 			vq->in_handler = true;
+	if (isr & VIRTIO_MMIO_INT_CONFIG)
+		d->config_irq = true;
 	return 1;
+}
+
+/* A device that has set NEEDS_RESET completes nothing more: a wait for it
+ * ends at once with -ENOTRECOVERABLE instead of at its timeout. The device
+ * raises a configuration interrupt when it sets the bit (virtio 1.2
+ * 2.1.2), so Status is read only after a new interrupt that brought no
+ * completion (polling model) or a configuration interrupt (Linux model),
+ * never on every look at the ring. */
+static int check_needs_reset(struct hvd_guest_dev *d, bool look)
+{
+	if (!d->needs_reset && look) {
+		uint32_t st;
+		int rc = rd32(d, VIRTIO_MMIO_STATUS, &st);
+		if (rc < 0)
+			return rc;
+		d->needs_reset = st & VIRTIO_CONFIG_S_NEEDS_RESET;
+	}
+	return d->needs_reset ? -ENOTRECOVERABLE : 0;
+}
+
+/* The wait's answer once check_needs_reset said `rc`: a completion the
+ * device made before it failed is still the guest's (the Status read went
+ * through the bridge after it, so it is in the used ring by now). */
+static int used_or_failed(struct hvd_guest_vq *vq, void **token, uint32_t *len,
+			  int rc)
+{
+	if (rc == -ENOTRECOVERABLE) {
+		int got = hvd_guest_vq_get_used(vq, token, len);
+		if (got != 0)
+			return got < 0 ? got : 0;
+	}
+	return rc;
 }
 
 static void store_used_event(struct hvd_guest_vq *vq, uint16_t ev)
@@ -608,6 +650,10 @@ static int wait_used_linux(struct hvd_guest_vq *vq, void **token, uint32_t *len,
 			if (rc != 0)
 				return rc < 0 ? rc : 0;
 		}
+		bool look = d->config_irq;
+		d->config_irq = false;
+		if ((rc = check_needs_reset(d, look)) < 0)
+			return used_or_failed(vq, token, len, rc);
 		int left = mock_remaining_ms(&deadline, timeout_ms);
 		if (left == 0)
 			return -ETIMEDOUT;
@@ -655,6 +701,10 @@ HVD_API int hvd_guest_vq_wait_used(struct hvd_guest_vq *vq, void **token,
 		int rc = hvd_guest_vq_get_used(vq, token, len);
 		if (rc != 0)
 			return rc < 0 ? rc : 0;
+		bool look = seen != d->irqs_checked;
+		d->irqs_checked = seen;
+		if ((rc = check_needs_reset(d, look)) < 0)
+			return used_or_failed(vq, token, len, rc);
 		int left = mock_remaining_ms(&deadline, timeout_ms);
 		if (left == 0)
 			return -ETIMEDOUT;

@@ -153,6 +153,7 @@ HVD_API struct hvd_mock *hvd_mock_new(void)
 		errno = err;
 		return NULL;
 	}
+	mock_live_add(m);
 	return m;
 }
 
@@ -160,6 +161,7 @@ HVD_API void hvd_mock_free(struct hvd_mock *m)
 {
 	if (!m)
 		return;
+	mock_live_remove(m);
 	if (m->child > 0)
 		hvd_mock_stop_child(m, SIGTERM, 2000, NULL);
 	if (m->stop_efd >= 0) {

@@ -143,11 +143,18 @@ struct hvd_mock {
 	bool server_started, irq_started;
 
 	pid_t child;
+	struct hvd_mock *live_next; /* mock_child.c's list of live mocks */
 };
 
 /* A zeroed memfd of `size` bytes, sealed against resizing so that a peer
  * holding it cannot make our mappings fault. -errno on failure. */
 int mock_memfd(const char *name, uint64_t size);
+
+/* mock_child.c: the mocks alive in this process. At exit (a test that
+ * failed before hvd_mock_free), their children are killed and their
+ * sockets and directories removed. */
+void mock_live_add(struct hvd_mock *m);
+void mock_live_remove(struct hvd_mock *m);
 
 /* mock_server.c */
 int mock_server_start(struct hvd_mock *m);

@@ -36,6 +36,7 @@
 #include <linux/virtio_ids.h>
 #include <linux/virtio_input.h>
 
+#include <hvd/iov.h>
 #include <hvd/plugin.h>
 
 #define EVENTQ  0
@@ -176,24 +177,6 @@ static void kbd_config_write(void *state, uint32_t offset, const void *buf,
 
 /* ---- Events to the guest ------------------------------------------------ */
 
-/* Copy `len` bytes into the chain's writable buffers; returns bytes copied. */
-static uint32_t copy_to_chain(const struct hvd_chain *chain, const void *src,
-			      uint32_t len)
-{
-	const uint8_t *p = src;
-	uint32_t done = 0;
-
-	for (uint32_t i = chain->num_out;
-	     i < chain->num_out + chain->num_in && done < len; i++) {
-		size_t n = chain->iov[i].iov_len;
-		if (n > len - done)
-			n = len - done;
-		memcpy(chain->iov[i].iov_base, p + done, n);
-		done += (uint32_t)n;
-	}
-	return done;
-}
-
 /* Hand out backlog events while the guest has buffers. */
 static void deliver(struct kbd *k)
 {
@@ -216,7 +199,8 @@ static void deliver(struct kbd *k)
 					     "one that holds an event");
 			break;
 		}
-		k->host->vq_push(chain, copy_to_chain(chain, ev, sizeof *ev));
+		k->host->vq_push(chain, (uint32_t)hvd_chain_write(chain, 0, ev,
+								  sizeof *ev));
 		pushed = true;
 		k->backlog_head = (k->backlog_head + 1) % BACKLOG_MAX;
 		k->backlog_len--;
@@ -378,17 +362,8 @@ static void serve_statusq(struct kbd *k, struct hvd_vq *vq)
 
 	while ((chain = k->host->vq_pop(vq)) != NULL) {
 		struct virtio_input_event ev;
-		uint32_t got = 0;
 
-		for (uint32_t i = 0; i < chain->num_out && got < sizeof ev;
-		     i++) {
-			size_t n = chain->iov[i].iov_len;
-			if (n > sizeof ev - got)
-				n = sizeof ev - got;
-			memcpy((uint8_t *)&ev + got, chain->iov[i].iov_base, n);
-			got += (uint32_t)n;
-		}
-		if (got < sizeof ev) {
+		if (hvd_chain_read(chain, 0, &ev, sizeof ev) < sizeof ev) {
 			k->host->vq_push(chain, 0);
 			k->host->needs_reset(k->dev,
 					     "statusq buffer shorter than an "

@@ -54,7 +54,12 @@ void *hvd_mock_guest_ptr(struct hvd_mock *m, uint32_t zone, uint64_t gpa,
 
 /* Run the real daemon as a child: argv[0] is the hvisor binary; the mock
  * sets HVISOR_MOCK for it. stderr of the child goes to `log_path` if not
- * NULL (else inherited). */
+ * NULL (else inherited). The child's life is tied to the test's: it gets
+ * SIGKILL when the calling thread ends (PR_SET_PDEATHSIG: spawn from a
+ * thread that outlives the child), the daemon exits by itself once the
+ * mock's connection closes, and at process exit every mock not freed
+ * (a failed assertion skipped hvd_mock_free) has its child killed and its
+ * socket directory removed. */
 int hvd_mock_spawn(struct hvd_mock *m, char *const argv[],
 		   const char *log_path);
 pid_t hvd_mock_child(const struct hvd_mock *m);
@@ -151,7 +156,10 @@ int hvd_guest_vq_kick(struct hvd_guest_vq *vq);
 /* Next used element, if any: 1 and *token / *len set; 0 if none. */
 int hvd_guest_vq_get_used(struct hvd_guest_vq *vq, void **token, uint32_t *len);
 /* Wait for the next used element (by interrupt, re-checking the ring; the
- * timeout is only a failure guard). */
+ * timeout is only a failure guard). -ENOTRECOVERABLE as soon as the device
+ * has set NEEDS_RESET (it raises an interrupt when it does; completions it
+ * made before are still returned first): a failing plugin test fails at
+ * once instead of timing out. */
 int hvd_guest_vq_wait_used(struct hvd_guest_vq *vq, void **token, uint32_t *len,
 			   int timeout_ms);
 /* EVENT_IDX (if negotiated): ask for an interrupt only after `used_event`;

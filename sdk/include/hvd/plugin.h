@@ -82,8 +82,10 @@ struct hvd_device_info {
 /* ---- Device operations (plugin -> host) ----------------------------------
  * Every callback but create may be NULL unless noted. */
 struct hvd_device_ops {
-	uint32_t size; /* set by HVD_PLUGIN_DEFINE: sizeof(struct
-			  hvd_device_ops) */
+	/* Ignored: the daemon takes the table's size from the descriptor's
+	 * ops_size, which HVD_PLUGIN_DEFINE sets. Customarily
+	 * sizeof(struct hvd_device_ops); 0 loads too. */
+	uint32_t size;
 	uint32_t reserved0;
 
 	/* Parse this device's JSON keys through the services, open backends,
@@ -196,8 +198,12 @@ struct hvd_host_services {
 		    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 	/* JSON keys of this device entry. `key` is a path relative to the
-	 * device object: "img", "mac[2]", "ports[0].name". Each getter returns
-	 * 0 and sets *out; -ENOENT when the key is absent (*out untouched);
+	 * device object: "img", "mac[2]", "ports[0].name".
+	 * The one rule for absent keys: no getter logs or touches *out, so
+	 * the caller's default stays. The getters below say "absent" with
+	 * -ENOENT; cfg_u64_range alone is made for optional keys and says it
+	 * with 0 (ask cfg_kind when presence itself matters). Each getter
+	 * returns 0 and sets *out; -ENOENT when the key is absent;
 	 * -EINVAL when present with the wrong type, after logging an error that
 	 * names the full path, e.g. "zones[0].devices[1].img: expected a
 	 * string". Numbers may be JSON numbers or "0x.." / decimal strings.
@@ -306,6 +312,17 @@ struct hvd_host_services {
 	 * timer or watch callback, not from the dispatch thread. */
 	int (*hv_scmi)(struct hvd_device *dev, unsigned which, void *arg,
 		       uint32_t len);
+
+	/* ---- Appended in ABI 1.2 (SDK, issue 20) ---- */
+	/* Report a bad value of this device's JSON the way the host reports
+	 * its own: logged as an error prefixed with the full path of `key`
+	 * (relative to the device object, as for cfg_*; NULL or "" for the
+	 * device object itself), e.g. "zones[0].devices[1].source: cannot
+	 * open /x: No such file or directory". Returns -EINVAL, so that
+	 * create() can `return host->cfg_error(...)`. */
+	int (*cfg_error)(struct hvd_device *dev, const char *key,
+			 const char *fmt, ...)
+		__attribute__((format(printf, 3, 4)));
 
 	void *reserved[8];
 };
@@ -437,7 +454,8 @@ HVD_ASSERT_OFFSET(hvd_host_services, mem_region, 232);
 HVD_ASSERT_OFFSET(hvd_host_services, vq_layout, 240);
 HVD_ASSERT_OFFSET(hvd_host_services, vring_interrupt, 248);
 HVD_ASSERT_OFFSET(hvd_host_services, hv_scmi, 256);
-HVD_ASSERT_OFFSET(hvd_host_services, reserved, 264);
+HVD_ASSERT_OFFSET(hvd_host_services, cfg_error, 264);
+HVD_ASSERT_OFFSET(hvd_host_services, reserved, 272);
 HVD_ASSERT_SIZE(hvd_mem_region, 56);
 HVD_ASSERT_OFFSET(hvd_mem_region, fd, 24);
 HVD_ASSERT_OFFSET(hvd_mem_region, fd_offset, 32);
