@@ -22,6 +22,7 @@
  */
 #include <endian.h>
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "net.h"
@@ -90,19 +91,8 @@ static ssize_t tx_send(struct net_pair *pair, const struct hvd_chain *c)
 	/* The header plus at most every readable iovec of the chain. */
 	struct iovec iov[1 + NET_MAX_IOV];
 	iov[0] = (struct iovec){&hdr, sizeof hdr};
-	unsigned n = 1;
-	size_t skip = NET_HDR_LEN;
-	for (uint32_t i = 0; i < c->num_out && n < 1 + NET_MAX_IOV; i++) {
-		size_t len = c->iov[i].iov_len;
-		if (skip >= len) {
-			skip -= len;
-			continue;
-		}
-		iov[n].iov_base = (uint8_t *)c->iov[i].iov_base + skip;
-		iov[n].iov_len = len - skip;
-		skip = 0;
-		n++;
-	}
+	unsigned n = 1 + hvd_iov_slice(c->iov, c->num_out, NET_HDR_LEN,
+				       SIZE_MAX, iov + 1, NET_MAX_IOV);
 	return net->backend->send(pair, iov, n);
 }
 
