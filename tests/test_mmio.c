@@ -88,18 +88,34 @@ static uint32_t features_ok(void)
 	return reg(VIRTIO_MMIO_STATUS);
 }
 
-static void test_negotiation_masks_to_offer(void)
+static void test_negotiation_refuses_unoffered(void)
 {
+	const uint64_t offer =
+		F_DEV1 | F_DEV2 | F_INDIRECT | F_EVENT_IDX | F_V1;
 	setup();
+	/* Every bit, RING_PACKED included: not a subset of the offer. */
 	begin();
 	write_features(~0ull);
+	CU_ASSERT_FALSE(features_ok() & VIRTIO_CONFIG_S_FEATURES_OK);
+	CU_ASSERT_EQUAL(the_device()->features, 0);
+	/* One bit too many is enough. */
+	begin();
+	write_features(offer | (1ull << VIRTIO_F_RING_PACKED));
+	CU_ASSERT_FALSE(features_ok() & VIRTIO_CONFIG_S_FEATURES_OK);
+	/* A bit above 63 (selector 2) was never offered either. */
+	begin();
+	write_features(offer);
+	wreg(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 2);
+	wreg(VIRTIO_MMIO_DRIVER_FEATURES, 1);
+	CU_ASSERT_FALSE(features_ok() & VIRTIO_CONFIG_S_FEATURES_OK);
+	/* After a reset the exact offer is accepted... */
+	begin();
+	write_features(offer);
 	CU_ASSERT(features_ok() & VIRTIO_CONFIG_S_FEATURES_OK);
-	CU_ASSERT_EQUAL(the_device()->features,
-			F_DEV1 | F_DEV2 | F_INDIRECT | F_EVENT_IDX | F_V1);
-	/* Features are frozen once FEATURES_OK stuck. */
+	CU_ASSERT_EQUAL(the_device()->features, offer);
+	/* ...and frozen once FEATURES_OK stuck. */
 	write_features(F_V1);
-	CU_ASSERT_EQUAL(the_device()->features,
-			F_DEV1 | F_DEV2 | F_INDIRECT | F_EVENT_IDX | F_V1);
+	CU_ASSERT_EQUAL(the_device()->features, offer);
 	teardown();
 }
 
@@ -427,8 +443,8 @@ int main(void)
 	static const struct cunit_test tests[] = {
 		{"identity registers", test_identity},
 		{"device features by selector", test_device_features},
-		{"negotiation masked to the offer",
-		 test_negotiation_masks_to_offer},
+		{"negotiation refuses features never offered",
+		 test_negotiation_refuses_unoffered},
 		{"negotiation refusals", test_negotiation_refusals},
 		{"queue select bounds", test_queue_select_bounds},
 		{"QueueNum validation", test_queue_num_validation},
