@@ -11,7 +11,8 @@
 # replays it; the script then exits 1. To keep a fixed crash as a
 # regression case: copy it to tests/fuzz/regression/<target>/ (replayed by
 # `./dev test` as the meson test fuzz-<target>).
-# FUZZ_FLAGS adds libFuzzer flags (e.g. FUZZ_FLAGS=-jobs=2).
+# FUZZ_FLAGS adds libFuzzer flags (e.g. FUZZ_FLAGS=-jobs=2); FUZZ_BUILD
+# names another build directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,7 +22,7 @@ all=(mmio vq blk net console rng virtio_json zone)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 
-dir=build-fuzz
+dir=${FUZZ_BUILD:-build-fuzz}
 if [ ! -f "$dir/build.ninja" ]; then
 	CC=clang meson setup "$dir" -Dfuzz=true \
 		-Db_sanitize=address,undefined -Db_lundef=false \

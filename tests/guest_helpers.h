@@ -24,6 +24,27 @@ static inline struct device *the_device(void)
 	return fx.daemon->zones[0].devices[0]; /* lowest base: testdev */
 }
 
+/* A field of the device or of its queue i, read under the lock its writer
+ * holds (cb_lock / vq->lock). The register round trip that came before
+ * already ordered it, but through the double-mapped bridge page, which
+ * ThreadSanitizer cannot see (./dev tsan); the lock it can. */
+#define DEV_FIELD(field)                              \
+	__extension__({                               \
+		struct device *d_ = the_device();     \
+		pthread_mutex_lock(&d_->cb_lock);     \
+		__typeof__(d_->field) v_ = d_->field; \
+		pthread_mutex_unlock(&d_->cb_lock);   \
+		v_;                                   \
+	})
+#define VQ_FIELD(i, field)                                      \
+	__extension__({                                         \
+		struct virtqueue *q_ = &the_device()->vqs[(i)]; \
+		pthread_mutex_lock(&q_->lock);                  \
+		__typeof__(q_->field) v_ = q_->field;           \
+		pthread_mutex_unlock(&q_->lock);                \
+		v_;                                             \
+	})
+
 static inline uint32_t reg(uint32_t off)
 {
 	return hvd_guest_reg_read(gd, off);

@@ -97,7 +97,7 @@ static void test_negotiation_refuses_unoffered(void)
 	begin();
 	write_features(~0ull);
 	CU_ASSERT_FALSE(features_ok() & VIRTIO_CONFIG_S_FEATURES_OK);
-	CU_ASSERT_EQUAL(the_device()->features, 0);
+	CU_ASSERT_EQUAL(DEV_FIELD(features), 0);
 	/* One bit too many is enough. */
 	begin();
 	write_features(offer | (1ull << VIRTIO_F_RING_PACKED));
@@ -112,10 +112,10 @@ static void test_negotiation_refuses_unoffered(void)
 	begin();
 	write_features(offer);
 	CU_ASSERT(features_ok() & VIRTIO_CONFIG_S_FEATURES_OK);
-	CU_ASSERT_EQUAL(the_device()->features, offer);
+	CU_ASSERT_EQUAL(DEV_FIELD(features), offer);
 	/* ...and frozen once FEATURES_OK stuck. */
 	write_features(F_V1);
-	CU_ASSERT_EQUAL(the_device()->features, offer);
+	CU_ASSERT_EQUAL(DEV_FIELD(features), offer);
 	teardown();
 }
 
@@ -203,7 +203,7 @@ static void test_ring_addresses_64bit(void)
 	CU_ASSERT_EQUAL(reg(VIRTIO_MMIO_QUEUE_AVAIL_HIGH), 2);
 	CU_ASSERT_EQUAL(reg(VIRTIO_MMIO_QUEUE_USED_LOW), 0x33334000);
 	CU_ASSERT_EQUAL(reg(VIRTIO_MMIO_QUEUE_USED_HIGH), 3);
-	CU_ASSERT_EQUAL(the_device()->vqs[1].desc_gpa, 0x111112000ull);
+	CU_ASSERT_EQUAL(VQ_FIELD(1, desc_gpa), 0x111112000ull);
 	/* Queue 0 is untouched. */
 	wreg(VIRTIO_MMIO_QUEUE_SEL, 0);
 	CU_ASSERT_EQUAL(reg(VIRTIO_MMIO_QUEUE_DESC_LOW), 0);
@@ -226,7 +226,7 @@ static void test_queue_regs_frozen_while_ready(void)
 	wreg(VIRTIO_MMIO_QUEUE_DESC_LOW, 0x1000);
 	wreg(VIRTIO_MMIO_QUEUE_NUM, 8);
 	CU_ASSERT_EQUAL(reg(VIRTIO_MMIO_QUEUE_DESC_LOW), desc);
-	CU_ASSERT_EQUAL(the_device()->vqs[0].num, 16);
+	CU_ASSERT_EQUAL(VQ_FIELD(0, num), 16);
 	CU_ASSERT_EQUAL(reg(VIRTIO_MMIO_QUEUE_READY), 1);
 	teardown();
 }
@@ -269,7 +269,7 @@ static void test_reset_clears_everything(void)
 	wreg(VIRTIO_MMIO_QUEUE_SEL, 0);
 	CU_ASSERT_EQUAL(reg(VIRTIO_MMIO_QUEUE_READY), 0);
 	CU_ASSERT_EQUAL(reg(VIRTIO_MMIO_QUEUE_DESC_LOW), 0);
-	CU_ASSERT_EQUAL(the_device()->features, 0);
+	CU_ASSERT_EQUAL(DEV_FIELD(features), 0);
 	/* And the device comes back up. */
 	vq = bring_up(F_V1, NULL);
 	CU_ASSERT_EQUAL(echo_once(vq, "after reset", false), 0);
@@ -384,7 +384,7 @@ static void test_stale_chains_after_reset(void)
 	hvd_guest_vq_kick(held);
 	/* A register round trip after the kick: the notify was handled. */
 	reg(VIRTIO_MMIO_STATUS);
-	CU_ASSERT_EQUAL(the_device()->vqs[1].inflight, 2);
+	CU_ASSERT_EQUAL(VQ_FIELD(1, inflight), 2);
 	struct vring_used *old_used = hvd_guest_vq_used(held);
 	CU_ASSERT_EQUAL(hvd_guest_reset(gd), 0);
 	/* New rings; activate() pushes the two stale chains. */
