@@ -11,7 +11,7 @@
  *  18  u8  cfg[4][3]   config space writes: offset, size code (1 << (c & 3)
  *                      bytes), value byte (repeated over the width)
  *  30  u8  flags
- *  31  u8  reserved
+ *  31  u8  target-specific (fuzz_net.c: length of a received frame)
  *  32  ...             guest RAM from FUZZ_RAM_GPA on (the rest is zero)
  *
  * Queue i's rings sit at FUZZ_RAM_GPA + i * 0x400: descriptors at +0,

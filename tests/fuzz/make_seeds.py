@@ -21,6 +21,7 @@ RAM_GPA = 0x40000000
 QUEUE_STRIDE, AVAIL_OFF, USED_OFF = 0x400, 0x100, 0x200
 DESC_F_NEXT, DESC_F_WRITE, DESC_F_INDIRECT = 1, 2, 4
 ALL = (1 << 64) - 1
+NET_RX_OFF = 0x8000  # fuzz_net.c
 
 
 def write(target, name, data):
@@ -83,13 +84,19 @@ class Guest:
         struct.pack_into("<H", self.ram, base + AVAIL_OFF + 2, a + 1)
         return head
 
-    def input(self, queues, kicks, features=ALL, cfg=b"", flags=0):
+    def input(self, queues, kicks, features=ALL, cfg=b"", flags=0, rx=b""):
+        """rx: a datagram the net target sends the device (its byte 31
+        and the image at NET_RX_OFF)."""
         log2 = {1: 0, 2: 1, 4: 2, 8: 3, 16: 4}[self.qsize]
         kick = bytes(kicks) + b"\xff" * (8 - len(kicks))
         cfg = (cfg + b"\xff\x00\x00" * 4)[:12]
-        hdr = struct.pack("<QBB", features, queues, log2) + kick + cfg + bytes([flags, 0])
+        ram = bytes(self.ram)
+        if rx:
+            assert len(ram) <= NET_RX_OFF and len(rx) % 8 == 0
+            ram = ram + bytes(NET_RX_OFF - len(ram)) + rx
+        hdr = struct.pack("<QBB", features, queues, log2) + kick + cfg + bytes([flags, len(rx) // 8])
         assert len(hdr) == 32
-        return hdr + bytes(self.ram)
+        return hdr + ram
 
 
 def blk_seeds():
@@ -137,6 +144,14 @@ def net_seeds():
     for _ in range(4):
         g.chain(0, [(1526, True)])
     write("net", "rx-buffers", g.input(0x1f, [0]))
+    frame = b"\x02\x00\x00\x00\x00\x01" + b"\x02" * 6 + b"\x08\x00" + b"r" * 54
+    write("net", "rx-frame", g.input(0x1f, [0], rx=hdr + frame))
+    csum_hdr = struct.pack("<BBHHHHH", 1, 0, 0, 0, 34, 16, 1)
+    write("net", "rx-frame-needs-csum", g.input(0x1f, [0], rx=csum_hdr + frame))
+    g = Guest()
+    g.chain(0, [(12 + 40, True)])
+    g.chain(0, [(64, True)])
+    write("net", "rx-mergeable", g.input(0x1f, [0], rx=hdr + frame))
 
     def ctrl(cls, cmd, data, name):
         g = Guest()
