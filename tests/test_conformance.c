@@ -10,25 +10,16 @@
 
 #include "guest_helpers.h"
 
-#define BASE 0xa003c00ull
-#define IRQ  77u
 #define F_V1 (1ull << VIRTIO_F_VERSION_1)
 
 static void setup(void)
 {
-	memset(&fx, 0, sizeof fx);
-	CU_ASSERT_FATAL(fixture_start(&fx, "{\"type\": \"testdev\", \"addr\": "
-					   "\"0xa003c00\", \"len\": \"0x200\", "
-					   "\"irq\": 77}") == 0);
-	gd = hvd_guest_open(fx.mock, 1, BASE, IRQ);
-	CU_ASSERT_FATAL(gd != NULL);
+	testdev_start();
 }
 
 static void teardown(void)
 {
-	hvd_guest_close(gd);
-	gd = NULL;
-	fixture_stop(&fx);
+	testdev_stop();
 }
 
 /* 2.1.2: a kick before DRIVER_OK consumes nothing; the same chain is
@@ -45,8 +36,7 @@ static void test_nothing_used_before_driver_ok(void)
 	uint64_t in_gpa = hvd_guest_alloc(gd, 4, 8, (void **)&in);
 	CU_ASSERT_FATAL(out_gpa && in_gpa);
 	memcpy(out, "ping", 4);
-	struct hvd_guest_buf bufs[2] = {{out_gpa, 4, false},
-					{in_gpa, 4, true}};
+	struct hvd_guest_buf bufs[2] = {{out_gpa, 4, false}, {in_gpa, 4, true}};
 	CU_ASSERT(hvd_guest_vq_add(vq, bufs, 2, false, in) >= 0);
 	uint64_t irqs = hvd_guest_irq_count(gd);
 	hvd_guest_vq_kick(vq);
@@ -58,9 +48,8 @@ static void test_nothing_used_before_driver_ok(void)
 	CU_ASSERT_EQUAL(hvd_guest_irq_count(gd), irqs);
 	CU_ASSERT_EQUAL(hvd_guest_driver_ok(gd), 0);
 	hvd_guest_vq_kick(vq);
-	CU_ASSERT_EQUAL(hvd_guest_vq_wait_used(vq, &token, &len,
-					       FIX_TIMEOUT_MS),
-			0);
+	CU_ASSERT_EQUAL(
+		hvd_guest_vq_wait_used(vq, &token, &len, FIX_TIMEOUT_MS), 0);
 	CU_ASSERT(token == in && len == 4 && memcmp(in, "ping", 4) == 0);
 	teardown();
 }

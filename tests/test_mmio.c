@@ -10,31 +10,21 @@
 
 #include "guest_helpers.h"
 
-#define BASE        0xa003c00ull
-#define IRQ         77u
+#define BASE        TESTDEV_BASE
 #define F_DEV1      (1ull << 1)
 #define F_DEV2      (1ull << 2)
 #define F_INDIRECT  (1ull << VIRTIO_RING_F_INDIRECT_DESC)
 #define F_EVENT_IDX (1ull << VIRTIO_RING_F_EVENT_IDX)
 #define F_V1        (1ull << VIRTIO_F_VERSION_1)
 
-/* The testdev alone in zone 1; fx and gd come from guest_helpers.h. */
 static void setup(void)
 {
-	memset(&fx, 0, sizeof fx);
-	int err = fixture_start(&fx, "{\"type\": \"testdev\", \"addr\": "
-				     "\"0xa003c00\", \"len\": \"0x200\", "
-				     "\"irq\": 77}");
-	CU_ASSERT_FATAL(err == 0);
-	gd = hvd_guest_open(fx.mock, 1, BASE, IRQ);
-	CU_ASSERT_FATAL(gd != NULL);
+	testdev_start();
 }
 
 static void teardown(void)
 {
-	hvd_guest_close(gd);
-	gd = NULL;
-	fixture_stop(&fx);
+	testdev_stop();
 }
 
 static void test_identity(void)

@@ -48,6 +48,21 @@ enum hvd_log_level fuzz_log_level(void)
 	return getenv("HVISOR_FUZZ_LOG") ? HVD_LOG_DEBUG : HVD_LOG_ERROR;
 }
 
+char *fuzz_text(const uint8_t *data, size_t size)
+{
+	static bool quiet;
+	if (!quiet) {
+		log_init(true, fuzz_log_level());
+		quiet = true;
+	}
+	char *text = malloc(size + 1);
+	if (text) {
+		memcpy(text, data, size);
+		text[size] = '\0';
+	}
+	return text;
+}
+
 static int remove_entry(const char *path, const struct stat *st, int type,
 			struct FTW *ftw)
 {

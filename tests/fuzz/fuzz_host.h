@@ -40,6 +40,10 @@ void fuzz_write(struct device *dev, uint64_t offset, unsigned size,
  * environment (to see what one input does: replay_<target> FILE). */
 enum hvd_log_level fuzz_log_level(void);
 
+/* `data` as a NUL-terminated string (malloc'd; NULL when out of memory),
+ * for the parser targets; the first call also quiets the log. */
+char *fuzz_text(const uint8_t *data, size_t size);
+
 /* A directory private to this process for backend files and sockets. */
 const char *fuzz_tmpdir(void);
 

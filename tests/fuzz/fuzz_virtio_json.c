@@ -5,22 +5,14 @@
 
 #include "config.h"
 #include "fuzz_host.h"
-#include "log.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static bool quiet;
-	if (!quiet) {
-		log_init(true, fuzz_log_level());
-		quiet = true;
-	}
-	char *text = malloc(size + 1);
+	char *text = fuzz_text(data, size);
 	if (!text)
 		return 0;
-	memcpy(text, data, size);
-	text[size] = '\0';
 	struct virtio_cfg cfg = {0};
 	if (virtio_cfg_parse(text, "<fuzz>", &cfg) == 0)
 		virtio_cfg_free(&cfg);

@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "fuzz_host.h"
-#include "log.h"
 #include "zone_json.h"
 #include "zone_layout.h"
 
@@ -18,16 +17,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct zone_desc d;
 	static uint8_t buf[ZONE_CONFIG_MAX_SIZE];
-	static bool quiet;
-	if (!quiet) {
-		log_init(true, fuzz_log_level());
-		quiet = true;
-	}
-	char *text = malloc(size + 1);
+	char *text = fuzz_text(data, size);
 	if (!text)
 		return 0;
-	memcpy(text, data, size);
-	text[size] = '\0';
 	memset(&d, 0, sizeof d);
 	if (zone_json_parse(text, "<fuzz>", &d) == 0) {
 		for (int a = 0; a < ZONE_ARCH_COUNT; a++) {
