@@ -14,8 +14,10 @@
  *        9 has_work, 10 reset and restart
  *  ...     guest RAM contents (the rest of the input, cut to ram_size)
  *
- * Every chain handed out must lie inside the RAM: checked here, so a
- * walker bug aborts even where the sanitizer would not see it.
+ * Every chain handed out must lie inside the RAM, and the descriptor table
+ * must be unchanged at the end when it does not overlap the used ring
+ * (virtio 1.2 2.7.5.1: the device never writes a descriptor): checked
+ * here, so a walker bug aborts even where the sanitizer would not see it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -73,6 +75,19 @@ struct run {
 	uint16_t num;
 	bool event_idx, indirect;
 };
+
+/* The descriptor table's offset in RAM when the device has no business
+ * writing any of it (inside RAM, apart from the used ring), else -1. */
+static long table_to_watch(const struct run *r)
+{
+	uint64_t desc = r->desc - RAM_GPA, used = r->used - RAM_GPA;
+	uint64_t dlen = 16ull * r->num, ulen = 6 + 8ull * r->num;
+	if (desc + dlen > r->ram_size)
+		return -1;
+	if (desc < used + ulen && used < desc + dlen)
+		return -1;
+	return (long)desc;
+}
 
 static void start(struct run *r)
 {
@@ -154,12 +169,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!r.ram || guest_mem_add(&r.mem, RAM_GPA, r.ram_size, r.ram))
 		goto out;
 	memcpy(r.ram, image, image_len < r.ram_size ? image_len : r.ram_size);
+	long watch = table_to_watch(&r);
+	uint8_t *table = watch < 0 ? NULL : malloc(16ull * r.num);
+	if (table)
+		memcpy(table, r.ram + watch, 16ull * r.num);
 	vq_init(&r.vq, 0, 32768, &r, on_fail, on_interrupt);
 	start(&r);
 	for (size_t i = 0; i < nops; i++)
 		op(&r, ops[i], i + 1 < nops ? ops[i + 1] : 0);
 	while (r.count)
 		push_oldest(&r, 0);
+	if (table && memcmp(table, r.ram + watch, 16ull * r.num))
+		abort();
+	free(table);
 	vq_reset(&r.vq);
 	vq_destroy(&r.vq);
 out:
