@@ -43,6 +43,8 @@ for t in "${targets[@]}"; do
 	log="$dir/fuzz-$t.log"
 	mkdir -p "$work" "$crashes"
 	rc=0
+	dict=()
+	[ -f "tests/fuzz/dict/$t.dict" ] && dict=(-dict="tests/fuzz/dict/$t.dict")
 	# close_fd_mask=2: the target's own stderr (the daemon's log of every
 	# malformed request) is closed; libFuzzer's report is not.
 	# use_tls=0: LeakSanitizer of clang 14 misreads the dynamic TLS of a
@@ -53,7 +55,7 @@ for t in "${targets[@]}"; do
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 		"$dir/tests/fuzz/fuzz_$t" -max_total_time="$secs" \
 		-close_fd_mask=2 -print_final_stats=1 -timeout=10 -rss_limit_mb=2048 \
-		-artifact_prefix="$crashes/" ${FUZZ_FLAGS:-} \
+		-artifact_prefix="$crashes/" "${dict[@]}" ${FUZZ_FLAGS:-} \
 		"$work" "tests/fuzz/corpus/$t" >"$log" 2>&1 || rc=$?
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
 	last=$(grep -E '^#[0-9]+' "$log" | tail -1 || true)
