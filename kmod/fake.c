@@ -19,6 +19,8 @@
  *   irqs     read: one "ZONE IRQ" line per irq injected by FINISH_REQ (the
  *            last 256); any write clears the list
  *   wakeups  read: how many wake-up interrupts were raised
+ *   bridge   read: "PHYS", the bridge page INIT_VIRTIO announced, or
+ *            "none" (tests check it stays reserved after unload)
  *
  * Zones: zone 0 "root-linux" always exists; START_ZONE adds one (its
  * zone_config_t is checked for size only), SHUTDOWN_ZONE removes it.
@@ -409,6 +411,27 @@ static const struct file_operations ram_fops = {
 	.llseek = default_llseek,
 };
 
+static ssize_t bridge_read(struct file *file, char __user *ubuf, size_t len,
+			   loff_t *ppos)
+{
+	char text[32] = "none\n";
+	int n;
+
+	mutex_lock(&fake.lock);
+	if (fake.bridge)
+		scnprintf(text, sizeof(text), "0x%llx\n",
+			  (u64)virt_to_phys(fake.bridge));
+	mutex_unlock(&fake.lock);
+	n = strlen(text);
+	return simple_read_from_buffer(ubuf, len, ppos, text, n);
+}
+
+static const struct file_operations bridge_fops = {
+	.owner = THIS_MODULE,
+	.read = bridge_read,
+	.llseek = default_llseek,
+};
+
 static int wakeups_get(void *data, u64 *val)
 {
 	*val = atomic_read(&fake.wakeups);
@@ -432,6 +455,7 @@ int hvisor_fake_init(void)
 	debugfs_create_file("irqs", 0600, fake.dir, NULL, &irqs_fops);
 	debugfs_create_file_unsafe("wakeups", 0400, fake.dir, NULL,
 				   &wakeups_fops);
+	debugfs_create_file("bridge", 0400, fake.dir, NULL, &bridge_fops);
 	return 0;
 }
 

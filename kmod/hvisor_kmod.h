@@ -23,13 +23,30 @@ void hvisor_wake_daemon(void);
 int hvisor_wakeup_irq_init(void);
 void hvisor_wakeup_irq_exit(void);
 
-/* Guest RAM that user space may map. */
+/* Guest RAM that user space may map (regions.c). */
 #define HVISOR_MAX_RAM_RANGES 256
-int hvisor_regions_add_zone(const struct hvisor_zone_config *cfg);
+struct file;
+struct list_head;
+struct vm_area_struct;
+int hvisor_regions_init(void);
+void hvisor_regions_exit(void);
+/* Before START_ZONE: refuses a config whose RAM lies beyond the physical
+ * width (EINVAL) or whose RAM or IO regions hold zone 0's RAM (EPERM), and
+ * collects its RAM ranges into `fresh`; commit them once the zone runs,
+ * discard them if it does not. */
+int hvisor_regions_prepare(const struct hvisor_zone_config *cfg,
+			   struct list_head *fresh);
+void hvisor_regions_commit(struct list_head *fresh);
+void hvisor_regions_discard(struct list_head *fresh);
 int hvisor_regions_declare(u64 zone_id, u64 start, u64 size);
 void hvisor_regions_forget_zone(u64 zone_id);
-bool hvisor_regions_allow(u64 start, u64 size);
-void hvisor_regions_exit(void);
+/* Every open file shares one address_space, so removal reaches them all. */
+void hvisor_regions_open(struct file *file);
+/* mmap of guest RAM (any offset but 0): EPERM unless allowed. */
+int hvisor_regions_mmap(struct vm_area_struct *vma);
+/* True if [start, start+size) is a non-empty physical range this CPU's page
+ * tables can express without dropping address bits. */
+bool hvisor_phys_range_ok(u64 start, u64 size);
 /* True if the range overlaps zone 0's own RAM (never writable by user
  * space through this module). */
 bool hvisor_zone0_owns(u64 start, u64 size);

@@ -7,8 +7,12 @@
  * One daemon serves at a time: the file that issued HVISOR_INIT_VIRTIO owns
  * the bridge until it is closed; another INIT_VIRTIO meanwhile gets EBUSY.
  * The bridge page outlives its daemon because the hypervisor keeps its
- * address: the next daemon gets the same page, zeroed and re-announced. It
- * is freed at unload.
+ * address: the next daemon gets the same page, zeroed and re-announced.
+ * Once announced it is never freed, not even at unload: there is no
+ * hypercall to take the address back, and a guest's register write would
+ * make the hypervisor write into whatever the kernel reused the page for.
+ *
+ * Who may do what (kmod/README.md, "Security model"): see request_allowed.
  */
 #include <asm/cacheflush.h>
 #include <linux/eventfd.h>
@@ -18,6 +22,7 @@
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/security.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/uaccess.h>
@@ -75,6 +80,7 @@ static int hvisor_open(struct inode *inode, struct file *file)
 	if (!hf)
 		return -ENOMEM;
 	file->private_data = hf;
+	hvisor_regions_open(file);
 	return 0;
 }
 
@@ -158,6 +164,7 @@ static long set_eventfd(struct file *file, unsigned long fd)
 static long zone_start(void __user *arg)
 {
 	struct hvisor_zone_config *cfg;
+	LIST_HEAD(fresh);
 	long err;
 
 	/* kmalloc, not the stack: the hypervisor reads it by physical address
@@ -169,22 +176,19 @@ static long zone_start(void __user *arg)
 		err = -EFAULT;
 		goto out;
 	}
-	if (cfg->num_memory_regions > HVISOR_MAX_MEMORY_REGIONS) {
-		err = -EINVAL;
+	/* Refused before the hypervisor sees it: once START_ZONE returns the
+	 * guest may already run on the memory. */
+	err = hvisor_regions_prepare(cfg, &fresh);
+	if (err)
 		goto out;
-	}
 	err = hvisor_call(HVISOR_HC_START_ZONE, __pa(cfg), sizeof(*cfg));
 	if (err) {
 		pr_err(HVISOR_KMOD_NAME ": zone %u: START_ZONE failed: %ld\n",
 		       cfg->zone_id, err);
+		hvisor_regions_discard(&fresh);
 		goto out;
 	}
-	/* The zone runs now; if its RAM cannot be recorded the daemon can
-	 * still declare it, so report that without failing the start. */
-	if (hvisor_regions_add_zone(cfg))
-		pr_warn(HVISOR_KMOD_NAME
-			": zone %u started but its RAM was not recorded\n",
-			cfg->zone_id);
+	hvisor_regions_commit(&fresh);
 out:
 	kfree(cfg);
 	return err;
@@ -278,13 +282,17 @@ static long load_image(void __user *arg)
 		return -EFAULT;
 	if (!desc.size || desc.load_paddr + desc.size < desc.load_paddr)
 		return -EINVAL;
-	/* hvisor-tool loads kernel and dtb before it starts the zone, so the
-	 * zone's RAM is not known yet: only zone 0's own RAM is refused. */
-	if (hvisor_zone0_owns(desc.load_paddr, desc.size))
-		return -EPERM;
 	base = desc.load_paddr & PAGE_MASK;
 	offset = desc.load_paddr - base;
 	len = PAGE_ALIGN(offset + desc.size);
+	/* Checked as mapped, whole pages: memremap WARNs on a page that is
+	 * part System RAM, and ioremap on one beyond the physical width. */
+	if (len < offset + desc.size || !hvisor_phys_range_ok(base, len))
+		return -EINVAL;
+	/* hvisor-tool loads kernel and dtb before it starts the zone, so the
+	 * zone's RAM is not known yet: only zone 0's own RAM is refused. */
+	if (hvisor_zone0_owns(base, len))
+		return -EPERM;
 	map = memremap(base, len, MEMREMAP_WB);
 	if (!map)
 		return -ENOMEM;
@@ -307,17 +315,73 @@ static long declare_ram(void __user *arg)
 				      decl.size);
 }
 
+/* 0, or why `file` may not use the bridge: -EPERM another file owns it,
+ * -ENODEV nobody does. The caller holds hv.lock. */
+static int owner_check_locked(struct file *file)
+{
+	if (hv.owner == file)
+		return 0;
+	return hv.owner ? -EPERM : -ENODEV;
+}
+
+static long finish_req(struct file *file)
+{
+	long err;
+
+	/* Only the serving daemon injects; it stays the owner while it is
+	 * in an ioctl (release cannot run meanwhile). */
+	mutex_lock(&hv.lock);
+	err = owner_check_locked(file);
+	mutex_unlock(&hv.lock);
+	return err ? err : hvisor_call(HVISOR_HC_FINISH_REQ, 0, 0);
+}
+
+/* Writing or exposing physical memory needs what /dev/mem needs. */
+static int rawio_allowed(void)
+{
+	if (!capable(CAP_SYS_RAWIO))
+		return -EPERM;
+	return security_locked_down(LOCKDOWN_DEV_MEM);
+}
+
+/* The rights a request needs beyond an open /dev/hvisor (mode 0600):
+ * anything that changes state needs a file opened for writing (EBADF);
+ * what writes or exposes physical memory also needs CAP_SYS_RAWIO and a
+ * kernel not locked down (EPERM). Unknown requests count as changes. */
+static int request_allowed(struct file *file, unsigned int cmd)
+{
+	switch (cmd) {
+	case HVISOR_GET_TASK:
+	case HVISOR_ZONE_LIST:
+	case HVISOR_CONFIG_CHECK:
+	case HVISOR_GET_ECAM_BASE:
+		return 0;
+	}
+	if (!(file->f_mode & FMODE_WRITE))
+		return -EBADF;
+	switch (cmd) {
+	case HVISOR_ZONE_START:
+	case HVISOR_LOAD_IMAGE:
+	case HVISOR_DECLARE_RAM:
+		return rawio_allowed();
+	}
+	return 0;
+}
+
 static long hvisor_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	void __user *uarg = (void __user *)arg;
+	int err = request_allowed(file, cmd);
 
+	if (err)
+		return err;
 	switch (cmd) {
 	case HVISOR_INIT_VIRTIO:
 		return init_virtio(file);
 	case HVISOR_GET_TASK:
 		return 0; /* legacy: nothing uses it any more */
 	case HVISOR_FINISH_REQ:
-		return hvisor_call(HVISOR_HC_FINISH_REQ, 0, 0);
+		return finish_req(file);
 	case HVISOR_ZONE_START:
 		return zone_start(uarg);
 	case HVISOR_ZONE_SHUTDOWN:
@@ -348,10 +412,11 @@ static int map_bridge(struct file *file, struct vm_area_struct *vma)
 
 	if (vma->vm_end - vma->vm_start != PAGE_SIZE)
 		return -EINVAL;
+	/* The page is the module's for good (never freed once announced), so
+	 * mapping it up front is safe; regions.c never zaps page 0. */
 	mutex_lock(&hv.lock);
-	if (hv.owner != file)
-		err = hv.owner ? -EPERM : -ENODEV;
-	else
+	err = owner_check_locked(file);
+	if (!err)
 		err = remap_pfn_range(vma, vma->vm_start,
 				      virt_to_phys(hv.bridge) >> PAGE_SHIFT,
 				      PAGE_SIZE, vma->vm_page_prot);
@@ -361,21 +426,20 @@ static int map_bridge(struct file *file, struct vm_area_struct *vma)
 
 static int hvisor_mmap(struct file *file, struct vm_area_struct *vma)
 {
-	u64 len = vma->vm_end - vma->vm_start;
-	u64 phys;
+	int err;
 
-	/* A private copy-on-write view of shared memory makes no sense. */
-	if (!(vma->vm_flags & VM_SHARED))
+	/* A private copy-on-write view of shared memory makes no sense.
+	 * (VM_MAYSHARE: a read-only file's MAP_SHARED lacks VM_SHARED.) */
+	if (!(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
 	if (vma->vm_pgoff == 0)
 		return map_bridge(file, vma);
-	if (vma->vm_pgoff > (PHYS_ADDR_MAX >> PAGE_SHIFT))
-		return -EPERM;
-	phys = (u64)vma->vm_pgoff << PAGE_SHIFT;
-	if (!hvisor_regions_allow(phys, len))
-		return -EPERM;
-	return remap_pfn_range(vma, vma->vm_start, vma->vm_pgoff, len,
-			       vma->vm_page_prot);
+	/* Guest RAM is physical memory: /dev/mem's rules (see rawio_allowed);
+	 * PROT_WRITE on a read-only file is refused by the VFS already. */
+	err = rawio_allowed();
+	if (err)
+		return err;
+	return hvisor_regions_mmap(vma);
 }
 
 static const struct file_operations hvisor_fops = {
@@ -398,10 +462,13 @@ static int __init hvisor_init(void)
 {
 	int err;
 
+	err = hvisor_regions_init();
+	if (err)
+		return err;
 #ifdef HVISOR_FAKE
 	err = hvisor_fake_init();
 	if (err)
-		return err;
+		goto fail_regions;
 #endif
 	err = hvisor_wakeup_irq_init();
 	if (err)
@@ -412,6 +479,10 @@ static int __init hvisor_init(void)
 #ifdef HVISOR_FAKE
 	pr_warn(HVISOR_KMOD_NAME
 		": TEST BUILD: hypercalls go to a fake hypervisor\n");
+#ifndef TAINT_TEST
+	/* Before 6.0 MODULE_INFO(test) does not taint: say it ourselves. */
+	add_taint(TAINT_USER, LOCKDEP_STILL_OK);
+#endif
 #endif
 	return 0;
 
@@ -420,7 +491,9 @@ fail_irq:
 fail_fake:
 #ifdef HVISOR_FAKE
 	hvisor_fake_exit();
+fail_regions:
 #endif
+	hvisor_regions_exit();
 	return err;
 }
 
@@ -433,11 +506,14 @@ static void __exit hvisor_exit(void)
 #ifdef HVISOR_FAKE
 	hvisor_fake_exit();
 #endif
-	if (hv.bridge) {
-		ClearPageReserved(virt_to_page(hv.bridge));
-		free_page((unsigned long)hv.bridge);
-		hv.bridge = NULL;
-	}
+	/* An announced bridge page stays reserved for the life of the
+	 * system (see the top of this file): one page per unload after a
+	 * daemon ran. A page never announced was freed by init_virtio. */
+	if (hv.bridge)
+		pr_info(HVISOR_KMOD_NAME
+			": the bridge page stays reserved: the hypervisor "
+			"still writes to it\n");
+	hv.bridge = NULL;
 	hvisor_regions_exit();
 }
 
@@ -445,5 +521,13 @@ module_init(hvisor_init);
 module_exit(hvisor_exit);
 
 MODULE_LICENSE("Dual MIT/GPL");
+#ifdef HVISOR_FAKE
+/* modinfo says so, and loading it taints the kernel (TAINT_TEST, 'N'). */
+MODULE_DESCRIPTION("TEST BUILD, fake hypervisor: hvisor zone-0 interface");
+MODULE_INFO(test, "Y");
+MODULE_INFO(hvisor_build, "test (fake hypervisor)");
+#else
 MODULE_DESCRIPTION("hvisor zone-0 interface: hypercalls, virtio bridge, "
 		   "guest RAM mappings");
+MODULE_INFO(hvisor_build, "real");
+#endif

@@ -32,7 +32,8 @@ meson compile -C build >/dev/null
 # JSON and checks in tests/rig, and a line here.
 runs=("tests/rig/rng.json rng")
 [ -e plugins/blk/meson.build ] && runs+=("tests/rig/blk.json blk")
-[ -e plugins/console/meson.build ] && runs+=("tests/rig/console.json console")
+[ -e plugins/console/meson.build ] && runs+=("tests/rig/console.json console"
+	"tests/rig/console_idle.json console_idle")
 [ -e plugins/net/meson.build ] && runs+=("tests/rig/net.json net")
 failed=0
 for run in "${runs[@]}"; do

@@ -27,8 +27,12 @@ insmod /hvisor.ko || fail "insmod hvisor.ko"
 mode=$(stat -c %a /dev/hvisor)
 [ "$mode" = 600 ] || fail "/dev/hvisor mode $mode, want 600"
 echo "ok: /dev/hvisor is a 0600 character device"
+# The test build says what it is: loading it taints the kernel (N).
+grep -q N /sys/module/hvisor/taint || fail "test build did not taint the kernel"
+echo "ok: the test build taints the kernel ($(cat /sys/module/hvisor/taint))"
 
 /kmod_test zones || fail "zone and mmap checks"
+/kmod_test isolation || fail "isolation checks"
 
 if [ -n "$HVISOR_BIN" ]; then
 	/kmod_test start-zone /tmp/virtio.json || fail "zone for the daemon"
@@ -50,13 +54,21 @@ else
 	/kmod_test start-zone /tmp/virtio.json || fail "zone for the bridge test"
 fi
 /kmod_test bridge || fail "bridge protocol by hand"
+/kmod_test bridge-phys /tmp/bridge-phys || fail "bridge page address"
 /kmod_test stop-zone || fail "zone shutdown"
 
 rmmod hvisor || fail "rmmod"
 [ ! -e /dev/hvisor ] || fail "/dev/hvisor left behind"
 [ ! -e /sys/kernel/debug/hvisor ] || fail "debugfs left behind"
+# The hypervisor still writes to the bridge page it was told about.
+/kmod_test still-reserved "$(cat /tmp/bridge-phys)" || fail "bridge page freed"
 # Load and unload once more: unload must have left nothing that breaks it.
 insmod /hvisor.ko && rmmod hvisor || fail "second load/unload"
+# Lockdown is one way and refuses unsigned modules from then on: last.
+insmod /hvisor.ko || fail "third load"
+mkdir -p /sys/kernel/security
+mount -t securityfs securityfs /sys/kernel/security 2>/dev/null
+/kmod_test lockdown || fail "lockdown checks"
 if dmesg | grep -E 'Oops|BUG:|WARNING:|Call Trace|general protection|refcount_t'; then
 	fail "the kernel complained"
 fi

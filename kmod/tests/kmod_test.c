@@ -18,6 +18,12 @@
  *                    pushed through debugfs wakes our eventfd, our answer
  *                    reaches the vCPU, our res_list entry is injected
  *   stop-zone        shut zone 1 down
+ *   isolation        the refusals of issue 18 (isolation.c), no zone
+ *                    running and nobody owning the bridge
+ *   bridge-phys FILE write the announced bridge page's address to FILE
+ *   still-reserved PHYS  after unload: that page is still reserved
+ *   lockdown         lock the kernel down, then what /dev/mem refuses is
+ *                    refused here too (one way: run it last)
  *
  * Exit status 0 when every check passed; each failure is printed.
  */
@@ -38,20 +44,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "hvisor/bridge.h"
-#include "zone_config.h"
+#include "kmod_test.h"
 
-#define DEBUGFS   "/sys/kernel/debug/hvisor/"
-#define ZONE_ID   1
-#define GUEST_RAM 0x50000000ull /* zone 1's view of the fake RAM */
-#define DEV_BASE  0x0a000000ull
-#define DEV_IRQ   78
-#define DEV_ID    0xfff /* tests/testdev */
-#define UNSERVED  0x0b000000ull
+#define DEV_IRQ  78
+#define DEV_ID   0xfff /* tests/testdev */
+#define UNSERVED 0x0b000000ull
 
-static int failures;
+int failures;
 
-static void check(bool ok, const char *fmt, ...)
+void check(bool ok, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -63,7 +64,7 @@ static void check(bool ok, const char *fmt, ...)
 		failures++;
 }
 
-static int open_dev(void)
+int open_dev(void)
 {
 	int fd = open("/dev/hvisor", O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
@@ -74,13 +75,13 @@ static int open_dev(void)
 }
 
 /* ioctl returning -errno, so checks can name the error they expect */
-static long dev_ioctl(int fd, unsigned long req, void *arg)
+long dev_ioctl(int fd, unsigned long req, void *arg)
 {
 	long rc = ioctl(fd, req, arg);
 	return rc < 0 ? -errno : rc;
 }
 
-static void fake_ram(uint64_t *phys, uint64_t *size)
+void fake_ram(uint64_t *phys, uint64_t *size)
 {
 	FILE *f = fopen(DEBUGFS "ram", "r");
 	if (!f || fscanf(f, "%" SCNx64 " %" SCNx64, phys, size) != 2) {
@@ -91,7 +92,7 @@ static void fake_ram(uint64_t *phys, uint64_t *size)
 }
 
 /* mmap result as 0 or -errno; unmaps on success */
-static int try_map(int fd, uint64_t phys, size_t len, int flags)
+int try_map(int fd, uint64_t phys, size_t len, int flags)
 {
 	void *p =
 		mmap(NULL, len, PROT_READ | PROT_WRITE, flags, fd, (off_t)phys);
@@ -101,8 +102,8 @@ static int try_map(int fd, uint64_t phys, size_t len, int flags)
 	return 0;
 }
 
-static int zone_start(int fd, uint32_t id, uint64_t phys, uint64_t size,
-		      uint32_t nregions)
+int zone_start_typed(int fd, uint32_t id, uint32_t type, uint64_t phys,
+		     uint64_t size, uint32_t nregions)
 {
 	struct hvisor_zone_config *cfg = calloc(1, sizeof(*cfg));
 	if (!cfg)
@@ -111,7 +112,7 @@ static int zone_start(int fd, uint32_t id, uint64_t phys, uint64_t size,
 	cfg->cpus = 1u << 1;
 	cfg->num_memory_regions = nregions;
 	cfg->memory_regions[0] = (struct hvisor_memory_region){
-		.type = HVISOR_MEM_TYPE_RAM,
+		.type = type,
 		.physical_start = phys,
 		.virtual_start = GUEST_RAM,
 		.size = size,
@@ -128,13 +129,20 @@ static int zone_start(int fd, uint32_t id, uint64_t phys, uint64_t size,
 	return rc;
 }
 
+int zone_start(int fd, uint32_t id, uint64_t phys, uint64_t size,
+	       uint32_t nregions)
+{
+	return zone_start_typed(fd, id, HVISOR_MEM_TYPE_RAM, phys, size,
+				nregions);
+}
+
 static int zone_list(int fd, struct hvisor_zone_info *zones, uint64_t cnt)
 {
 	struct hvisor_zone_list_args args = {.cnt = cnt, .zones = zones};
 	return (int)dev_ioctl(fd, HVISOR_ZONE_LIST, &args);
 }
 
-static bool listed(int fd, uint32_t id, const char *name)
+bool listed(int fd, uint32_t id, const char *name)
 {
 	struct hvisor_zone_info zones[HVISOR_MAX_ZONES];
 	int n = zone_list(fd, zones, HVISOR_MAX_ZONES);
@@ -145,7 +153,7 @@ static bool listed(int fd, uint32_t id, const char *name)
 }
 
 /* A physical page of zone 0's own RAM, from /proc/iomem. */
-static uint64_t zone0_ram_page(void)
+uint64_t zone0_ram_page(void)
 {
 	FILE *f = fopen("/proc/iomem", "r");
 	char line[256];
@@ -408,6 +416,7 @@ static void test_virtio(void)
 	check(try_map(fd, 0, (size_t)sysconf(_SC_PAGESIZE), MAP_SHARED) ==
 		      -EPERM,
 	      "mmap of the bridge by another process: EPERM");
+	test_not_owner(true);
 
 	check(reg_read(0x004) == 2, "Version 2");
 	check(reg_read(0x008) == DEV_ID, "DeviceID 0x%x (testdev)", DEV_ID);
@@ -566,6 +575,9 @@ static void test_bridge(void)
 	b->res_list[rear] = (struct hvisor_device_res){ZONE_ID, 33};
 	__atomic_store_n(&b->res_rear, HVISOR_RING_NEXT(rear),
 			 __ATOMIC_RELEASE);
+	test_not_owner(true);
+	check(b->res_front != b->res_rear && !irq_recorded(33),
+	      "nothing injected for the file that does not own the bridge");
 	check(dev_ioctl(fd, HVISOR_FINISH_REQ, NULL) == 0, "FINISH_REQ");
 	check(irq_recorded(33) && !irq_recorded(DEV_IRQ),
 	      "exactly the queued irq was injected");
@@ -589,9 +601,19 @@ int main(int argc, char **argv)
 		test_bridge();
 	else if (strcmp(cmd, "stop-zone") == 0)
 		cmd_stop_zone();
+	else if (strcmp(cmd, "isolation") == 0)
+		test_isolation();
+	else if (strcmp(cmd, "bridge-phys") == 0 && argc == 3)
+		cmd_bridge_phys(argv[2]);
+	else if (strcmp(cmd, "still-reserved") == 0 && argc == 3)
+		test_still_reserved(argv[2]);
+	else if (strcmp(cmd, "lockdown") == 0)
+		test_lockdown();
 	else {
 		fprintf(stderr, "usage: kmod_test zones | start-zone JSON | "
-				"virtio | bridge | stop-zone\n");
+				"virtio | bridge | stop-zone | isolation | "
+				"bridge-phys FILE | still-reserved PHYS | "
+				"lockdown\n");
 		return 2;
 	}
 	printf("kmod_test %s: %d failure(s)\n", cmd, failures);

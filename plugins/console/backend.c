@@ -18,7 +18,7 @@ int backend_open(struct backend *be, struct cport *port,
 {
 	memset(be, 0, sizeof *be);
 	be->port = port;
-	be->in_fd = be->out_fd = be->aux_fd = -1;
+	be->in_fd = be->out_fd = be->aux_fd = be->notify_fd = -1;
 	for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++) {
 		if (strcmp(cfg->kind, backends[i]->kind) == 0) {
 			be->ops = backends[i];

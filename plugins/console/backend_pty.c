@@ -6,11 +6,22 @@
  * output keeps queueing until someone reads. The window size the client
  * sets on the slave is read back with TIOCGWINSZ on the master each time
  * input arrives and when the port comes up.
+ *
+ * Whether a client has the slave open (the port has a reader) cannot be
+ * read off the master while our own slave fd is open: the master reports
+ * a hang-up only when no slave fd is left at all. An inotify watch on the
+ * slave node counts the opens and closes of everyone else instead: ours
+ * happened before the watch existed. Each open(2) of the node is one
+ * IN_OPEN, and the last close of that open file (dup'ed and inherited fds
+ * share it) one IN_CLOSE_*; both are queued before the system call
+ * returns, so draining the queue tells the state as of now (verified on
+ * Linux 6.1 with dup'ed fds and opens through a symlink: one event each).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <termios.h>
@@ -48,6 +59,76 @@ static int make_link(struct backend *be, const char *link, const char *target)
 		return -err;
 	}
 	return 0;
+}
+
+/* Bring be->reader up to date from the queued inotify events. */
+static void pty_count_clients(struct backend *be)
+{
+	/* Aligned for struct inotify_event, as inotify(7) asks. */
+	char buf[4096]
+		__attribute__((aligned(__alignof__(struct inotify_event))));
+	bool overflow = false;
+	for (;;) {
+		ssize_t n = read(be->notify_fd, buf, sizeof buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break; /* EAGAIN: all read */
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *ev = (const void *)p;
+			overflow |= (ev->mask & IN_Q_OVERFLOW) != 0;
+			if (ev->mask & IN_OPEN)
+				be->opens++;
+			if (ev->mask & IN_CLOSE)
+				be->opens--;
+			p += sizeof *ev + ev->len;
+		}
+	}
+	if (overflow) {
+		/* The count is lost: assume a reader (no loss), which the
+		 * stall limit bounds; the next close corrects it. */
+		pty_log(be, HVD_LOG_WARN, "lost count of", "pty clients",
+			EOVERFLOW);
+		be->opens = 1;
+	}
+	if (be->opens < 0)
+		be->opens = 0;
+	be->reader = be->opens > 0 && be->notify_fd >= 0;
+}
+
+static void pty_clients_changed(void *opaque, int fd, uint32_t events)
+{
+	struct backend *be = opaque;
+	bool before = be->reader;
+	pty_count_clients(be);
+	if (be->reader != before)
+		port_reader_changed(be->port);
+}
+
+/* Without inotify the port counts as read all the time, as before the
+ * scrollback existed; the stall limit still bounds the guest's wait. */
+static void watch_clients(struct backend *be, const char *slave)
+{
+	struct console *con = be->port->con;
+	be->notify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (be->notify_fd < 0 ||
+	    inotify_add_watch(be->notify_fd, slave, IN_OPEN | IN_CLOSE) < 0 ||
+	    !(be->notify_watch =
+		      con->host->watch_add(con->dev, be->notify_fd, HVD_EV_IN,
+					   pty_clients_changed, be))) {
+		pty_log(be, HVD_LOG_WARN, "cannot watch for clients of", slave,
+			errno);
+		if (be->notify_fd >= 0)
+			close(be->notify_fd);
+		be->notify_fd = -1;
+		be->reader = true;
+	}
+}
+
+static void pty_refresh(struct backend *be)
+{
+	if (be->notify_fd >= 0)
+		pty_count_clients(be);
 }
 
 static int pty_open(struct backend *be, const struct backend_cfg *cfg)
@@ -89,6 +170,7 @@ static int pty_open(struct backend *be, const struct backend_cfg *cfg)
 		}
 		be->path = strdup(cfg->pty_link);
 	}
+	watch_clients(be, slave);
 	con->host->log(con->dev, HVD_LOG_INFO, "port %u: pty %s%s%s",
 		       be->port->id, slave,
 		       cfg->pty_link ? " linked from " : "",
@@ -97,8 +179,19 @@ static int pty_open(struct backend *be, const struct backend_cfg *cfg)
 	return 0;
 }
 
+static void unwatch_clients(struct backend *be)
+{
+	if (be->notify_watch)
+		be->port->con->host->watch_remove(be->notify_watch);
+	be->notify_watch = NULL;
+	if (be->notify_fd >= 0)
+		close(be->notify_fd);
+	be->notify_fd = -1;
+}
+
 static void pty_close(struct backend *be)
 {
+	unwatch_clients(be);
 	if (be->path) {
 		unlink(be->path);
 		free(be->path);
@@ -114,11 +207,14 @@ static void pty_close(struct backend *be)
 static void pty_down(struct backend *be)
 {
 	/* With our own slave fd open this means the pty itself failed: stop
-	 * reading rather than spin on the error. */
+	 * reading rather than spin on the error, and keep the output in the
+	 * scrollback (and log) rather than hold the guest for good. */
 	struct console *con = be->port->con;
 	con->host->log(con->dev, HVD_LOG_ERROR, "port %u: pty failed",
 		       be->port->id);
 	be->in_eof = true;
+	unwatch_clients(be);
+	be->reader = false;
 }
 
 static int pty_winsize(struct backend *be, uint16_t *cols, uint16_t *rows)
@@ -137,4 +233,5 @@ const struct backend_ops backend_pty_ops = {
 	.close = pty_close,
 	.down = pty_down,
 	.winsize = pty_winsize,
+	.refresh = pty_refresh,
 };

@@ -2,9 +2,9 @@
 /*
  * socket backend: a UNIX stream server at `path`, one client at a time.
  * While a client is connected we stop accepting (the next one waits in the
- * backlog); when it leaves we listen again. Output the guest writes while
- * nobody is connected is held (the queue backs up) and goes to the next
- * client.
+ * backlog); when it leaves we listen again. The connected client is the
+ * port's reader; output the guest writes while nobody is connected goes to
+ * the port's scrollback, which the next client gets first.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -37,6 +37,7 @@ static void sock_accept(void *opaque, int fd, uint32_t events)
 	be->aux_watch = NULL;
 	be->in_fd = be->out_fd = client;
 	be->out_is_socket = true;
+	be->reader = true;
 	sock_log(be, HVD_LOG_INFO, "client connected");
 	port_backend_up(be->port);
 }
@@ -90,6 +91,7 @@ static void drop_client(struct backend *be)
 	if (be->in_fd >= 0)
 		close(be->in_fd);
 	be->in_fd = be->out_fd = -1;
+	be->reader = false;
 }
 
 static void sock_close(struct backend *be)

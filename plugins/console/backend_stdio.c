@@ -2,7 +2,8 @@
 /*
  * stdio backend: the daemon's own fd 0 and 1, for running in the
  * foreground. A terminal is put in raw mode (signals kept, so ^C still
- * stops the daemon) and restored on close, as are the fd flags.
+ * stops the daemon) and restored on close, as are the fd flags. Whoever
+ * started the daemon in the foreground reads: the port always has a reader.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -47,6 +48,7 @@ static int stdio_open(struct backend *be, const struct backend_cfg *cfg)
 	}
 	be->in_fd = 0;
 	be->out_fd = 1;
+	be->reader = true;
 	con->host->log(con->dev, HVD_LOG_INFO, "port %u: on stdin/stdout",
 		       be->port->id);
 	port_backend_up(be->port);

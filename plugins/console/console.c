@@ -6,8 +6,12 @@
  *
  * JSON (all optional): "backend" ("pty" default, "socket", "stdio"),
  * "path" (socket), "pty_link" (pty), "log" (file that gets every byte the
- * guest prints), "ports": [{"name", "backend", "path", "pty_link", "log"}]
- * for MULTIPORT; port 0 is the console described by the top-level keys.
+ * guest prints), "scrollback" (bytes kept while nobody reads),
+ * "stall_limit_ms" (longest a reader may hold the guest back),
+ * "ports": [{"name", "backend", "path", "pty_link", "log", "scrollback",
+ * "stall_limit_ms"}] for MULTIPORT; port 0 is the console described by the
+ * top-level keys, and the extra ports take its scrollback and stall limit
+ * unless they set their own.
  */
 #include <endian.h>
 #include <errno.h>
@@ -45,11 +49,35 @@ static int port_string(struct console *con, const char *prefix, const char *key,
 /* Unknown keys in a "ports" entry are errors, as at the top level. */
 static int check_port_keys(struct console *con, unsigned index)
 {
-	static const char *const keys[] = {"name",     "backend", "path",
-					   "pty_link", "log",     NULL};
+	static const char *const keys[] = {
+		"name", "backend",    "path",           "pty_link",
+		"log",  "scrollback", "stall_limit_ms", NULL};
 	char key[32];
 	snprintf(key, sizeof key, "ports[%u]", index);
 	return con->host->cfg_check_keys_at(con->dev, key, keys) ? -EINVAL : 0;
+}
+
+/* "scrollback" and "stall_limit_ms" of a port; an extra port inherits
+ * port 0's. 0, or -EINVAL (logged with the key's path). */
+static int parse_tx_policy(struct console *con, struct cport *port,
+			   const char *prefix)
+{
+	uint64_t sb = CONSOLE_SCROLLBACK_DEFAULT;
+	uint64_t stall = CONSOLE_STALL_DEFAULT_MS;
+	if (port->id) {
+		sb = con->ports[0].sb.cap;
+		stall = con->ports[0].stall_limit_ms;
+	}
+	char key[64];
+	snprintf(key, sizeof key, "%sscrollback", prefix);
+	if (con->host->cfg_u64_range(con->dev, key, 0, CONSOLE_SCROLLBACK_MAX,
+				     &sb))
+		return -EINVAL;
+	snprintf(key, sizeof key, "%sstall_limit_ms", prefix);
+	if (con->host->cfg_u64_range(con->dev, key, 0, CONSOLE_STALL_MAX_MS,
+				     &stall))
+		return -EINVAL;
+	return port_tx_init(port, (size_t)sb, (uint32_t)stall);
 }
 
 static int parse_port(struct console *con, struct cport *port,
@@ -82,6 +110,9 @@ static int parse_port(struct console *con, struct cport *port,
 			       problem);
 		return -EINVAL;
 	}
+	int r = parse_tx_policy(con, port, prefix);
+	if (r)
+		return r;
 	if (log_path) {
 		port->log_fd = log_sink_open(con, log_path);
 		if (port->log_fd < 0)
@@ -107,8 +138,9 @@ static int console_create(struct hvd_device *dev, struct hvd_device_info *info,
 			  void **state)
 {
 	const struct hvd_host_services *host = hvd_host(dev);
-	static const char *const keys[] = {"backend", "path",  "pty_link",
-					   "log",     "ports", NULL};
+	static const char *const keys[] = {
+		"backend",    "path",           "pty_link", "log",
+		"scrollback", "stall_limit_ms", "ports",    NULL};
 	if (host->cfg_check_keys(dev, keys))
 		return -EINVAL;
 	unsigned extra = 0;
@@ -184,6 +216,7 @@ static void console_reset(void *state)
 {
 	struct console *con = state;
 	con->active = false;
+	con->features = 0;
 	for (unsigned i = 0; i < con->nr_ports; i++)
 		port_reset(&con->ports[i]);
 	ctrl_reset(con);
@@ -222,7 +255,17 @@ static void console_config_write(void *state, uint32_t offset, const void *buf,
 				 uint32_t len)
 {
 	struct console *con = state;
-	/* Only emerg_wr is writable; its low byte is the character. */
+	/* Only emerg_wr is writable, its low byte the character, and only
+	 * with EMERG_WRITE negotiated (virtio 1.2 5.3.4: emerg_wr is part of
+	 * the device only with that feature). */
+	if (offset == CFG_EMERG && !(con->features & F_EMERG_WRITE)) {
+		if (!con->emerg_refused)
+			con->host->log(con->dev, HVD_LOG_WARN,
+				       "emergency write without EMERG_WRITE "
+				       "negotiated: ignored");
+		con->emerg_refused = true;
+		return;
+	}
 	if (offset == CFG_EMERG)
 		port_emerg_write(&con->ports[0], *(const uint8_t *)buf);
 }

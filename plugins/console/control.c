@@ -22,10 +22,14 @@ void ctrl_send(struct console *con, uint32_t id, uint16_t event, uint16_t value,
 	       const void *extra, uint32_t extra_len)
 {
 	if (con->ctrl_queued >= CTRL_MAX_QUEUED) {
-		con->host->log(con->dev, HVD_LOG_WARN,
-			       "control queue full: event %u for port %u "
-			       "not sent",
-			       event, id);
+		/* Once per episode; ctrl_flush reports the count when the
+		 * driver takes messages again. */
+		if (!con->ctrl_dropped++)
+			con->host->log(con->dev, HVD_LOG_WARN,
+				       "control queue full (driver posts no "
+				       "buffers): event %u for port %u and "
+				       "any further ones not sent",
+				       event, id);
 		return;
 	}
 	struct virtio_console_control hdr = {
@@ -89,6 +93,13 @@ void ctrl_flush(struct console *con)
 	}
 	if (pushed)
 		con->host->vq_notify(vq);
+	if (pushed && con->ctrl_dropped) {
+		con->host->log(con->dev, HVD_LOG_WARN,
+			       "%llu control messages were not sent while the "
+			       "control queue was full",
+			       (unsigned long long)con->ctrl_dropped);
+		con->ctrl_dropped = 0;
+	}
 }
 
 void ctrl_reset(struct console *con)

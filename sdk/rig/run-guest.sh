@@ -22,7 +22,9 @@
 # sdk/rig/guest/lib.sh (rig_expect, rig_dev, rig_rebind ...). A line
 # "# rig-modules: NAME..." in it names the kernel modules it needs; a line
 # "# rig-unnegotiated: TYPE MASK why" declares offered features of device
-# TYPE the Linux driver does not know (exempt from the features verdict). Host
+# TYPE the Linux driver does not know (exempt from the features verdict); a
+# line "# rig-cmdline: ARG..." adds kernel arguments, placed before the
+# rig's own "console=ttyS0" so that ttyS0 stays /dev/console. Host
 # files of a named check: NAME.prep.sh runs before the boot (with RIG_WORK,
 # a scratch folder for images, and RIG_ROOT, the initramfs tree),
 # NAME.during.sh in the background while the guest runs (a host peer; it is
@@ -93,7 +95,7 @@ root=$work/root
 "$KIT" root amd64 "$root"
 mkdir -p "$root/rig/checks"
 cp "$SRC/sdk/rig/guest/lib.sh" "$root/rig/lib.sh"
-names=() hosts=() preps=() durings=() modules=(virtio_mmio)
+names=() hosts=() preps=() durings=() modules=(virtio_mmio) cmdline=()
 declare -A unknown_to_linux=()
 for c in "$@"; do
 	if [ -f "$c" ]; then
@@ -112,6 +114,8 @@ for c in "$@"; do
 	names+=("$name")
 	read -r -a more <<<"$(sed -n 's/^# rig-modules://p' "$file" | tr '\n' ' ')"
 	modules+=("${more[@]}")
+	read -r -a more <<<"$(sed -n 's/^# rig-cmdline://p' "$file" | tr '\n' ' ')"
+	cmdline+=("${more[@]}")
 	while read -r type mask _; do
 		unknown_to_linux[$type]=$((${unknown_to_linux[$type]:-0} | mask))
 	done < <(sed -n 's/^# rig-unnegotiated://p' "$file")
@@ -141,7 +145,7 @@ stamp "initramfs ($(du -k "$work/initrd.gz" | cut -f1) KiB, checks: ${names[*]:-
 console=$out/console.log daemon=$out/daemon.log riglog=$out/rig.log
 : >"$daemon"
 qemu_args=(-kernel "$kernel" -initrd "$work/initrd.gz"
-	-append "console=ttyS0 panic=-1 quiet")
+	-append "${cmdline[*]} console=ttyS0 panic=-1 quiet")
 : >"$out/peers.log"
 peers=()
 for d in "${durings[@]}"; do

@@ -390,3 +390,10 @@ const char *cg_tmpdir(void)
 	}
 	return tmpdir;
 }
+
+const char *cg_tmp_path(char *buf, size_t size, const char *what)
+{
+	static unsigned counter;
+	snprintf(buf, size, "%s/%s-%u", cg_tmpdir(), what, counter++);
+	return buf;
+}

@@ -101,5 +101,7 @@ int cg_write_full(int fd, const void *buf, size_t len);
 
 /* A fresh private directory for sockets, links and logs. */
 const char *cg_tmpdir(void);
+/* A new path in it, "DIR/what-N", written to buf. */
+const char *cg_tmp_path(char *buf, size_t size, const char *what);
 
 #endif
