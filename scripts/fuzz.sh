@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 
 secs=${1:-60}
 shift || true
-all=(mmio vq blk net console rng virtio_json zone)
+all=(mmio vq blk net console rng input virtio_json zone)
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=("${all[@]}")
 
@@ -29,11 +29,18 @@ if [ ! -f "$dir/build.ninja" ]; then
 		-Dwerror=false >/dev/null
 fi
 # The device targets load the plugin .so of the same build.
-ninja_targets=(testdev blk net console rng)
+ninja_targets=(testdev blk net console rng input)
 for t in "${targets[@]}"; do
 	ninja_targets+=("fuzz_$t")
 done
-meson compile -C "$dir" "${ninja_targets[@]}" >/dev/null
+# build.ninja first: meson regenerates after a meson.build change, and
+# only then knows targets added since the last run.
+if ! { ninja -C "$dir" build.ninja && meson compile -C "$dir" "${ninja_targets[@]}"; } \
+	>"$dir/fuzz-build.log" 2>&1; then
+	tail -20 "$dir/fuzz-build.log"
+	echo "fuzz build failed (log: $dir/fuzz-build.log)" >&2
+	exit 1
+fi
 
 status=0
 printf '%-12s %12s %8s %8s %s\n' target execs cov ft result

@@ -209,6 +209,21 @@ def rng_seeds():
     write("rng", "several", g.input(1, [0, 0]))
 
 
+def input_seeds():
+    g = Guest()
+    for _ in range(4):
+        g.chain(0, [(8, True)])
+    write("input", "event-buffers", g.input(3, [0]))
+    g = Guest()
+    g.chain(1, [(struct.pack("<HHI", 0x11, 1, 1), False)])  # EV_LED LED_CAPSL on
+    g.chain(1, [(struct.pack("<HHI", 0, 0, 0), False)])  # EV_SYN
+    write("input", "led-status", g.input(3, [1]))
+    for sel, sub, name in ((1, 0, "id-name"), (0x11, 1, "ev-bits-key"), (0x12, 0, "abs-info"),
+                           (0x03, 0, "id-devids"), (0x11, 0x11, "ev-bits-led")):
+        write("input", "config-" + name, Guest().input(
+            3, [], cfg=bytes([0, 0, sel, 1, 0, sub])))
+
+
 def mmio_seeds():
     def op(kind, off, val, size=2):
         return struct.pack("<BBHI", kind, size, off, val)
@@ -306,5 +321,6 @@ def json_seeds():
 
 
 if __name__ == "__main__":
-    for f in (blk_seeds, net_seeds, console_seeds, rng_seeds, mmio_seeds, vq_seeds, json_seeds):
+    for f in (blk_seeds, net_seeds, console_seeds, rng_seeds, input_seeds, mmio_seeds, vq_seeds,
+              json_seeds):
         f()
