@@ -16,7 +16,11 @@
 #include <sys/stat.h>
 
 #include "config.h"
+#include "log.h"
 #include "zone_json_impl.h"
+
+/* The options of the parse under way (one at a time per thread). */
+static _Thread_local const struct zone_json_opts *cur_opts;
 
 static const char *const top_keys[] = {
 	"arch",
@@ -35,8 +39,60 @@ static const char *const top_keys[] = {
 	"pci_config",
 	"num_pci_devs",
 	"alloc_pci_devs",
+	"modules",
+	"boot_protocol",
+	"multiboot_enabled",
+	"multiboot_info_paddr",
+	"kernel_cmdline",
+	"initramfs_filepath",
+	"initramfs_load_gpa",
 	NULL,
 };
+
+static const struct zj_ignored top_ignored[] = {
+	{"kernel_args", "hvisor-tool 69a33fa..9fb1b94 (2024-07 to 2025-02) "
+			"required it but never passed it on; the command line "
+			"is in the guest's device tree"},
+	{NULL, NULL},
+};
+
+/* ---- Keys ---- */
+
+int zj_check_keys(const cJSON *obj, const char *at, const char *const *known,
+		  const struct zj_ignored *ignored)
+{
+	const cJSON *child;
+
+	if (!cJSON_IsObject(obj)) {
+		cfg_fail("%s: expected an object", *at ? at : "zone file");
+		return -1;
+	}
+	cJSON_ArrayForEach (child, obj) {
+		const char *k = child->string;
+		const struct zj_ignored *ig = ignored;
+		const char *const *kn = known;
+		char path[160], buf[48];
+
+		while (kn && *kn && strcmp(*kn, k) != 0)
+			kn++;
+		if (kn && *kn)
+			continue;
+		while (ig && ig->name && strcmp(ig->name, k) != 0)
+			ig++;
+		snprintf(path, sizeof path, "%s%s%s", at, *at ? "." : "",
+			 cfg_printable(k, buf, sizeof buf));
+		if (ig && ig->name) {
+			log_info("%s: ignored (%s)", path, ig->why);
+			continue;
+		}
+		if (cur_opts && cur_opts->strict) {
+			cfg_fail("%s: unknown key (--strict)", path);
+			return -1;
+		}
+		log_warn("%s: unknown key, ignored", path);
+	}
+	return 0;
+}
 
 /* ---- Small typed readers (zone_json_impl.h) ---- */
 
@@ -98,43 +154,60 @@ int zj_member_small(const cJSON *obj, const char *at, const char *name,
 	return 0;
 }
 
-/* [a, a+alen) and [b, b+blen) intersect; neither wraps. */
-static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+bool zj_ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 {
 	return a < b + blen && b < a + alen;
 }
 
 /* ---- Top-level scalars ---- */
 
-static int parse_identity(const cJSON *root, struct zone_desc *d)
+/* The architecture: --arch, else the file's "arch" ("riscv", as
+ * hvisor's own riscv files say, is riscv64), else this build's (files
+ * for hvisor-tool, which is built for one architecture, need not say). */
+static int parse_arch(const cJSON *root, struct zone_desc *d)
 {
+	int forced = cur_opts ? cur_opts->arch_plus1 - 1 : -1;
 	const char *s;
+	int a = -1;
 
 	if (zj_member_string(root, "", "arch", false, &s))
 		return -1;
 	if (s) {
-		int a = zone_arch_parse(s);
+		a = zone_arch_parse(strcmp(s, "riscv") == 0 ? "riscv64" : s);
 		if (a < 0) {
 			char buf[40];
-			cfg_fail("arch: \"%s\" is not one of arm64, riscv64, "
-				 "loongarch64, x86_64",
+			cfg_fail("arch: \"%s\" is not one of arm64, riscv64 "
+				 "(or riscv), loongarch64, x86_64",
 				 cfg_printable(s, buf, sizeof buf));
 			return -1;
 		}
-		d->arch = (enum zone_arch)a;
-	} else {
-		/* hvisor-tool is built for one architecture and its files
-		 * need not say which: default to ours. */
-		int a = zone_arch_host();
-		if (a < 0) {
-			cfg_fail("arch: missing (one of arm64, riscv64, "
-				 "loongarch64, x86_64)");
+		if (forced >= 0 && forced != a) {
+			cfg_fail("arch: the file is for %s, but --arch says %s",
+				 zone_arch_name((enum zone_arch)a),
+				 zone_arch_name((enum zone_arch)forced));
 			return -1;
 		}
-		d->arch = (enum zone_arch)a;
+	} else if (forced >= 0) {
+		a = forced;
+	} else {
+		a = zone_arch_host();
+		if (a < 0) {
+			cfg_fail("arch: missing (one of arm64, riscv64, "
+				 "loongarch64, x86_64; or give --arch)");
+			return -1;
+		}
 		d->arch_from_host = true;
 	}
+	d->arch = (enum zone_arch)a;
+	return 0;
+}
 
+static int parse_identity(const cJSON *root, struct zone_desc *d)
+{
+	const char *s;
+
+	if (parse_arch(root, d))
+		return -1;
 	if (zj_member_string(root, "", "name", true, &s))
 		return -1;
 	size_t len = strlen(s);
@@ -142,12 +215,11 @@ static int parse_identity(const cJSON *root, struct zone_desc *d)
 		cfg_fail("name: must not be empty");
 		return -1;
 	}
-	if (len > ZONE_NAME_LEN - 1) {
+	if (len > ZONE_NAME_LEN) {
 		char buf[48];
 		cfg_fail("name: \"%s\" is %zu bytes, at most %d fit in "
 			 "zone_config_t",
-			 cfg_printable(s, buf, sizeof buf), len,
-			 ZONE_NAME_LEN - 1);
+			 cfg_printable(s, buf, sizeof buf), len, ZONE_NAME_LEN);
 		return -1;
 	}
 	memcpy(d->name, s, len + 1);
@@ -222,11 +294,11 @@ static int parse_memory(const cJSON *root, struct zone_desc *d)
 			    "regions", &arr))
 		return -1;
 	cJSON_ArrayForEach (item, arr) {
-		struct zone_mem_region *r = &d->mem[i];
+		struct hvisor_memory_region *r = &d->mem[i];
 		char at[32];
 
 		snprintf(at, sizeof at, "memory_regions[%u]", i);
-		if (cfg_check_keys(item, at, keys, NULL) ||
+		if (zj_check_keys(item, at, keys, NULL) ||
 		    parse_memory_type(item, at, &r->type) ||
 		    cfg_member_u64(item, at, "physical_start", true, NULL,
 				   &r->physical_start) ||
@@ -245,16 +317,16 @@ static int parse_memory(const cJSON *root, struct zone_desc *d)
 			return -1;
 		}
 		for (unsigned j = 0; j < i; j++) {
-			const struct zone_mem_region *o = &d->mem[j];
+			const struct hvisor_memory_region *o = &d->mem[j];
 
 			/* The guest sees one address space; two RAM regions
 			 * must not share host memory either. */
-			if (ranges_overlap(r->virtual_start, r->size,
-					   o->virtual_start, o->size) ||
+			if (zj_ranges_overlap(r->virtual_start, r->size,
+					      o->virtual_start, o->size) ||
 			    (r->type == ZONE_MEM_RAM &&
 			     o->type == ZONE_MEM_RAM &&
-			     ranges_overlap(r->physical_start, r->size,
-					    o->physical_start, o->size))) {
+			     zj_ranges_overlap(r->physical_start, r->size,
+					       o->physical_start, o->size))) {
 				cfg_fail("%s: 0x%" PRIx64 "+0x%" PRIx64
 					 " overlaps memory_regions[%u]",
 					 at, r->virtual_start, r->size, j);
@@ -304,11 +376,11 @@ static int parse_ivc(const cJSON *root, struct zone_desc *d)
 			    "ivc configs", &arr))
 		return -1;
 	cJSON_ArrayForEach (item, arr) {
-		struct zone_ivc *c = &d->ivc[i];
+		struct hvisor_ivc_config *c = &d->ivc[i];
 		char at[32];
 
 		snprintf(at, sizeof at, "ivc_configs[%u]", i);
-		if (cfg_check_keys(item, at, keys, NULL) ||
+		if (zj_check_keys(item, at, keys, NULL) ||
 		    cfg_member_u32(item, at, "ivc_id", &c->ivc_id) ||
 		    cfg_member_u32(item, at, "peer_id", &c->peer_id) ||
 		    cfg_member_u64(item, at, "control_table_ipa", true, NULL,
@@ -327,41 +399,172 @@ static int parse_ivc(const cJSON *root, struct zone_desc *d)
 	return 0;
 }
 
+/* A path member copied into dst (PATH_MAX bytes); "" refused. */
+static int image_path(const cJSON *root, const char *key, char *dst)
+{
+	const char *s;
+
+	if (zj_member_string(root, "", key, true, &s))
+		return -1;
+	if (!*s) {
+		cfg_fail("%s: must not be empty (\"null\" loads nothing)", key);
+		return -1;
+	}
+	if (strlen(s) >= PATH_MAX) {
+		cfg_fail("%s: path too long", key);
+		return -1;
+	}
+	strcpy(dst, s);
+	return 0;
+}
+
 static int parse_images(const cJSON *root, struct zone_desc *d)
 {
-	const char *kernel, *dtb;
-
-	if (zj_member_string(root, "", "kernel_filepath", true, &kernel) ||
-	    zj_member_string(root, "", "dtb_filepath", true, &dtb))
+	if (image_path(root, "kernel_filepath", d->kernel_file))
 		return -1;
-	if (!*kernel || !*dtb) {
-		cfg_fail("%s: must not be empty",
-			 *kernel ? "dtb_filepath" : "kernel_filepath");
+	if (d->arch == ZONE_ARCH_X86_64) {
+		/* x86 guests get ACPI, not a device tree: hvisor-tool never
+		 * loads one there (dtb_load_paddr is still stored). */
+		strcpy(d->dtb_file, "null");
+		if (cJSON_GetObjectItemCaseSensitive(root, "dtb_filepath"))
+			log_info("dtb_filepath: ignored (x86_64 zones have no "
+				 "device tree)");
+		if (cfg_member_u64(root, "", "dtb_load_paddr", false, NULL,
+				   &d->dtb_load_paddr))
+			return -1;
+	} else if (image_path(root, "dtb_filepath", d->dtb_file) ||
+		   cfg_member_u64(root, "", "dtb_load_paddr", true, NULL,
+				  &d->dtb_load_paddr)) {
 		return -1;
 	}
-	if (strlen(kernel) >= sizeof d->kernel_file ||
-	    strlen(dtb) >= sizeof d->dtb_file) {
-		cfg_fail("%s: path too long", strlen(kernel) >= PATH_MAX
-						      ? "kernel_filepath"
-						      : "dtb_filepath");
-		return -1;
-	}
-	strcpy(d->kernel_file, kernel);
-	strcpy(d->dtb_file, dtb);
 	return cfg_member_u64(root, "", "kernel_load_paddr", true, NULL,
 			      &d->kernel_load_paddr) ||
-			       cfg_member_u64(root, "", "dtb_load_paddr", true,
-					      NULL, &d->dtb_load_paddr) ||
 			       cfg_member_u64(root, "", "entry_point", true,
 					      NULL, &d->entry_point)
 		       ? -1
 		       : 0;
 }
 
+/* ---- Values hvisor-tool reads differently ---- */
+
+/* Keys whose string values are text, not numbers. */
+static bool text_key(const char *k)
+{
+	static const char *const text[] = {"arch",
+					   "name",
+					   "type",
+					   "kernel_filepath",
+					   "dtb_filepath",
+					   "filepath",
+					   "boot_filepath",
+					   "setup_filepath",
+					   "initrd_filepath",
+					   "cmdline",
+					   "kernel_cmdline",
+					   "initramfs_filepath",
+					   "gic_version",
+					   "boot_protocol",
+					   "kernel_args",
+					   NULL};
+
+	for (const char *const *t = text; *t; t++)
+		if (strcmp(*t, k) == 0)
+			return true;
+	return false;
+}
+
+/* hvisor-tool reads a numeric string with a leading 0 as octal: rewrite
+ * it as hex so the shared number reader (decimal or 0x) gets the same
+ * value. Digits 8 and 9 make it no number there: refused. */
+static int octal_string(cJSON *item, const char *path)
+{
+	const char *v = item->valuestring;
+	uint64_t n = 0;
+	char hex[24];
+
+	if (v[0] != '0' || v[1] < '0' || v[1] > '9')
+		return 0;
+	for (const char *p = v + 1; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return 0; /* not all digits: the reader reports it */
+		if (*p > '7') {
+			cfg_fail(
+				"%s: \"%s\" has a leading 0, which hvisor-tool "
+				"reads as octal, and is not octal",
+				path, v);
+			return -1;
+		}
+		if (n >> 61) {
+			cfg_fail("%s: out of range (more than 64 bits)", path);
+			return -1;
+		}
+		n = n * 8 + (uint64_t)(*p - '0');
+	}
+	snprintf(hex, sizeof hex, "0x%" PRIx64, n);
+	log_info("%s: \"%s\" read as octal (0x%" PRIx64 "), as hvisor-tool "
+		 "does",
+		 path, v, n);
+	return cJSON_SetValuestring(item, hex) ? 0 : -1;
+}
+
+/* Walk every value below `item` (whose key, or the key of its array, is
+ * `key`) with its path. */
+static int check_value(cJSON *item, const char *key, char *path, size_t used,
+		       size_t size)
+{
+	cJSON *child;
+	unsigned i = 0;
+
+	if (cJSON_IsString(item) && !text_key(key))
+		return octal_string(item, path);
+	if (cJSON_IsNumber(item) && item->valuedouble > INT32_MAX) {
+		/* cJSON's int view of the number, which hvisor-tool uses,
+		 * stops at INT32_MAX. */
+		if (zj_strict()) {
+			cfg_fail("%s: hvisor-tool reads JSON numbers as int "
+				 "and would use 2147483647; write it as a "
+				 "string (--strict)",
+				 path);
+			return -1;
+		}
+		log_warn(
+			"%s: hvisor-tool reads JSON numbers as int and would "
+			"use 2147483647 here; this tool keeps the value (write "
+			"it as a string)",
+			path);
+		return 0;
+	}
+	cJSON_ArrayForEach (child, item) {
+		const char *k = cJSON_IsObject(item) ? child->string : key;
+		int n = cJSON_IsObject(item)
+				? snprintf(path + used, size - used, "%s%s",
+					   used ? "." : "", child->string)
+				: snprintf(path + used, size - used, "[%u]", i);
+
+		i++;
+		if (n < 0 || (size_t)n >= size - used)
+			continue; /* too deep to name: not a zone file key */
+		if (check_value(child, k, path, used + (size_t)n, size))
+			return -1;
+	}
+	path[used] = '\0';
+	return 0;
+}
+
+int zj_check_values(cJSON *root)
+{
+	char path[256] = "";
+
+	return check_value(root, "", path, 0, sizeof path);
+}
+
 /* ---- Entry points ---- */
 
-int zone_json_parse(const char *text, const char *source, struct zone_desc *out)
+int zone_json_parse_opts(const char *text, const char *source,
+			 const struct zone_json_opts *opts,
+			 struct zone_desc *out)
 {
+	static const struct zone_json_opts defaults;
 	cJSON *root;
 	int rc = -1;
 
@@ -369,91 +572,36 @@ int zone_json_parse(const char *text, const char *source, struct zone_desc *out)
 	root = cfg_parse_json(text, source);
 	if (!root)
 		return -1;
-	if (cfg_check_keys(root, "", top_keys, NULL) == 0 &&
-	    parse_identity(root, out) == 0 && parse_cpus(root, out) == 0 &&
-	    parse_memory(root, out) == 0 && parse_interrupts(root, out) == 0 &&
-	    parse_ivc(root, out) == 0 && parse_images(root, out) == 0 &&
+	cur_opts = opts ? opts : &defaults;
+	if (zj_check_keys(root, "", top_keys, top_ignored) == 0 &&
+	    zj_check_values(root) == 0 && parse_identity(root, out) == 0 &&
+	    parse_cpus(root, out) == 0 && parse_memory(root, out) == 0 &&
+	    parse_interrupts(root, out) == 0 && parse_ivc(root, out) == 0 &&
+	    parse_images(root, out) == 0 &&
+	    zj_parse_boot_protocol(root, out) == 0 &&
+	    zj_parse_modules(root, out) == 0 &&
 	    zj_parse_arch_config(root, out) == 0 &&
 	    zj_parse_pci_config(root, out) == 0 &&
 	    zj_parse_pci_devs(root, out) == 0)
 		rc = 0;
+	cur_opts = NULL;
 	cJSON_Delete(root);
 	return rc;
 }
 
-/* Size of an image file, or -1 (reported at `key`). "null" is no image. */
-static int image_size(const char *key, const char *file, uint64_t *size)
+int zone_json_parse(const char *text, const char *source, struct zone_desc *out)
 {
-	struct stat st;
-
-	*size = 0;
-	if (strcmp(file, "null") == 0)
-		return 0;
-	if (stat(file, &st) != 0) {
-		cfg_fail("%s: %s: %s", key, file, strerror(errno));
-		return -1;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		cfg_fail("%s: %s: not a regular file", key, file);
-		return -1;
-	}
-	*size = (uint64_t)st.st_size;
-	return 0;
+	return zone_json_parse_opts(text, source, NULL, out);
 }
 
-/* The image [paddr, paddr+size) lies in one RAM region (physical). */
-static int check_fits(const struct zone_desc *d, const char *what,
-		      const char *key, uint64_t paddr, uint64_t size)
+bool zj_strict(void)
 {
-	for (unsigned i = 0; i < d->mem_count; i++) {
-		const struct zone_mem_region *r = &d->mem[i];
-
-		if (r->type == ZONE_MEM_RAM && paddr >= r->physical_start &&
-		    paddr - r->physical_start <= r->size &&
-		    size <= r->size - (paddr - r->physical_start))
-			return 0;
-	}
-	cfg_fail("%s: the %s (0x%" PRIx64 " bytes at 0x%" PRIx64
-		 ") does not fit in any ram region",
-		 key, what, size, paddr);
-	return -1;
+	return cur_opts && cur_opts->strict;
 }
 
-static uint64_t round_up(uint64_t v, uint64_t page)
-{
-	return page ? (v + page - 1) / page * page : v;
-}
-
-int zone_json_check_images(struct zone_desc *d, uint64_t page_size)
-{
-	uint64_t ksize, dsize;
-
-	if (image_size("kernel_filepath", d->kernel_file, &ksize) ||
-	    image_size("dtb_filepath", d->dtb_file, &dsize))
-		return -1;
-	if (ksize && check_fits(d, "kernel", "kernel_load_paddr",
-				d->kernel_load_paddr, ksize))
-		return -1;
-	if (dsize &&
-	    check_fits(d, "dtb", "dtb_load_paddr", d->dtb_load_paddr, dsize))
-		return -1;
-	if (ksize && dsize &&
-	    ranges_overlap(d->kernel_load_paddr, ksize, d->dtb_load_paddr,
-			   dsize)) {
-		cfg_fail("dtb_load_paddr: the dtb (0x%" PRIx64
-			 " bytes at 0x%" PRIx64 ") overlaps the kernel "
-			 "(0x%" PRIx64 " bytes at 0x%" PRIx64 ")",
-			 dsize, d->dtb_load_paddr, ksize, d->kernel_load_paddr);
-		return -1;
-	}
-	d->kernel_bytes = ksize;
-	d->dtb_bytes = dsize;
-	d->kernel_size = round_up(ksize, page_size);
-	d->dtb_size = round_up(dsize, page_size);
-	return 0;
-}
-
-int zone_json_load(const char *file, uint64_t page_size, struct zone_desc *out)
+int zone_json_load_opts(const char *file, uint64_t page_size,
+			const struct zone_json_opts *opts,
+			struct zone_desc *out)
 {
 	char *text = cfg_read_file(file);
 	int rc;
@@ -461,9 +609,15 @@ int zone_json_load(const char *file, uint64_t page_size, struct zone_desc *out)
 	memset(out, 0, sizeof(*out));
 	if (!text)
 		return -1;
-	rc = zone_json_parse(text, file, out);
+	rc = zone_json_parse_opts(text, file, opts, out);
 	free(text);
 	if (rc == 0)
-		rc = zone_json_check_images(out, page_size);
+		rc = zj_check_images(out, page_size,
+				     opts && opts->missing_images_ok);
 	return rc;
+}
+
+int zone_json_load(const char *file, uint64_t page_size, struct zone_desc *out)
+{
+	return zone_json_load_opts(file, page_size, NULL, out);
 }

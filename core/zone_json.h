@@ -15,12 +15,32 @@
 #ifndef CORE_ZONE_JSON_H
 #define CORE_ZONE_JSON_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "zone_layout.h"
 
+/* How a zone file is read. All zero is the default. */
+struct zone_json_opts {
+	/* Unknown keys are errors rather than warnings. */
+	bool strict;
+	/* Use this architecture (enum zone_arch + 1; 0: the file's "arch",
+	 * else this build's). A file naming another one is refused. */
+	int arch_plus1;
+	/* A missing image file is a warning and counts 0 bytes (--dry-run
+	 * on a machine without the board's images). */
+	bool missing_images_ok;
+};
+
 /* Decode and validate everything that does not need the image files.
- * `source` names the text in syntax errors. Returns 0 or -1. */
+ * `source` names the text in syntax errors; `opts` may be NULL. Keys some
+ * hvisor or hvisor-tool version reads but this tool does not apply are
+ * logged at info level; other unknown keys warn (errors when strict).
+ * Returns 0 or -1. */
+int zone_json_parse_opts(const char *text, const char *source,
+			 const struct zone_json_opts *opts,
+			 struct zone_desc *out);
+/* zone_json_parse_opts() with the defaults. */
 int zone_json_parse(const char *text, const char *source,
 		    struct zone_desc *out);
 
@@ -31,7 +51,12 @@ int zone_json_parse(const char *text, const char *source,
  * that the two do not overlap. Returns 0 or -1. */
 int zone_json_check_images(struct zone_desc *d, uint64_t page_size);
 
-/* Read `file`, zone_json_parse() it, then zone_json_check_images(). */
+/* Read `file`, zone_json_parse_opts() it, then zone_json_check_images()
+ * (or only warn about missing images with opts->missing_images_ok). */
+int zone_json_load_opts(const char *file, uint64_t page_size,
+			const struct zone_json_opts *opts,
+			struct zone_desc *out);
+/* zone_json_load_opts() with the defaults. */
 int zone_json_load(const char *file, uint64_t page_size, struct zone_desc *out);
 
 #endif

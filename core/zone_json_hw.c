@@ -54,13 +54,49 @@ static void warn_unused(const cJSON *obj, const char *const *keys,
 	}
 }
 
+/* The UEFI parameters: memory_map_addr decides, the other two are then
+ * required (as hvisor-tool). */
+static int parse_uefi(const cJSON *ac, struct zone_arm64 *a)
+{
+	const struct u64_member m[] = {
+		{"memory_map_addr", &a->memory_map_addr, true},
+		{"memory_map_size", &a->memory_map_size, true},
+		{"sys_map_addr", &a->sys_map_addr, true},
+		{NULL, NULL, false},
+	};
+
+	if (!cJSON_GetObjectItemCaseSensitive(ac, "memory_map_addr")) {
+		if (cJSON_GetObjectItemCaseSensitive(ac, "memory_map_size") ||
+		    cJSON_GetObjectItemCaseSensitive(ac, "sys_map_addr"))
+			log_info("arch_config: memory_map_size/sys_map_addr "
+				 "ignored without memory_map_addr");
+		return 0;
+	}
+	a->uefi = true;
+	return read_members(ac, "arch_config", m);
+}
+
 static int parse_arm64(const cJSON *ac, struct zone_desc *d)
 {
-	static const char *const keys[] = {
-		"gic_version", "is_aarch32", "gicd_base",   "gicd_size",
-		"gicr_base",   "gicr_size",  "gits_base",   "gits_size",
-		"gicc_base",   "gicc_size",  "gicc_offset", "gich_base",
-		"gich_size",   "gicv_base",  "gicv_size",   NULL};
+	static const char *const keys[] = {"gic_version",
+					   "is_aarch32",
+					   "gicd_base",
+					   "gicd_size",
+					   "gicr_base",
+					   "gicr_size",
+					   "gits_base",
+					   "gits_size",
+					   "gicc_base",
+					   "gicc_size",
+					   "gicc_offset",
+					   "gich_base",
+					   "gich_size",
+					   "gicv_base",
+					   "gicv_size",
+					   "memory_map_addr",
+					   "memory_map_size",
+					   "sys_map_addr",
+					   NULL};
 	static const char *const v2_only[] = {
 		"gicc_base", "gicc_size", "gicc_offset", "gich_base",
 		"gich_size", "gicv_base", "gicv_size",   NULL};
@@ -69,7 +105,7 @@ static int parse_arm64(const cJSON *ac, struct zone_desc *d)
 	struct zone_arm64 *a = &d->arch_config.arm64;
 	const char *version;
 
-	if (cfg_check_keys(ac, "arch_config", keys, NULL) ||
+	if (zj_check_keys(ac, "arch_config", keys, NULL) ||
 	    zj_member_string(ac, "arch_config", "gic_version", false, &version))
 		return -1;
 	if (version) {
@@ -120,7 +156,7 @@ static int parse_arm64(const cJSON *ac, struct zone_desc *d)
 		if (read_members(ac, "arch_config", m))
 			return -1;
 		warn_unused(ac, v2_only, 3);
-		return 0;
+		return parse_uefi(ac, a);
 	}
 	const struct u64_member m[] = {
 		{"gicd_base", &a->gicd_base, true},
@@ -137,14 +173,14 @@ static int parse_arm64(const cJSON *ac, struct zone_desc *d)
 	if (read_members(ac, "arch_config", m))
 		return -1;
 	warn_unused(ac, v3_only, 2);
-	return 0;
+	return parse_uefi(ac, a);
 }
 
 static int parse_riscv64(const cJSON *ac, struct zone_desc *d)
 {
 	static const char *const keys[] = {"plic_base", "plic_size",
 					   "aplic_base", "aplic_size", NULL};
-	struct zone_riscv64 *a = &d->arch_config.riscv64;
+	struct hvisor_arch_riscv64 *a = &d->arch_config.riscv64;
 	const struct u64_member m[] = {
 		{"plic_base", &a->plic_base, true},
 		{"plic_size", &a->plic_size, true},
@@ -153,66 +189,106 @@ static int parse_riscv64(const cJSON *ac, struct zone_desc *d)
 		{NULL, NULL, false},
 	};
 
-	return cfg_check_keys(ac, "arch_config", keys, NULL) ||
+	return zj_check_keys(ac, "arch_config", keys, NULL) ||
 			       read_members(ac, "arch_config", m)
 		       ? -1
 		       : 0;
 }
 
-static int parse_x86_64(const cJSON *ac, struct zone_desc *d)
+/* A partner address given without its file: hvisor-tool does not read
+ * it, so zone_config_t gets 0 there. */
+static void unpartnered(const cJSON *ac, const char *key, const char *needs)
 {
-	static const char *const keys[] = {
-		"ioapic_base",           "ioapic_size",
-		"kernel_entry_gpa",      "cmdline_load_gpa",
-		"setup_load_gpa",        "initrd_load_gpa",
-		"initrd_size",           "rsdp_memory_region_id",
-		"acpi_memory_region_id", "uefi_memory_region_id",
-		"screen_base",           NULL};
-	/* hvisor-tool also loads these for x86 guests; this tool does not
-	 * yet, and says so rather than starting a zone without them. */
-	static const char *const boot_files[] = {
-		"boot_filepath",    "boot_load_paddr", "cmdline",
-		"cmdline_load_hpa", "setup_filepath",  "setup_load_hpa",
-		"initrd_filepath",  "initrd_load_hpa", NULL};
-	struct zone_x86_64 *a = &d->arch_config.x86_64;
+	if (cJSON_GetObjectItemCaseSensitive(ac, key))
+		log_info("arch_config.%s: ignored without %s (hvisor-tool "
+			 "reads it only with it)",
+			 key, needs);
+}
+
+static int parse_x86_64(const cJSON *root, const cJSON *ac, struct zone_desc *d)
+{
+	static const char *const keys[] = {"ioapic_base",
+					   "ioapic_size",
+					   "kernel_entry_gpa",
+					   "cmdline_load_gpa",
+					   "setup_load_gpa",
+					   "initrd_load_gpa",
+					   "boot_filepath",
+					   "boot_load_paddr",
+					   "cmdline",
+					   "cmdline_load_hpa",
+					   "setup_filepath",
+					   "setup_load_hpa",
+					   "initrd_filepath",
+					   "initrd_load_hpa",
+					   "rsdp_memory_region_id",
+					   "acpi_memory_region_id",
+					   "uefi_memory_region_id",
+					   "screen_base",
+					   NULL};
+	static const struct zj_ignored ignored[] = {
+		{"initrd_size", "the size of the loaded initrd_filepath is "
+				"used, as hvisor-tool does"},
+		{NULL, NULL},
+	};
+	struct hvisor_arch_x86_64 *a = &d->arch_config.x86_64;
+	bool multiboot = d->x86.protocol == ZONE_BOOT_MULTIBOOT2;
 	const struct u64_member m[] = {
 		{"ioapic_base", &a->ioapic_base, true},
 		{"ioapic_size", &a->ioapic_size, true},
-		{"kernel_entry_gpa", &a->kernel_entry_gpa, true},
-		{"cmdline_load_gpa", &a->cmdline_load_gpa, false},
-		{"setup_load_gpa", &a->setup_load_gpa, false},
-		{"initrd_load_gpa", &a->initrd_load_gpa, false},
-		{"initrd_size", &a->initrd_size, false},
-		{"rsdp_memory_region_id", &a->rsdp_memory_region_id, false},
-		{"acpi_memory_region_id", &a->acpi_memory_region_id, false},
-		{"uefi_memory_region_id", &a->uefi_memory_region_id, false},
-		{"screen_base", &a->screen_base, false},
+		{"rsdp_memory_region_id", &a->rsdp_memory_region_id, true},
+		{"acpi_memory_region_id", &a->acpi_memory_region_id, true},
+		{"uefi_memory_region_id", &a->uefi_memory_region_id, true},
+		{"screen_base", &a->screen_base, true},
 		{NULL, NULL, false},
 	};
 
-	for (const char *const *k = boot_files; *k; k++) {
-		if (cJSON_GetObjectItemCaseSensitive(ac, *k)) {
-			cfg_fail("arch_config.%s: loading x86 boot files is "
-				 "not supported by this tool yet",
-				 *k);
-			return -1;
-		}
+	if (zj_check_keys(ac, "arch_config", keys, ignored) ||
+	    read_members(ac, "arch_config", m))
+		return -1;
+	if (multiboot) {
+		/* The entry is the kernel ELF's, set when it is loaded. */
+		if (cJSON_GetObjectItemCaseSensitive(ac, "kernel_entry_gpa"))
+			log_info("arch_config.kernel_entry_gpa: ignored in "
+				 "multiboot2 mode (the ELF entry is used)");
+	} else if (cfg_member_u64(ac, "arch_config", "kernel_entry_gpa", true,
+				  NULL, &a->kernel_entry_gpa)) {
+		return -1;
 	}
-	return cfg_check_keys(ac, "arch_config", keys, NULL) ||
-			       read_members(ac, "arch_config", m)
-		       ? -1
-		       : 0;
+	if (zj_parse_x86_boot(root, ac, d))
+		return -1;
+	if (!d->x86.setup_file[0]) {
+		unpartnered(ac, "setup_load_gpa", "setup_filepath");
+		unpartnered(ac, "setup_load_hpa", "setup_filepath");
+	}
+	if (!d->x86.initrd_file[0]) {
+		unpartnered(ac, "initrd_load_gpa", "initrd_filepath");
+		unpartnered(ac, "initrd_load_hpa", "initrd_filepath");
+	}
+	if (!d->x86.has_cmdline) {
+		if (!multiboot)
+			unpartnered(ac, "cmdline_load_gpa", "cmdline");
+		unpartnered(ac, "cmdline_load_hpa", "cmdline");
+	}
+	if (!d->x86.boot_file[0])
+		unpartnered(ac, "boot_load_paddr", "boot_filepath");
+	return 0;
 }
 
 int zj_parse_arch_config(const cJSON *root, struct zone_desc *d)
 {
-	static const char *const loongarch_keys[] = {"dummy", NULL};
 	const cJSON *ac = cJSON_GetObjectItemCaseSensitive(root, "arch_config");
 
+	if (d->arch == ZONE_ARCH_LOONGARCH64) {
+		/* hvisor-tool never reads a loongarch64 arch_config: its one
+		 * placeholder field is written as 0. */
+		if (ac)
+			log_info("arch_config: ignored on loongarch64 (the "
+				 "placeholder is written as 0, as "
+				 "hvisor-tool does)");
+		return 0;
+	}
 	if (!ac) {
-		/* loongarch64's arch_config is a placeholder. */
-		if (d->arch == ZONE_ARCH_LOONGARCH64)
-			return 0;
 		cfg_fail("arch_config: missing (required for %s)",
 			 zone_arch_name(d->arch));
 		return -1;
@@ -223,26 +299,17 @@ int zj_parse_arch_config(const cJSON *root, struct zone_desc *d)
 	case ZONE_ARCH_RISCV64:
 		return parse_riscv64(ac, d);
 	case ZONE_ARCH_LOONGARCH64:
-		return cfg_check_keys(ac, "arch_config", loongarch_keys,
-				      NULL) ||
-				       cfg_member_u64(
-					       ac, "arch_config", "dummy",
-					       false, NULL,
-					       &d->arch_config.loongarch64
-							.dummy)
-			       ? -1
-			       : 0;
 	case ZONE_ARCH_X86_64:
 	case ZONE_ARCH_COUNT:
 		break;
 	}
-	return parse_x86_64(ac, d);
+	return parse_x86_64(root, ac, d);
 }
 
 /* ---- PCI ---- */
 
 static int parse_pci_bus(const cJSON *obj, const char *at, bool older,
-			 struct zone_pci_bus *b)
+			 struct hvisor_pci_config *b)
 {
 	static const char *const keys[] = {
 		"ecam_base",     "ecam_size",      "io_base",
@@ -266,7 +333,7 @@ static int parse_pci_bus(const cJSON *obj, const char *at, bool older,
 	};
 	uint64_t begin = 0, end = 0, domain = 0;
 
-	if (cfg_check_keys(obj, at, keys, NULL) || read_members(obj, at, m))
+	if (zj_check_keys(obj, at, keys, NULL) || read_members(obj, at, m))
 		return -1;
 	if (older) {
 		/* The older single bus spans its whole ECAM window. */
@@ -322,7 +389,7 @@ int zj_parse_pci_config(const cJSON *root, struct zone_desc *d)
 }
 
 static int parse_pci_dev(const cJSON *item, const char *at, struct zone_desc *d,
-			 struct zone_pci_dev *p)
+			 struct hvisor_pci_dev *p)
 {
 	static const char *const keys[] = {"domain",     "bus",      "device",
 					   "function",   "v_bus",    "v_device",
@@ -348,7 +415,7 @@ static int parse_pci_dev(const cJSON *item, const char *at, struct zone_desc *d,
 		p->dev_type = ZONE_PCI_DEV_PHYSICAL;
 		return 0;
 	}
-	if (cfg_check_keys(item, at, keys, NULL) ||
+	if (zj_check_keys(item, at, keys, NULL) ||
 	    zj_member_small(item, at, "domain", true, 255, &dom) ||
 	    zj_member_small(item, at, "bus", true, 255, &bus) ||
 	    zj_member_small(item, at, "device", true, 31, &dev) ||
@@ -361,7 +428,7 @@ static int parse_pci_dev(const cJSON *item, const char *at, struct zone_desc *d,
 	    zj_member_small(item, at, "v_function", false, 7, &vfn) ||
 	    zj_member_small(item, at, "dev_type", false, UINT32_MAX, &type))
 		return -1;
-	*p = (struct zone_pci_dev){
+	*p = (struct hvisor_pci_dev){
 		.domain = (uint8_t)dom,
 		.bus = (uint8_t)bus,
 		.device = (uint8_t)dev,

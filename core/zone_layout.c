@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * zone_config_t / zone_info_t serialisation. A cursor walks the layout in
- * declaration order and applies C's natural alignment itself, so the byte
- * offsets are the same whatever host builds this file; the order of the
- * put_* calls below IS the layout (hvisor-interface.md, "Zone
- * configuration").
+ * declaration order, recording every scalar it writes (for --dry-run),
+ * and takes the start of every array element and part from the shared
+ * declarations in interface/hvisor/zone_config.h (offsetof), so the two
+ * cannot drift apart. Bytes are written little-endian one by one, so any
+ * host produces any architecture's layout.
  */
 #include "zone_layout.h"
 
@@ -48,11 +49,45 @@ int zone_arch_host(void)
 #endif
 }
 
+/* ---- Where the parts of each layout start ---- */
+
+struct shape {
+	size_t arch_config, num_pci_bus, pci_config, num_pci_devs;
+	size_t alloc_pci_devs, dev_size, size;
+};
+
+#define SHAPE(t)                                                    \
+	{                                                           \
+		offsetof(struct t, arch_config),                    \
+			offsetof(struct t, num_pci_bus),            \
+			offsetof(struct t, pci_config),             \
+			offsetof(struct t, num_pci_devs),           \
+			offsetof(struct t, alloc_pci_devs),         \
+			sizeof(((struct t *)0)->alloc_pci_devs[0]), \
+			sizeof(struct t)                            \
+	}
+
+/* [arch][0]: layout 0x05, [arch][1]: 0x06. */
+static const struct shape shapes[ZONE_ARCH_COUNT][2] = {
+	[ZONE_ARCH_ARM64] = {SHAPE(hvisor_zone_config_arm64_v05),
+			     SHAPE(hvisor_zone_config_arm64_v06)},
+	[ZONE_ARCH_RISCV64] = {SHAPE(hvisor_zone_config_riscv64_v05),
+			       SHAPE(hvisor_zone_config_riscv64_v06)},
+	[ZONE_ARCH_LOONGARCH64] = {SHAPE(hvisor_zone_config_loongarch64_v05),
+				   SHAPE(hvisor_zone_config_loongarch64_v06)},
+	[ZONE_ARCH_X86_64] = {SHAPE(hvisor_zone_config_x86_64_v05),
+			      SHAPE(hvisor_zone_config_x86_64_v06)},
+};
+
+/* The part before arch_config is the same in every layout. */
+#define HEAD(member) offsetof(struct hvisor_zone_config_arm64_v06, member)
+
 /* ---- The cursor ---- */
 
 struct writer {
 	uint8_t *buf; /* ZONE_CONFIG_MAX_SIZE bytes */
 	size_t off;
+	unsigned version; /* ZONE_LAYOUT_V05 or ZONE_LAYOUT_V06 */
 	struct zone_field_list *fields;
 };
 
@@ -130,7 +165,7 @@ static void align_to(struct writer *w, size_t a)
 /* ---- zone_config_t ---- */
 
 static void put_mem_region(struct writer *w, unsigned i,
-			   const struct zone_mem_region *r)
+			   const struct hvisor_memory_region *r)
 {
 	align_to(w, 8);
 	put_u32(w, r->type, "memory_regions[%u].type", i);
@@ -140,7 +175,8 @@ static void put_mem_region(struct writer *w, unsigned i,
 	align_to(w, 8);
 }
 
-static void put_ivc(struct writer *w, unsigned i, const struct zone_ivc *c)
+static void put_ivc(struct writer *w, unsigned i,
+		    const struct hvisor_ivc_config *c)
 {
 	align_to(w, 8);
 	put_u32(w, c->ivc_id, "ivc_configs[%u].ivc_id", i);
@@ -157,13 +193,15 @@ static void put_ivc(struct writer *w, unsigned i, const struct zone_ivc *c)
 
 static void put_arm64(struct writer *w, const struct zone_arm64 *a)
 {
+	size_t start = w->off;
+
 	put_u8(w, a->is_aarch32, "arch_config.is_aarch32");
 
 	/* union gic: u64 tag, then the variant, padded to the largest. */
-	align_to(w, 8);
-	size_t gic_end = w->off + 8 + ZONE_GIC_UNION;
+	w->off = start + offsetof(struct hvisor_arch_arm64, gic);
+	size_t gic_end = w->off + sizeof(struct hvisor_gic);
 	if (a->gic_version == 2) {
-		put_u64(w, ZONE_GIC_TAG_V2, "arch_config.gic_tag");
+		put_u64(w, HVISOR_GIC_TAG_V2, "arch_config.gic_tag");
 		put_u64(w, a->gicd_base, "arch_config.gicv2.gicd_base");
 		put_u64(w, a->gicd_size, "arch_config.gicv2.gicd_size");
 		put_u64(w, a->gicc_base, "arch_config.gicv2.gicc_base");
@@ -174,7 +212,7 @@ static void put_arm64(struct writer *w, const struct zone_arm64 *a)
 		put_u64(w, a->gicv_base, "arch_config.gicv2.gicv_base");
 		put_u64(w, a->gicv_size, "arch_config.gicv2.gicv_size");
 	} else {
-		put_u64(w, ZONE_GIC_TAG_V3, "arch_config.gic_tag");
+		put_u64(w, HVISOR_GIC_TAG_V3, "arch_config.gic_tag");
 		put_u64(w, a->gicd_base, "arch_config.gicv3.gicd_base");
 		put_u64(w, a->gicd_size, "arch_config.gicv3.gicd_size");
 		put_u64(w, a->gicr_base, "arch_config.gicv3.gicr_base");
@@ -183,14 +221,21 @@ static void put_arm64(struct writer *w, const struct zone_arm64 *a)
 		put_u64(w, a->gits_size, "arch_config.gicv3.gits_size");
 	}
 	w->off = gic_end;
+	if (w->version == ZONE_LAYOUT_V05)
+		return; /* 0x05: arch_config ends after the gic union */
 
-	/* union uefi: this tool never passes UEFI parameters to a guest
-	 * zone, so the tag says "no UEFI" and the payload stays zero. */
-	put_u64(w, ZONE_NO_UEFI_TAG, "arch_config.uefi_tag");
-	w->off += ZONE_UEFI_PAYLOAD;
+	/* union uefi: u64 tag, then the payload (zero without UEFI). */
+	w->off = start + offsetof(struct hvisor_arch_arm64, uefi);
+	put_u64(w, a->uefi ? HVISOR_UEFI_TAG : HVISOR_NO_UEFI_TAG,
+		"arch_config.uefi_tag");
+	if (!a->uefi)
+		return;
+	put_u64(w, a->memory_map_addr, "arch_config.uefi.memory_map_addr");
+	put_u64(w, a->memory_map_size, "arch_config.uefi.memory_map_size");
+	put_u64(w, a->sys_map_addr, "arch_config.uefi.sys_map_addr");
 }
 
-static void put_riscv64(struct writer *w, const struct zone_riscv64 *a)
+static void put_riscv64(struct writer *w, const struct hvisor_arch_riscv64 *a)
 {
 	put_u64(w, a->plic_base, "arch_config.plic_base");
 	put_u64(w, a->plic_size, "arch_config.plic_size");
@@ -198,7 +243,7 @@ static void put_riscv64(struct writer *w, const struct zone_riscv64 *a)
 	put_u64(w, a->aplic_size, "arch_config.aplic_size");
 }
 
-static void put_x86_64(struct writer *w, const struct zone_x86_64 *a)
+static void put_x86_64(struct writer *w, const struct hvisor_arch_x86_64 *a)
 {
 	put_u64(w, a->ioapic_base, "arch_config.ioapic_base");
 	put_u64(w, a->ioapic_size, "arch_config.ioapic_size");
@@ -218,8 +263,6 @@ static void put_x86_64(struct writer *w, const struct zone_x86_64 *a)
 
 static void put_arch(struct writer *w, const struct zone_desc *d)
 {
-	/* Every arch_config holds a u64, so it is 8-aligned. */
-	align_to(w, 8);
 	switch (d->arch) {
 	case ZONE_ARCH_ARM64:
 		put_arm64(w, &d->arch_config.arm64);
@@ -236,11 +279,10 @@ static void put_arch(struct writer *w, const struct zone_desc *d)
 		put_x86_64(w, &d->arch_config.x86_64);
 		break;
 	}
-	align_to(w, 8);
 }
 
 static void put_pci_bus(struct writer *w, unsigned i,
-			const struct zone_pci_bus *b)
+			const struct hvisor_pci_config *b)
 {
 	align_to(w, 8);
 	put_u64(w, b->ecam_base, "pci_config[%u].ecam_base", i);
@@ -261,13 +303,18 @@ static void put_pci_bus(struct writer *w, unsigned i,
 }
 
 static void put_pci_dev(struct writer *w, unsigned i,
-			const struct zone_pci_dev *p)
+			const struct hvisor_pci_dev *p)
 {
 	align_to(w, 4);
 	put_u8(w, p->domain, "alloc_pci_devs[%u].domain", i);
 	put_u8(w, p->bus, "alloc_pci_devs[%u].bus", i);
 	put_u8(w, p->device, "alloc_pci_devs[%u].device", i);
 	put_u8(w, p->function, "alloc_pci_devs[%u].function", i);
+	if (w->version == ZONE_LAYOUT_V05) {
+		/* 0x05 has no guest-side address: dev_type follows. */
+		put_u32(w, p->dev_type, "alloc_pci_devs[%u].dev_type", i);
+		return;
+	}
 	put_u8(w, p->v_bus, "alloc_pci_devs[%u].v_bus", i);
 	put_u8(w, p->v_device, "alloc_pci_devs[%u].v_device", i);
 	put_u8(w, p->v_function, "alloc_pci_devs[%u].v_function", i);
@@ -277,61 +324,114 @@ static void put_pci_dev(struct writer *w, unsigned i,
 
 static void put_name(struct writer *w, const char *name)
 {
-	/* char name[32]: alignment 1; the bytes after the text stay zero, so
-	 * the last one is always a NUL. */
-	memcpy(w->buf + w->off, name, strnlen(name, ZONE_NAME_LEN - 1));
+	/* char name[32]: alignment 1; the bytes after the text stay zero. A
+	 * 32-byte name fills it with no NUL, as hvisor-tool writes it (the
+	 * hypervisor reads at most 32 bytes). */
+	memcpy(w->buf + w->off, name, strnlen(name, ZONE_NAME_LEN));
 	note(w, w->off, ZONE_NAME_LEN, 0, "name");
 	w->off += ZONE_NAME_LEN;
 }
 
-size_t zone_layout_encode(const struct zone_desc *d, uint8_t *buf,
-			  struct zone_field_list *fields)
+bool zone_layout_known(uint64_t version)
 {
-	static const struct zone_mem_region no_region;
-	static const struct zone_ivc no_ivc;
-	static const struct zone_pci_bus no_bus;
-	static const struct zone_pci_dev no_dev;
-	struct writer w = {.buf = buf, .off = 0, .fields = fields};
+	return version == ZONE_LAYOUT_V05 || version == ZONE_LAYOUT_V06;
+}
+
+const char *zone_layout_unfit(const struct zone_desc *d, unsigned version,
+			      char *why, size_t size)
+{
+	if (version != ZONE_LAYOUT_V05)
+		return NULL;
+	if (d->arch == ZONE_ARCH_ARM64 && d->arch_config.arm64.uefi) {
+		snprintf(why, size,
+			 "arch_config.memory_map_addr: layout 0x05 "
+			 "has no UEFI parameters");
+		return why;
+	}
+	for (unsigned i = 0; i < d->pci_dev_count; i++) {
+		const struct hvisor_pci_dev *p = &d->pci_dev[i];
+
+		if (p->v_bus != p->bus || p->v_device != p->device ||
+		    p->v_function != p->function) {
+			snprintf(why, size,
+				 "alloc_pci_devs[%u].v_bus: layout 0x05 "
+				 "cannot move a device (no v_bus, v_device, "
+				 "v_function)",
+				 i);
+			return why;
+		}
+		if (p->dev_type > 1) {
+			snprintf(why, size,
+				 "alloc_pci_devs[%u].dev_type: layout 0x05 "
+				 "knows only 0 (physical) and 1 (virtual)",
+				 i);
+			return why;
+		}
+	}
+	return NULL;
+}
+
+size_t zone_layout_encode(const struct zone_desc *d, unsigned version,
+			  uint8_t *buf, struct zone_field_list *fields)
+{
+	static const struct hvisor_memory_region no_region;
+	static const struct hvisor_ivc_config no_ivc;
+	static const struct hvisor_pci_config no_bus;
+	static const struct hvisor_pci_dev no_dev;
+	const struct shape *s =
+		&shapes[d->arch][version == ZONE_LAYOUT_V05 ? 0 : 1];
+	struct writer w = {
+		.buf = buf, .off = 0, .version = version, .fields = fields};
 
 	memset(buf, 0, ZONE_CONFIG_MAX_SIZE);
 	put_u32(&w, d->zone_id, "zone_id");
 	put_u64(&w, d->cpus, "cpus");
 	put_u32(&w, d->mem_count, "num_memory_regions");
-	for (unsigned i = 0; i < ZONE_MAX_MEM_REGIONS; i++)
+	for (unsigned i = 0; i < ZONE_MAX_MEM_REGIONS; i++) {
+		w.off = HEAD(memory_regions[i]);
 		put_mem_region(&w, i,
 			       i < d->mem_count ? &d->mem[i] : &no_region);
+	}
+	w.off = HEAD(interrupts_bitmap);
 	for (unsigned i = 0; i < ZONE_IRQ_WORDS; i++)
 		put_u32(&w, d->irq_bitmap[i], "interrupts_bitmap[%u]", i);
 	put_u32(&w, d->ivc_count, "num_ivc_configs");
-	for (unsigned i = 0; i < ZONE_MAX_IVC; i++)
+	for (unsigned i = 0; i < ZONE_MAX_IVC; i++) {
+		w.off = HEAD(ivc_configs[i]);
 		put_ivc(&w, i, i < d->ivc_count ? &d->ivc[i] : &no_ivc);
+	}
+	w.off = HEAD(entry_point);
 	put_u64(&w, d->entry_point, "entry_point");
 	put_u64(&w, d->kernel_load_paddr, "kernel_load_paddr");
 	put_u64(&w, d->kernel_size, "kernel_size");
 	put_u64(&w, d->dtb_load_paddr, "dtb_load_paddr");
 	put_u64(&w, d->dtb_size, "dtb_size");
+	w.off = HEAD(name);
 	put_name(&w, d->name);
+	w.off = s->arch_config;
 	put_arch(&w, d);
+	w.off = s->num_pci_bus;
 	put_u64(&w, d->pci_bus_count, "num_pci_bus");
-	for (unsigned i = 0; i < ZONE_MAX_PCI_BUS; i++)
+	for (unsigned i = 0; i < ZONE_MAX_PCI_BUS; i++) {
+		w.off = s->pci_config + i * sizeof(struct hvisor_pci_config);
 		put_pci_bus(&w, i,
 			    i < d->pci_bus_count ? &d->pci_bus[i] : &no_bus);
+	}
+	w.off = s->num_pci_devs;
 	put_u64(&w, d->pci_dev_count, "num_pci_devs");
-	for (unsigned i = 0; i < ZONE_MAX_PCI_DEVS; i++)
+	for (unsigned i = 0; i < ZONE_MAX_PCI_DEVS; i++) {
+		w.off = s->alloc_pci_devs + i * s->dev_size;
 		put_pci_dev(&w, i,
 			    i < d->pci_dev_count ? &d->pci_dev[i] : &no_dev);
-	align_to(&w, 8); /* zone_config_t holds u64s */
-	return w.off;
+	}
+	return s->size;
 }
 
-size_t zone_layout_size(enum zone_arch arch)
+size_t zone_layout_size(enum zone_arch arch, unsigned version)
 {
-	/* Only the arch changes the size (both GIC variants fill the same
-	 * union). */
-	uint8_t scratch[ZONE_CONFIG_MAX_SIZE];
-	struct zone_desc d = {.arch = arch};
-
-	return zone_layout_encode(&d, scratch, NULL);
+	if (!zone_layout_known(version) || (unsigned)arch >= ZONE_ARCH_COUNT)
+		return 0;
+	return shapes[arch][version == ZONE_LAYOUT_V05 ? 0 : 1].size;
 }
 
 void zone_field_list_free(struct zone_field_list *l)

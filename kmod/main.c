@@ -161,18 +161,36 @@ static long set_eventfd(struct file *file, unsigned long fd)
 	return 0;
 }
 
+/* sizeof(zone_config_t) in the layout the hypervisor reads: hvisor v0.4
+ * (0x05) refuses START_ZONE with any other size (EINVAL). Unknown versions
+ * get the 0x06 size; user space refuses them before this. */
+static size_t zone_config_size(void)
+{
+	u64 *ver = kzalloc(sizeof(*ver), GFP_KERNEL);
+	size_t size = HVISOR_ZONE_CONFIG_SIZE(HVISOR_CONFIG_VERSION_V06);
+
+	if (ver && !hvisor_call(HVISOR_HC_CONFIG_CHECK, __pa(ver), 0) &&
+	    HVISOR_ZONE_CONFIG_SIZE(*ver))
+		size = HVISOR_ZONE_CONFIG_SIZE(*ver);
+	kfree(ver);
+	return size;
+}
+
 static long zone_start(void __user *arg)
 {
+	/* The members read here (zone_id, memory regions) come before
+	 * arch_config, where both layouts agree. */
 	struct hvisor_zone_config *cfg;
 	LIST_HEAD(fresh);
+	size_t size = zone_config_size();
 	long err;
 
 	/* kmalloc, not the stack: the hypervisor reads it by physical address
-	 * and a vmapped stack has none. */
-	cfg = kmalloc(sizeof(*cfg), GFP_KERNEL);
+	 * and a vmapped stack has none. 0x06 is the larger layout. */
+	cfg = kzalloc(sizeof(*cfg), GFP_KERNEL);
 	if (!cfg)
 		return -ENOMEM;
-	if (copy_from_user(cfg, arg, sizeof(*cfg))) {
+	if (copy_from_user(cfg, arg, size)) {
 		err = -EFAULT;
 		goto out;
 	}
@@ -181,7 +199,7 @@ static long zone_start(void __user *arg)
 	err = hvisor_regions_prepare(cfg, &fresh);
 	if (err)
 		goto out;
-	err = hvisor_call(HVISOR_HC_START_ZONE, __pa(cfg), sizeof(*cfg));
+	err = hvisor_call(HVISOR_HC_START_ZONE, __pa(cfg), size);
 	if (err) {
 		pr_err(HVISOR_KMOD_NAME ": zone %u: START_ZONE failed: %ld\n",
 		       cfg->zone_id, err);

@@ -76,14 +76,21 @@ static struct hvd_mock *new_mock(void)
 	return m;
 }
 
-/* The zone_config_t the tool must send for `file`, built in-process. */
-static size_t expected_bytes(const char *file, uint8_t *out)
+/* The zone_config_t the tool must send for `file` in layout `version`,
+ * built in-process. */
+static size_t expected_bytes_in(const char *file, unsigned version,
+				uint8_t *out)
 {
 	static struct zone_desc d;
 	long page = sysconf(_SC_PAGESIZE);
 
 	CU_ASSERT_FATAL(zone_json_load(file, (uint64_t)page, &d) == 0);
-	return zone_layout_encode(&d, out, NULL);
+	return zone_layout_encode(&d, version, out, NULL);
+}
+
+static size_t expected_bytes(const char *file, uint8_t *out)
+{
+	return expected_bytes_in(file, ZONE_LAYOUT_V06, out);
 }
 
 /* A table row of `zone list`: "ID NAME CPUS STATE". */
@@ -194,12 +201,13 @@ static void test_version_mismatch_refused(void)
 	struct hvd_mock *m = new_mock();
 	char args[256], *out;
 
-	hvd_mock_set_config_version(m, 0x05);
+	hvd_mock_set_config_version(m, 0x07);
 	snprintf(args, sizeof args, "zone start %s", zone_file);
 	CU_ASSERT_EQUAL(hvisor(hvd_mock_socket_path(m), args, false, &out), 1);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out,
-				      "the hypervisor speaks version 0x05, "
-				      "this tool writes version 0x06"));
+				      "the hypervisor speaks version 0x07, "
+				      "this tool writes 0x05 (hvisor v0.4) "
+				      "or 0x06"));
 	CU_ASSERT_FALSE(hvd_mock_zone_running(m, 1));
 	/* Refused before anything was loaded. */
 	const uint8_t *k = hvd_mock_guest_ptr(m, 1, KERNEL_ADDR, KERNEL_BYTES);
@@ -209,11 +217,45 @@ static void test_version_mismatch_refused(void)
 		zero = zero && k[i] == 0;
 	CU_ASSERT_TRUE(zero);
 
-	/* The same version again: it starts. */
-	hvd_mock_set_config_version(m, ZONE_LAYOUT_VERSION);
-	CU_ASSERT_EQUAL(hvisor(hvd_mock_socket_path(m), args, false, &out), 0);
-	CU_ASSERT_TRUE(hvd_mock_zone_running(m, 1));
+	/* --layout must agree with the hypervisor. */
+	hvd_mock_set_config_version(m, 0x05);
+	snprintf(args, sizeof args, "zone start --layout 0x06 %s", zone_file);
+	CU_ASSERT_EQUAL(hvisor(hvd_mock_socket_path(m), args, false, &out), 1);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "the hypervisor speaks version "
+					   "0x05, this tool writes 0x06 "
+					   "(--layout)"));
+	CU_ASSERT_FALSE(hvd_mock_zone_running(m, 1));
 	hvd_mock_free(m);
+}
+
+/* Each hypervisor generation gets its own layout, byte for byte. */
+static void test_layout_follows_hypervisor(void)
+{
+	static const struct {
+		unsigned version;
+		size_t size; /* arm64 */
+	} gens[] = {{0x05, 3136}, {0x06, 3296}};
+	static uint8_t want[ZONE_CONFIG_MAX_SIZE];
+	char args[256], *out;
+
+	snprintf(args, sizeof args, "zone start %s", zone_file);
+	for (unsigned i = 0; i < 2; i++) {
+		struct hvd_mock *m = new_mock();
+		size_t len = 0;
+
+		hvd_mock_set_config_version(m, gens[i].version);
+		CU_ASSERT_EQUAL(
+			hvisor(hvd_mock_socket_path(m), args, false, &out), 0);
+		uint8_t *got = hvd_mock_zone_bytes(m, 1, &len);
+		size_t want_len =
+			expected_bytes_in(zone_file, gens[i].version, want);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(got);
+		CU_ASSERT_EQUAL(len, gens[i].size);
+		CU_ASSERT_EQUAL(want_len, gens[i].size);
+		CU_ASSERT_EQUAL(memcmp(got, want, want_len), 0);
+		free(got);
+		hvd_mock_free(m);
+	}
 }
 
 static void test_dry_run(void)
@@ -256,6 +298,43 @@ static void test_dry_run(void)
 		strstr(out, "pci devices: 2 (older packed numbers)"));
 	CU_ASSERT_PTR_NOT_NULL(
 		strstr(out, "[1] 0000:00:03.0 as 00:03.0 dev_type 0"));
+
+	/* --arch must agree with a file that names its architecture. */
+	CU_ASSERT_EQUAL(hvisor(nowhere,
+			       "zone start --dry-run --arch riscv older.json",
+			       false, &out),
+			2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "arch: the file is for arm64, but "
+					   "--arch says riscv64"));
+
+	/* --layout 0x05: hvisor v0.4's bytes, shown and dumped. */
+	snprintf(args, sizeof args,
+		 "zone start --dry-run --layout 0x05 --dump-config %s %s", dump,
+		 zone_file);
+	CU_ASSERT_EQUAL(hvisor(nowhere, args, true, &out), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "zone_config_t layout version 0x05, "
+					   "3136 bytes"));
+	want_len = expected_bytes_in(zone_file, ZONE_LAYOUT_V05, want);
+	f = fopen(dump, "rb");
+	CU_ASSERT_FATAL(f != NULL);
+	n = fread(got, 1, sizeof got, f);
+	fclose(f);
+	CU_ASSERT_EQUAL(n, want_len);
+	CU_ASSERT_EQUAL(memcmp(got, want, want_len), 0);
+	unlink(dump);
+
+	/* A board's file on a machine without its images: a dry run
+	 * warns and counts them as empty; a real start refuses. */
+	CU_ASSERT_EQUAL(hvisor(nowhere, "zone start --dry-run noimages.json",
+			       false, &out),
+			0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "kernel_filepath: ./no-such/Image: "
+					   "not found, counted as 0 bytes"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "kernel_size 0x0"));
+	CU_ASSERT_EQUAL(
+		hvisor(nowhere, "zone start noimages.json", false, &out), 2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "kernel_filepath: ./no-such/Image: "
+					   "No such file or directory"));
 }
 
 static void test_config_error_exit_2(void)
@@ -274,6 +353,17 @@ static void test_config_error_exit_2(void)
 			2);
 	CU_ASSERT_PTR_NOT_NULL(
 		strstr(out, "nosuch.json: cannot open: No such file"));
+	/* Parsed, but not loaded yet: refused, nothing started. */
+	CU_ASSERT_EQUAL(hvisor(hvd_mock_socket_path(m),
+			       "zone start modules.json", false, &out),
+			2);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "modules: loading it is not "
+					   "supported by this build yet"));
+	CU_ASSERT_FALSE(hvd_mock_zone_running(m, 1));
+	CU_ASSERT_EQUAL(hvisor("/nonexistent/hvisor.sock",
+			       "zone start --dry-run modules.json", true, &out),
+			0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "module m: "));
 	hvd_mock_free(m);
 }
 
@@ -285,6 +375,10 @@ static void test_usage_exit_2(void)
 		"zone start",
 		"zone start a.json b.json",
 		"zone start --dump-config",
+		"zone start --layout 0x07 x.json",
+		"zone start --layout 5x x.json",
+		"zone start --arch mips x.json",
+		"zone start --layout",
 		"zone shutdown",
 		"zone shutdown -id",
 		"zone shutdown -id x",
@@ -345,14 +439,31 @@ static int setup(void)
 		 tmpdir, tmpdir);
 	if (write_file(overlap_file, text, strlen(text)))
 		return -1;
+	/* The zone with a module (not loaded by this build yet). */
+	char more[4608];
+	snprintf(text, sizeof text, ZONE_FILE, "0xa003800", "0xa003800", tmpdir,
+		 tmpdir);
+	snprintf(more, sizeof more,
+		 "{\"modules\": [{\"name\": \"m\", \"filepath\": "
+		 "\"%s/Image\", \"load_paddr\": \"0x50300000\"}], %s",
+		 tmpdir, text + 1);
+	snprintf(path, sizeof path, "%s/modules.json", tmpdir);
+	if (write_file(path, more, strlen(more)))
+		return -1;
+	snprintf(path, sizeof path, "%s/noimages.json", tmpdir);
+	snprintf(text, sizeof text, ZONE_FILE, "0xa003800", "0xa003800",
+		 "./no-such", "./no-such");
+	if (write_file(path, text, strlen(text)))
+		return -1;
 	snprintf(path, sizeof path, "%s/older.json", tmpdir);
 	return write_file(path, OLDER_EXAMPLE, strlen(OLDER_EXAMPLE));
 }
 
 static void cleanup(void)
 {
-	static const char *const names[] = {"Image", "linux2.dtb", "zone.json",
-					    "overlap.json", "older.json"};
+	static const char *const names[] = {"Image",      "linux2.dtb",
+					    "zone.json",  "overlap.json",
+					    "older.json", "noimages.json"};
 	char path[128];
 
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
@@ -373,6 +484,8 @@ int main(void)
 		{"start/list/shutdown round trip", test_round_trip},
 		{"layout version mismatch refused",
 		 test_version_mismatch_refused},
+		{"layout follows the hypervisor",
+		 test_layout_follows_hypervisor},
 		{"--dry-run and --dump-config", test_dry_run},
 		{"zone file errors exit 2", test_config_error_exit_2},
 		{"usage errors exit 2", test_usage_exit_2},

@@ -1,17 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * zone_config_t / zone_info_t layouts: the offset and size of every field
- * the serialiser writes, for each architecture, against the facts page's
- * declarations (zone_mirror.h) and against offsets worked out by hand from
- * the facts (the anchors below).
+ * the serialiser writes, for each architecture and both layout versions,
+ * against the shared declarations (interface/hvisor/zone_config.h), the
+ * sizes of the facts' table, and offsets worked out by hand from the facts
+ * (the anchors below).
  */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cunit_main.h"
-#include "zone/zone_mirror.h"
+#include "hvisor/zone_config.h"
 #include "zone_layout.h"
 
 struct exp_field {
@@ -44,205 +46,262 @@ static void add(struct exp_list *e, size_t offset, size_t size, const char *fmt,
 /* offset, size of member f of type T (two arguments). */
 #define M(T, f) offsetof(T, f), sizeof(((T *)0)->f)
 
-#define EXPECT_HEAD(T, e)                                                 \
-	do {                                                              \
-		add(e, M(T, zone_id), "zone_id");                         \
-		add(e, M(T, cpus), "cpus");                               \
-		add(e, M(T, num_memory_regions), "num_memory_regions");   \
-		for (unsigned i = 0; i < 64; i++) {                       \
-			size_t b = offsetof(T, memory_regions) +          \
-				   i * sizeof(struct t_mem);              \
-			add(e, b + M(struct t_mem, type),                 \
-			    "memory_regions[%u].type", i);                \
-			add(e, b + M(struct t_mem, physical_start),       \
-			    "memory_regions[%u].physical_start", i);      \
-			add(e, b + M(struct t_mem, virtual_start),        \
-			    "memory_regions[%u].virtual_start", i);       \
-			add(e, b + M(struct t_mem, size),                 \
-			    "memory_regions[%u].size", i);                \
-		}                                                         \
-		for (unsigned i = 0; i < 32; i++)                         \
-			add(e, offsetof(T, interrupts_bitmap) + 4 * i, 4, \
-			    "interrupts_bitmap[%u]", i);                  \
-		add(e, M(T, num_ivc_configs), "num_ivc_configs");         \
-		for (unsigned i = 0; i < 2; i++) {                        \
-			size_t b = offsetof(T, ivc_configs) +             \
-				   i * sizeof(struct t_ivc);              \
-			add(e, b + M(struct t_ivc, ivc_id),               \
-			    "ivc_configs[%u].ivc_id", i);                 \
-			add(e, b + M(struct t_ivc, peer_id),              \
-			    "ivc_configs[%u].peer_id", i);                \
-			add(e, b + M(struct t_ivc, control_table_ipa),    \
-			    "ivc_configs[%u].control_table_ipa", i);      \
-			add(e, b + M(struct t_ivc, shared_mem_ipa),       \
-			    "ivc_configs[%u].shared_mem_ipa", i);         \
-			add(e, b + M(struct t_ivc, rw_sec_size),          \
-			    "ivc_configs[%u].rw_sec_size", i);            \
-			add(e, b + M(struct t_ivc, out_sec_size),         \
-			    "ivc_configs[%u].out_sec_size", i);           \
-			add(e, b + M(struct t_ivc, interrupt_num),        \
-			    "ivc_configs[%u].interrupt_num", i);          \
-			add(e, b + M(struct t_ivc, max_peers),            \
-			    "ivc_configs[%u].max_peers", i);              \
-		}                                                         \
-		add(e, M(T, entry_point), "entry_point");                 \
-		add(e, M(T, kernel_load_paddr), "kernel_load_paddr");     \
-		add(e, M(T, kernel_size), "kernel_size");                 \
-		add(e, M(T, dtb_load_paddr), "dtb_load_paddr");           \
-		add(e, M(T, dtb_size), "dtb_size");                       \
-		add(e, M(T, name), "name");                               \
+#define EXPECT_HEAD(T, e)                                                      \
+	do {                                                                   \
+		add(e, M(T, zone_id), "zone_id");                              \
+		add(e, M(T, cpus), "cpus");                                    \
+		add(e, M(T, num_memory_regions), "num_memory_regions");        \
+		for (unsigned i = 0; i < 64; i++) {                            \
+			size_t b = offsetof(T, memory_regions) +               \
+				   i * sizeof(struct hvisor_memory_region);    \
+			add(e, b + M(struct hvisor_memory_region, type),       \
+			    "memory_regions[%u].type", i);                     \
+			add(e,                                                 \
+			    b + M(struct hvisor_memory_region,                 \
+				  physical_start),                             \
+			    "memory_regions[%u].physical_start", i);           \
+			add(e,                                                 \
+			    b + M(struct hvisor_memory_region, virtual_start), \
+			    "memory_regions[%u].virtual_start", i);            \
+			add(e, b + M(struct hvisor_memory_region, size),       \
+			    "memory_regions[%u].size", i);                     \
+		}                                                              \
+		for (unsigned i = 0; i < 32; i++)                              \
+			add(e, offsetof(T, interrupts_bitmap) + 4 * i, 4,      \
+			    "interrupts_bitmap[%u]", i);                       \
+		add(e, M(T, num_ivc_configs), "num_ivc_configs");              \
+		for (unsigned i = 0; i < 2; i++) {                             \
+			size_t b = offsetof(T, ivc_configs) +                  \
+				   i * sizeof(struct hvisor_ivc_config);       \
+			add(e, b + M(struct hvisor_ivc_config, ivc_id),        \
+			    "ivc_configs[%u].ivc_id", i);                      \
+			add(e, b + M(struct hvisor_ivc_config, peer_id),       \
+			    "ivc_configs[%u].peer_id", i);                     \
+			add(e,                                                 \
+			    b + M(struct hvisor_ivc_config,                    \
+				  control_table_ipa),                          \
+			    "ivc_configs[%u].control_table_ipa", i);           \
+			add(e,                                                 \
+			    b + M(struct hvisor_ivc_config, shared_mem_ipa),   \
+			    "ivc_configs[%u].shared_mem_ipa", i);              \
+			add(e, b + M(struct hvisor_ivc_config, rw_sec_size),   \
+			    "ivc_configs[%u].rw_sec_size", i);                 \
+			add(e, b + M(struct hvisor_ivc_config, out_sec_size),  \
+			    "ivc_configs[%u].out_sec_size", i);                \
+			add(e, b + M(struct hvisor_ivc_config, interrupt_num), \
+			    "ivc_configs[%u].interrupt_num", i);               \
+			add(e, b + M(struct hvisor_ivc_config, max_peers),     \
+			    "ivc_configs[%u].max_peers", i);                   \
+		}                                                              \
+		add(e, M(T, entry_point), "entry_point");                      \
+		add(e, M(T, kernel_load_paddr), "kernel_load_paddr");          \
+		add(e, M(T, kernel_size), "kernel_size");                      \
+		add(e, M(T, dtb_load_paddr), "dtb_load_paddr");                \
+		add(e, M(T, dtb_size), "dtb_size");                            \
+		add(e, M(T, name), "name");                                    \
 	} while (0)
 
 #define PCI_BUS_FIELD(e, b, i, f) \
-	add(e, (b) + M(struct t_pci_bus, f), "pci_config[%u]." #f, i)
-#define PCI_DEV_FIELD(e, b, i, f) \
-	add(e, (b) + M(struct t_pci_dev, f), "alloc_pci_devs[%u]." #f, i)
+	add(e, (b) + M(struct hvisor_pci_config, f), "pci_config[%u]." #f, i)
+#define PCI_DEV_FIELD(e, D, b, i, f) \
+	add(e, (b) + M(D, f), "alloc_pci_devs[%u]." #f, i)
 
-#define EXPECT_TAIL(T, e)                                        \
-	do {                                                     \
-		add(e, M(T, num_pci_bus), "num_pci_bus");        \
-		for (unsigned i = 0; i < 4; i++) {               \
-			size_t b = offsetof(T, pci_config) +     \
-				   i * sizeof(struct t_pci_bus); \
-			PCI_BUS_FIELD(e, b, i, ecam_base);       \
-			PCI_BUS_FIELD(e, b, i, ecam_size);       \
-			PCI_BUS_FIELD(e, b, i, io_base);         \
-			PCI_BUS_FIELD(e, b, i, io_size);         \
-			PCI_BUS_FIELD(e, b, i, pci_io_base);     \
-			PCI_BUS_FIELD(e, b, i, mem32_base);      \
-			PCI_BUS_FIELD(e, b, i, mem32_size);      \
-			PCI_BUS_FIELD(e, b, i, pci_mem32_base);  \
-			PCI_BUS_FIELD(e, b, i, mem64_base);      \
-			PCI_BUS_FIELD(e, b, i, mem64_size);      \
-			PCI_BUS_FIELD(e, b, i, pci_mem64_base);  \
-			PCI_BUS_FIELD(e, b, i, bus_range_begin); \
-			PCI_BUS_FIELD(e, b, i, bus_range_end);   \
-			PCI_BUS_FIELD(e, b, i, domain);          \
-		}                                                \
-		add(e, M(T, num_pci_devs), "num_pci_devs");      \
-		for (unsigned i = 0; i < 32; i++) {              \
-			size_t b = offsetof(T, alloc_pci_devs) + \
-				   i * sizeof(struct t_pci_dev); \
-			PCI_DEV_FIELD(e, b, i, domain);          \
-			PCI_DEV_FIELD(e, b, i, bus);             \
-			PCI_DEV_FIELD(e, b, i, device);          \
-			PCI_DEV_FIELD(e, b, i, function);        \
-			PCI_DEV_FIELD(e, b, i, v_bus);           \
-			PCI_DEV_FIELD(e, b, i, v_device);        \
-			PCI_DEV_FIELD(e, b, i, v_function);      \
-			PCI_DEV_FIELD(e, b, i, dev_type);        \
-		}                                                \
+/* 0x06 entries carry the guest-side address; 0x05 ones do not. */
+#define V_FIELDS_V06(e, b, i)                                              \
+	do {                                                               \
+		PCI_DEV_FIELD(e, struct hvisor_pci_dev, b, i, v_bus);      \
+		PCI_DEV_FIELD(e, struct hvisor_pci_dev, b, i, v_device);   \
+		PCI_DEV_FIELD(e, struct hvisor_pci_dev, b, i, v_function); \
+	} while (0)
+#define V_FIELDS_V05(e, b, i) \
+	do {                  \
+	} while (0)
+
+/* The PCI tail of T, whose alloc_pci_devs entries are D; V_FIELDS is
+ * V_FIELDS_V05 or V_FIELDS_V06. */
+#define EXPECT_TAIL(T, D, e, V_FIELDS)                                       \
+	do {                                                                 \
+		add(e, M(T, num_pci_bus), "num_pci_bus");                    \
+		for (unsigned i = 0; i < 4; i++) {                           \
+			size_t b = offsetof(T, pci_config) +                 \
+				   i * sizeof(struct hvisor_pci_config);     \
+			PCI_BUS_FIELD(e, b, i, ecam_base);                   \
+			PCI_BUS_FIELD(e, b, i, ecam_size);                   \
+			PCI_BUS_FIELD(e, b, i, io_base);                     \
+			PCI_BUS_FIELD(e, b, i, io_size);                     \
+			PCI_BUS_FIELD(e, b, i, pci_io_base);                 \
+			PCI_BUS_FIELD(e, b, i, mem32_base);                  \
+			PCI_BUS_FIELD(e, b, i, mem32_size);                  \
+			PCI_BUS_FIELD(e, b, i, pci_mem32_base);              \
+			PCI_BUS_FIELD(e, b, i, mem64_base);                  \
+			PCI_BUS_FIELD(e, b, i, mem64_size);                  \
+			PCI_BUS_FIELD(e, b, i, pci_mem64_base);              \
+			PCI_BUS_FIELD(e, b, i, bus_range_begin);             \
+			PCI_BUS_FIELD(e, b, i, bus_range_end);               \
+			PCI_BUS_FIELD(e, b, i, domain);                      \
+		}                                                            \
+		add(e, M(T, num_pci_devs), "num_pci_devs");                  \
+		for (unsigned i = 0; i < 32; i++) {                          \
+			size_t b =                                           \
+				offsetof(T, alloc_pci_devs) + i * sizeof(D); \
+			PCI_DEV_FIELD(e, D, b, i, domain);                   \
+			PCI_DEV_FIELD(e, D, b, i, bus);                      \
+			PCI_DEV_FIELD(e, D, b, i, device);                   \
+			PCI_DEV_FIELD(e, D, b, i, function);                 \
+			V_FIELDS(e, b, i);                                   \
+			PCI_DEV_FIELD(e, D, b, i, dev_type);                 \
+		}                                                            \
 	} while (0)
 
 #define ARCH_FIELD(e, T, f, name) add(e, arch_at + M(T, f), "arch_config." name)
 
-static void expect_arm64(struct exp_list *e, unsigned gic)
+static void expect_arm64(struct exp_list *e, unsigned gic, unsigned version)
 {
-	typedef struct t_zone_arm64 Z;
+	typedef struct hvisor_zone_config_arm64_v06 Z;
 	size_t arch_at = offsetof(Z, arch_config);
 
 	EXPECT_HEAD(Z, e);
-	ARCH_FIELD(e, struct t_arm64, is_aarch32, "is_aarch32");
-	ARCH_FIELD(e, struct t_arm64, gic.tag, "gic_tag");
+	ARCH_FIELD(e, struct hvisor_arch_arm64, is_aarch32, "is_aarch32");
+	ARCH_FIELD(e, struct hvisor_arch_arm64, gic.tag, "gic_tag");
 	if (gic == 2) {
-		ARCH_FIELD(e, struct t_arm64, gic.v2.gicd_base,
+		ARCH_FIELD(e, struct hvisor_arch_arm64, gic.v2.gicd_base,
 			   "gicv2.gicd_base");
-		ARCH_FIELD(e, struct t_arm64, gic.v2.gicd_size,
+		ARCH_FIELD(e, struct hvisor_arch_arm64, gic.v2.gicd_size,
 			   "gicv2.gicd_size");
-		ARCH_FIELD(e, struct t_arm64, gic.v2.gicc_base,
+		ARCH_FIELD(e, struct hvisor_arch_arm64, gic.v2.gicc_base,
 			   "gicv2.gicc_base");
-		ARCH_FIELD(e, struct t_arm64, gic.v2.gicc_size,
+		ARCH_FIELD(e, struct hvisor_arch_arm64, gic.v2.gicc_size,
 			   "gicv2.gicc_size");
-		ARCH_FIELD(e, struct t_arm64, gic.v2.gicc_offset,
+		ARCH_FIELD(e, struct hvisor_arch_arm64, gic.v2.gicc_offset,
 			   "gicv2.gicc_offset");
-		ARCH_FIELD(e, struct t_arm64, gic.v2.gich_base,
+		ARCH_FIELD(e, struct hvisor_arch_arm64, gic.v2.gich_base,
 			   "gicv2.gich_base");
-		ARCH_FIELD(e, struct t_arm64, gic.v2.gich_size,
+		ARCH_FIELD(e, struct hvisor_arch_arm64, gic.v2.gich_size,
 			   "gicv2.gich_size");
-		ARCH_FIELD(e, struct t_arm64, gic.v2.gicv_base,
+		ARCH_FIELD(e, struct hvisor_arch_arm64, gic.v2.gicv_base,
 			   "gicv2.gicv_base");
-		ARCH_FIELD(e, struct t_arm64, gic.v2.gicv_size,
+		ARCH_FIELD(e, struct hvisor_arch_arm64, gic.v2.gicv_size,
 			   "gicv2.gicv_size");
 	} else {
-		ARCH_FIELD(e, struct t_arm64, gic.v3.gicd_base,
+		ARCH_FIELD(e, struct hvisor_arch_arm64, gic.v3.gicd_base,
 			   "gicv3.gicd_base");
-		ARCH_FIELD(e, struct t_arm64, gic.v3.gicd_size,
+		ARCH_FIELD(e, struct hvisor_arch_arm64, gic.v3.gicd_size,
 			   "gicv3.gicd_size");
-		ARCH_FIELD(e, struct t_arm64, gic.v3.gicr_base,
+		ARCH_FIELD(e, struct hvisor_arch_arm64, gic.v3.gicr_base,
 			   "gicv3.gicr_base");
-		ARCH_FIELD(e, struct t_arm64, gic.v3.gicr_size,
+		ARCH_FIELD(e, struct hvisor_arch_arm64, gic.v3.gicr_size,
 			   "gicv3.gicr_size");
-		ARCH_FIELD(e, struct t_arm64, gic.v3.gits_base,
+		ARCH_FIELD(e, struct hvisor_arch_arm64, gic.v3.gits_base,
 			   "gicv3.gits_base");
-		ARCH_FIELD(e, struct t_arm64, gic.v3.gits_size,
+		ARCH_FIELD(e, struct hvisor_arch_arm64, gic.v3.gits_size,
 			   "gicv3.gits_size");
 	}
-	ARCH_FIELD(e, struct t_arm64, uefi.uefi.tag, "uefi_tag");
-	EXPECT_TAIL(Z, e);
+	if (version == ZONE_LAYOUT_V06)
+		ARCH_FIELD(e, struct hvisor_arch_arm64, uefi.uefi.tag,
+			   "uefi_tag");
 }
 
-static void expect_riscv64(struct exp_list *e)
+static void expect_riscv64(struct exp_list *e, unsigned gic, unsigned version)
 {
-	typedef struct t_zone_riscv64 Z;
+	typedef struct hvisor_zone_config_riscv64_v06 Z;
 	size_t arch_at = offsetof(Z, arch_config);
 
 	EXPECT_HEAD(Z, e);
-	ARCH_FIELD(e, struct t_riscv64, plic_base, "plic_base");
-	ARCH_FIELD(e, struct t_riscv64, plic_size, "plic_size");
-	ARCH_FIELD(e, struct t_riscv64, aplic_base, "aplic_base");
-	ARCH_FIELD(e, struct t_riscv64, aplic_size, "aplic_size");
-	EXPECT_TAIL(Z, e);
+	ARCH_FIELD(e, struct hvisor_arch_riscv64, plic_base, "plic_base");
+	ARCH_FIELD(e, struct hvisor_arch_riscv64, plic_size, "plic_size");
+	ARCH_FIELD(e, struct hvisor_arch_riscv64, aplic_base, "aplic_base");
+	ARCH_FIELD(e, struct hvisor_arch_riscv64, aplic_size, "aplic_size");
 }
 
-static void expect_loongarch64(struct exp_list *e)
+static void expect_loongarch64(struct exp_list *e, unsigned gic,
+			       unsigned version)
 {
-	typedef struct t_zone_loongarch64 Z;
+	typedef struct hvisor_zone_config_loongarch64_v06 Z;
 	size_t arch_at = offsetof(Z, arch_config);
 
 	EXPECT_HEAD(Z, e);
-	ARCH_FIELD(e, struct t_loongarch64, dummy, "dummy");
-	EXPECT_TAIL(Z, e);
+	ARCH_FIELD(e, struct hvisor_arch_loongarch64, dummy, "dummy");
 }
 
-static void expect_x86_64(struct exp_list *e)
+static void expect_x86_64(struct exp_list *e, unsigned gic, unsigned version)
 {
-	typedef struct t_zone_x86_64 Z;
+	typedef struct hvisor_zone_config_x86_64_v06 Z;
 	size_t arch_at = offsetof(Z, arch_config);
 
 	EXPECT_HEAD(Z, e);
-	ARCH_FIELD(e, struct t_x86_64, ioapic_base, "ioapic_base");
-	ARCH_FIELD(e, struct t_x86_64, ioapic_size, "ioapic_size");
-	ARCH_FIELD(e, struct t_x86_64, kernel_entry_gpa, "kernel_entry_gpa");
-	ARCH_FIELD(e, struct t_x86_64, cmdline_load_gpa, "cmdline_load_gpa");
-	ARCH_FIELD(e, struct t_x86_64, setup_load_gpa, "setup_load_gpa");
-	ARCH_FIELD(e, struct t_x86_64, initrd_load_gpa, "initrd_load_gpa");
-	ARCH_FIELD(e, struct t_x86_64, initrd_size, "initrd_size");
-	ARCH_FIELD(e, struct t_x86_64, rsdp_memory_region_id,
+	ARCH_FIELD(e, struct hvisor_arch_x86_64, ioapic_base, "ioapic_base");
+	ARCH_FIELD(e, struct hvisor_arch_x86_64, ioapic_size, "ioapic_size");
+	ARCH_FIELD(e, struct hvisor_arch_x86_64, kernel_entry_gpa,
+		   "kernel_entry_gpa");
+	ARCH_FIELD(e, struct hvisor_arch_x86_64, cmdline_load_gpa,
+		   "cmdline_load_gpa");
+	ARCH_FIELD(e, struct hvisor_arch_x86_64, setup_load_gpa,
+		   "setup_load_gpa");
+	ARCH_FIELD(e, struct hvisor_arch_x86_64, initrd_load_gpa,
+		   "initrd_load_gpa");
+	ARCH_FIELD(e, struct hvisor_arch_x86_64, initrd_size, "initrd_size");
+	ARCH_FIELD(e, struct hvisor_arch_x86_64, rsdp_memory_region_id,
 		   "rsdp_memory_region_id");
-	ARCH_FIELD(e, struct t_x86_64, acpi_memory_region_id,
+	ARCH_FIELD(e, struct hvisor_arch_x86_64, acpi_memory_region_id,
 		   "acpi_memory_region_id");
-	ARCH_FIELD(e, struct t_x86_64, uefi_memory_region_id,
+	ARCH_FIELD(e, struct hvisor_arch_x86_64, uefi_memory_region_id,
 		   "uefi_memory_region_id");
-	ARCH_FIELD(e, struct t_x86_64, screen_base, "screen_base");
-	EXPECT_TAIL(Z, e);
+	ARCH_FIELD(e, struct hvisor_arch_x86_64, screen_base, "screen_base");
 }
 
-/* Encode an empty zone of `arch` (GIC version `gic` on arm64) and compare
- * the recorded fields with `e` one by one. */
-static void compare(enum zone_arch arch, unsigned gic, const struct exp_list *e,
-		    size_t expected_size)
+/* The PCI tail of hvisor_zone_config_<a>_v05 or _v06. */
+#define TAIL_OF(a, v05)                                                      \
+	do {                                                                 \
+		if (v05)                                                     \
+			EXPECT_TAIL(struct hvisor_zone_config_##a##_v05,     \
+				    struct hvisor_pci_dev_v05, e,            \
+				    V_FIELDS_V05);                           \
+		else                                                         \
+			EXPECT_TAIL(struct hvisor_zone_config_##a##_v06,     \
+				    struct hvisor_pci_dev, e, V_FIELDS_V06); \
+	} while (0)
+
+/* The PCI tail of `arch` in layout `version`. */
+static void expect_tail(struct exp_list *e, enum zone_arch arch,
+			unsigned version)
+{
+	bool v05 = version == ZONE_LAYOUT_V05;
+
+	switch (arch) {
+	case ZONE_ARCH_ARM64:
+		TAIL_OF(arm64, v05);
+		break;
+	case ZONE_ARCH_RISCV64:
+		TAIL_OF(riscv64, v05);
+		break;
+	case ZONE_ARCH_LOONGARCH64:
+		TAIL_OF(loongarch64, v05);
+		break;
+	case ZONE_ARCH_X86_64:
+	case ZONE_ARCH_COUNT:
+		TAIL_OF(x86_64, v05);
+		break;
+	}
+}
+
+/* Encode an empty zone of `arch` (GIC version `gic` on arm64) in layout
+ * `version` and compare the recorded fields with `e` (head and
+ * arch_config; the tail is added here) one by one. */
+static void compare(enum zone_arch arch, unsigned gic, unsigned version,
+		    struct exp_list *e, size_t expected_size)
 {
 	static struct zone_desc d;
 	static uint8_t buf[ZONE_CONFIG_MAX_SIZE];
 	struct zone_field_list got = {0};
 
+	expect_tail(e, arch, version);
 	memset(&d, 0, sizeof d);
 	d.arch = arch;
 	d.arch_config.arm64.gic_version = gic;
-	size_t size = zone_layout_encode(&d, buf, &got);
+	size_t size = zone_layout_encode(&d, version, buf, &got);
 	CU_ASSERT_FALSE(got.oom);
 	CU_ASSERT_EQUAL(size, expected_size);
-	CU_ASSERT_EQUAL(zone_layout_size(arch), expected_size);
+	CU_ASSERT_EQUAL(zone_layout_size(arch, version), expected_size);
 	CU_ASSERT_EQUAL(got.count, e->count);
 	for (size_t i = 0; i < got.count && i < e->count; i++) {
 		const struct zone_field *f = &got.v[i];
@@ -250,10 +309,11 @@ static void compare(enum zone_arch arch, unsigned gic, const struct exp_list *e,
 		if (strcmp(f->name, x->name) != 0 || f->offset != x->offset ||
 		    f->size != x->size) {
 			fprintf(stderr,
-				"\n%s field %zu: got %s @%u+%u, expected %s "
-				"@%zu+%zu\n",
-				zone_arch_name(arch), i, f->name, f->offset,
-				f->size, x->name, x->offset, x->size);
+				"\n%s 0x%02x field %zu: got %s @%u+%u, "
+				"expected %s @%zu+%zu\n",
+				zone_arch_name(arch), version, i, f->name,
+				f->offset, f->size, x->name, x->offset,
+				x->size);
 			CU_FAIL("field differs");
 			break;
 		}
@@ -261,49 +321,56 @@ static void compare(enum zone_arch arch, unsigned gic, const struct exp_list *e,
 	zone_field_list_free(&got);
 }
 
-static void test_arm64_gicv3_fields(void)
+/* Sizes from the facts' table, per arch: 0x05, 0x06. */
+static const size_t sizes[ZONE_ARCH_COUNT][2] = {
+	[ZONE_ARCH_ARM64] = {3136, 3296},
+	[ZONE_ARCH_RISCV64] = {3080, 3208},
+	[ZONE_ARCH_LOONGARCH64] = {3056, 3184},
+	[ZONE_ARCH_X86_64] = {3136, 3264},
+};
+
+static const unsigned versions[2] = {ZONE_LAYOUT_V05, ZONE_LAYOUT_V06};
+
+/* Every field of `arch` (GIC version `gic` on arm64) in both layouts. */
+static void check_both(enum zone_arch arch, unsigned gic,
+		       void (*expect)(struct exp_list *, unsigned, unsigned))
 {
 	static struct exp_list e;
-	e.count = 0;
-	expect_arm64(&e, 3);
-	compare(ZONE_ARCH_ARM64, 3, &e, sizeof(struct t_zone_arm64));
+
+	for (unsigned v = 0; v < 2; v++) {
+		e.count = 0;
+		expect(&e, gic, versions[v]);
+		compare(arch, gic, versions[v], &e, sizes[arch][v]);
+	}
+}
+
+static void test_arm64_gicv3_fields(void)
+{
+	check_both(ZONE_ARCH_ARM64, 3, expect_arm64);
 }
 
 static void test_arm64_gicv2_fields(void)
 {
-	static struct exp_list e;
-	e.count = 0;
-	expect_arm64(&e, 2);
-	compare(ZONE_ARCH_ARM64, 2, &e, sizeof(struct t_zone_arm64));
+	check_both(ZONE_ARCH_ARM64, 2, expect_arm64);
 }
 
 static void test_riscv64_fields(void)
 {
-	static struct exp_list e;
-	e.count = 0;
-	expect_riscv64(&e);
-	compare(ZONE_ARCH_RISCV64, 0, &e, sizeof(struct t_zone_riscv64));
+	check_both(ZONE_ARCH_RISCV64, 0, expect_riscv64);
 }
 
 static void test_loongarch64_fields(void)
 {
-	static struct exp_list e;
-	e.count = 0;
-	expect_loongarch64(&e);
-	compare(ZONE_ARCH_LOONGARCH64, 0, &e,
-		sizeof(struct t_zone_loongarch64));
+	check_both(ZONE_ARCH_LOONGARCH64, 0, expect_loongarch64);
 }
 
 static void test_x86_64_fields(void)
 {
-	static struct exp_list e;
-	e.count = 0;
-	expect_x86_64(&e);
-	compare(ZONE_ARCH_X86_64, 0, &e, sizeof(struct t_zone_x86_64));
+	check_both(ZONE_ARCH_X86_64, 0, expect_x86_64);
 }
 
 /* Offsets worked out by hand from the facts, so that a mistake shared by
- * the mirror structs and the serialiser still shows. */
+ * the shared declarations and the serialiser still shows. */
 static void test_anchors_by_hand(void)
 {
 	static struct zone_desc d;
@@ -346,8 +413,9 @@ static void test_anchors_by_hand(void)
 		memset(&d, 0, sizeof d);
 		d.arch = arches[a].arch;
 		d.arch_config.arm64.gic_version = 3;
-		CU_ASSERT_EQUAL(zone_layout_encode(&d, buf, &f),
-				arches[a].total);
+		CU_ASSERT_EQUAL(
+			zone_layout_encode(&d, ZONE_LAYOUT_V06, buf, &f),
+			arches[a].total);
 		for (size_t i = 0; i < sizeof common / sizeof common[0]; i++) {
 			const struct zone_field *z =
 				zone_field_find(&f, common[i].name);
@@ -376,7 +444,7 @@ static void test_anchors_by_hand(void)
 	memset(&d, 0, sizeof d);
 	d.arch = ZONE_ARCH_ARM64;
 	d.arch_config.arm64.gic_version = 2;
-	zone_layout_encode(&d, buf, &f);
+	zone_layout_encode(&d, ZONE_LAYOUT_V06, buf, &f);
 	CU_ASSERT_EQUAL(zone_field_find(&f, "arch_config.gic_tag")->offset,
 			2368);
 	CU_ASSERT_EQUAL(
@@ -398,7 +466,7 @@ static void test_fields_do_not_overlap(void)
 		memset(&d, 0, sizeof d);
 		d.arch = (enum zone_arch)a;
 		d.arch_config.arm64.gic_version = 3;
-		size_t size = zone_layout_encode(&d, buf, &f);
+		size_t size = zone_layout_encode(&d, ZONE_LAYOUT_V06, buf, &f);
 		for (size_t i = 1; i < f.count; i++)
 			CU_ASSERT(f.v[i].offset >=
 				  f.v[i - 1].offset + f.v[i - 1].size);
@@ -421,7 +489,7 @@ static void test_values_little_endian(void)
 	d.arch_config.riscv64.plic_base = 0xc000000;
 	d.pci_dev_count = 1;
 	d.pci_dev[0].dev_type = 0xa1b2c3d4;
-	zone_layout_encode(&d, buf, NULL);
+	zone_layout_encode(&d, ZONE_LAYOUT_V06, buf, NULL);
 	static const uint8_t id[] = {0x44, 0x33, 0x22, 0x11};
 	static const uint8_t cpus[] = {8, 7, 6, 5, 4, 3, 2, 1};
 	CU_ASSERT_EQUAL(memcmp(buf, id, 4), 0);
