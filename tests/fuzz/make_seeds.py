@@ -10,6 +10,7 @@ tests/rig/*.json. Run from the repository root: tests/fuzz/make_seeds.py
 """
 import glob
 import os
+import re
 import struct
 import subprocess
 import tempfile
@@ -314,13 +315,45 @@ def json_seeds():
         exe = os.path.join(d, "p")
         subprocess.check_call(["cc", "-I", os.path.join(ROOT, "tests", "zone"), src, "-o", exe])
         older, newer = subprocess.check_output([exe]).split(b"\0")
+    for p in sorted(glob.glob(os.path.join(ROOT, "tests", "zone", "published", "**", "*.json"),
+                              recursive=True)):
+        with open(p, "rb") as f:
+            write("zone", "published-" + os.path.basename(p), f.read())
     write("zone", "older-example", older)
     write("zone", "newer-example", newer)
     for arch in (b"riscv64", b"loongarch64", b"x86_64"):
         write("zone", "older-" + arch.decode(), older.replace(b'"arm64"', b'"' + arch + b'"'))
 
 
+def dictionaries():
+    """tests/fuzz/dict/<target>.dict: every identifier-like string literal
+    of the parser's sources (its keys and keywords) and JSON punctuation."""
+    sources = {
+        "zone": ["core/zone_json*.c"],
+        "virtio_json": ["core/config.c", "plugins/blk/blk.c", "plugins/net/net_config.c",
+                        "plugins/console/console.c", "plugins/rng/rng.c"],
+    }
+    punct = ['{', '}', '[', ']', ':', ',', '"0x', '//', '/*', '*/', 'true', 'false', 'null',
+             '-1', '0x', '18446744073709551615', '1e308', '\\\\u0000']
+    os.makedirs(os.path.join(ROOT, "tests", "fuzz", "dict"), exist_ok=True)
+    for target, globs in sources.items():
+        words = set()
+        for g in globs:
+            for path in glob.glob(os.path.join(ROOT, g)):
+                with open(path, encoding="utf-8") as f:
+                    words.update(re.findall(r'"([a-z][a-z0-9_.]{1,40})"', f.read()))
+        with open(os.path.join(ROOT, "tests", "fuzz", "dict", target + ".dict"), "w") as f:
+            f.write("# libFuzzer dictionary of the %s target, written by make_seeds.py:\n"
+                    "# the string literals of %s, and JSON punctuation.\n"
+                    % (target, ", ".join(globs)))
+            for w in sorted(words):
+                f.write('"\\"%s\\""\n' % w)
+            for c in punct:
+                f.write('"%s"\n' % c.replace('"', '\\"'))
+
+
 if __name__ == "__main__":
+    dictionaries()
     for f in (blk_seeds, net_seeds, console_seeds, rng_seeds, input_seeds, mmio_seeds, vq_seeds,
               json_seeds):
         f()
