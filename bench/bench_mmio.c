@@ -144,20 +144,15 @@ static int memory_with_devices(const char *hvisor)
 
 int main(int argc, char **argv)
 {
+	/* Raw register accesses: no guest driver, so no guest model. */
+	(void)bench_guest_model(&argc, argv);
 	const char *hvisor = argc > 1 ? argv[1] : HVISOR_BUILD_BIN;
 	const char *plugins = argc > 2 ? argv[2] : HVISOR_BUILD_PLUGINS;
 	/* The device plugins of the build, for the memory figure. */
 	setenv("HVISOR_PLUGIN_PATH", HVISOR_BUILD_PLUGIN_PATH, 0);
-	static const char cfg_text[] =
-		"{\"zones\": [{\"id\": 1, \"memory_region\": [{\"zone0_ipa\": "
-		"\"0x50000000\", \"zonex_ipa\": \"0x50000000\", \"size\": "
-		"\"0x4000000\"}], \"devices\": [{\"type\": \"rng\", \"addr\": "
-		"\"0xa003e00\", \"len\": \"0x200\", \"irq\": 78}]}]}";
 	char cfg[] = "/tmp/bench-mmio-XXXXXX";
-	int fd = mkstemp(cfg);
-	if (fd < 0 || write(fd, cfg_text, sizeof cfg_text - 1) < 0)
+	if (bench_rng_config(cfg))
 		return 1;
-	close(fd);
 
 	struct hvd_mock *m = bench_start_daemon("bench_mmio", hvisor, plugins,
 						cfg, 0x50000000, 0x4000000);

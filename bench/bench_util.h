@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/types.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "hvd/mock.h"
 
@@ -62,12 +63,59 @@ static inline long proc_field(pid_t pid, const char *file, const char *key)
 	return v;
 }
 
+/* The one-rng-device virtio JSON of the register benchmarks (zone 1, RAM
+ * at 0x50000000, device at 0xa003e00, irq 78), written to a temporary file
+ * made from `path` (a mkstemp template). 0 or -1. */
+static inline int bench_rng_config(char *path)
+{
+	static const char text[] =
+		"{\"zones\": [{\"id\": 1, \"memory_region\": [{\"zone0_ipa\": "
+		"\"0x50000000\", \"zonex_ipa\": \"0x50000000\", \"size\": "
+		"\"0x4000000\"}], \"devices\": [{\"type\": \"rng\", \"addr\": "
+		"\"0xa003e00\", \"len\": \"0x200\", \"irq\": 78}]}]}";
+	int fd = mkstemp(path);
+	if (fd < 0)
+		return -1;
+	ssize_t n = write(fd, text, sizeof text - 1);
+	close(fd);
+	return n == (ssize_t)(sizeof text - 1) ? 0 : -1;
+}
+
+/* The guest model of a benchmark: Linux-like unless `--polling` is among
+ * the arguments (removed from argv then). */
+static inline enum hvd_guest_model bench_guest_model(int *argc, char **argv)
+{
+	enum hvd_guest_model model = HVD_GUEST_LINUX;
+	int out = 1;
+	for (int i = 1; i < *argc; i++) {
+		if (strcmp(argv[i], "--polling") == 0)
+			model = HVD_GUEST_POLLING;
+		else
+			argv[out++] = argv[i];
+	}
+	*argc = out;
+	argv[out] = NULL;
+	return model;
+}
+
+static inline const char *bench_model_label(enum hvd_guest_model model)
+{
+	return model == HVD_GUEST_LINUX
+		       ? "Linux-like guest (completion on interrupt, "
+			 "InterruptStatus+ACK per interrupt, Linux 6.1 "
+			 "features)"
+		       : "POLLING guest (watches the used ring 50 us before "
+			 "sleeping; not what Linux does)";
+}
+
 /* A mock hypervisor with zone 1 RAM at ram_base (same address for zone 0
  * and the guest) and the real daemon serving `cfg` as its child; plugins
- * from `plugins` (NULL: HVISOR_PLUGIN_PATH). NULL after a message. */
-static inline struct hvd_mock *bench_start_daemon(
+ * from `plugins` (NULL: HVISOR_PLUGIN_PATH); `extra` (NULL: none) is one
+ * more daemon option. NULL after a message. */
+static inline struct hvd_mock *bench_start_daemon_with(
 	const char *who, const char *hvisor, const char *plugins,
-	const char *cfg, uint64_t ram_base, uint64_t ram_size)
+	const char *cfg, uint64_t ram_base, uint64_t ram_size,
+	const char *extra)
 {
 	struct hvd_mock *m = hvd_mock_new();
 	if (!m || hvd_mock_add_ram(m, 1, ram_base, ram_base, ram_size)) {
@@ -75,19 +123,31 @@ static inline struct hvd_mock *bench_start_daemon(
 		hvd_mock_free(m);
 		return NULL;
 	}
-	char *child[] = {
-		(char *)hvisor, "virtio",    "start", "--log-level", "warn",
-		"--foreground", (char *)cfg, NULL,    NULL,          NULL};
+	char *child[] = {(char *)hvisor, "virtio", "start",
+			 "--log-level",  "warn",   "--foreground",
+			 (char *)cfg,    NULL,     NULL,
+			 NULL,           NULL};
+	unsigned n = 7;
 	if (plugins) {
-		child[7] = "--plugin-dir";
-		child[8] = (char *)plugins;
+		child[n++] = "--plugin-dir";
+		child[n++] = (char *)plugins;
 	}
+	if (extra)
+		child[n++] = (char *)extra;
 	if (hvd_mock_spawn(m, child, NULL) || hvd_mock_wait_ready(m, 5000)) {
 		fprintf(stderr, "%s: daemon did not start\n", who);
 		hvd_mock_free(m);
 		return NULL;
 	}
 	return m;
+}
+
+static inline struct hvd_mock *bench_start_daemon(
+	const char *who, const char *hvisor, const char *plugins,
+	const char *cfg, uint64_t ram_base, uint64_t ram_size)
+{
+	return bench_start_daemon_with(who, hvisor, plugins, cfg, ram_base,
+				       ram_size, NULL);
 }
 
 #endif

@@ -8,34 +8,24 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "control.h"
 #include "device.h"
 #include "eventloop.h"
 #include "loader.h"
 #include "log.h"
 #include "port.h"
 
-static int cmp_zone(const void *a, const void *b)
-{
-	const struct zone *za = a, *zb = b;
-	return za->id < zb->id ? -1 : za->id > zb->id;
-}
-
-static int cmp_device(const void *a, const void *b)
-{
-	const struct device *da = *(struct device *const *)a;
-	const struct device *db = *(struct device *const *)b;
-	return da->cfg->addr < db->cfg->addr ? -1
-					     : da->cfg->addr > db->cfg->addr;
-}
-
 static struct zone *find_zone(const struct daemon *d, uint32_t id)
 {
-	unsigned lo = 0, hi = d->zone_count;
+	/* Seq-cst like the table loads (daemon_synchronize). */
+	const struct zone_index *zi =
+		__atomic_load_n(&d->zones, __ATOMIC_SEQ_CST);
+	unsigned lo = 0, hi = zi ? zi->count : 0;
 	while (lo < hi) {
 		unsigned mid = lo + (hi - lo) / 2;
-		if (d->zones[mid].id == id)
-			return &d->zones[mid];
-		if (d->zones[mid].id < id)
+		if (zi->zone[mid]->id == id)
+			return zi->zone[mid];
+		if (zi->zone[mid]->id < id)
 			lo = mid + 1;
 		else
 			hi = mid;
@@ -43,28 +33,48 @@ static struct zone *find_zone(const struct daemon *d, uint32_t id)
 	return NULL;
 }
 
-struct device *daemon_find_device(const struct daemon *d, uint32_t zone_id,
-				  uint64_t addr)
+struct zone *daemon_zone(struct daemon *d, uint32_t id)
+{
+	return find_zone(d, id);
+}
+
+static struct dev_table *table_load(const struct zone *z)
+{
+	/* Seq-cst, paired with the epoch store in dispatch.c: see
+	 * daemon_synchronize. */
+	return __atomic_load_n(&z->table, __ATOMIC_SEQ_CST);
+}
+
+const struct dev_slot *daemon_find_slot(const struct daemon *d,
+					uint32_t zone_id, uint64_t addr)
 {
 	const struct zone *z = find_zone(d, zone_id);
-	if (!z)
+	const struct dev_table *t = z ? table_load(z) : NULL;
+	if (!t)
 		return NULL;
-	/* Last device whose base is <= addr. */
-	unsigned lo = 0, hi = z->device_count;
+	/* Last window whose base is <= addr. */
+	unsigned lo = 0, hi = t->count;
 	while (lo < hi) {
 		unsigned mid = lo + (hi - lo) / 2;
-		if (z->devices[mid]->cfg->addr <= addr)
+		if (t->slot[mid].addr <= addr)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
 	if (lo == 0)
 		return NULL;
-	struct device *dev = z->devices[lo - 1];
-	return addr - dev->cfg->addr < dev->cfg->len ? dev : NULL;
+	const struct dev_slot *s = &t->slot[lo - 1];
+	return addr - s->addr < s->len ? s : NULL;
 }
 
-void daemon_inject_irq(struct daemon *d, uint32_t zone, uint32_t irq)
+struct device *daemon_find_device(const struct daemon *d, uint32_t zone_id,
+				  uint64_t addr)
+{
+	const struct dev_slot *s = daemon_find_slot(d, zone_id, addr);
+	return s ? s->dev : NULL;
+}
+
+int daemon_inject_irq(struct daemon *d, uint32_t zone, uint32_t irq)
 {
 	struct hvisor_bridge *b = d->bridge;
 	pthread_mutex_lock(&d->irq_lock);
@@ -79,101 +89,12 @@ void daemon_inject_irq(struct daemon *d, uint32_t zone, uint32_t irq)
 	__atomic_store_n(&b->res_rear, HVISOR_RING_NEXT(rear),
 			 __ATOMIC_RELEASE);
 	int err = port_finish_req(d->port);
+	__atomic_fetch_add(&d->irqs_raised, 1, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&d->irq_lock);
 	if (err)
 		log_error("cannot inject irq %u into zone %u: %s", irq, zone,
 			  strerror(-err));
-}
-
-static int map_zone_memory(struct daemon *d, struct zone *z,
-			   const struct zone_cfg *zc)
-{
-	for (unsigned i = 0; i < zc->mem_count; i++) {
-		const struct mem_region_cfg *r = &zc->mem[i];
-		int err = port_declare_ram(d->port, zc->id, r->zone0_ipa,
-					   r->size);
-		if (err)
-			log_warn("%s.memory_region[%u]: the kernel refused to "
-				 "declare 0x%llx+0x%llx as zone %u RAM: %s",
-				 zc->path, i, (unsigned long long)r->zone0_ipa,
-				 (unsigned long long)r->size, zc->id,
-				 strerror(-err));
-		void *hva = port_map_guest(d->port, r->zone0_ipa, r->size);
-		if (!hva) {
-			log_error(
-				"%s.memory_region[%u]: cannot map 0x%llx+0x%llx"
-				": %s",
-				zc->path, i, (unsigned long long)r->zone0_ipa,
-				(unsigned long long)r->size, strerror(errno));
-			return -1;
-		}
-		if (guest_mem_add(&z->mem, r->zonex_ipa, r->size, hva)) {
-			port_unmap_guest(d->port, hva, r->size);
-			log_error(
-				"%s.memory_region[%u]: overlaps another region",
-				zc->path, i);
-			return -1;
-		}
-	}
-	return 0;
-}
-
-/* Find every device's plugin before touching the hypervisor: a typo in a
- * type must not leave half a set of devices behind. */
-static int resolve_plugins(struct daemon *d)
-{
-	unsigned total = 0;
-	for (unsigned z = 0; z < d->cfg.zone_count; z++)
-		total += d->cfg.zones[z].device_count;
-	d->resolved = calloc(total ? total : 1, sizeof *d->resolved);
-	if (!d->resolved)
-		return -1;
-	unsigned n = 0;
-	for (unsigned z = 0; z < d->cfg.zone_count; z++) {
-		const struct zone_cfg *zc = &d->cfg.zones[z];
-		for (unsigned i = 0; i < zc->device_count; i++) {
-			const struct device_cfg *dc = &zc->devices[i];
-			char *why = NULL;
-			struct plugin *p =
-				dc->plugin ? loader_open_file(d->plugins,
-							      dc->plugin, &why)
-					   : loader_find_type(d->plugins,
-							      dc->type, &why);
-			if (!p) {
-				log_error("%s: %s", dc->path,
-					  why ? why : "no plugin");
-				free(why);
-				return -1;
-			}
-			if (strcmp(p->desc->type, dc->type) != 0) {
-				log_error("%s.plugin: %s serves type '%s', not "
-					  "'%s'",
-					  dc->path, p->path, p->desc->type,
-					  dc->type);
-				return -1;
-			}
-			d->resolved[n++] = p;
-		}
-	}
-	return 0;
-}
-
-static int create_devices(struct daemon *d, struct zone *z,
-			  const struct zone_cfg *zc, struct plugin **plugins)
-{
-	z->devices = calloc(zc->device_count ? zc->device_count : 1,
-			    sizeof *z->devices);
-	if (!z->devices)
-		return -1;
-	for (unsigned i = 0; i < zc->device_count; i++) {
-		struct device *dev =
-			device_create(d, z, &zc->devices[i], plugins[i]);
-		if (!dev)
-			return -1;
-		z->devices[z->device_count++] = dev;
-	}
-	qsort(z->devices, z->device_count, sizeof *z->devices, cmp_device);
-	return 0;
+	return err;
 }
 
 static void publish_legacy_addrs(struct daemon *d)
@@ -181,12 +102,35 @@ static void publish_legacy_addrs(struct daemon *d)
 	/* Old hypervisors read the first few device bases from the bridge;
 	 * the array is fixed by the bridge layout, our tables are not. */
 	unsigned n = 0;
-	for (unsigned z = 0; z < d->zone_count; z++)
-		for (unsigned i = 0; i < d->zones[z].device_count; i++)
+	for (unsigned z = 0; z < d->zones->count; z++) {
+		const struct dev_table *t = d->zones->zone[z]->table;
+		for (unsigned i = 0; i < t->count; i++)
 			if (n < HVISOR_MAX_DEVS)
-				d->bridge->mmio_addrs[n++] =
-					d->zones[z].devices[i]->cfg->addr;
+				d->bridge->mmio_addrs[n++] = t->slot[i].addr;
+	}
 	__atomic_store_n(&d->bridge->mmio_avail, 1, __ATOMIC_RELEASE);
+}
+
+/* The interrupt model: forced by the caller, else what the port reports. */
+static int choose_irq_model(struct daemon *d)
+{
+	enum port_irq_model model = PORT_IRQ_EDGE;
+	if (d->opts.irq_model > 0) {
+		model = (enum port_irq_model)(d->opts.irq_model - 1);
+	} else {
+		int err = port_irq_model(d->port, &model);
+		if (err) {
+			log_error("%s: cannot tell its interrupt model: %s",
+				  port_describe(d->port), strerror(-err));
+			return -1;
+		}
+	}
+	d->irq_model = model;
+	d->irq_merge = d->opts.irq_merge;
+	log_info("interrupts: %s model%s", port_irq_model_name(model),
+		 model == PORT_IRQ_LOONGARCH_LINE || d->irq_merge ? ", merged"
+								  : "");
+	return 0;
 }
 
 static int open_port(struct daemon *d)
@@ -207,7 +151,7 @@ static int open_port(struct daemon *d)
 			  port_describe(d->port));
 		return -1;
 	}
-	return 0;
+	return choose_irq_model(d);
 }
 
 struct daemon *daemon_create(const struct daemon_options *opts)
@@ -223,12 +167,16 @@ struct daemon *daemon_create(const struct daemon_options *opts)
 		log_error("eventfd: %s", strerror(errno));
 		goto fail;
 	}
-	int err = opts->config_text
-			  ? virtio_cfg_parse(opts->config_text, "<embedded>",
-					     &d->cfg)
-			  : virtio_cfg_load(opts->config_file, &d->cfg);
-	if (err)
+	struct virtio_cfg *cfg = calloc(1, sizeof *cfg);
+	if (!cfg)
 		goto fail;
+	int err = opts->config_text ? virtio_cfg_parse(opts->config_text,
+						       "<embedded>", cfg)
+				    : virtio_cfg_load(opts->config_file, cfg);
+	if (err) {
+		free(cfg);
+		goto fail;
+	}
 
 	unsigned ndirs = 0;
 	char **dirs = loader_default_dirs(opts->plugin_dirs,
@@ -238,38 +186,29 @@ struct daemon *daemon_create(const struct daemon_options *opts)
 		free(dirs[i]);
 	free(dirs);
 	d->loop = eventloop_new();
-	if (!d->plugins || !d->loop || resolve_plugins(d))
+	d->zones = calloc(1, sizeof *d->zones);
+	/* Every device's plugin before touching the hypervisor: a typo in a
+	 * type must not leave half a set of devices behind. */
+	struct plugin **plugins = d->plugins && d->loop && d->zones
+					  ? daemon_resolve(d, cfg)
+					  : NULL;
+	if (!plugins || open_port(d) || daemon_add(d, cfg, plugins)) {
+		free(plugins);
+		virtio_cfg_free(cfg);
+		free(cfg);
 		goto fail;
-	if (open_port(d))
-		goto fail;
-
-	d->zones = calloc(d->cfg.zone_count, sizeof *d->zones);
-	if (!d->zones)
-		goto fail;
-	for (unsigned i = 0; i < d->cfg.zone_count; i++) {
-		d->zones[i].id = d->cfg.zones[i].id;
-		d->zone_count++;
-		if (map_zone_memory(d, &d->zones[i], &d->cfg.zones[i]))
-			goto fail;
 	}
-	/* Devices keep pointers to their zone: create them once the zone
-	 * array has its final order. */
-	qsort(d->zones, d->zone_count, sizeof *d->zones, cmp_zone);
-	for (unsigned i = 0; i < d->zone_count; i++) {
-		/* Zones were sorted: find each one's config and plugins. */
-		unsigned first = 0;
-		for (unsigned j = 0; j < d->cfg.zone_count; j++) {
-			const struct zone_cfg *zc = &d->cfg.zones[j];
-			if (zc->id == d->zones[i].id &&
-			    create_devices(d, &d->zones[i], zc,
-					   d->resolved + first))
-				goto fail;
-			first += zc->device_count;
-		}
-	}
+	free(plugins);
 	if (eventloop_start(d->loop)) {
 		log_error("cannot start the event loop thread");
 		goto fail;
+	}
+	if (opts->control_path) {
+		d->control = control_open(d, opts->control_path);
+		if (!d->control && !opts->control_optional)
+			goto fail;
+		if (!d->control)
+			log_warn("serving without a control socket");
 	}
 	publish_legacy_addrs(d);
 	return d;
@@ -281,10 +220,10 @@ fail:
 int daemon_serve(struct daemon *d)
 {
 	unsigned devices = 0;
-	for (unsigned i = 0; i < d->zone_count; i++)
-		devices += d->zones[i].device_count;
+	for (unsigned i = 0; i < d->zones->count; i++)
+		devices += d->zones->zone[i]->table->count;
 	log_info("serving %u device(s) in %u zone(s) through %s", devices,
-		 d->zone_count, port_describe(d->port));
+		 d->zones->count, port_describe(d->port));
 	return dispatch_run(d);
 }
 
@@ -299,31 +238,33 @@ void daemon_destroy(struct daemon *d)
 {
 	if (!d)
 		return;
+	control_close(d->control);
 	if (d->bridge)
 		__atomic_store_n(&d->bridge->mmio_avail, 0, __ATOMIC_RELEASE);
 	/* Devices first (their reset quiesces plugin workers and removes
 	 * their watches), then the loop, then memory. */
-	for (unsigned i = 0; i < d->zone_count; i++) {
-		struct zone *z = &d->zones[i];
-		for (unsigned j = 0; j < z->device_count; j++)
-			device_destroy(z->devices[j]);
-		free(z->devices);
+	struct zone_index *zi = d->zones;
+	for (unsigned i = 0; zi && i < zi->count; i++) {
+		struct dev_table *t = zi->zone[i]->table;
+		for (unsigned j = 0; t && j < t->count; j++)
+			device_destroy(t->slot[j].dev); /* NULL: removed */
+		free(t);
 	}
 	eventloop_free(d->loop);
-	for (unsigned i = 0; i < d->zone_count; i++) {
-		struct zone *z = &d->zones[i];
-		for (unsigned r = 0; r < z->mem.count; r++)
-			port_unmap_guest(d->port, z->mem.regions[r].hva,
-					 z->mem.regions[r].size);
-		guest_mem_clear(&z->mem);
+	for (unsigned i = 0; zi && i < zi->count; i++) {
+		daemon_unmap_ram(d, zi->zone[i]);
+		free(zi->zone[i]);
 	}
-	free(d->zones);
+	free(zi);
 	if (d->port)
 		port_close(d->port);
 	if (d->plugins)
 		loader_free(d->plugins);
-	free(d->resolved);
-	virtio_cfg_free(&d->cfg);
+	for (unsigned i = 0; i < d->cfg_count; i++) {
+		virtio_cfg_free(d->cfgs[i]);
+		free(d->cfgs[i]);
+	}
+	free(d->cfgs);
 	if (d->wake_fd >= 0)
 		close(d->wake_fd);
 	if (d->stop_fd >= 0)

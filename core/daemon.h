@@ -20,12 +20,34 @@ struct port;
 struct plugin;
 struct plugin_registry;
 struct eventloop;
+struct control;
+
+/* One device window of a zone. dev NULL: the device was removed and the
+ * window answers as "no device" (MagicValue, DeviceID 0). */
+struct dev_slot {
+	uint64_t addr, len;
+	struct device *dev;
+};
+
+/* A zone's windows sorted by addr. Published whole and never changed: the
+ * dispatch thread reads it without a lock; a new table replaces it and
+ * the old one is freed once dispatch passed a quiescent point. */
+struct dev_table {
+	unsigned count;
+	struct dev_slot slot[];
+};
 
 struct zone {
 	uint32_t id;
 	struct guest_mem mem;
-	struct device **devices; /* sorted by base address */
-	unsigned device_count;
+	struct dev_table *table; /* atomic pointer, see above */
+};
+
+/* The zones sorted by id, published like a dev_table. A zone, once in,
+ * stays until the daemon ends (its RAM may go with its last device). */
+struct zone_index {
+	unsigned count;
+	struct zone *zone[];
 };
 
 struct daemon_options {
@@ -36,27 +58,43 @@ struct daemon_options {
 	const char *mock_socket; /* NULL: HVISOR_MOCK or /dev/hvisor */
 	int mock_fd;             /* >= 0: connected mock socket (tests) */
 	unsigned poll_us;        /* busy-poll window after work; 0: default */
+	/* Interrupt model: 0 asks the port (the normal case); 1 + a
+	 * PORT_IRQ_* value forces that one (--irq-model). */
+	int irq_model;
+	bool irq_merge;           /* merge on every model (irqline.c) */
+	const char *control_path; /* control socket (control.h); NULL: none */
+	bool control_optional;    /* cannot bind: warn and serve without */
 };
 
 struct daemon {
 	struct daemon_options opts;
-	struct virtio_cfg cfg;
+	struct virtio_cfg **cfgs; /* start's, then each add's: devices point
+				     into them */
+	unsigned cfg_count;
 	struct port *port;
 	struct plugin_registry *plugins;
-	struct plugin **resolved; /* per device, in config order */
 	struct eventloop *loop;
+	struct control *control; /* served by the loop thread, or NULL */
 	struct hvisor_bridge *bridge;
-	int wake_fd;        /* signalled by the hypervisor (need_wakeup) */
-	int stop_fd;        /* signalled by daemon_request_stop */
-	bool stop;          /* atomic */
-	struct zone *zones; /* sorted by id */
-	unsigned zone_count;
+	int wake_fd; /* signalled by the hypervisor (need_wakeup) */
+	int stop_fd; /* signalled by daemon_request_stop */
+	bool stop;   /* atomic */
+	struct zone_index *zones; /* atomic pointer */
 	pthread_mutex_t irq_lock; /* one producer of res_list at a time */
 	uint64_t poll_ns;
+	int irq_model;  /* enum port_irq_model */
+	bool irq_merge; /* see irqline.c */
+	/* Quiescent points of the dispatch thread (daemon_synchronize). */
+	uint64_t qs_epoch; /* bumped after every request */
+	bool qs_idle;      /* asleep, holds no device */
+	bool dispatching;  /* dispatch_run is running */
 	/* Counters, read by tests/benchmarks. */
 	uint64_t requests;
 	uint64_t unserved;
 	uint64_t sleeps;
+	uint64_t naps;        /* loongarch-v0.4: timed waits instead */
+	uint64_t irqs_raised; /* res_list entries pushed */
+	uint64_t irqs_merged; /* events that only ORed a status bit */
 };
 
 /* Everything up to serving: config, port, RAM, plugins, devices. Returns
@@ -69,11 +107,34 @@ void daemon_request_stop(struct daemon *d);
 /* Reset every device, stop threads, unmap, free. */
 void daemon_destroy(struct daemon *d);
 
-/* Lookup used by dispatch: the device serving (zone, addr), or NULL. */
+/* The zone with that id, or NULL. */
+struct zone *daemon_zone(struct daemon *d, uint32_t id);
+/* Lookup used by dispatch: the window holding (zone, addr), or NULL. */
+const struct dev_slot *daemon_find_slot(const struct daemon *d, uint32_t zone,
+					uint64_t addr);
+/* The device serving (zone, addr), or NULL. */
 struct device *daemon_find_device(const struct daemon *d, uint32_t zone,
 				  uint64_t addr);
-/* Queue {zone, irq} on res_list and ask the hypervisor to inject it. */
-void daemon_inject_irq(struct daemon *d, uint32_t zone, uint32_t irq);
+/* Remove the device at addr (or every device when addr is NULL) of a
+ * zone: taken out of the dispatch table, reset (the plugin completes or
+ * drops what it holds), destroyed; the zone's RAM is unmapped when its
+ * last device goes. Returns the number removed or -ENOENT. Event loop
+ * thread (control socket) or before serving. */
+int daemon_remove(struct daemon *d, uint32_t zone, const uint64_t *addr);
+/* The plugin of every device of cfg, in config order; NULL after logging
+ * the first device without one (with its JSON path). */
+struct plugin **daemon_resolve(struct daemon *d, const struct virtio_cfg *cfg);
+/* Add cfg's zones and devices (daemon_zones.c); on success the daemon
+ * keeps cfg. Returns 0, or -1 after logging why, with nothing changed. */
+int daemon_add(struct daemon *d, struct virtio_cfg *cfg,
+	       struct plugin **plugins);
+/* Unmap a zone's RAM. */
+void daemon_unmap_ram(struct daemon *d, struct zone *z);
+/* Wait until the dispatch thread holds no pointer it read before. */
+void daemon_synchronize(struct daemon *d);
+/* Queue {zone, irq} on res_list and ask the hypervisor to inject it.
+ * 0 or -errno (logged). */
+int daemon_inject_irq(struct daemon *d, uint32_t zone, uint32_t irq);
 
 /* The dispatch loop (dispatch.c), run by daemon_serve. */
 int dispatch_run(struct daemon *d);

@@ -19,6 +19,7 @@
 #include "eventloop.h"
 #include "loader.h"
 #include "log.h"
+#include "port.h"
 
 #define DEFAULT_QUEUE_SIZE 256u
 #define MAX_QUEUE_SIZE     32768u
@@ -188,6 +189,49 @@ static const char *svc_name(struct hvd_device *hd)
 	return to_dev(hd)->name;
 }
 
+static int svc_mem_region(struct hvd_device *hd, unsigned index,
+			  struct hvd_mem_region *out)
+{
+	struct device *dev = to_dev(hd);
+	const struct guest_mem *gm = &dev->zone->mem;
+	if (index >= gm->count)
+		return -ENOENT;
+	const struct guest_region *r = &gm->regions[index];
+	*out = (struct hvd_mem_region){
+		.gpa = r->gpa, .size = r->size, .hva = r->hva, .fd = -1};
+	/* In-process tests build zones without a port. */
+	if (dev->daemon->port)
+		port_guest_fd(dev->daemon->port, r->hva, &out->fd,
+			      &out->fd_offset);
+	return 0;
+}
+
+static void svc_vq_layout(struct hvd_vq *hvq, struct hvd_vq_layout *out)
+{
+	struct virtqueue *vq = to_vq(hvq);
+	pthread_mutex_lock(&vq->lock);
+	*out = (struct hvd_vq_layout){.num = vq->num,
+				      .ready = vq->ready,
+				      .desc_gpa = vq->desc_gpa,
+				      .avail_gpa = vq->avail_gpa,
+				      .used_gpa = vq->used_gpa};
+	pthread_mutex_unlock(&vq->lock);
+}
+
+static void svc_vring_interrupt(struct hvd_device *hd)
+{
+	device_interrupt(to_dev(hd), DEVICE_INT_VRING);
+}
+
+static int svc_hv_scmi(struct hvd_device *hd, unsigned which, void *arg,
+		       uint32_t len)
+{
+	struct device *dev = to_dev(hd);
+	if (!dev->daemon->port)
+		return -ENODEV;
+	return port_scmi(dev->daemon->port, which, arg, len);
+}
+
 static const struct hvd_host_services services = {
 	.size = sizeof(struct hvd_host_services),
 	.abi_minor = HVD_ABI_MINOR,
@@ -219,9 +263,19 @@ static const struct hvd_host_services services = {
 	.cfg_check_keys_at = svc_cfg_check_keys_at,
 	.cfg_kind = svc_cfg_kind,
 	.cfg_u64_range = svc_cfg_u64_range,
+	.mem_region = svc_mem_region,
+	.vq_layout = svc_vq_layout,
+	.vring_interrupt = svc_vring_interrupt,
+	.hv_scmi = svc_hv_scmi,
 };
 
 /* ---- lifecycle --------------------------------------------------------- */
+
+uint32_t device_id(const struct device *dev)
+{
+	return dev->info.device_id ? dev->info.device_id
+				   : dev->plugin->desc->device_id;
+}
 
 static void vq_failed(void *owner, const char *why)
 {
@@ -275,6 +329,7 @@ struct device *device_create(struct daemon *d, struct zone *zone,
 	snprintf(dev->name, sizeof dev->name, "zone%u %s@0x%llx", zone->id,
 		 cfg->type, (unsigned long long)cfg->addr);
 	pthread_mutex_init(&dev->cb_lock, NULL);
+	pthread_mutex_init(&dev->irq_lock, NULL);
 	dev->info.size = sizeof dev->info;
 
 	int err = plugin->ops.create((struct hvd_device *)dev, &dev->info,
@@ -301,16 +356,16 @@ struct device *device_create(struct daemon *d, struct zone *zone,
 			vq_failed, vq_interrupt);
 	log_info("%s: virtio device id %u at 0x%llx+0x%llx irq %u, %u "
 		 "queue(s) of %u (plugin %s)",
-		 dev->name, plugin->desc->device_id,
-		 (unsigned long long)cfg->addr, (unsigned long long)cfg->len,
-		 cfg->irq, dev->info.num_queues, dev->info.queue_max_size,
-		 plugin->path);
+		 dev->name, device_id(dev), (unsigned long long)cfg->addr,
+		 (unsigned long long)cfg->len, cfg->irq, dev->info.num_queues,
+		 dev->info.queue_max_size, plugin->path);
 	return dev;
 
 fail_destroy:
 	if (plugin->ops.destroy)
 		plugin->ops.destroy(dev->state);
 fail:
+	pthread_mutex_destroy(&dev->irq_lock);
 	pthread_mutex_destroy(&dev->cb_lock);
 	free(dev);
 	return NULL;
@@ -336,6 +391,7 @@ void device_destroy(struct device *dev)
 	for (unsigned i = 0; i < dev->info.num_queues; i++)
 		vq_destroy(&dev->vqs[i]);
 	free(dev->vqs);
+	pthread_mutex_destroy(&dev->irq_lock);
 	pthread_mutex_destroy(&dev->cb_lock);
 	free(dev);
 }

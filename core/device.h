@@ -46,14 +46,24 @@ struct device {
 	uint32_t driver_features_sel;
 	uint32_t queue_sel;
 	uint64_t offered_features;
-	uint64_t driver_features;  /* as written (checked at FEATURES_OK) */
-	uint64_t features;         /* negotiated once FEATURES_OK stuck */
-	bool driver_features_high; /* a bit >= 64 was accepted */
-	bool activated;            /* plugin activate() succeeded */
-	uint64_t bad_accesses;     /* rate-limits warnings */
+	uint64_t driver_features;    /* as written (checked at FEATURES_OK) */
+	uint64_t features;           /* negotiated once FEATURES_OK stuck */
+	bool driver_features_high;   /* a bit >= 64 was accepted */
+	bool activated;              /* plugin activate() succeeded */
+	uint64_t bad_accesses;       /* rate-limits warnings */
+	uint64_t needs_reset_events; /* atomic: device_fail from any thread */
 
 	struct virtqueue *vqs; /* info.num_queues */
+
+	/* Interrupt line (irqline.c): irq_lock orders interrupt_status,
+	 * line_asserted and the injection when interrupts are merged. */
+	pthread_mutex_t irq_lock;
+	bool line_asserted;
 };
+
+/* The virtio device id the guest sees: the plugin's per-instance choice
+ * (ABI 1.1 hvd_device_info.device_id) or its descriptor's. */
+uint32_t device_id(const struct device *dev);
 
 /* Create the device: run the plugin's create(), check what it describes.
  * Returns NULL after logging why. */
@@ -71,9 +81,19 @@ uint64_t device_mmio_read(struct device *dev, uint64_t offset, unsigned size);
 void device_mmio_write(struct device *dev, uint64_t offset, unsigned size,
 		       uint64_t value);
 
+/* A read of a removed device's window (mmio.c): MagicValue and Version
+ * as ever, DeviceID 0 ("no device", virtio 1.2 4.2.2), everything else 0. */
+uint64_t device_removed_read(uint64_t offset);
+
 /* Set DEVICE_NEEDS_RESET and send a configuration interrupt. Any thread. */
 void device_fail(struct device *dev, const char *why);
-/* Set bits in InterruptStatus and inject the device's irq. Any thread. */
+/* Interrupt line (irqline.c). device_interrupt: set bits in
+ * InterruptStatus and raise the device's irq (unless merged), any thread.
+ * The others run on the dispatch thread with cb_lock held: a guest read of
+ * InterruptStatus, a write of InterruptACK, and the line part of a reset. */
 void device_interrupt(struct device *dev, uint32_t bits);
+uint32_t device_isr_read(struct device *dev);
+void device_irq_ack(struct device *dev, uint32_t value);
+void device_irq_reset(struct device *dev);
 
 #endif

@@ -7,14 +7,17 @@
  * reading the entry; write cfg_values[cpu] before cfg_flags[cpu]++ with a
  * release; before sleeping set need_wakeup, full barrier, re-check.
  */
+#define _GNU_SOURCE /* ppoll */
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "daemon.h"
 #include "device.h"
 #include "log.h"
+#include "port.h"
 
 /* Polling after work: long enough to catch the next access of a register
  * burst (a driver probing or a guest kicking in a loop), short enough that
@@ -48,9 +51,14 @@ static void complete(struct hvisor_bridge *b, uint64_t cpu, uint64_t value)
 static void handle(struct daemon *d, const struct hvisor_device_req *req)
 {
 	uint64_t value = 0;
-	struct device *dev = daemon_find_device(d, req->src_zone, req->address);
+	const struct dev_slot *slot =
+		daemon_find_slot(d, req->src_zone, req->address);
+	struct device *dev = slot ? slot->dev : NULL;
 	d->requests++;
-	if (dev) {
+	if (slot && !dev) {
+		if (!req->is_write)
+			value = device_removed_read(req->address - slot->addr);
+	} else if (dev) {
 		uint64_t offset = req->address - dev->cfg->addr;
 		unsigned size = req->size <= 8 ? (unsigned)req->size : 0;
 		pthread_mutex_lock(&dev->cb_lock);
@@ -74,6 +82,13 @@ static void handle(struct daemon *d, const struct hvisor_device_req *req)
 	complete(d->bridge, req->src_cpu, value);
 }
 
+/* No device pointer held from here: a table replaced before this point
+ * may be freed (seq-cst, see daemon_synchronize). */
+static void quiescent(struct daemon *d)
+{
+	__atomic_store_n(&d->qs_epoch, d->qs_epoch + 1, __ATOMIC_SEQ_CST);
+}
+
 /* Drain the ring; returns how many requests were handled. */
 static unsigned drain(struct daemon *d)
 {
@@ -91,6 +106,7 @@ static unsigned drain(struct daemon *d)
 				 sizeof req);
 		front = HVISOR_RING_NEXT(front);
 		handle(d, &req);
+		quiescent(d);
 		/* Free the slot after answering: stores become visible in
 		 * order, and the spinning vCPU waits on the completion, not
 		 * on this line. */
@@ -111,16 +127,28 @@ static bool stopping(const struct daemon *d)
 	return __atomic_load_n(&d->stop, __ATOMIC_ACQUIRE);
 }
 
+/* Pure spinning for this long, then the window goes on yielding the CPU
+ * between looks: on two shared cores a spinner starves exactly the threads
+ * the next access waits for (the vCPU itself, a plugin worker, the
+ * interrupt injection). */
+#define SPIN_NS 2000ull
+
 /* Poll the ring for the polling window; true if work arrived. */
 static bool poll_window(struct daemon *d)
 {
-	uint64_t deadline = now_ns() + d->poll_ns;
+	uint64_t start = now_ns(), deadline = start + d->poll_ns;
 	for (unsigned spin = 0;; spin++) {
 		if (!ring_empty(d->bridge))
 			return true;
-		if ((spin & 63) == 63 && (now_ns() >= deadline || stopping(d)))
+		if ((spin & 63) != 63) {
+			cpu_relax();
+			continue;
+		}
+		uint64_t now = now_ns();
+		if (now >= deadline || stopping(d))
 			return false;
-		cpu_relax();
+		if (now - start >= SPIN_NS)
+			sched_yield();
 	}
 }
 
@@ -135,8 +163,10 @@ static void sleep_until_woken(struct daemon *d)
 		struct pollfd fds[2] = {{.fd = d->wake_fd, .events = POLLIN},
 					{.fd = d->stop_fd, .events = POLLIN}};
 		d->sleeps++;
+		__atomic_store_n(&d->qs_idle, true, __ATOMIC_SEQ_CST);
 		if (poll(fds, 2, -1) < 0 && errno != EINTR)
 			log_error("dispatch: poll: %m");
+		__atomic_store_n(&d->qs_idle, false, __ATOMIC_SEQ_CST);
 		uint64_t count;
 		if (fds[0].revents & POLLIN)
 			(void)!read(d->wake_fd, &count, sizeof count);
@@ -145,19 +175,51 @@ static void sleep_until_woken(struct daemon *d)
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 }
 
+/*
+ * hvisor v0.4 on LoongArch never sends the wake-up interrupt
+ * (docs/hvisor-runtime.md), so the daemon must keep looking while it has
+ * devices. hvisor-tool spins without pause; we nap between looks instead,
+ * doubling from NAP_MIN_NS to NAP_MAX_NS while idle: an access after a long
+ * idle time waits at most ~NAP_MAX_NS (plus timer slack) for its answer,
+ * and an idle daemon wakes ~2000 times a second rather than burning a core.
+ */
+#define NAP_MIN_NS 10000ull
+#define NAP_MAX_NS 500000ull
+
+static void nap(struct daemon *d, uint64_t *nap_ns)
+{
+	struct pollfd fd = {.fd = d->stop_fd, .events = POLLIN};
+	struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)*nap_ns};
+	__atomic_fetch_add(&d->naps, 1, __ATOMIC_RELAXED);
+	if (ppoll(&fd, 1, &ts, NULL) < 0 && errno != EINTR)
+		log_error("dispatch: ppoll: %m");
+	if (*nap_ns < NAP_MAX_NS)
+		*nap_ns *= 2;
+}
+
 int dispatch_run(struct daemon *d)
 {
+	bool no_wakeup = d->irq_model == PORT_IRQ_LOONGARCH_V04;
+	uint64_t nap_ns = NAP_MIN_NS;
 	d->poll_ns =
 		d->opts.poll_us ? d->opts.poll_us * 1000ull : DEFAULT_POLL_NS;
+	__atomic_store_n(&d->dispatching, true, __ATOMIC_SEQ_CST);
 	while (!stopping(d)) {
-		if (drain(d))
+		quiescent(d); /* also while idle without sleeping (naps) */
+		if (drain(d)) {
+			nap_ns = NAP_MIN_NS;
 			continue;
+		}
 		if (poll_window(d))
 			continue;
-		sleep_until_woken(d);
+		if (no_wakeup)
+			nap(d, &nap_ns);
+		else
+			sleep_until_woken(d);
 	}
 	/* Whatever arrived meanwhile still gets an answer: a vCPU must never
 	 * spin forever on a daemon that went away. */
 	drain(d);
+	__atomic_store_n(&d->dispatching, false, __ATOMIC_SEQ_CST);
 	return 0;
 }

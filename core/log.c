@@ -9,6 +9,30 @@ static bool use_stderr = true;
 static enum hvd_log_level max_level = HVD_LOG_INFO;
 static bool syslog_open;
 
+static __thread char *capture_buf;
+static __thread size_t capture_len;
+
+void log_capture(char *buf, size_t len)
+{
+	capture_buf = len ? buf : NULL;
+	capture_len = len;
+	if (capture_buf)
+		capture_buf[0] = '\0';
+}
+
+__attribute__((format(printf, 2, 0))) static void capture_append(
+	const char *prefix, const char *fmt, va_list ap)
+{
+	char text[512];
+	vsnprintf(text, sizeof text, fmt, ap);
+	size_t used = strlen(capture_buf);
+	if (used + 1 >= capture_len)
+		return;
+	snprintf(capture_buf + used, capture_len - used, "%s%s%s%s",
+		 used ? "; " : "", prefix ? prefix : "", prefix ? ": " : "",
+		 text);
+}
+
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
 void log_init(bool to_stderr, enum hvd_log_level level)
@@ -44,6 +68,12 @@ int log_level_parse(const char *name)
 void log_vmsg(enum hvd_log_level level, const char *prefix, const char *fmt,
 	      va_list ap)
 {
+	if (capture_buf && level == HVD_LOG_ERROR) {
+		va_list copy;
+		va_copy(copy, ap);
+		capture_append(prefix, fmt, copy);
+		va_end(copy);
+	}
 	if (!log_enabled(level))
 		return;
 	char text[1024];

@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "hvd/plugin.h"
 
@@ -18,6 +19,11 @@ void log_msg(enum hvd_log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void log_vmsg(enum hvd_log_level level, const char *prefix, const char *fmt,
 	      va_list ap) __attribute__((format(printf, 3, 0)));
+
+/* While set on the calling thread, the errors logged by that thread are
+ * also collected into buf, "; "-separated (the control socket returns
+ * them to its caller). NULL stops collecting. */
+void log_capture(char *buf, size_t len);
 
 #define log_error(...) log_msg(HVD_LOG_ERROR, __VA_ARGS__)
 #define log_warn(...)  log_msg(HVD_LOG_WARN, __VA_ARGS__)

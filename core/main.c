@@ -12,9 +12,12 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "control.h"
+#include "control_cli.h"
 #include "daemon.h"
 #include "loader.h"
 #include "log.h"
+#include "port.h"
 #include "zone_cmd.h"
 
 #define EXIT_USAGE 2
@@ -22,8 +25,9 @@
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: hvisor virtio start [options] <virtio.json>\n"
-		     "       hvisor virtio plugins [--plugin-dir DIR]...\n"
-		     "       hvisor --version\n");
+		     "       hvisor virtio plugins [--plugin-dir DIR]...\n");
+	control_cli_usage(out);
+	fprintf(out, "       hvisor --version\n");
 	zone_usage(out);
 	fprintf(out,
 		"\n"
@@ -37,10 +41,17 @@ static void usage(FILE *out)
 		"                     (also: HVISOR_MOCK=SOCKET)\n"
 		"  --poll-us N        busy-poll the bridge N us after work "
 		"(default 50)\n"
+		"  --control PATH     control socket (default %s)\n"
+		"  --no-control       no control socket\n"
+		"  --irq-model M      edge, loongarch-v0.4 or loongarch-line "
+		"(default: what\n"
+		"                     the hypervisor reports)\n"
+		"  --irq-merge        raise an irq only when the device's line "
+		"is down\n"
 		"\n"
 		"Plugins are searched in --plugin-dir, then HVISOR_PLUGIN_PATH "
 		"(colon-separated),\nthen %s.\n",
-		HVISOR_PLUGIN_DIR);
+		CONTROL_DEFAULT_PATH, HVISOR_PLUGIN_DIR);
 }
 
 struct cli {
@@ -50,20 +61,46 @@ struct cli {
 	int log_level;
 	const char *mock;
 	unsigned poll_us;
+	int irq_model; /* as daemon_options.irq_model */
+	bool irq_merge;
 	const char *file;
+	const char *control; /* --control PATH */
+	bool no_control;
 };
+
+/* --irq-model NAME: 1 + PORT_IRQ_*, or -1 for an unknown name. */
+static int irq_model_option(const char *name)
+{
+	for (int m = PORT_IRQ_EDGE; m <= PORT_IRQ_LOONGARCH_LINE; m++)
+		if (strcmp(name, port_irq_model_name(m)) == 0)
+			return m + 1;
+	return -1;
+}
 
 /* Parses options shared by the virtio subcommands. Returns 0, or the exit
  * code to leave with. */
 static int parse_cli(int argc, char **argv, struct cli *cli, bool want_file)
 {
-	enum { OPT_PLUGIN_DIR = 256, OPT_LOG_LEVEL, OPT_MOCK, OPT_POLL };
+	enum {
+		OPT_PLUGIN_DIR = 256,
+		OPT_LOG_LEVEL,
+		OPT_MOCK,
+		OPT_POLL,
+		OPT_IRQ_MODEL,
+		OPT_IRQ_MERGE,
+		OPT_CONTROL,
+		OPT_NO_CONTROL,
+	};
 	static const struct option opts[] = {
 		{"plugin-dir", required_argument, NULL, OPT_PLUGIN_DIR},
 		{"foreground", no_argument, NULL, 'f'},
 		{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
 		{"mock", required_argument, NULL, OPT_MOCK},
 		{"poll-us", required_argument, NULL, OPT_POLL},
+		{"control", required_argument, NULL, OPT_CONTROL},
+		{"no-control", no_argument, NULL, OPT_NO_CONTROL},
+		{"irq-model", required_argument, NULL, OPT_IRQ_MODEL},
+		{"irq-merge", no_argument, NULL, OPT_IRQ_MERGE},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -99,6 +136,12 @@ static int parse_cli(int argc, char **argv, struct cli *cli, bool want_file)
 		case OPT_MOCK:
 			cli->mock = optarg;
 			break;
+		case OPT_CONTROL:
+			cli->control = optarg;
+			break;
+		case OPT_NO_CONTROL:
+			cli->no_control = true;
+			break;
 		case OPT_POLL: {
 			char *end;
 			errno = 0;
@@ -114,6 +157,20 @@ static int parse_cli(int argc, char **argv, struct cli *cli, bool want_file)
 			cli->poll_us = (unsigned)v;
 			break;
 		}
+		case OPT_IRQ_MODEL:
+			cli->irq_model = irq_model_option(optarg);
+			if (cli->irq_model < 0) {
+				fprintf(stderr,
+					"hvisor: --irq-model: '%s' is not one "
+					"of edge, loongarch-v0.4, "
+					"loongarch-line\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case OPT_IRQ_MERGE:
+			cli->irq_merge = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return EXIT_SUCCESS;
@@ -167,6 +224,14 @@ static int virtio_start(int argc, char **argv)
 		.mock_socket = cli.mock,
 		.mock_fd = -1,
 		.poll_us = cli.poll_us,
+		/* The default socket is a convenience: a second daemon (or a
+		 * user without /run/hvisor) still serves its zones. */
+		.control_path = cli.no_control ? NULL
+				: cli.control  ? cli.control
+					       : CONTROL_DEFAULT_PATH,
+		.control_optional = !cli.control,
+		.irq_model = cli.irq_model,
+		.irq_merge = cli.irq_merge,
 	};
 	struct daemon *d = daemon_create(&opts);
 	if (!d)
@@ -231,6 +296,11 @@ int main(int argc, char **argv)
 			return virtio_start(argc - 2, argv + 2);
 		if (strcmp(argv[2], "plugins") == 0)
 			return virtio_plugins(argc - 2, argv + 2);
+		if (strcmp(argv[2], "list") == 0 ||
+		    strcmp(argv[2], "stats") == 0 ||
+		    strcmp(argv[2], "remove") == 0 ||
+		    strcmp(argv[2], "add") == 0)
+			return control_cli_main(argc - 2, argv + 2);
 	}
 	usage(stderr);
 	return EXIT_USAGE;

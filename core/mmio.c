@@ -35,18 +35,13 @@ static void driver_bug(struct device *dev, const char *fmt, uint64_t a,
 			 fmt, (unsigned long long)a, (unsigned long long)b);
 }
 
-void device_interrupt(struct device *dev, uint32_t bits)
-{
-	__atomic_fetch_or(&dev->interrupt_status, bits, __ATOMIC_SEQ_CST);
-	daemon_inject_irq(dev->daemon, dev->zone->id, dev->cfg->irq);
-}
-
 void device_fail(struct device *dev, const char *why)
 {
 	uint32_t old = __atomic_fetch_or(
 		&dev->status, VIRTIO_CONFIG_S_NEEDS_RESET, __ATOMIC_SEQ_CST);
 	if (old & VIRTIO_CONFIG_S_NEEDS_RESET)
 		return;
+	__atomic_add_fetch(&dev->needs_reset_events, 1, __ATOMIC_RELAXED);
 	log_error("%s: %s: device needs reset", dev->name, why);
 	/* No queue hands out work any more, whichever thread asks. */
 	for (unsigned i = 0; i < dev->info.num_queues; i++)
@@ -63,7 +58,7 @@ void device_reset(struct device *dev)
 	for (unsigned i = 0; i < dev->info.num_queues; i++)
 		vq_reset(&dev->vqs[i]);
 	__atomic_store_n(&dev->status, 0, __ATOMIC_SEQ_CST);
-	__atomic_store_n(&dev->interrupt_status, 0, __ATOMIC_SEQ_CST);
+	device_irq_reset(dev);
 	dev->device_features_sel = 0;
 	dev->driver_features_sel = 0;
 	dev->queue_sel = 0;
@@ -141,14 +136,13 @@ uint64_t device_mmio_read(struct device *dev, uint64_t offset, unsigned size)
 	case VIRTIO_MMIO_VERSION:
 		return MMIO_VERSION;
 	case VIRTIO_MMIO_DEVICE_ID:
-		return dev->plugin->desc->device_id;
+		return device_id(dev);
 	case VIRTIO_MMIO_VENDOR_ID:
 		return MMIO_VENDOR;
 	case VIRTIO_MMIO_DEVICE_FEATURES:
 		return half(dev->offered_features, dev->device_features_sel);
 	case VIRTIO_MMIO_INTERRUPT_STATUS:
-		return __atomic_load_n(&dev->interrupt_status,
-				       __ATOMIC_ACQUIRE);
+		return device_isr_read(dev);
 	case VIRTIO_MMIO_STATUS:
 		return status_load(dev);
 	case VIRTIO_MMIO_CONFIG_GENERATION:
@@ -163,6 +157,14 @@ uint64_t device_mmio_read(struct device *dev, uint64_t offset, unsigned size)
 	case VIRTIO_MMIO_QUEUE_USED_LOW:
 	case VIRTIO_MMIO_QUEUE_USED_HIGH:
 		return queue_reg_read(dev, offset);
+	case VIRTIO_MMIO_SHM_LEN_LOW:
+	case VIRTIO_MMIO_SHM_LEN_HIGH:
+	case VIRTIO_MMIO_SHM_BASE_LOW:
+	case VIRTIO_MMIO_SHM_BASE_HIGH:
+		/* No shared memory regions: virtio 1.2 4.2.2 has a length
+		 * of -1 mean "no such region" (Linux's virtio_fs probes
+		 * its DAX window this way and takes 0 for a real one). */
+		return 0xffffffffu;
 	default:
 		/* Write-only or reserved: reads as zero. */
 		return 0;
@@ -331,6 +333,8 @@ static void notify(struct device *dev, uint32_t index)
 		driver_bug(dev, "notify of absent queue", index, 0);
 		return;
 	}
+	if (stats_enabled()) /* the dispatch thread is the only writer */
+		stats_add(&dev->vqs[index].stats.kicks, 1);
 	dev->plugin->ops.queue_notify(dev->state, index);
 }
 
@@ -383,6 +387,8 @@ void device_mmio_write(struct device *dev, uint64_t offset, unsigned size,
 	case VIRTIO_MMIO_QUEUE_SEL:
 		dev->queue_sel = value;
 		break;
+	case VIRTIO_MMIO_SHM_SEL:
+		break; /* every region reads as absent (see the reads) */
 	case VIRTIO_MMIO_QUEUE_NUM:
 	case VIRTIO_MMIO_QUEUE_READY:
 	case VIRTIO_MMIO_QUEUE_DESC_LOW:
@@ -397,8 +403,7 @@ void device_mmio_write(struct device *dev, uint64_t offset, unsigned size,
 		notify(dev, value);
 		break;
 	case VIRTIO_MMIO_INTERRUPT_ACK:
-		__atomic_fetch_and(&dev->interrupt_status, ~value,
-				   __ATOMIC_SEQ_CST);
+		device_irq_ack(dev, value);
 		break;
 	case VIRTIO_MMIO_STATUS:
 		status_write(dev, value);
@@ -408,4 +413,13 @@ void device_mmio_write(struct device *dev, uint64_t offset, unsigned size,
 			   offset, value);
 		break;
 	}
+}
+
+uint64_t device_removed_read(uint64_t offset)
+{
+	if (offset == VIRTIO_MMIO_MAGIC_VALUE)
+		return MMIO_MAGIC;
+	if (offset == VIRTIO_MMIO_VERSION)
+		return MMIO_VERSION;
+	return 0; /* DeviceID 0 included */
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "hvisor/mock_wire.h"
+#include "hvisor/scmi.h"
 #include "log.h"
 #include "port_impl.h"
 
@@ -38,7 +39,8 @@ struct port *port_alloc(const struct port_ops *ops, enum port_kind kind, int fd)
 	return port;
 }
 
-int port_map_record(struct port *port, void *hva, void *base, size_t len)
+int port_map_record(struct port *port, void *hva, void *base, size_t len,
+		    int fd, uint64_t fd_off)
 {
 	int rc = 0;
 	pthread_mutex_lock(&port->lock);
@@ -53,8 +55,11 @@ int port_map_record(struct port *port, void *hva, void *base, size_t len)
 		port->maps = n;
 		port->map_cap = cap;
 	}
-	port->maps[port->map_count++] =
-		(struct port_mapping){.hva = hva, .base = base, .len = len};
+	port->maps[port->map_count++] = (struct port_mapping){.hva = hva,
+							      .base = base,
+							      .len = len,
+							      .fd = fd,
+							      .fd_off = fd_off};
 out:
 	pthread_mutex_unlock(&port->lock);
 	return rc;
@@ -66,8 +71,11 @@ void port_close(struct port *port)
 		return;
 	if (port->ops->close)
 		port->ops->close(port);
-	for (size_t i = 0; i < port->map_count; i++)
+	for (size_t i = 0; i < port->map_count; i++) {
 		munmap(port->maps[i].base, port->maps[i].len);
+		if (port->maps[i].fd >= 0)
+			close(port->maps[i].fd);
+	}
 	free(port->maps);
 	if (port->bridge)
 		munmap(port->bridge, port->bridge_len);
@@ -164,7 +172,7 @@ void port_unmap_guest(struct port *port, void *hva, uint64_t size)
 	(void)size; /* the recorded length is authoritative */
 	if (!port || !hva)
 		return;
-	struct port_mapping found = {0};
+	struct port_mapping found = {.fd = -1};
 	pthread_mutex_lock(&port->lock);
 	for (size_t i = 0; i < port->map_count; i++) {
 		if (port->maps[i].hva == hva) {
@@ -176,6 +184,30 @@ void port_unmap_guest(struct port *port, void *hva, uint64_t size)
 	pthread_mutex_unlock(&port->lock);
 	if (found.base)
 		munmap(found.base, found.len);
+	if (found.fd >= 0)
+		close(found.fd);
+}
+
+int port_guest_fd(struct port *port, const void *hva, int *fd, uint64_t *offset)
+{
+	if (!port || !hva)
+		return -ENOENT;
+	int rc = -ENOENT;
+	const uint8_t *p = hva;
+	pthread_mutex_lock(&port->lock);
+	for (size_t i = 0; i < port->map_count; i++) {
+		const struct port_mapping *m = &port->maps[i];
+		const uint8_t *start = m->hva;
+		const uint8_t *end = (const uint8_t *)m->base + m->len;
+		if (p < start || p >= end)
+			continue;
+		*fd = m->fd >= 0 ? m->fd : port->fd;
+		*offset = m->fd_off + (uint64_t)(p - start);
+		rc = 0;
+		break;
+	}
+	pthread_mutex_unlock(&port->lock);
+	return rc;
 }
 
 int port_finish_req(struct port *port)
@@ -242,4 +274,66 @@ int port_load_image(struct port *port, const void *image, uint64_t size,
 	if (!port || (size && !image))
 		return -EINVAL;
 	return port->ops->load_image(port, image, size, load_paddr);
+}
+
+int port_get_ecam_base(struct port *port, uint64_t *base)
+{
+	if (!port || !base)
+		return -EINVAL;
+	return port->ops->get_ecam_base(port, base);
+}
+
+int port_set_boot_mode(struct port *port, uint32_t zone_id,
+		       uint64_t multiboot_info_paddr)
+{
+	/* Only ever sent to enable multiboot2 (docs/hvisor-runtime.md). */
+	struct hvisor_boot_mode mode = {
+		.zone_id = zone_id,
+		.multiboot_enabled = 1,
+		.multiboot_info_paddr = multiboot_info_paddr,
+	};
+	if (!port)
+		return -EINVAL;
+	return port->ops->set_boot_mode(port, &mode);
+}
+
+const char *port_irq_model_name(enum port_irq_model model)
+{
+	switch (model) {
+	case PORT_IRQ_EDGE:
+		return "edge";
+	case PORT_IRQ_LOONGARCH_V04:
+		return "loongarch-v0.4";
+	case PORT_IRQ_LOONGARCH_LINE:
+		return "loongarch-line";
+	}
+	return "?";
+}
+
+int port_irq_model(struct port *port, enum port_irq_model *model)
+{
+	if (!port || !model)
+		return -EINVAL;
+	return port->ops->irq_model(port, model);
+}
+
+int port_clear_inject_irq(struct port *port)
+{
+	if (!port)
+		return -EINVAL;
+	return port->ops->clear_inject_irq(port);
+}
+
+int port_deassert_irq(struct port *port, uint32_t zone, uint32_t irq)
+{
+	if (!port)
+		return -EINVAL;
+	return port->ops->deassert_irq(port, zone, irq);
+}
+
+int port_scmi(struct port *port, unsigned which, void *arg, uint32_t len)
+{
+	if (!port || !arg || len == 0 || len != hvisor_scmi_arg_size(which))
+		return -EINVAL;
+	return port->ops->scmi(port, which, arg, len);
 }

@@ -38,6 +38,12 @@ int port_declare_ram(struct port *port, uint64_t zone_id, uint64_t zone0_ipa,
 /* Map guest RAM that zone 0 sees at zone0_ipa. NULL with errno on failure. */
 void *port_map_guest(struct port *port, uint64_t zone0_ipa, uint64_t size);
 void port_unmap_guest(struct port *port, void *hva, uint64_t size);
+/* The file that maps guest RAM at `hva` (a value port_map_guest returned,
+ * or inside such a mapping) and the file offset of hva, for a process that
+ * maps the same RAM (vhost-user). The fd is borrowed until port_close.
+ * 0, or -ENOENT when hva is not in a guest mapping. */
+int port_guest_fd(struct port *port, const void *hva, int *fd,
+		  uint64_t *offset);
 /* HVISOR_FINISH_REQ: the hypervisor drains res_list and injects irqs.
  * Async-signal-unsafe, thread-safe. */
 int port_finish_req(struct port *port);
@@ -52,5 +58,30 @@ int port_zone_list(struct port *port, void *zones, uint64_t cnt,
 		   size_t entry_size);
 int port_load_image(struct port *port, const void *image, uint64_t size,
 		    uint64_t load_paddr);
+/* GET_ECAM_BASE: 0 in *base when the hypervisor has none to report. */
+int port_get_ecam_base(struct port *port, uint64_t *base);
+/* SET_BOOT_MODE for a multiboot2 zone (x86_64). */
+int port_set_boot_mode(struct port *port, uint32_t zone_id,
+		       uint64_t multiboot_info_paddr);
+
+/* How guest interrupt lines behave (docs/hvisor-runtime.md); the values
+ * are HVISOR_IRQ_MODEL_* of interface/hvisor/bridge.h. */
+enum port_irq_model {
+	PORT_IRQ_EDGE = 0,           /* every injection is one interrupt */
+	PORT_IRQ_LOONGARCH_V04 = 1,  /* no wake-up irq; clear on ISR reads */
+	PORT_IRQ_LOONGARCH_LINE = 2, /* lines stay up until deasserted */
+};
+const char *port_irq_model_name(enum port_irq_model model);
+/* The model the hypervisor behind the port speaks. */
+int port_irq_model(struct port *port, enum port_irq_model *model);
+/* hvisor v0.4 LoongArch: drop every injected guest line (hypercall 20). */
+int port_clear_inject_irq(struct port *port);
+/* Current LoongArch: drop the line (zone, irq) (hypercall 11). */
+int port_deassert_irq(struct port *port, uint32_t zone, uint32_t irq);
+
+/* One SCMI request of the kernel module (hvisor/scmi.h): `which` is
+ * HVISOR_SCMI_CLOCK, _RESET or _POWER, `arg` its argument struct of `len`
+ * bytes (exactly that struct's size), updated in place. 0 or -errno. */
+int port_scmi(struct port *port, unsigned which, void *arg, uint32_t len);
 
 #endif

@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "hvisor/scmi.h"
 #include "port_impl.h"
 
 #define HVISOR_DEV_PATH "/dev/hvisor"
@@ -82,7 +83,7 @@ static void *dev_map_guest(struct port *port, uint64_t zone0_ipa, uint64_t size)
 		       (off_t)zone0_ipa);
 	if (p == MAP_FAILED)
 		return NULL;
-	int rc = port_map_record(port, p, p, len);
+	int rc = port_map_record(port, p, p, len, -1, zone0_ipa);
 	if (rc < 0) {
 		munmap(p, len);
 		errno = -rc;
@@ -97,14 +98,20 @@ static int dev_finish_req(struct port *port)
 	return rc < 0 ? rc : 0;
 }
 
-static int dev_config_check(struct port *port, uint64_t *version)
+/* A request that answers one u64 (CONFIG_CHECK, GET_ECAM_BASE, ...). */
+static int dev_get_u64(struct port *port, unsigned long req, uint64_t *out)
 {
 	uint64_t v = 0;
-	int rc = dev_ioctl(port, HVISOR_CONFIG_CHECK, (unsigned long)&v);
+	int rc = dev_ioctl(port, req, (unsigned long)&v);
 	if (rc < 0)
 		return rc;
-	*version = v;
+	*out = v;
 	return 0;
+}
+
+static int dev_config_check(struct port *port, uint64_t *version)
+{
+	return dev_get_u64(port, HVISOR_CONFIG_CHECK, version);
 }
 
 static int dev_zone_start(struct port *port, const void *cfg, size_t len)
@@ -144,6 +151,66 @@ static int dev_load_image(struct port *port, const void *image, uint64_t size,
 	return rc < 0 ? rc : 0;
 }
 
+static int dev_get_ecam_base(struct port *port, uint64_t *base)
+{
+	return dev_get_u64(port, HVISOR_GET_ECAM_BASE, base);
+}
+
+static int dev_set_boot_mode(struct port *port,
+			     const struct hvisor_boot_mode *mode)
+{
+	int rc = dev_ioctl(port, HVISOR_SET_BOOT_MODE, (unsigned long)mode);
+	return rc < 0 ? rc : 0;
+}
+
+/* Our module says which protocol it found; hvisor-tool's has no such
+ * request, and then the build's architecture and CONFIG_CHECK decide as
+ * they do there (docs/hvisor-runtime.md). */
+static int dev_irq_model(struct port *port, enum port_irq_model *model)
+{
+	uint64_t v = 0;
+	int rc = dev_get_u64(port, HVISOR_GET_IRQ_MODEL, &v);
+	if (rc == 0 && v <= PORT_IRQ_LOONGARCH_LINE) {
+		*model = (enum port_irq_model)v;
+		return 0;
+	}
+	if (rc < 0 && rc != -ENOTTY && rc != -EINVAL)
+		return rc;
+#if defined(__loongarch__)
+	rc = dev_config_check(port, &v);
+	if (rc < 0)
+		return rc;
+	*model = v == 0x05 ? PORT_IRQ_LOONGARCH_V04 : PORT_IRQ_LOONGARCH_LINE;
+#else
+	*model = PORT_IRQ_EDGE;
+#endif
+	return 0;
+}
+
+static int dev_clear_inject_irq(struct port *port)
+{
+	int rc = dev_ioctl(port, HVISOR_CLEAR_INJECT_IRQ, 0);
+	return rc < 0 ? rc : 0;
+}
+
+static int dev_deassert_irq(struct port *port, uint32_t zone, uint32_t irq)
+{
+	struct hvisor_irq_line line = {.zone_id = zone, .irq_id = irq};
+	int rc = dev_ioctl(port, HVISOR_DEASSERT_IRQ, (unsigned long)&line);
+	return rc < 0 ? rc : 0;
+}
+
+static int dev_scmi(struct port *port, unsigned which, void *arg, uint32_t len)
+{
+	(void)len; /* port_scmi checked it is the request's struct size */
+	unsigned long req = which == HVISOR_SCMI_CLOCK ? HVISOR_SCMI_CLOCK_IOCTL
+			    : which == HVISOR_SCMI_RESET
+				    ? HVISOR_SCMI_RESET_IOCTL
+				    : HVISOR_SCMI_POWER_IOCTL;
+	int rc = dev_ioctl(port, req, (unsigned long)arg);
+	return rc < 0 ? rc : 0;
+}
+
 static const struct port_ops dev_ops = {
 	.close = NULL,
 	.init_virtio = dev_init_virtio,
@@ -156,6 +223,12 @@ static const struct port_ops dev_ops = {
 	.zone_shutdown = dev_zone_shutdown,
 	.zone_list = dev_zone_list,
 	.load_image = dev_load_image,
+	.get_ecam_base = dev_get_ecam_base,
+	.set_boot_mode = dev_set_boot_mode,
+	.irq_model = dev_irq_model,
+	.clear_inject_irq = dev_clear_inject_irq,
+	.deassert_irq = dev_deassert_irq,
+	.scmi = dev_scmi,
 };
 
 struct port *port_open_dev(const char *path)

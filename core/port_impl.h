@@ -51,6 +51,14 @@ struct port_ops {
 			 uint64_t cnt);
 	int (*load_image)(struct port *port, const void *image, uint64_t size,
 			  uint64_t load_paddr);
+	int (*get_ecam_base)(struct port *port, uint64_t *base);
+	int (*set_boot_mode)(struct port *port,
+			     const struct hvisor_boot_mode *mode);
+	int (*irq_model)(struct port *port, enum port_irq_model *model);
+	int (*clear_inject_irq)(struct port *port);
+	int (*deassert_irq)(struct port *port, uint32_t zone, uint32_t irq);
+	/* `which` and len already checked by port_scmi. */
+	int (*scmi)(struct port *port, unsigned which, void *arg, uint32_t len);
 };
 
 /* One guest RAM mapping: `hva` is what the caller got; `base`/`len` is
@@ -59,6 +67,11 @@ struct port_mapping {
 	void *hva;
 	void *base;
 	size_t len;
+	/* The file behind it, for another process (vhost-user backends): an
+	 * fd the mapping owns, or -1 for the port's own fd (/dev/hvisor);
+	 * hva is at file offset fd_off. */
+	int fd;
+	uint64_t fd_off;
 };
 
 struct port {
@@ -78,8 +91,11 @@ struct port {
 /* Common helpers (port.c). */
 struct port *port_alloc(const struct port_ops *ops, enum port_kind kind,
 			int fd);
-/* Remember a mapping; on failure (-ENOMEM) the caller unmaps it. */
-int port_map_record(struct port *port, void *hva, void *base, size_t len);
+/* Remember a mapping and the file behind it (`fd` is then owned by the
+ * record, -1: the port's fd); on failure (-ENOMEM) the caller unmaps it and
+ * closes fd. */
+int port_map_record(struct port *port, void *hva, void *base, size_t len,
+		    int fd, uint64_t fd_off);
 size_t port_page_size(void);
 
 /* Kind-specific openers (port_dev.c, port_mock.c) are the public

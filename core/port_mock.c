@@ -220,14 +220,16 @@ static void *mock_map_guest(struct port *port, uint64_t zone0_ipa,
 		if (base == MAP_FAILED)
 			rc = -errno;
 	}
-	close(fd);
 	if (rc == 0) {
+		/* The record keeps the memfd: vhost-user backends map it. */
 		void *hva = (uint8_t *)base + delta;
-		rc = port_map_record(port, hva, base, (size_t)(size + delta));
+		rc = port_map_record(port, hva, base, (size_t)(size + delta),
+				     fd, off);
 		if (rc == 0)
 			return hva;
 		munmap(base, (size_t)(size + delta));
 	}
+	close(fd);
 	errno = -rc;
 	return NULL;
 }
@@ -247,16 +249,26 @@ static int mock_finish_req(struct port *port)
 	return n == sizeof(one) ? 0 : -EIO;
 }
 
-static int mock_config_check(struct port *port, uint64_t *version)
+/* One request with two arguments and a u64 in the reply's arg0. */
+static int mock_simple(struct port *port, uint32_t op, uint64_t a0, uint64_t a1,
+		       uint64_t *out)
 {
 	struct mock_call c;
-	call_init(&c, HVISOR_MOCK_CONFIG_CHECK);
+	call_init(&c, op);
+	c.req.arg0 = a0;
+	c.req.arg1 = a1;
 	int rc = mock_call(port, &c);
 	close_fds(&c);
 	if (rc < 0)
 		return rc;
-	*version = c.rep.arg0;
+	if (out)
+		*out = c.rep.arg0;
 	return 0;
+}
+
+static int mock_config_check(struct port *port, uint64_t *version)
+{
+	return mock_simple(port, HVISOR_MOCK_CONFIG_CHECK, 0, 0, version);
 }
 
 static int mock_zone_start(struct port *port, const void *cfg, size_t len)
@@ -274,12 +286,7 @@ static int mock_zone_start(struct port *port, const void *cfg, size_t len)
 
 static int mock_zone_shutdown(struct port *port, uint64_t zone_id)
 {
-	struct mock_call c;
-	call_init(&c, HVISOR_MOCK_ZONE_SHUTDOWN);
-	c.req.arg0 = zone_id;
-	int rc = mock_call(port, &c);
-	close_fds(&c);
-	return rc < 0 ? rc : 0;
+	return mock_simple(port, HVISOR_MOCK_ZONE_SHUTDOWN, zone_id, 0, NULL);
 }
 
 static int mock_zone_list(struct port *port, struct port_zone_info *out,
@@ -324,6 +331,61 @@ static int mock_load_image(struct port *port, const void *image, uint64_t size,
 	return 0;
 }
 
+static int mock_get_ecam_base(struct port *port, uint64_t *base)
+{
+	return mock_simple(port, HVISOR_MOCK_GET_ECAM_BASE, 0, 0, base);
+}
+
+static int mock_set_boot_mode(struct port *port,
+			      const struct hvisor_boot_mode *mode)
+{
+	struct mock_call c;
+	call_init(&c, HVISOR_MOCK_SET_BOOT_MODE);
+	c.req.payload_len = sizeof(*mode);
+	c.payload = mode;
+	int rc = mock_call(port, &c);
+	close_fds(&c);
+	return rc < 0 ? rc : 0;
+}
+
+static int mock_irq_model(struct port *port, enum port_irq_model *model)
+{
+	uint64_t v = 0;
+	int rc = mock_simple(port, HVISOR_MOCK_IRQ_MODEL, 0, 0, &v);
+	if (rc < 0)
+		return rc;
+	if (v > PORT_IRQ_LOONGARCH_LINE)
+		return -EPROTO;
+	*model = (enum port_irq_model)v;
+	return 0;
+}
+
+static int mock_clear_inject_irq(struct port *port)
+{
+	return mock_simple(port, HVISOR_MOCK_CLEAR_INJECT_IRQ, 0, 0, NULL);
+}
+
+static int mock_deassert_irq(struct port *port, uint32_t zone, uint32_t irq)
+{
+	return mock_simple(port, HVISOR_MOCK_DEASSERT_IRQ, zone, irq, NULL);
+}
+
+static int mock_scmi(struct port *port, unsigned which, void *arg, uint32_t len)
+{
+	struct mock_call c;
+	call_init(&c, HVISOR_MOCK_SCMI);
+	c.req.arg0 = which;
+	c.req.payload_len = len;
+	c.payload = arg;
+	c.rep_payload = arg;
+	c.rep_cap = len;
+	int rc = mock_call(port, &c);
+	close_fds(&c);
+	if (rc < 0)
+		return rc;
+	return c.rep.payload_len == len ? 0 : -EPROTO;
+}
+
 static const struct port_ops mock_ops = {
 	.close = NULL,
 	.init_virtio = mock_init_virtio,
@@ -335,6 +397,12 @@ static const struct port_ops mock_ops = {
 	.zone_shutdown = mock_zone_shutdown,
 	.zone_list = mock_zone_list,
 	.load_image = mock_load_image,
+	.get_ecam_base = mock_get_ecam_base,
+	.set_boot_mode = mock_set_boot_mode,
+	.irq_model = mock_irq_model,
+	.clear_inject_irq = mock_clear_inject_irq,
+	.deassert_irq = mock_deassert_irq,
+	.scmi = mock_scmi,
 };
 
 struct port *port_open_mock_fd(int fd)

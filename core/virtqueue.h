@@ -20,6 +20,7 @@
 
 #include "guestmem.h"
 #include "hvd/plugin.h"
+#include "stats.h"
 
 /* Longest chain accepted (direct + indirect descriptors together). */
 #define VQ_MAX_CHAIN 1024u
@@ -55,6 +56,10 @@ struct virtqueue {
 	uint32_t generation; /* bumped by vq_reset: stale chains are ignored */
 	struct hvd_chain *last_popped; /* for vq_unpop */
 	unsigned inflight;             /* popped, not yet pushed */
+
+	/* Cumulative over resets; see stats.h for who writes what. */
+	struct vq_stats stats;
+	unsigned lat_sample; /* pops since the last latency sample */
 
 	/* Set by the owner (device.c). */
 	void *owner;

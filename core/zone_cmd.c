@@ -17,6 +17,7 @@
 #include "config.h"
 #include "log.h"
 #include "port.h"
+#include "zone_boot.h"
 #include "zone_json.h"
 #include "zone_layout.h"
 
@@ -399,32 +400,9 @@ static size_t encode(const struct zone_opts *o, const struct zone_desc *d,
 	return len;
 }
 
-/* Images beyond the kernel and dtb (modules[], x86 boot files,
- * multiboot2) are parsed but not loaded by this build yet: refuse rather
- * than start a zone without them. (Replaced by the loader of issue 12's
- * x86 half, which loads them between the dtb and ZONE_START.) */
-static int extra_images_refused(const struct zone_desc *d)
-{
-	const struct zone_x86_boot *b = &d->x86;
-	const char *key = d->module_count ? "modules"
-			  : b->protocol == ZONE_BOOT_MULTIBOOT2
-				  ? "boot_protocol"
-			  : b->boot_file[0]   ? "arch_config.boot_filepath"
-			  : b->setup_file[0]  ? "arch_config.setup_filepath"
-			  : b->has_cmdline    ? "arch_config.cmdline"
-			  : b->initrd_file[0] ? "arch_config.initrd_filepath"
-					      : NULL;
-
-	if (!key)
-		return ZONE_EXIT_OK;
-	fprintf(stderr,
-		"hvisor: %s: loading it is not supported by this build yet; "
-		"zone %" PRIu32 " not started\n",
-		key, d->zone_id);
-	return ZONE_EXIT_USAGE;
-}
-
-static int start_on_port(const struct zone_opts *o, const struct zone_desc *d,
+/* What the hypervisor gets is encoded after everything is loaded:
+ * zone_boot_prepare fills sizes, the x86 entry and the ECAM base. */
+static int start_on_port(const struct zone_opts *o, struct zone_desc *d,
 			 unsigned wanted)
 {
 	uint8_t cfg[ZONE_CONFIG_MAX_SIZE];
@@ -435,12 +413,14 @@ static int start_on_port(const struct zone_opts *o, const struct zone_desc *d,
 
 	if (!port)
 		return ZONE_EXIT_REFUSED;
-	if ((rc = extra_images_refused(d)) == ZONE_EXIT_OK &&
-	    (rc = pick_layout(port, d, wanted, &version)) == ZONE_EXIT_OK &&
-	    (rc = load_image(port, "kernel", d->kernel_file, d->kernel_bytes,
-			     d->kernel_load_paddr)) == ZONE_EXIT_OK &&
+	if ((rc = pick_layout(port, d, wanted, &version)) == ZONE_EXIT_OK &&
+	    (rc = zone_boot_whole_kernel(d)
+			  ? load_image(port, "kernel", d->kernel_file,
+				       d->kernel_bytes, d->kernel_load_paddr)
+			  : ZONE_EXIT_OK) == ZONE_EXIT_OK &&
 	    (rc = load_image(port, "dtb", d->dtb_file, d->dtb_bytes,
-			     d->dtb_load_paddr)) == ZONE_EXIT_OK) {
+			     d->dtb_load_paddr)) == ZONE_EXIT_OK &&
+	    (rc = zone_boot_prepare(port, d)) == ZONE_EXIT_OK) {
 		len = encode(o, d, version, cfg, NULL);
 		int err = len ? port_zone_start(port, cfg, len) : 0;
 		if (!len) {

@@ -21,6 +21,17 @@
  *   wakeups  read: how many wake-up interrupts were raised
  *   bridge   read: "PHYS", the bridge page INIT_VIRTIO announced, or
  *            "none" (tests check it stays reserved after unload)
+ *   lines    read: the LoongArch line state and the newer requests, one
+ *            "key value..." per line: clear_inject N, deassert N, rearm N,
+ *            boot ZONE ENABLED MBI (or "boot none"), then "line ZONE IRQ"
+ *            for every guest line that is up
+ *
+ * Module parameters choose which hypervisor it plays: fake_loongarch=1 a
+ * LoongArch one (guest lines stay up until dropped; with
+ * fake_config_version=5 the hvisor v0.4 generation: no wake-up interrupt,
+ * hypercall 20 drops every line; otherwise the line generation: hypercall
+ * 11 drops one, and zone 0's wake-up line (0, 4) must be dropped before the
+ * next wake-up can be raised); fake_ecam_base is what GET_ECAM_BASE says.
  *
  * Zones: zone 0 "root-linux" always exists; START_ZONE adds one (its
  * zone_config_t is checked for size only), SHUTDOWN_ZONE removes it.
@@ -32,6 +43,7 @@
 #include <linux/irq_work.h>
 #include <linux/jiffies.h>
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/mutex.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
@@ -50,6 +62,18 @@ struct injected {
 	u32 zone, irq;
 };
 
+static bool fake_loongarch;
+module_param(fake_loongarch, bool, 0444);
+MODULE_PARM_DESC(fake_loongarch, "test build: play a LoongArch hypervisor");
+static uint fake_config_version = HVISOR_CONFIG_VERSION;
+module_param(fake_config_version, uint, 0444);
+MODULE_PARM_DESC(fake_config_version, "test build: CONFIG_CHECK answer");
+static ulong fake_ecam_base;
+module_param(fake_ecam_base, ulong, 0444);
+MODULE_PARM_DESC(fake_ecam_base, "test build: GET_ECAM_BASE answer");
+
+#define FAKE_MAX_LINES 16
+
 static struct {
 	struct mutex lock; /* everything below but `wakeups` */
 	struct hvisor_bridge *bridge;
@@ -61,10 +85,57 @@ static struct {
 	unsigned int irq_count; /* total since the last clear */
 	atomic_t wakeups;
 	struct irq_work wake_work;
+	/* LoongArch: guest lines that are up, zone 0's wake-up line */
+	struct injected lines[FAKE_MAX_LINES];
+	unsigned int line_count;
+	atomic_t root_line;
+	u64 clear_injects, deasserts;
+	atomic_t rearms;
+	bool boot_mode_set;
+	struct hvisor_boot_mode boot_mode;
 	struct dentry *dir;
 } fake = {
 	.lock = __MUTEX_INITIALIZER(fake.lock),
 };
+
+bool hvisor_fake_loongarch(void)
+{
+	return fake_loongarch;
+}
+
+static bool fake_v04(void)
+{
+	return fake_loongarch && fake_config_version == 0x05;
+}
+
+/* An injection on LoongArch: the line stays up. v0.4 writes the zone's
+ * HWI field, so the new line replaces that zone's others. */
+static void line_raise(u32 zone, u32 irq)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < fake.line_count; i++) {
+		struct injected l = fake.lines[i];
+
+		if ((l.zone == zone && l.irq == irq) ||
+		    (fake_v04() && l.zone == zone))
+			continue;
+		fake.lines[n++] = l;
+	}
+	fake.line_count = n;
+	if (n < FAKE_MAX_LINES)
+		fake.lines[fake.line_count++] = (struct injected){zone, irq};
+}
+
+static void line_drop(u32 zone, u32 irq)
+{
+	unsigned int i, n = 0;
+
+	for (i = 0; i < fake.line_count; i++)
+		if (fake.lines[i].zone != zone || fake.lines[i].irq != irq)
+			fake.lines[n++] = fake.lines[i];
+	fake.line_count = n;
+}
 
 bool hvisor_fake_owns(u64 start, u64 size)
 {
@@ -91,6 +162,8 @@ static long fake_finish_req(void)
 		slot->zone = READ_ONCE(b->res_list[front].target_zone);
 		slot->irq = READ_ONCE(b->res_list[front].irq_id);
 		fake.irq_count++;
+		if (fake_loongarch)
+			line_raise(slot->zone, slot->irq);
 		front = HVISOR_RING_NEXT(front);
 	}
 	smp_mb(); /* entries read before the slots are handed back */
@@ -101,9 +174,11 @@ static long fake_finish_req(void)
 static long fake_start_zone(unsigned long pa, unsigned long size)
 {
 	const struct hvisor_zone_config *cfg = phys_to_virt(pa);
+	size_t want = HVISOR_ZONE_CONFIG_SIZE(fake_config_version);
 	int i, free_slot = -1;
 
-	if (size != sizeof(*cfg))
+	/* As hvisor v0.4: exactly the size of the layout it speaks. */
+	if (size != (want ? want : sizeof(*cfg)))
 		return -EINVAL;
 	if (cfg->zone_id == 0)
 		return -EEXIST;
@@ -156,11 +231,50 @@ static long fake_zone_list(unsigned long pa, unsigned long cnt)
 	return n;
 }
 
+/* The newer requests (lines.c); the caller holds fake.lock. */
+static long fake_call_lines(unsigned long code, unsigned long arg0,
+			    unsigned long arg1)
+{
+	switch (code) {
+	case HVISOR_HC_GET_ECAM_BASE:
+		*(u64 *)phys_to_virt(arg0) = fake_ecam_base;
+		return 0;
+	case HVISOR_HC_SET_BOOT_MODE:
+		if (arg1 != sizeof(fake.boot_mode))
+			return -EINVAL;
+		memcpy(&fake.boot_mode, phys_to_virt(arg0), arg1);
+		fake.boot_mode_set = true;
+		return 0;
+	case HVISOR_HC_CLEAR_INJECT_IRQ:
+		if (!fake_v04())
+			return -ENOSYS;
+		fake.line_count = 0; /* every guest line, never zone 0's */
+		fake.clear_injects++;
+		return 0;
+	case HVISOR_HC_DEASSERT_IRQ:
+		if (!fake_loongarch || fake_v04())
+			return -ENOSYS;
+		line_drop(arg0, arg1);
+		fake.deasserts++;
+		return 0;
+	default:
+		return -ENOSYS;
+	}
+}
+
 long hvisor_fake_call(unsigned long code, unsigned long arg0,
 		      unsigned long arg1)
 {
 	long ret;
 
+	/* The wake-up line's re-arm comes from the wake-up handler, in hard
+	 * irq context: no mutex there. */
+	if (code == HVISOR_HC_DEASSERT_IRQ && arg0 == 0 && arg1 == 4 &&
+	    fake_loongarch && !fake_v04()) {
+		atomic_set(&fake.root_line, 0);
+		atomic_inc(&fake.rearms);
+		return 0;
+	}
 	mutex_lock(&fake.lock);
 	switch (code) {
 	case HVISOR_HC_INIT_VIRTIO:
@@ -180,11 +294,11 @@ long hvisor_fake_call(unsigned long code, unsigned long arg0,
 		ret = fake_zone_list(arg0, arg1);
 		break;
 	case HVISOR_HC_CONFIG_CHECK:
-		*(u64 *)phys_to_virt(arg0) = HVISOR_CONFIG_VERSION;
+		*(u64 *)phys_to_virt(arg0) = fake_config_version;
 		ret = 0;
 		break;
 	default:
-		ret = -ENOSYS; /* GET_ECAM_BASE etc.: the fake has no PCI */
+		ret = fake_call_lines(code, arg0, arg1);
 		break;
 	}
 	mutex_unlock(&fake.lock);
@@ -195,6 +309,19 @@ static void fake_wake(struct irq_work *work)
 {
 	atomic_inc(&fake.wakeups);
 	hvisor_wake_daemon();
+	hvisor_wakeup_rearm(); /* as irq.c's handler */
+}
+
+/* Raises the wake-up interrupt as the generation played does: never on
+ * v0.4 LoongArch; on the line generation only while zone 0's line is down
+ * (a line that is still up gives no new interrupt). */
+static void fake_raise_wakeup(void)
+{
+	if (fake_v04())
+		return;
+	if (fake_loongarch && atomic_xchg(&fake.root_line, 1))
+		return;
+	irq_work_queue(&fake.wake_work);
 }
 
 /* The fake's wake-up "interrupt" is an irq_work: the handler then runs in
@@ -256,7 +383,7 @@ static long push_request(const struct mmio_access *a, u64 *flag_before)
 	smp_mb(); /* publish, then look at need_wakeup: pairs with the
 		     daemon's barrier between setting it and re-checking */
 	if (READ_ONCE(b->need_wakeup))
-		irq_work_queue(&fake.wake_work);
+		fake_raise_wakeup();
 out:
 	mutex_unlock(&fake.lock);
 	return err;
@@ -439,6 +566,43 @@ static int wakeups_get(void *data, u64 *val)
 }
 DEFINE_DEBUGFS_ATTRIBUTE(wakeups_fops, wakeups_get, NULL, "%llu\n");
 
+static ssize_t lines_read(struct file *file, char __user *ubuf, size_t len,
+			  loff_t *ppos)
+{
+	size_t cap = 160 + FAKE_MAX_LINES * 32, used;
+	char *text = kmalloc(cap, GFP_KERNEL);
+	unsigned int i;
+	ssize_t ret;
+
+	if (!text)
+		return -ENOMEM;
+	mutex_lock(&fake.lock);
+	used = scnprintf(text, cap, "clear_inject %llu\ndeassert %llu\n",
+			 fake.clear_injects, fake.deasserts);
+	used += scnprintf(text + used, cap - used, "rearm %d\n",
+			  atomic_read(&fake.rearms));
+	if (fake.boot_mode_set)
+		used += scnprintf(text + used, cap - used,
+				  "boot %u %u 0x%llx\n", fake.boot_mode.zone_id,
+				  fake.boot_mode.multiboot_enabled,
+				  fake.boot_mode.multiboot_info_paddr);
+	else
+		used += scnprintf(text + used, cap - used, "boot none\n");
+	for (i = 0; i < fake.line_count; i++)
+		used += scnprintf(text + used, cap - used, "line %u %u\n",
+				  fake.lines[i].zone, fake.lines[i].irq);
+	mutex_unlock(&fake.lock);
+	ret = simple_read_from_buffer(ubuf, len, ppos, text, used);
+	kfree(text);
+	return ret;
+}
+
+static const struct file_operations lines_fops = {
+	.owner = THIS_MODULE,
+	.read = lines_read,
+	.llseek = default_llseek,
+};
+
 int hvisor_fake_init(void)
 {
 	unsigned int i, order = get_order(FAKE_RAM_SIZE);
@@ -456,6 +620,7 @@ int hvisor_fake_init(void)
 	debugfs_create_file_unsafe("wakeups", 0400, fake.dir, NULL,
 				   &wakeups_fops);
 	debugfs_create_file("bridge", 0400, fake.dir, NULL, &bridge_fops);
+	debugfs_create_file("lines", 0400, fake.dir, NULL, &lines_fops);
 	return 0;
 }
 

@@ -5,6 +5,7 @@
  *   regions.c  which zone-0 physical ranges user space may map or load into
  *   irq.c      the hypervisor's wake-up interrupt (real build)
  *   fake.c     the in-kernel fake hypervisor and its debugfs (HVISOR_FAKE)
+ *   scmi.c     clocks, resets and power domains for guests (ioctls 32-34)
  */
 #ifndef HVISOR_KMOD_H
 #define HVISOR_KMOD_H
@@ -22,6 +23,19 @@ void hvisor_wake_daemon(void);
 /* The wake-up interrupt: irq.c for the real hypervisor, fake.c otherwise. */
 int hvisor_wakeup_irq_init(void);
 void hvisor_wakeup_irq_exit(void);
+
+/* lines.c: the interrupt protocol found at load (HVISOR_IRQ_MODEL_*), the
+ * requests beyond the classic ones (LoongArch line drops, SET_BOOT_MODE,
+ * GET_IRQ_MODEL), and the wake-up line's re-arm after each wake-up. */
+int hvisor_lines_init(void);
+long hvisor_lines_ioctl(unsigned int cmd, unsigned long arg);
+void hvisor_wakeup_rearm(void); /* any context, irqs too */
+
+/* scmi.c: ioctls 32-34 on the resources of the DT node "hvisor"; with no
+ * such node the module loads and these fail with ENODEV. */
+int hvisor_scmi_init(void);
+void hvisor_scmi_exit(void);
+long hvisor_scmi_ioctl(unsigned int cmd, void __user *uarg);
 
 /* Guest RAM that user space may map (regions.c). */
 #define HVISOR_MAX_RAM_RANGES 256
@@ -57,6 +71,8 @@ void hvisor_fake_exit(void);
 /* True if [start, start+size) lies in the fake hypervisor's guest RAM,
  * which is zone-0 memory the fake reserved and may therefore be mapped. */
 bool hvisor_fake_owns(u64 start, u64 size);
+/* The fake plays a LoongArch hypervisor (module parameter). */
+bool hvisor_fake_loongarch(void);
 #endif
 
 #endif

@@ -19,6 +19,7 @@
 #define HVISOR_HC_CONFIG_CHECK     6
 #define HVISOR_HC_SET_BOOT_MODE    8
 #define HVISOR_HC_GET_ECAM_BASE    9
+#define HVISOR_HC_DEASSERT_IRQ     11 /* current LoongArch: (zone, irq) */
 #define HVISOR_HC_CLEAR_INJECT_IRQ 20
 #define HVISOR_HC_GET_VIRTIO_IRQ   86
 

@@ -20,6 +20,7 @@ static int wakeup_cookie; /* dev_id for the shared line */
 static irqreturn_t wakeup_handler(int irq, void *dev_id)
 {
 	hvisor_wake_daemon();
+	hvisor_wakeup_rearm(); /* after the signal, as the protocol wants */
 	return IRQ_HANDLED;
 }
 

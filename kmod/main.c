@@ -28,6 +28,7 @@
 #include <linux/uaccess.h>
 #include <linux/version.h>
 
+#include "hvisor/scmi.h"
 #include "hvisor_kmod.h"
 #include "hypercall.h"
 
@@ -342,16 +343,16 @@ static int owner_check_locked(struct file *file)
 	return hv.owner ? -EPERM : -ENODEV;
 }
 
-static long finish_req(struct file *file)
+/* Only the serving daemon injects or drops guest interrupts; it stays the
+ * owner while it is in an ioctl (release cannot run meanwhile). */
+static int owner_check(struct file *file)
 {
-	long err;
+	int err;
 
-	/* Only the serving daemon injects; it stays the owner while it is
-	 * in an ioctl (release cannot run meanwhile). */
 	mutex_lock(&hv.lock);
 	err = owner_check_locked(file);
 	mutex_unlock(&hv.lock);
-	return err ? err : hvisor_call(HVISOR_HC_FINISH_REQ, 0, 0);
+	return err;
 }
 
 /* Writing or exposing physical memory needs what /dev/mem needs. */
@@ -364,6 +365,8 @@ static int rawio_allowed(void)
 
 /* The rights a request needs beyond an open /dev/hvisor (mode 0600):
  * anything that changes state needs a file opened for writing (EBADF);
+ * what injects or drops guest interrupts, the file that owns the bridge
+ * (EPERM, ENODEV while nobody does);
  * what writes or exposes physical memory also needs CAP_SYS_RAWIO and a
  * kernel not locked down (EPERM). Unknown requests count as changes. */
 static int request_allowed(struct file *file, unsigned int cmd)
@@ -373,6 +376,7 @@ static int request_allowed(struct file *file, unsigned int cmd)
 	case HVISOR_ZONE_LIST:
 	case HVISOR_CONFIG_CHECK:
 	case HVISOR_GET_ECAM_BASE:
+	case HVISOR_GET_IRQ_MODEL:
 		return 0;
 	}
 	if (!(file->f_mode & FMODE_WRITE))
@@ -381,6 +385,14 @@ static int request_allowed(struct file *file, unsigned int cmd)
 	case HVISOR_ZONE_START:
 	case HVISOR_LOAD_IMAGE:
 	case HVISOR_DECLARE_RAM:
+		return rawio_allowed();
+	case HVISOR_FINISH_REQ:
+	case HVISOR_CLEAR_INJECT_IRQ:
+	case HVISOR_DEASSERT_IRQ:
+		return owner_check(file);
+	case HVISOR_SCMI_CLOCK_IOCTL: /* board clocks: as much as /dev/mem */
+	case HVISOR_SCMI_RESET_IOCTL:
+	case HVISOR_SCMI_POWER_IOCTL:
 		return rawio_allowed();
 	}
 	return 0;
@@ -399,7 +411,7 @@ static long hvisor_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case HVISOR_GET_TASK:
 		return 0; /* legacy: nothing uses it any more */
 	case HVISOR_FINISH_REQ:
-		return finish_req(file);
+		return hvisor_call(HVISOR_HC_FINISH_REQ, 0, 0);
 	case HVISOR_ZONE_START:
 		return zone_start(uarg);
 	case HVISOR_ZONE_SHUTDOWN:
@@ -412,15 +424,16 @@ static long hvisor_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 		return set_eventfd(file, arg);
 	case HVISOR_LOAD_IMAGE:
 		return load_image(uarg);
-	case HVISOR_SET_BOOT_MODE:
-		/* x86 multiboot: the argument layout is not fixed yet. */
-		return -EOPNOTSUPP;
 	case HVISOR_GET_ECAM_BASE:
 		return get_u64(HVISOR_HC_GET_ECAM_BASE, uarg);
 	case HVISOR_DECLARE_RAM:
 		return declare_ram(uarg);
+	case HVISOR_SCMI_CLOCK_IOCTL:
+	case HVISOR_SCMI_RESET_IOCTL:
+	case HVISOR_SCMI_POWER_IOCTL:
+		return hvisor_scmi_ioctl(cmd, uarg);
 	default:
-		return -ENOTTY;
+		return hvisor_lines_ioctl(cmd, arg); /* ENOTTY if unknown */
 	}
 }
 
@@ -488,12 +501,18 @@ static int __init hvisor_init(void)
 	if (err)
 		goto fail_regions;
 #endif
+	err = hvisor_lines_init();
+	if (err)
+		goto fail_fake;
 	err = hvisor_wakeup_irq_init();
 	if (err)
 		goto fail_fake;
-	err = misc_register(&hvisor_misc);
+	err = hvisor_scmi_init();
 	if (err)
 		goto fail_irq;
+	err = misc_register(&hvisor_misc);
+	if (err)
+		goto fail_scmi;
 #ifdef HVISOR_FAKE
 	pr_warn(HVISOR_KMOD_NAME
 		": TEST BUILD: hypercalls go to a fake hypervisor\n");
@@ -504,6 +523,8 @@ static int __init hvisor_init(void)
 #endif
 	return 0;
 
+fail_scmi:
+	hvisor_scmi_exit();
 fail_irq:
 	hvisor_wakeup_irq_exit();
 fail_fake:
@@ -520,6 +541,7 @@ static void __exit hvisor_exit(void)
 	/* No file is open (the module is pinned while one is), so nobody
 	 * owns the bridge and no eventfd is referenced any more. */
 	misc_deregister(&hvisor_misc);
+	hvisor_scmi_exit();
 	hvisor_wakeup_irq_exit();
 #ifdef HVISOR_FAKE
 	hvisor_fake_exit();

@@ -22,6 +22,8 @@ struct fixture {
 	struct daemon *daemon;
 	pthread_t thread;
 	bool serving;
+	const char *control_path; /* set before starting: serve control */
+	bool irq_merge;           /* daemon_options.irq_merge */
 };
 
 static void *fixture_serve(void *arg)
@@ -41,6 +43,8 @@ static inline int fixture_start_with_mock(struct fixture *f, const char *json)
 		/* Plugins come from HVISOR_PLUGIN_PATH (tests/meson.build),
 		 * as a user's search path would provide them. */
 		.mock_fd = hvd_mock_connect_fd(f->mock),
+		.control_path = f->control_path,
+		.irq_merge = f->irq_merge,
 	};
 	if (opts.mock_fd < 0)
 		return -1;

@@ -21,7 +21,8 @@ static struct hvd_guest_dev *gd; /* the testdev */
 
 static inline struct device *the_device(void)
 {
-	return fx.daemon->zones[0].devices[0]; /* lowest base: testdev */
+	return fx.daemon->zones->zone[0]->table->slot[0].dev; /* lowest: testdev
+							       */
 }
 
 /* A field of the device or of its queue i, read under the lock its writer

@@ -38,6 +38,11 @@ static void test_identity(void)
 	/* Write-only registers read as zero. */
 	CU_ASSERT_EQUAL(reg(VIRTIO_MMIO_QUEUE_NOTIFY), 0);
 	CU_ASSERT_EQUAL(reg(VIRTIO_MMIO_DRIVER_FEATURES), 0);
+	/* No shared memory regions: any SHMSel reads length -1 (virtio_fs
+	 * probes its DAX window so), and SHMSel is writable. */
+	CU_ASSERT_EQUAL(hvd_guest_reg_write(gd, VIRTIO_MMIO_SHM_SEL, 0), 0);
+	CU_ASSERT_EQUAL(reg(VIRTIO_MMIO_SHM_LEN_LOW), 0xffffffffu);
+	CU_ASSERT_EQUAL(reg(VIRTIO_MMIO_SHM_LEN_HIGH), 0xffffffffu);
 	teardown();
 }
 

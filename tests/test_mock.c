@@ -663,6 +663,7 @@ int main(void)
 		{"no_fd_leak", test_no_fd_leak},
 		{"guest_driver", test_guest_driver},
 		{"guest_alloc", test_guest_alloc},
+		{"guest_linux_model", test_guest_linux_model},
 		{"external_ram", test_external_ram},
 		{"irq_callback", test_irq_callback},
 		{NULL, NULL},

@@ -31,6 +31,7 @@ void raise_irq(struct fx *f, uint32_t zone, uint32_t irq);
 
 void test_guest_driver(void);
 void test_guest_alloc(void);
+void test_guest_linux_model(void);
 void test_external_ram(void);
 void test_irq_callback(void);
 

@@ -40,6 +40,9 @@ struct toy {
 	uint64_t qdesc, qavail, qused;
 	uint16_t last_avail, used_idx;
 	unsigned notifies;
+	unsigned isr_reads, acks; /* atomic */
+	bool hold_irq;            /* atomic: complete without an interrupt */
+	pthread_t thread;
 };
 
 static void *toy_ptr(struct toy *t, uint64_t gpa, uint64_t len)
@@ -50,7 +53,7 @@ static void *toy_ptr(struct toy *t, uint64_t gpa, uint64_t len)
 static void toy_process(struct toy *t)
 {
 	struct vring_avail *avail = toy_ptr(t, t->qavail, 4 + 2 * t->qnum);
-	struct vring_used *used = toy_ptr(t, t->qused, 4 + 8 * t->qnum);
+	struct vring_used *used = toy_ptr(t, t->qused, 6 + 8 * t->qnum);
 	struct vring_desc *desc = toy_ptr(t, t->qdesc, 16 * t->qnum);
 	if (!avail || !used || !desc)
 		return;
@@ -82,8 +85,13 @@ static void toy_process(struct toy *t)
 		t->last_avail++;
 		__atomic_store_n(&used->idx, t->used_idx, __ATOMIC_RELEASE);
 	}
+	/* EVENT_IDX: a kick for anything after what was taken. */
+	uint16_t *avail_event = (uint16_t *)&used->ring[t->qnum];
+	if (t->drv_features & (UINT64_C(1) << VIRTIO_RING_F_EVENT_IDX))
+		__atomic_store_n(avail_event, t->last_avail, __ATOMIC_RELEASE);
 	t->isr |= VIRTIO_MMIO_INT_VRING;
-	raise_irq(t->f, ZONE, TOY_IRQ);
+	if (!__atomic_load_n(&t->hold_irq, __ATOMIC_ACQUIRE))
+		raise_irq(t->f, ZONE, TOY_IRQ);
 }
 
 static uint64_t toy_read(struct toy *t, uint32_t off)
@@ -108,6 +116,7 @@ static uint64_t toy_read(struct toy *t, uint32_t off)
 	case VIRTIO_MMIO_QUEUE_READY:
 		return t->qsel == 0 ? t->qready : 0;
 	case VIRTIO_MMIO_INTERRUPT_STATUS:
+		__atomic_fetch_add(&t->isr_reads, 1, __ATOMIC_RELEASE);
 		return t->isr;
 	case VIRTIO_MMIO_STATUS:
 		return t->status;
@@ -159,6 +168,7 @@ static void toy_write(struct toy *t, uint32_t off, uint32_t v)
 		__atomic_store_n(&t->qused, v, __ATOMIC_RELAXED); /* as qdesc */
 		break;
 	case VIRTIO_MMIO_INTERRUPT_ACK:
+		__atomic_fetch_add(&t->acks, 1, __ATOMIC_RELEASE);
 		t->isr &= ~v;
 		break;
 	case VIRTIO_MMIO_QUEUE_NOTIFY:
@@ -219,14 +229,29 @@ static void *toy_main(void *p)
 	return NULL;
 }
 
+/* The toy serving the bridge of a fresh harness, and a guest driver for
+ * it; toy_stop undoes both. */
+static struct hvd_guest_dev *toy_start(struct toy *t, struct fx *f)
+{
+	fx_open(f);
+	*t = (struct toy){.f = f};
+	CU_ASSERT_EQUAL_FATAL(pthread_create(&t->thread, NULL, toy_main, t), 0);
+	return hvd_guest_open(f->m, ZONE, TOY_BASE, TOY_IRQ);
+}
+
+static void toy_stop(struct toy *t, struct hvd_guest_dev *d)
+{
+	hvd_guest_close(d);
+	__atomic_store_n(&t->stop, true, __ATOMIC_RELAXED);
+	pthread_join(t->thread, NULL);
+	fx_close(t->f);
+}
+
 void test_guest_driver(void)
 {
 	struct fx f;
-	fx_open(&f);
-	struct toy t = {.f = &f};
-	pthread_t th;
-	CU_ASSERT_EQUAL_FATAL(pthread_create(&th, NULL, toy_main, &t), 0);
-	struct hvd_guest_dev *d = hvd_guest_open(f.m, ZONE, TOY_BASE, TOY_IRQ);
+	struct toy t;
+	struct hvd_guest_dev *d = toy_start(&t, &f);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
 
 	CU_ASSERT_EQUAL(hvd_guest_probe(d), 4);
@@ -352,10 +377,7 @@ void test_guest_driver(void)
 	       "p99 %lld ns\n",
 	       (long long)ns[N / 2], (long long)ns[N * 99 / 100]);
 
-	hvd_guest_close(d);
-	__atomic_store_n(&t.stop, true, __ATOMIC_RELAXED);
-	pthread_join(th, NULL);
-	fx_close(&f);
+	toy_stop(&t, d);
 }
 
 void test_guest_alloc(void)
@@ -377,4 +399,81 @@ void test_guest_alloc(void)
 	CU_ASSERT(hvd_guest_alloc(d, 0x6000, 1, &p) != 0);
 	hvd_guest_close(d);
 	hvd_mock_free(m);
+}
+
+static unsigned load(const unsigned *p)
+{
+	return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+
+/* The Linux model: a completion is seen only after an interrupt, and each
+ * interrupt costs one InterruptStatus read and one InterruptACK write. */
+void test_guest_linux_model(void)
+{
+	struct fx f;
+	struct toy t;
+	struct hvd_guest_dev *d = toy_start(&t, &f);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+	CU_ASSERT_EQUAL(hvd_guest_set_model(d, 7), -EINVAL);
+	CU_ASSERT_EQUAL(hvd_guest_set_model(d, HVD_GUEST_LINUX), 0);
+	/* Linux takes every transport bit the toy offers. */
+	uint64_t neg = 0;
+	CU_ASSERT_EQUAL(hvd_guest_probe(d), 4);
+	CU_ASSERT_EQUAL(
+		hvd_guest_negotiate(d, hvd_guest_linux_features(4), &neg), 0);
+	CU_ASSERT_EQUAL(neg, TOY_FEATURES);
+	CU_ASSERT(hvd_guest_linux_features(2) &
+		  (UINT64_C(1) << 9)); /* blk FLUSH */
+	CU_ASSERT_FALSE(hvd_guest_linux_features(3) &
+			(UINT64_C(1) << 2)); /* no console EMERG_WRITE */
+	struct hvd_guest_vq *vq = hvd_guest_vq_setup(d, 0, 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(vq);
+	CU_ASSERT_EQUAL(hvd_guest_driver_ok(d), 0);
+	struct hvd_guest_buf b = {
+		.gpa = RAMX + 0x2000, .len = 64, .device_writes = true};
+	int tok1, tok2;
+	void *tok = NULL;
+	uint32_t len = 0;
+
+	/* Completed in the ring, but no interrupt: not seen. */
+	__atomic_store_n(&t.hold_irq, true, __ATOMIC_RELEASE);
+	CU_ASSERT(hvd_guest_vq_add(vq, &b, 1, false, &tok1) >= 0);
+	CU_ASSERT_EQUAL(hvd_guest_vq_kick(vq), 1);
+	/* The toy serves the bridge in order: a read after the kick returns
+	 * once the kick has been processed. */
+	CU_ASSERT_EQUAL(hvd_guest_reg_read(d, VIRTIO_MMIO_MAGIC_VALUE),
+			0x74726976);
+	struct vring_used *used = hvd_guest_vq_used(vq);
+	CU_ASSERT_EQUAL(__atomic_load_n(&used->idx, __ATOMIC_ACQUIRE), 1);
+	CU_ASSERT_EQUAL(hvd_guest_vq_wait_used(vq, &tok, &len, 30), -ETIMEDOUT);
+	CU_ASSERT_EQUAL(load(&t.isr_reads), 0);
+	/* The interrupt: taken through InterruptStatus/ACK, then seen. */
+	raise_irq(&f, ZONE, TOY_IRQ);
+	CU_ASSERT_EQUAL(hvd_guest_vq_wait_used(vq, &tok, &len, GUARD_MS), 0);
+	CU_ASSERT_PTR_EQUAL(tok, &tok1);
+	CU_ASSERT_EQUAL(load(&t.isr_reads), 1);
+	CU_ASSERT_EQUAL(load(&t.acks), 1);
+	CU_ASSERT_EQUAL(t.isr, 0); /* acknowledged what it read */
+	CU_ASSERT_EQUAL(hvd_guest_interrupts_taken(d), 1);
+
+	/* With interrupts from the device, one vm_interrupt per request. */
+	__atomic_store_n(&t.hold_irq, false, __ATOMIC_RELEASE);
+	CU_ASSERT(hvd_guest_vq_add(vq, &b, 1, false, &tok2) >= 0);
+	CU_ASSERT_EQUAL(hvd_guest_vq_kick(vq), 1);
+	CU_ASSERT_EQUAL(hvd_guest_vq_wait_used(vq, &tok, &len, GUARD_MS), 0);
+	CU_ASSERT_PTR_EQUAL(tok, &tok2);
+	CU_ASSERT_EQUAL(hvd_guest_interrupts_taken(d), 2);
+	CU_ASSERT_EQUAL(load(&t.isr_reads), 2);
+
+	/* The polling model finds a completion with no interrupt and leaves
+	 * InterruptStatus alone. */
+	CU_ASSERT_EQUAL(hvd_guest_set_model(d, HVD_GUEST_POLLING), 0);
+	__atomic_store_n(&t.hold_irq, true, __ATOMIC_RELEASE);
+	CU_ASSERT(hvd_guest_vq_add(vq, &b, 1, false, &tok1) >= 0);
+	CU_ASSERT_EQUAL(hvd_guest_vq_kick(vq), 1);
+	CU_ASSERT_EQUAL(hvd_guest_vq_wait_used(vq, &tok, &len, GUARD_MS), 0);
+	CU_ASSERT_PTR_EQUAL(tok, &tok1);
+	CU_ASSERT_EQUAL(load(&t.isr_reads), 2);
+
+	toy_stop(&t, d);
 }

@@ -12,7 +12,7 @@ export DEBIAN_FRONTEND=noninteractive
 t0=$(date +%s)
 
 # Heavy packages stay out of .ci/packages: only this stage needs them.
-pkgs=(qemu-system-x86 linux-headers-amd64 make cpio gzip python3 e2fsprogs)
+pkgs=(qemu-system-x86 linux-headers-amd64 make cpio gzip python3 e2fsprogs nbdkit iproute2)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")
@@ -34,7 +34,14 @@ runs=("tests/rig/rng.json rng")
 [ -e plugins/blk/meson.build ] && runs+=("tests/rig/blk.json blk")
 [ -e plugins/console/meson.build ] && runs+=("tests/rig/console.json console"
 	"tests/rig/console_idle.json console_idle")
-[ -e plugins/net/meson.build ] && runs+=("tests/rig/net.json net")
+# net_tcp: 4 MiB each way over TCP through a tap in a network namespace
+# of the rig's own ("# rig-netns", root); prints both directions' times.
+[ -e plugins/net/meson.build ] && runs+=("tests/rig/net.json net"
+	"tests/rig/net_tcp.json net_tcp")
+[ -e plugins/vhost-user/meson.build ] && runs+=("tests/rig/vhost_user.json vhost_user")
+# Runtime control: console removed and re-added while the disk is busy.
+[ -e plugins/blk/meson.build ] && [ -e plugins/console/meson.build ] &&
+	runs+=("tests/rig/hotplug.json hotplug")
 failed=0
 for run in "${runs[@]}"; do
 	read -r -a args <<<"$run"

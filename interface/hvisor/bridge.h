@@ -89,8 +89,31 @@ struct hvisor_image_desc {
 #define HVISOR_CONFIG_CHECK  _IOR(1, 6, uint64_t *)
 #define HVISOR_SET_EVENTFD   _IOW(1, 7, int)
 #define HVISOR_LOAD_IMAGE    _IOW(1, 8, struct hvisor_image_desc)
-#define HVISOR_SET_BOOT_MODE _IOW(1, 9, void *)
+#define HVISOR_SET_BOOT_MODE _IOW(1, 9, void *) /* copies 16 bytes */
 #define HVISOR_GET_ECAM_BASE _IOR(1, 10, uint64_t *)
+
+/* SET_BOOT_MODE's argument (x86_64 multiboot2 zones; docs/hvisor-runtime.md).
+ */
+struct hvisor_boot_mode {
+	uint32_t zone_id;
+	uint32_t multiboot_enabled; /* always 1 when sent */
+	uint64_t multiboot_info_paddr;
+};
+_Static_assert(sizeof(struct hvisor_boot_mode) == 16, "boot mode");
+
+/*
+ * LoongArch interrupt lines (docs/hvisor-runtime.md, "LoongArch interrupts").
+ * hvisor v0.4 generation: CLEAR_INJECT_IRQ (_IO(1, 6), numerically distinct
+ * from CONFIG_CHECK) makes the hypervisor drop every injected guest line.
+ * Current generation: DEASSERT_IRQ drops one (zone, irq) line.
+ */
+struct hvisor_irq_line {
+	uint32_t zone_id;
+	uint32_t irq_id;
+};
+_Static_assert(sizeof(struct hvisor_irq_line) == 8, "irq line");
+#define HVISOR_CLEAR_INJECT_IRQ _IO(1, 6)
+#define HVISOR_DEASSERT_IRQ     _IOW(1, 11, struct hvisor_irq_line)
 
 /*
  * Extension of this project's module (kmod/), not in hvisor-tool's: declares
@@ -106,5 +129,16 @@ struct hvisor_ram_decl {
 	uint64_t size;
 };
 #define HVISOR_DECLARE_RAM _IOW(1, 0x40, struct hvisor_ram_decl)
+
+/*
+ * Extension of this project's module: which interrupt protocol the module
+ * found the hypervisor speaking (HVISOR_IRQ_MODEL_*). hvisor-tool's module
+ * lacks it (ENOTTY); the daemon then decides from the build's architecture
+ * and CONFIG_CHECK itself.
+ */
+#define HVISOR_IRQ_MODEL_EDGE           0 /* wake-up irq; nothing to drop */
+#define HVISOR_IRQ_MODEL_LOONGARCH_V04  1 /* no wake-up; CLEAR_INJECT_IRQ */
+#define HVISOR_IRQ_MODEL_LOONGARCH_LINE 2 /* wake-up; DEASSERT_IRQ */
+#define HVISOR_GET_IRQ_MODEL            _IOR(1, 0x41, uint64_t)
 
 #endif

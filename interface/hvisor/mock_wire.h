@@ -41,6 +41,19 @@ enum hvisor_mock_op {
 	/* arg0 = load paddr; payload = image bytes (<= MAX_PAYLOAD a message;
 	 * larger images are sent in consecutive messages) */
 	HVISOR_MOCK_LOAD_IMAGE = 8,
+	/* reply arg0 = HVISOR_IRQ_MODEL_* the mock plays */
+	HVISOR_MOCK_IRQ_MODEL = 9,
+	/* hypercall 20 (hvisor v0.4 LoongArch): drop every injected line */
+	HVISOR_MOCK_CLEAR_INJECT_IRQ = 10,
+	/* arg0 = zone, arg1 = irq: drop that line (hypercall 11) */
+	HVISOR_MOCK_DEASSERT_IRQ = 11,
+	/* reply arg0 = the ECAM base the hypervisor reports (0: none) */
+	HVISOR_MOCK_GET_ECAM_BASE = 12,
+	/* payload = struct hvisor_boot_mode (16 bytes) */
+	HVISOR_MOCK_SET_BOOT_MODE = 13,
+	/* SCMI ioctls 32-34 (hvisor/scmi.h): arg0 = 32, 33 or 34; payload =
+	 * the ioctl's argument struct; the reply carries it back updated. */
+	HVISOR_MOCK_SCMI = 14,
 };
 
 struct hvisor_mock_msg {

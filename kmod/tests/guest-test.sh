@@ -12,11 +12,12 @@ HVISOR_BIN=
 PLUGIN_DIR=
 [ -f /etc/kmod-test.conf ] && . /etc/kmod-test.conf
 
-# The real build, where given (arm64: no hvisor_virtio_device node in QEMU's
-# device tree), must refuse to load cleanly rather than half-initialise.
+# The real build, where given (arm64: QEMU's device tree has no
+# hvisor_virtio_device node, or one without the hypervisor's interrupt), must
+# refuse to load cleanly rather than half-initialise.
 if [ -f /hvisor-real.ko ]; then
 	insmod /hvisor-real.ko 2>/dev/null && fail "real build loaded without hvisor"
-	dmesg | grep -q 'no hvisor_virtio_device node' ||
+	dmesg | grep -Eq 'no hvisor_virtio_device node|has no usable interrupt' ||
 		fail "real build gave no reason for refusing"
 	[ ! -e /dev/hvisor ] || fail "refused real build left /dev/hvisor"
 	echo "ok: real build refuses to load outside hvisor (no device-tree node)"
@@ -32,23 +33,35 @@ grep -q N /sys/module/hvisor/taint || fail "test build did not taint the kernel"
 echo "ok: the test build taints the kernel ($(cat /sys/module/hvisor/taint))"
 
 /kmod_test zones || fail "zone and mmap checks"
+# SCMI: on the resources of the DT node when the guest's tree has one (the
+# arm64 stage adds it, pointing at QEMU's fixed clock), else unavailable.
+if [ -d /proc/device-tree/hvisor_virtio_device ]; then
+	/kmod_test scmi-dt || fail "SCMI on the DT node's clock"
+else
+	/kmod_test scmi-absent || fail "SCMI without the DT node"
+fi
 /kmod_test isolation || fail "isolation checks"
 
-if [ -n "$HVISOR_BIN" ]; then
-	/kmod_test start-zone /tmp/virtio.json || fail "zone for the daemon"
+# kmod_test ARGS... while the real daemon serves /tmp/virtio.json.
+with_daemon() {
 	# No HVISOR_MOCK: the daemon must use /dev/hvisor.
 	HVISOR_PLUGIN_PATH=$PLUGIN_DIR "$HVISOR_BIN" virtio start --foreground \
 		--log-level info /tmp/virtio.json >/tmp/daemon.log 2>&1 &
 	pid=$!
-	/kmod_test virtio
+	/kmod_test "$@"
 	rc=$?
 	kill -TERM "$pid"
 	wait "$pid"
 	drc=$?
 	sed 's/^/daemon: /' /tmp/daemon.log
-	[ $rc = 0 ] || fail "daemon checks"
-	[ $drc = 0 ] || fail "daemon exit status $drc after SIGTERM"
+	[ $rc = 0 ] || fail "daemon checks ($*)"
+	[ $drc = 0 ] || fail "daemon exit status $drc after SIGTERM ($*)"
 	grep -q '/dev/hvisor' /tmp/daemon.log || fail "daemon did not use /dev/hvisor"
+}
+
+if [ -n "$HVISOR_BIN" ]; then
+	/kmod_test start-zone /tmp/virtio.json || fail "zone for the daemon"
+	with_daemon virtio
 else
 	echo "note: no daemon in this guest (module-only run)"
 	/kmod_test start-zone /tmp/virtio.json || fail "zone for the bridge test"
@@ -64,6 +77,25 @@ rmmod hvisor || fail "rmmod"
 /kmod_test still-reserved "$(cat /tmp/bridge-phys)" || fail "bridge page freed"
 # Load and unload once more: unload must have left nothing that breaks it.
 insmod /hvisor.ko && rmmod hvisor || fail "second load/unload"
+# The fake playing a LoongArch hypervisor of each generation (v0.4 reports
+# layout 0x05): the module and the daemon must pick its protocol.
+for gen in v0.4 line; do
+	[ -n "$HVISOR_BIN" ] || break
+	ver=6
+	[ $gen = v0.4 ] && ver=5
+	insmod /hvisor.ko fake_loongarch=1 fake_config_version=$ver ||
+		fail "insmod as LoongArch $gen"
+	/kmod_test start-zone /tmp/virtio.json || fail "zone for LoongArch $gen"
+	with_daemon lines $gen
+	grep -q "interrupts: loongarch-$gen model" /tmp/daemon.log ||
+		fail "daemon did not choose the loongarch-$gen model"
+	/kmod_test stop-zone || fail "zone shutdown (LoongArch $gen)"
+	rmmod hvisor || fail "rmmod (LoongArch $gen)"
+	echo "ok: LoongArch $gen interrupt protocol"
+done
+insmod /hvisor.ko fake_ecam_base=0xb0000000 || fail "insmod with an ECAM base"
+/kmod_test boot || fail "GET_ECAM_BASE / SET_BOOT_MODE"
+rmmod hvisor || fail "rmmod after the boot requests"
 # Lockdown is one way and refuses unsigned modules from then on: last.
 insmod /hvisor.ko || fail "third load"
 mkdir -p /sys/kernel/security

@@ -7,7 +7,8 @@
  *                        unmapping, read-only files, no CAP_SYS_RAWIO,
  *                        ZONE_START over zone 0 RAM, LOAD_IMAGE's rounded
  *                        range, FINISH_REQ without the bridge
- *   test_not_owner       FINISH_REQ from a file that does not own the bridge
+ *   test_not_owner       FINISH_REQ, CLEAR_INJECT_IRQ and DEASSERT_IRQ from a
+ *                        file that does not own the bridge
  *   cmd_bridge_phys      note the announced bridge page for...
  *   test_still_reserved  ...after unload: it is still reserved
  *   test_lockdown        locks the kernel down (one way!), then checks
@@ -387,6 +388,13 @@ void test_not_owner(bool someone_owns)
 	check(dev_ioctl(fd, HVISOR_FINISH_REQ, NULL) == want,
 	      "FINISH_REQ from a file not owning the bridge: %s",
 	      someone_owns ? "EPERM" : "ENODEV (nobody owns it)");
+	/* Dropping a guest's interrupt line is the owner's too (refused
+	 * before the module looks at which LoongArch generation runs). */
+	struct hvisor_irq_line line = {0};
+	check(dev_ioctl(fd, HVISOR_CLEAR_INJECT_IRQ, NULL) == want,
+	      "CLEAR_INJECT_IRQ from a file not owning the bridge");
+	check(dev_ioctl(fd, HVISOR_DEASSERT_IRQ, &line) == want,
+	      "DEASSERT_IRQ from a file not owning the bridge");
 	close(fd);
 }
 

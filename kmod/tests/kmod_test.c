@@ -24,6 +24,11 @@
  *   still-reserved PHYS  after unload: that page is still reserved
  *   lockdown         lock the kernel down, then what /dev/mem refuses is
  *                    refused here too (one way: run it last)
+ *   lines v0.4|line  with the daemon serving and the module loaded with
+ *                    fake_loongarch=1 (v0.4: fake_config_version=5): the
+ *                    LoongArch interrupt protocol of that generation
+ *   boot             GET_ECAM_BASE (load with fake_ecam_base=0xb0000000)
+ *                    and SET_BOOT_MODE reach the hypervisor
  *
  * Exit status 0 when every check passed; each failure is printed.
  */
@@ -44,6 +49,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hvisor/scmi.h"
 #include "kmod_test.h"
 
 #define DEV_IRQ  78
@@ -587,6 +593,230 @@ static void test_bridge(void)
 	close(fd);
 }
 
+/* One "key value" of the fake's lines file (-1 when absent). */
+static long long lines_value(const char *key)
+{
+	FILE *f = fopen(DEBUGFS "lines", "r");
+	char k[32];
+	long long v, found = -1;
+	while (f && fscanf(f, "%31s %lli%*[^\n]", k, &v) == 2)
+		if (strcmp(k, key) == 0)
+			found = v;
+	if (f)
+		fclose(f);
+	return found;
+}
+
+/* Whether the fake has the guest line (zone 1, DEV_IRQ) up. */
+static bool line_up(void)
+{
+	FILE *f = fopen(DEBUGFS "lines", "r");
+	char row[96];
+	unsigned zone, irq;
+	bool up = false;
+	while (f && fgets(row, sizeof(row), f))
+		up |= sscanf(row, "line %u %u", &zone, &irq) == 2 &&
+		      zone == ZONE_ID && irq == DEV_IRQ;
+	if (f)
+		fclose(f);
+	return up;
+}
+
+static unsigned irqs_injected(void)
+{
+	FILE *f = fopen(DEBUGFS "irqs", "r");
+	unsigned zone, irq, n = 0;
+	while (f && fscanf(f, "%u %u", &zone, &irq) == 2)
+		n += zone == ZONE_ID && irq == DEV_IRQ;
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/* testdev config command 2: a configuration interrupt, raised before the
+ * write completes (the daemon answers it on its dispatch thread). */
+static void config_interrupt(void)
+{
+	check(mmio('w', DEV_BASE + 0x104, 1, 2, NULL) == 0,
+	      "config command: configuration interrupt");
+}
+
+static bool wait_daemon(void)
+{
+	uint64_t v = 0;
+	double deadline = now_s() + 90; /* TCG on a loaded machine is slow */
+	int rc;
+	while ((rc = mmio('r', DEV_BASE, 4, 0, &v)) == -ENODEV &&
+	       now_s() < deadline)
+		usleep(20000);
+	check(rc == 0 && v == 0x74726976, "daemon answers (%d)", rc);
+	return rc == 0;
+}
+
+static void test_lines(const char *gen)
+{
+	bool v04 = strcmp(gen, "v0.4") == 0;
+	uint64_t v = 0;
+	if (!wait_daemon())
+		return;
+	reg_write(0x070, 0);
+	reg_write(0x070, 1 | 2);
+	reg_write(0x024, 1);
+	reg_write(0x020, 1); /* VIRTIO_F_VERSION_1 */
+	reg_write(0x070, 1 | 2 | 8);
+	reg_write(0x070, 1 | 2 | 8 | 4);
+	check(reg_read(0x070) == (1 | 2 | 8 | 4), "DRIVER_OK");
+	check(system("echo > " DEBUGFS "irqs") == 0, "irq log cleared");
+
+	config_interrupt();
+	check(line_up(), "guest line up after the injection");
+	if (v04) {
+		check(reg_read(0x060) == 2, "InterruptStatus: config");
+		check(!line_up() && lines_value("clear_inject") >= 1,
+		      "status read dropped the line (hypercall 20)");
+		reg_write(0x064, 2);
+		/* Idle gaps: v0.4 never raises the wake-up interrupt, so
+		 * only a daemon that keeps looking answers these. */
+		for (int i = 0; i < 5; i++) {
+			usleep(20000);
+			check(mmio('r', DEV_BASE, 4, 0, &v) == 0 &&
+				      v == 0x74726976,
+			      "answered after an idle gap without wake-up");
+		}
+		check(wakeups() == 0, "no wake-up interrupt at all");
+		return;
+	}
+	config_interrupt(); /* line still up: merged */
+	check(irqs_injected() == 1, "second event merged: %u injection(s)",
+	      irqs_injected());
+	check(reg_read(0x060) == 2 && line_up(),
+	      "status read leaves the line up");
+	reg_write(0x064, 2);
+	check(!line_up() && lines_value("deassert") >= 1,
+	      "ACK that clears the status deasserts the line");
+	config_interrupt();
+	check(line_up() && irqs_injected() == 2, "raised again");
+	reg_write(0x070, 0);
+	check(!line_up(), "reset deasserts the line");
+	/* Each wake-up needs the previous one's re-arm: several in a row. */
+	uint64_t woken = wakeups();
+	for (double until = now_s() + 30;
+	     wakeups() < woken + 3 && now_s() < until;) {
+		usleep(20000);
+		mmio('r', DEV_BASE, 4, 0, &v);
+	}
+	check(wakeups() >= woken + 3 && lines_value("rearm") >= 3,
+	      "wake-ups keep coming (re-armed %lld times)",
+	      lines_value("rearm"));
+}
+
+static void test_boot(void)
+{
+	int fd = open_dev();
+	uint64_t ecam = 0;
+	long rc = dev_ioctl(fd, HVISOR_GET_ECAM_BASE, &ecam);
+	check(rc == 0 && ecam == 0xb0000000, "GET_ECAM_BASE: 0x%" PRIx64, ecam);
+	struct hvisor_boot_mode mode = {ZONE_ID, 1, 0x9000000};
+	check(dev_ioctl(fd, HVISOR_SET_BOOT_MODE, &mode) == 0,
+	      "SET_BOOT_MODE accepted");
+	FILE *f = fopen(DEBUGFS "lines", "r");
+	char row[96];
+	bool seen = false;
+	while (f && fgets(row, sizeof(row), f))
+		seen |= strcmp(row, "boot 1 1 0x9000000\n") == 0;
+	if (f)
+		fclose(f);
+	check(seen, "the hypervisor got zone 1, multiboot, MBI 0x9000000");
+	close(fd);
+}
+
+/* The QEMU guests' device trees have no "hvisor" node: the module loaded
+ * anyway, and every SCMI request says ENODEV; a read-only file is refused
+ * first (EBADF), as for any request that changes state. */
+static void test_scmi_absent(void)
+{
+	int fd = open_dev();
+	struct hvisor_scmi_clock_args clk = {.subcmd = HVISOR_SCMI_GET_COUNT};
+	struct hvisor_scmi_reset_args rst = {.subcmd = HVISOR_SCMI_GET_COUNT};
+	struct hvisor_scmi_power_args pwr = {.subcmd = HVISOR_SCMI_GET_COUNT};
+	check(dev_ioctl(fd, HVISOR_SCMI_CLOCK_IOCTL, &clk) == -ENODEV,
+	      "SCMI clock request without the DT node: ENODEV");
+	check(dev_ioctl(fd, HVISOR_SCMI_RESET_IOCTL, &rst) == -ENODEV,
+	      "SCMI reset request without the DT node: ENODEV");
+	check(dev_ioctl(fd, HVISOR_SCMI_POWER_IOCTL, &pwr) == -ENODEV,
+	      "SCMI power request without the DT node: ENODEV");
+	close(fd);
+	int ro = open("/dev/hvisor", O_RDONLY | O_CLOEXEC);
+	check(ro >= 0 && dev_ioctl(ro, HVISOR_SCMI_CLOCK_IOCTL, &clk) == -EBADF,
+	      "SCMI request on a read-only file: EBADF");
+	if (ro >= 0)
+		close(ro);
+}
+
+/* A number from a debugfs/sysfs file, or -1. */
+static long long read_number(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	long long v = -1;
+	if (f) {
+		if (fscanf(f, "%lld", &v) != 1)
+			v = -1;
+		fclose(f);
+	}
+	return v;
+}
+
+/* The arm64 stage's tree: hvisor_virtio_device lists QEMU's fixed 24 MHz
+ * clock (apb-pclk, "clk24mhz") and no resets or power domains. The
+ * requests drive the real clk framework: its debugfs shows the enable. */
+#define CLK_DEBUGFS "/sys/kernel/debug/clk/clk24mhz/"
+static void test_scmi_dt(void)
+{
+	int fd = open_dev();
+	struct hvisor_scmi_clock_args c = {.subcmd = HVISOR_SCMI_GET_COUNT};
+	check(dev_ioctl(fd, HVISOR_SCMI_CLOCK_IOCTL, &c) == 0 && c.u.count == 1,
+	      "one clock in the node (%u)", c.u.count);
+	struct hvisor_scmi_reset_args r = {.subcmd = HVISOR_SCMI_GET_COUNT};
+	check(dev_ioctl(fd, HVISOR_SCMI_RESET_IOCTL, &r) == 0 && r.u.count == 0,
+	      "no resets in the node");
+	struct hvisor_scmi_power_args p = {.subcmd = HVISOR_SCMI_GET_COUNT};
+	check(dev_ioctl(fd, HVISOR_SCMI_POWER_IOCTL, &p) == 0 && p.u.count == 0,
+	      "no power domains in the node");
+	c = (struct hvisor_scmi_clock_args){
+		.subcmd = HVISOR_SCMI_CLOCK_GET_ATTRIBUTES};
+	check(dev_ioctl(fd, HVISOR_SCMI_CLOCK_IOCTL, &c) == 0 &&
+		      strcmp(c.u.attr.name, "clk24mhz") == 0,
+	      "clock 0 is %s", c.u.attr.name);
+	c = (struct hvisor_scmi_clock_args){.subcmd =
+						    HVISOR_SCMI_CLOCK_RATE_GET};
+	check(dev_ioctl(fd, HVISOR_SCMI_CLOCK_IOCTL, &c) == 0 &&
+		      c.u.rate.rate == 24000000,
+	      "rate %" PRIu64 " Hz", (uint64_t)c.u.rate.rate);
+	long long before = read_number(CLK_DEBUGFS "clk_enable_count");
+	c = (struct hvisor_scmi_clock_args){
+		.subcmd = HVISOR_SCMI_CLOCK_CONFIG_SET, .u.config.config = 1};
+	check(dev_ioctl(fd, HVISOR_SCMI_CLOCK_IOCTL, &c) == 0, "enable");
+	/* A second enable is the same state, not a second reference. */
+	check(dev_ioctl(fd, HVISOR_SCMI_CLOCK_IOCTL, &c) == 0, "enable again");
+	long long during = read_number(CLK_DEBUGFS "clk_enable_count");
+	check(before >= 0 && during == before + 1,
+	      "debugfs enable count %lld -> %lld", before, during);
+	c.u.config.config = 0;
+	check(dev_ioctl(fd, HVISOR_SCMI_CLOCK_IOCTL, &c) == 0 &&
+		      dev_ioctl(fd, HVISOR_SCMI_CLOCK_IOCTL, &c) == 0,
+	      "disable twice");
+	long long after = read_number(CLK_DEBUGFS "clk_enable_count");
+	check(after == before, "debugfs enable count back to %lld", after);
+	c = (struct hvisor_scmi_clock_args){
+		.subcmd = HVISOR_SCMI_CLOCK_RATE_GET, .u.rate.id = 1};
+	check(dev_ioctl(fd, HVISOR_SCMI_CLOCK_IOCTL, &c) == -EINVAL,
+	      "clock 1 is outside the node: EINVAL");
+	r = (struct hvisor_scmi_reset_args){.subcmd = HVISOR_SCMI_RESET_RESET};
+	check(dev_ioctl(fd, HVISOR_SCMI_RESET_IOCTL, &r) == -EINVAL,
+	      "reset 0 is outside the node: EINVAL");
+	close(fd);
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -609,11 +839,20 @@ int main(int argc, char **argv)
 		test_still_reserved(argv[2]);
 	else if (strcmp(cmd, "lockdown") == 0)
 		test_lockdown();
+	else if (strcmp(cmd, "lines") == 0 && argc == 3)
+		test_lines(argv[2]);
+	else if (strcmp(cmd, "boot") == 0)
+		test_boot();
+	else if (strcmp(cmd, "scmi-absent") == 0)
+		test_scmi_absent();
+	else if (strcmp(cmd, "scmi-dt") == 0)
+		test_scmi_dt();
 	else {
 		fprintf(stderr, "usage: kmod_test zones | start-zone JSON | "
 				"virtio | bridge | stop-zone | isolation | "
 				"bridge-phys FILE | still-reserved PHYS | "
-				"lockdown\n");
+				"lockdown | lines v0.4|line | boot | "
+				"scmi-absent | scmi-dt\n");
 		return 2;
 	}
 	printf("kmod_test %s: %d failure(s)\n", cmd, failures);

@@ -53,6 +53,8 @@ struct hvd_guest_vq {
 	uint16_t last_used;
 	bool irq_enabled;
 	bool explicit_used_event; /* the test set used_event itself */
+	bool in_handler; /* Linux model: an interrupt was taken, ring not
+			  * yet found empty since */
 };
 
 struct hvd_guest_dev {
@@ -63,6 +65,9 @@ struct hvd_guest_dev {
 	int timeout_ms;
 	uint64_t features; /* negotiated */
 	struct hvd_guest_vq *vqs;
+	enum hvd_guest_model model;
+	uint64_t irqs_seen;  /* Linux model: interrupt count last taken */
+	uint64_t irqs_taken; /* vm_interrupt runs */
 };
 
 /* ---- Registers ----------------------------------------------------------- */
@@ -514,6 +519,30 @@ HVD_API int hvd_guest_vq_kick(struct hvd_guest_vq *vq)
 	return rc < 0 ? rc : 1;
 }
 
+/* Linux model: the vCPU takes the interrupt(s) that arrived since it last
+ * looked. vm_interrupt (Linux 6.1 drivers/virtio/virtio_mmio.c) reads
+ * InterruptStatus, writes the value read to InterruptACK unconditionally,
+ * and runs every queue's handler only when the VRING bit was set. Returns
+ * 1 if one was taken, 0 if none was pending, <0 on a failed access. */
+static int take_interrupt(struct hvd_guest_dev *d)
+{
+	uint64_t n = hvd_mock_irq_count(d->m, d->zone, d->irq);
+	if (n == d->irqs_seen)
+		return 0;
+	d->irqs_seen = n;
+	d->irqs_taken++;
+	uint32_t isr;
+	int rc = rd32(d, VIRTIO_MMIO_INTERRUPT_STATUS, &isr);
+	if (rc == 0)
+		rc = wr(d, VIRTIO_MMIO_INTERRUPT_ACK, 4, isr);
+	if (rc < 0)
+		return rc;
+	if (isr & VIRTIO_MMIO_INT_VRING)
+		for (struct hvd_guest_vq *vq = d->vqs; vq; vq = vq->next)
+			vq->in_handler = true;
+	return 1;
+}
+
 static void store_used_event(struct hvd_guest_vq *vq, uint16_t ev)
 {
 	__atomic_store_n(vq->used_event, htole16(ev), __ATOMIC_RELAXED);
@@ -526,10 +555,17 @@ HVD_API int hvd_guest_vq_get_used(struct hvd_guest_vq *vq, void **token,
 {
 	if (!vq)
 		return -EINVAL;
+	if (vq->dev->model == HVD_GUEST_LINUX) {
+		int rc = take_interrupt(vq->dev);
+		if (rc < 0)
+			return rc;
+	}
 	uint16_t uidx =
 		le16toh(__atomic_load_n(&vq->used->idx, __ATOMIC_ACQUIRE));
-	if (uidx == vq->last_used)
+	if (uidx == vq->last_used) {
+		vq->in_handler = false; /* virtqueue_enable_cb found none */
 		return 0;
+	}
 	if ((uint16_t)(uidx - vq->last_used) > vq->size)
 		return -EIO; /* the device moved used->idx too far */
 	struct vring_used_elem e = vq->used->ring[vq->last_used % vq->size];
@@ -555,6 +591,30 @@ HVD_API int hvd_guest_vq_get_used(struct hvd_guest_vq *vq, void **token,
 	return 1;
 }
 
+/* Linux model: sleep until an interrupt is pending (the vCPU in WFI), take
+ * it, and only then let the queue's handler look at the used ring. */
+static int wait_used_linux(struct hvd_guest_vq *vq, void **token, uint32_t *len,
+			   int timeout_ms)
+{
+	struct hvd_guest_dev *d = vq->dev;
+	struct timespec deadline;
+	mock_deadline(&deadline, timeout_ms);
+	for (;;) {
+		int rc = take_interrupt(d);
+		if (rc < 0)
+			return rc;
+		if (vq->in_handler) {
+			rc = hvd_guest_vq_get_used(vq, token, len);
+			if (rc != 0)
+				return rc < 0 ? rc : 0;
+		}
+		int left = mock_remaining_ms(&deadline, timeout_ms);
+		if (left == 0)
+			return -ETIMEDOUT;
+		hvd_mock_wait_irq(d->m, d->zone, d->irq, d->irqs_seen, left);
+	}
+}
+
 /* How long wait_used watches the ring before sleeping on the interrupt. */
 #define GUEST_POLL_NS 50000l
 
@@ -566,6 +626,8 @@ HVD_API int hvd_guest_vq_wait_used(struct hvd_guest_vq *vq, void **token,
 	struct hvd_guest_dev *d = vq->dev;
 	if (timeout_ms < 0)
 		timeout_ms = d->timeout_ms;
+	if (d->model == HVD_GUEST_LINUX)
+		return wait_used_linux(vq, token, len, timeout_ms);
 	/* A vCPU under hvisor gets its interrupt straight from the
 	 * hypervisor; the mock delivers it through a thread and a condition
 	 * variable, two wake-ups slower. Watching the used ring for a few
@@ -649,4 +711,21 @@ HVD_API struct vring_used *hvd_guest_vq_used(struct hvd_guest_vq *vq)
 HVD_API uint16_t hvd_guest_vq_size(struct hvd_guest_vq *vq)
 {
 	return vq ? vq->size : 0;
+}
+
+HVD_API int hvd_guest_set_model(struct hvd_guest_dev *d,
+				enum hvd_guest_model model)
+{
+	if (!d || (model != HVD_GUEST_POLLING && model != HVD_GUEST_LINUX))
+		return -EINVAL;
+	if (model == HVD_GUEST_LINUX && d->model != model)
+		/* Interrupts before the switch were not the new model's. */
+		d->irqs_seen = hvd_mock_irq_count(d->m, d->zone, d->irq);
+	d->model = model;
+	return 0;
+}
+
+HVD_API uint64_t hvd_guest_interrupts_taken(struct hvd_guest_dev *d)
+{
+	return d ? d->irqs_taken : 0;
 }

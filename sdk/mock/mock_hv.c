@@ -120,6 +120,7 @@ HVD_API struct hvd_mock *hvd_mock_new(void)
 	m->wake_efd = -1;
 	m->listen_fd = -1;
 	m->config_version = 0x06;
+	mock_scmi_init(m);
 	/* The root zone always exists, as on a running hypervisor. */
 	m->zones[0].info.zone_id = 0;
 	m->zones[0].info.cpus = 1;
@@ -603,7 +604,7 @@ HVD_API int hvd_mock_mmio(struct hvd_mock *m, uint32_t zone, uint64_t addr,
 	 * re-check of req_rear: one of the two sides sees the other. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	if (__atomic_load_n(&b->need_wakeup, __ATOMIC_RELAXED) == 1 &&
-	    m->wake_efd >= 0) {
+	    m->wake_efd >= 0 && mock_has_wakeup(m)) {
 		uint64_t one = 1;
 		if (write(m->wake_efd, &one, sizeof(one)) == sizeof(one))
 			__atomic_fetch_add(&m->wakeups, 1, __ATOMIC_RELAXED);
@@ -630,6 +631,7 @@ static void count_irq(struct hvd_mock *m, uint32_t zone, uint32_t irq)
 	for (unsigned i = 0; i < m->irq_count; i++) {
 		if (m->irqs[i].zone == zone && m->irqs[i].irq == irq) {
 			m->irqs[i].count++;
+			mock_line_raise(m, &m->irqs[i]);
 			return;
 		}
 	}
@@ -646,8 +648,9 @@ static void count_irq(struct hvd_mock *m, uint32_t zone, uint32_t irq)
 		m->irqs = n;
 		m->irq_cap = cap;
 	}
-	m->irqs[m->irq_count++] =
+	m->irqs[m->irq_count] =
 		(struct mock_irq){.zone = zone, .irq = irq, .count = 1};
+	mock_line_raise(m, &m->irqs[m->irq_count++]);
 }
 
 /* FINISH_REQ: take every {zone, irq} the daemon appended to res_list,

@@ -73,11 +73,24 @@ struct mock_zone {
 struct mock_irq {
 	uint32_t zone, irq;
 	uint64_t count;
+	bool line; /* LoongArch models: the guest line is up */
 };
 
 struct mock_bridge {
 	struct hvisor_bridge *page;
 	struct mock_bridge *next; /* older ones, kept mapped until free */
+};
+
+/* The fake SCMI providers (mock_scmi.c). */
+struct mock_scmi {
+	uint64_t clock_rate[HVD_MOCK_SCMI_CLOCKS];
+	bool clock_on[HVD_MOCK_SCMI_CLOCKS];
+	bool reset_asserted[HVD_MOCK_SCMI_RESETS];
+	uint32_t reset_pulses[HVD_MOCK_SCMI_RESETS];
+	bool power_on[HVD_MOCK_SCMI_DOMAINS];
+	uint32_t phandle[3]; /* the last SET_PHANDLE of clock, reset, power */
+	uint64_t calls;      /* requests served */
+	unsigned fail;       /* refuse that many requests with -EIO */
 };
 
 struct hvd_mock {
@@ -105,6 +118,15 @@ struct hvd_mock {
 	uint64_t irqs_dropped;
 
 	uint64_t wakeups; /* atomic */
+
+	/* mock_lines.c, under lock */
+	int irq_model;          /* HVISOR_IRQ_MODEL_* */
+	uint64_t line_drops;    /* CLEAR_INJECT_IRQ + DEASSERT_IRQ served */
+	unsigned fail_deassert; /* refuse that many DEASSERT_IRQ */
+	uint64_t ecam_base;     /* GET_ECAM_BASE answer */
+	bool boot_mode_set;
+	struct hvisor_boot_mode boot_mode; /* the last SET_BOOT_MODE */
+	struct mock_scmi scmi;             /* mock_scmi.c, under lock */
 
 	hvd_mock_irq_fn irq_fn; /* under lock; called without it */
 	void *irq_ctx;
@@ -146,6 +168,21 @@ const struct mock_ram *mock_ram_by_zone0(struct hvd_mock *m, uint64_t ipa,
 void mock_deadline(struct timespec *ts, int timeout_ms);
 bool mock_expired(const struct timespec *deadline, int timeout_ms);
 int mock_remaining_ms(const struct timespec *deadline, int timeout_ms);
+
+/* mock_lines.c: interrupt lines and the x86/LoongArch requests, under
+ * m->lock. mock_line_raise is called for every res_list entry. */
+void mock_line_raise(struct hvd_mock *m, struct mock_irq *irq);
+int mock_clear_inject_irq(struct hvd_mock *m);
+int mock_deassert_irq(struct hvd_mock *m, uint64_t zone, uint64_t irq);
+int mock_set_boot_mode(struct hvd_mock *m, const uint8_t *payload,
+		       uint32_t len);
+/* mock_scmi.c: SCMI ioctl `which` (32..34) on its argument struct, in
+ * place; 0 / -errno. mock_scmi_init sets the providers' defaults. */
+void mock_scmi_init(struct hvd_mock *m);
+int mock_scmi_request(struct hvd_mock *m, uint64_t which, void *arg,
+		      uint32_t len);
+/* Whether a vCPU access should signal the wake-up eventfd at all. */
+bool mock_has_wakeup(struct hvd_mock *m);
 
 /* Bump allocation for the guest driver (guest-physical, 0 when full). */
 uint64_t mock_guest_alloc(struct hvd_mock *m, uint32_t zone, uint64_t size,

@@ -113,7 +113,8 @@ struct reply {
 	const void *payload;
 	int fds[2];
 	unsigned nfds;
-	int close_fd; /* closed after sending, or -1 */
+	int close_fd;      /* closed after sending, or -1 */
+	uint8_t scmi[128]; /* SCMI: the argument struct sent back */
 };
 
 static void do_init_virtio(struct hvd_mock *m, struct reply *rep)
@@ -203,6 +204,17 @@ static void do_load_image(struct hvd_mock *m, uint64_t paddr,
 	pthread_mutex_unlock(&m->lock);
 }
 
+/* The requests that only read one value of the mock's state. */
+static uint64_t mock_query(struct hvd_mock *m, uint32_t op)
+{
+	pthread_mutex_lock(&m->lock);
+	uint64_t v = op == HVISOR_MOCK_CONFIG_CHECK ? m->config_version
+		     : op == HVISOR_MOCK_IRQ_MODEL  ? (uint64_t)m->irq_model
+						    : m->ecam_base;
+	pthread_mutex_unlock(&m->lock);
+	return v;
+}
+
 static void dispatch(struct hvd_mock *m, const struct hvisor_mock_msg *req,
 		     const uint8_t *payload, int *fds, unsigned nfds,
 		     struct reply *rep, struct mock_zone_info *zbuf)
@@ -219,9 +231,9 @@ static void dispatch(struct hvd_mock *m, const struct hvisor_mock_msg *req,
 		do_map(m, req, rep);
 		return;
 	case HVISOR_MOCK_CONFIG_CHECK:
-		pthread_mutex_lock(&m->lock);
-		rep->msg.arg0 = m->config_version;
-		pthread_mutex_unlock(&m->lock);
+	case HVISOR_MOCK_IRQ_MODEL:
+	case HVISOR_MOCK_GET_ECAM_BASE:
+		rep->msg.arg0 = mock_query(m, req->op);
 		break;
 	case HVISOR_MOCK_ZONE_START:
 		rc = mock_zone_start(m, payload, req->payload_len);
@@ -236,6 +248,26 @@ static void dispatch(struct hvd_mock *m, const struct hvisor_mock_msg *req,
 		break;
 	case HVISOR_MOCK_LOAD_IMAGE:
 		do_load_image(m, req->arg0, payload, req->payload_len);
+		break;
+	case HVISOR_MOCK_CLEAR_INJECT_IRQ:
+		rc = mock_clear_inject_irq(m);
+		break;
+	case HVISOR_MOCK_DEASSERT_IRQ:
+		rc = mock_deassert_irq(m, req->arg0, req->arg1);
+		break;
+	case HVISOR_MOCK_SET_BOOT_MODE:
+		rc = mock_set_boot_mode(m, payload, req->payload_len);
+		break;
+	case HVISOR_MOCK_SCMI:
+		if (req->payload_len > sizeof rep->scmi) {
+			rc = -EINVAL;
+			break;
+		}
+		memcpy(rep->scmi, payload, req->payload_len);
+		rc = mock_scmi_request(m, req->arg0, rep->scmi,
+				       req->payload_len);
+		rep->payload = rep->scmi;
+		rep->msg.payload_len = req->payload_len;
 		break;
 	default:
 		rc = -EOPNOTSUPP;

@@ -74,10 +74,17 @@ static void on_irq(void *ctx, uint32_t zone, uint32_t irq)
 static int start_daemon(void *ctx)
 {
 	struct rig *r = ctx;
+	/* RIG_CONTROL: the daemon's control socket, for host checks that
+	 * add and remove devices (tests/rig/hotplug.*); else none. */
+	const char *control = getenv("RIG_CONTROL");
+	char control_opt[320];
+	snprintf(control_opt, sizeof control_opt, "--control=%s",
+		 control ? control : "");
 	char *argv[] = {(char *)r->hvisor,
 			"virtio",
 			"start",
 			"--foreground",
+			control ? control_opt : "--no-control",
 			(char *)r->config_path,
 			r->plugin_dir ? "--plugin-dir" : NULL,
 			(char *)r->plugin_dir,

@@ -28,9 +28,11 @@
 # files of a named check: NAME.prep.sh runs before the boot (with RIG_WORK,
 # a scratch folder for images, and RIG_ROOT, the initramfs tree),
 # NAME.during.sh in the background while the guest runs (a host peer; it is
-# stopped afterwards), NAME.host.sh after it (with RIG_WORK, RIG_CONSOLE_LOG,
+# stopped afterwards; RIG_CONTROL is the daemon's control socket and
+# RIG_HVISOR the hvisor binary), NAME.host.sh after it (with RIG_WORK, RIG_CONSOLE_LOG,
 # RIG_DAEMON_LOG, RIG_JSON and the rig_expect/rig_fail helpers).
-# "@RIG_WORK@" in the JSON becomes RIG_WORK.
+# "@RIG_WORK@" in the JSON becomes RIG_WORK. A line "# rig-netns" runs the
+# peers, the rig and the daemon in a network namespace of their own (root).
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 KIT=$SRC/scripts/guest-kit.sh
@@ -96,6 +98,7 @@ root=$work/root
 mkdir -p "$root/rig/checks"
 cp "$SRC/sdk/rig/guest/lib.sh" "$root/rig/lib.sh"
 names=() hosts=() preps=() durings=() modules=(virtio_mmio) cmdline=()
+netns=0
 declare -A unknown_to_linux=()
 for c in "$@"; do
 	if [ -f "$c" ]; then
@@ -116,6 +119,7 @@ for c in "$@"; do
 	modules+=("${more[@]}")
 	read -r -a more <<<"$(sed -n 's/^# rig-cmdline://p' "$file" | tr '\n' ' ')"
 	cmdline+=("${more[@]}")
+	grep -q '^# rig-netns' "$file" && netns=1
 	while read -r type mask _; do
 		unknown_to_linux[$type]=$((${unknown_to_linux[$type]:-0} | mask))
 	done < <(sed -n 's/^# rig-unnegotiated://p' "$file")
@@ -131,6 +135,10 @@ rig_main ${names[*]}
 EOF
 chmod 755 "$root/test"
 export RIG_WORK=$work/share RIG_ROOT=$root
+# The daemon's control socket and the client binary, for host checks that
+# use `hvisor virtio add|remove|stats` while the guest runs.
+export RIG_CONTROL=$RIG_WORK/control.sock
+export RIG_HVISOR=${hvisor[1]:-$build/core/hvisor}
 mkdir -p "$RIG_WORK"
 for p in "${preps[@]}"; do
 	# shellcheck source=/dev/null
@@ -147,17 +155,31 @@ console=$out/console.log daemon=$out/daemon.log riglog=$out/rig.log
 qemu_args=(-kernel "$kernel" -initrd "$work/initrd.gz"
 	-append "${cmdline[*]} console=ttyS0 panic=-1 quiet")
 : >"$out/peers.log"
+# "# rig-netns": the host peers, the rig and so the daemon run in a network
+# namespace of their own (with only lo), so a tap the daemon creates and the
+# addresses a peer gives it never touch the host's network.
+inns=()
+if [ $netns = 1 ]; then
+	ns=hvisor-rig-$$
+	ip netns add "$ns" || {
+		echo "run-guest: a check needs a network namespace (root, iproute2)" >&2
+		exit 1
+	}
+	trap 'ip netns del "$ns" 2>/dev/null; rm -rf "$work"' EXIT
+	ip -n "$ns" link set lo up
+	inns=(ip netns exec "$ns")
+fi
 peers=()
 for d in "${durings[@]}"; do
-	bash "$d" >>"$out/peers.log" 2>&1 &
+	"${inns[@]}" bash "$d" >>"$out/peers.log" 2>&1 &
 	peers+=($!)
 done
 set +e
 if [ $shell = 1 ]; then
-	"$rig" "${verbose[@]}" "${hvisor[@]}" --daemon-log "$daemon" "$json" -- "${qemu_args[@]}" 2>"$riglog" |
+	"${inns[@]}" "$rig" "${verbose[@]}" "${hvisor[@]}" --daemon-log "$daemon" "$json" -- "${qemu_args[@]}" 2>"$riglog" |
 		tee "$console"
 else
-	"$rig" "${verbose[@]}" "${hvisor[@]}" --timeout "$timeout" --daemon-log "$daemon" "$json" -- \
+	"${inns[@]}" "$rig" "${verbose[@]}" "${hvisor[@]}" --timeout "$timeout" --daemon-log "$daemon" "$json" -- \
 		"${qemu_args[@]}" </dev/null 2>"$riglog" >"$console"
 fi
 rig_status=${PIPESTATUS[0]}

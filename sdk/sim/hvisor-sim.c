@@ -4,12 +4,16 @@
  * hypervisor. It starts the real `hvisor virtio start` on the embedded
  * configuration (one zone with rng, blk, console and net devices), plays
  * the guest driver of every device, checks where the data lands on the
- * host, and stops the daemon with SIGTERM.
+ * host, and stops the daemon with SIGTERM. With --hold it keeps the zone
+ * and the daemon running until SIGINT, so that `hvisor virtio list|stats`
+ * can be tried against the control socket it prints.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +72,7 @@ static int prepare(struct sim_paths *p, char *cfg, size_t cfg_size)
 	snprintf(p->console, sizeof p->console, "%s/console.sock", p->dir);
 	snprintf(p->net, sizeof p->net, "%s/net.sock", p->dir);
 	snprintf(p->peer, sizeof p->peer, "%s/peer.sock", p->dir);
+	snprintf(p->control, sizeof p->control, "%s/control.sock", p->dir);
 	snprintf(cfg, cfg_size, "%s/virtio.json", p->dir);
 	int fd = open(p->image, O_CREAT | O_RDWR | O_CLOEXEC, 0600);
 	if (fd < 0 || ftruncate(fd, 1 << 20) < 0)
@@ -88,7 +93,24 @@ static void cleanup(const struct sim_paths *p, const char *cfg)
 	unlink(p->console);
 	unlink(p->net);
 	unlink(p->peer);
+	unlink(p->control);
 	rmdir(p->dir);
+}
+
+/* --hold: keep everything up until SIGINT (or SIGTERM). */
+static void hold(const struct sim_paths *p)
+{
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	printf("control socket: %s\n"
+	       "sim: holding; try `hvisor virtio list --control %s` or "
+	       "`hvisor virtio stats --control %s`; Ctrl-C ends\n",
+	       p->control, p->control, p->control);
+	int sig;
+	sigwait(&sigs, &sig);
 }
 
 static int report(const char *what, int rc)
@@ -101,9 +123,11 @@ int main(int argc, char **argv)
 {
 	const char *hvisor = HVISOR_BUILD_BIN;
 	const char *plugin_dir = NULL; /* default: the build's plugins */
+	bool hold_on = false;
 	static const struct option opts[] = {
 		{"hvisor", required_argument, NULL, 'b'},
 		{"plugin-dir", required_argument, NULL, 'p'},
+		{"hold", no_argument, NULL, 'H'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -116,9 +140,12 @@ int main(int argc, char **argv)
 		case 'p':
 			plugin_dir = optarg;
 			break;
+		case 'H':
+			hold_on = true;
+			break;
 		default:
 			printf("usage: hvisor-sim [--hvisor BIN] [--plugin-dir "
-			       "DIR]\n");
+			       "DIR] [--hold]\n");
 			return c == 'h' ? 0 : 2;
 		}
 	}
@@ -143,17 +170,18 @@ int main(int argc, char **argv)
 
 	/* Without --plugin-dir the child finds the build's plugins through
 	 * the search path, as an installed daemon would find its own. */
-	char *child_argv[] = {(char *)hvisor, "virtio", "start",
-			      "--foreground", cfg,      NULL,
-			      NULL,           NULL};
+	char *child_argv[] = {
+		(char *)hvisor, "virtio", "start", "--foreground", "--control",
+		paths.control,  cfg,      NULL,    NULL,           NULL};
 	if (plugin_dir) {
-		child_argv[5] = "--plugin-dir";
-		child_argv[6] = (char *)plugin_dir;
+		child_argv[7] = "--plugin-dir";
+		child_argv[8] = (char *)plugin_dir;
 	} else {
 		setenv("HVISOR_PLUGIN_PATH", HVISOR_BUILD_PLUGIN_PATH, 1);
 	}
-	printf("sim: starting %s virtio start --foreground %s%s%s\n", hvisor,
-	       cfg, plugin_dir ? " --plugin-dir " : "",
+	printf("sim: starting %s virtio start --foreground --control %s "
+	       "%s%s%s\n",
+	       hvisor, paths.control, cfg, plugin_dir ? " --plugin-dir " : "",
 	       plugin_dir ? plugin_dir : "");
 	err = hvd_mock_spawn(m, child_argv, NULL);
 	if (!err)
@@ -178,6 +206,8 @@ int main(int argc, char **argv)
 	       (unsigned long long)NOWHERE, err ? strerror(-err) : "completed",
 	       (unsigned long long)v);
 	failed += report("unserved", err || v != 0);
+	if (hold_on)
+		hold(&paths);
 
 	int status = 0;
 	err = hvd_mock_stop_child(m, SIGTERM, SIM_TIMEOUT_MS, &status);

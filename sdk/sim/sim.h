@@ -17,6 +17,7 @@ struct sim_paths {
 	char console[96]; /* console socket backend */
 	char net[96];     /* net socket backend: the daemon's end */
 	char peer[96];    /* net socket backend: our end */
+	char control[96]; /* the daemon's control socket */
 };
 
 /* Each plays the guest driver of one device at `base` with `irq` and

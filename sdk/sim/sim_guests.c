@@ -36,9 +36,15 @@ static struct hvd_guest_dev *bring_up(struct hvd_mock *m, uint64_t base,
 	struct hvd_guest_dev *d = hvd_guest_open(m, SIM_ZONE, base, irq);
 	if (!d)
 		return NULL;
+	/* A Linux-like guest (docs/harness-guest.md): completions on the
+	 * interrupt, through InterruptStatus/ACK, with what Linux 6.1 asks
+	 * for within what the scenario drives. */
 	int id = hvd_guest_probe(d);
 	uint64_t got = 0;
-	if (id < 0 || hvd_guest_negotiate(d, want, &got)) {
+	if (id > 0)
+		want = hvd_guest_linux_features((uint32_t)id) & want;
+	if (id < 0 || hvd_guest_set_model(d, HVD_GUEST_LINUX) ||
+	    hvd_guest_negotiate(d, want, &got)) {
 		printf("guest: %s at 0x%llx: probe/negotiation failed\n", what,
 		       (unsigned long long)base);
 		hvd_guest_close(d);

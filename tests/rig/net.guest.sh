@@ -6,14 +6,6 @@
 # a download of the host's file (compared here with the checksum from
 # net.prep.sh). Then a driver reset (unbind/bind) and the same again, with
 # blocks larger than a frame (IP fragments both ways).
-net_if() { # DEV: its network interface
-	ls "$1/net" 2>/dev/null | head -n1
-}
-net_up() { # DEV
-	rig_wait 10 test -n "$(net_if "$1")" || return 1
-	ifc=$(net_if "$1")
-	ip link set "$ifc" up && ip addr add 10.0.2.15/24 dev "$ifc"
-}
 # -A: the next ping goes out when the reply is in, not a second later (the
 # 1 s interval stays as the fallback), which saves ~20 s a run.
 net_round() { # ROUND
@@ -41,14 +33,14 @@ net_transfer() { # ROUND BLKSIZE PUT_BYTES
 
 if dev=$(rig_dev 1); then
 	rig_pass "virtio-net bound in window $(rig_window "$dev")"
-	rig_expect "MAC from the JSON" test "$(cat "$dev/net/$(net_if "$dev")/address")" = 02:00:00:00:00:0f
-	rig_expect "interface up with 10.0.2.15/24" net_up "$dev"
+	rig_expect "MAC from the JSON" test "$(cat "$dev/net/$(rig_netif "$dev")/address")" = 02:00:00:00:00:0f
+	rig_expect "interface up with 10.0.2.15/24" rig_net_up "$dev" 10.0.2.15/24
 	net_round 1
 	# 1408-byte blocks: one frame per datagram (the guest leaves the UDP
 	# checksum to the device).
 	net_transfer 1 1408 1048576
 	rig_expect "unbind + bind virtio_net" rig_rebind "$dev"
-	rig_expect "interface back up" net_up "$dev"
+	rig_expect "interface back up" rig_net_up "$dev" 10.0.2.15/24
 	net_round 2
 	# 8192-byte blocks: each datagram is six IP fragments.
 	net_transfer 2 8192 1048576

@@ -6,6 +6,8 @@
  * refusal, --dry-run, and the exit codes.
  */
 #include <cjson/cJSON.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +16,7 @@
 
 #include "cunit_main.h"
 #include "hvd/mock.h"
+#include "run_cmd.h"
 #include "zone/zone_test_files.h"
 #include "zone_json.h"
 #include "zone_layout.h"
@@ -42,20 +45,13 @@ static const char *bin(void)
 static int hvisor(const char *mock, const char *args, bool stdout_only,
 		  char **out)
 {
-	static char buf[65536];
 	char cmd[2048];
 
 	snprintf(cmd, sizeof cmd,
 		 "cd %s && HVISOR_MOCK='%s' timeout " CHILD_TIMEOUT " %s %s %s",
 		 tmpdir, mock, bin(), args,
 		 stdout_only ? "2>/dev/null" : "2>&1");
-	FILE *p = popen(cmd, "r");
-	CU_ASSERT_FATAL(p != NULL);
-	size_t n = fread(buf, 1, sizeof buf - 1, p);
-	buf[n] = '\0';
-	int status = pclose(p);
-	*out = buf;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+	return run_cmd(cmd, out);
 }
 
 static int write_file(const char *path, const void *data, size_t len)
@@ -353,17 +349,97 @@ static void test_config_error_exit_2(void)
 			2);
 	CU_ASSERT_PTR_NOT_NULL(
 		strstr(out, "nosuch.json: cannot open: No such file"));
-	/* Parsed, but not loaded yet: refused, nothing started. */
-	CU_ASSERT_EQUAL(hvisor(hvd_mock_socket_path(m),
-			       "zone start modules.json", false, &out),
-			2);
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, "modules: loading it is not "
-					   "supported by this build yet"));
 	CU_ASSERT_FALSE(hvd_mock_zone_running(m, 1));
 	CU_ASSERT_EQUAL(hvisor("/nonexistent/hvisor.sock",
 			       "zone start --dry-run modules.json", true, &out),
 			0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "module m: "));
+	hvd_mock_free(m);
+}
+
+/* modules[] through the real binary: the module lands where it says. */
+static void test_modules_loaded(void)
+{
+	struct hvd_mock *m = new_mock();
+	char args[256], *out;
+
+	snprintf(args, sizeof args, "zone start %s/modules.json", tmpdir);
+	CU_ASSERT_EQUAL(hvisor(hvd_mock_socket_path(m), args, false, &out), 0);
+	CU_ASSERT_TRUE(hvd_mock_zone_running(m, 1));
+	const uint8_t *mod = hvd_mock_guest_ptr(m, 1, 0x50300000, KERNEL_BYTES);
+	CU_ASSERT_FATAL(mod != NULL);
+	CU_ASSERT_EQUAL(memcmp(mod, kernel, KERNEL_BYTES), 0);
+	hvd_mock_free(m);
+}
+
+static void fill(uint8_t *buf, size_t len, unsigned seed)
+{
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (uint8_t)(i * seed + 1);
+}
+
+/* The published qemu-x86_64 zone through the real binary: boot.bin, setup,
+ * the command line and the kernel land at their host addresses; the ECAM
+ * base the hypervisor reports replaces pci_config[0]'s (x86 pci_config
+ * starts at byte 2456 in both layouts); every other byte is what the
+ * in-process encoder writes for the file. */
+static void test_x86_boot_files(void)
+{
+	static uint8_t boot[0x300], setup_bin[0x2800], vmlinux[0x6000];
+	static uint8_t want[ZONE_CONFIG_MAX_SIZE];
+	char src[PATH_MAX], args[PATH_MAX + 16], path[PATH_MAX], cwd[PATH_MAX];
+	char *out;
+	size_t len = 0;
+
+	fill(boot, sizeof boot, 3);
+	fill(setup_bin, sizeof setup_bin, 5);
+	fill(vmlinux, sizeof vmlinux, 7);
+	snprintf(path, sizeof path, "%s/boot.bin", tmpdir);
+	CU_ASSERT_FATAL(write_file(path, boot, sizeof boot) == 0);
+	snprintf(path, sizeof path, "%s/setup.bin", tmpdir);
+	CU_ASSERT_FATAL(write_file(path, setup_bin, sizeof setup_bin) == 0);
+	snprintf(path, sizeof path, "%s/vmlinux.bin", tmpdir);
+	CU_ASSERT_FATAL(write_file(path, vmlinux, sizeof vmlinux) == 0);
+	snprintf(src, sizeof src,
+		 "%s/hvisor-tool/examples/qemu-x86_64/zone1_linux.json",
+		 ZONE_PUBLISHED_DIR);
+	/* The file names its images relative to the working directory. */
+	CU_ASSERT_FATAL(getcwd(cwd, sizeof cwd) && chdir(tmpdir) == 0);
+	size_t want_len = expected_bytes(src, want);
+	CU_ASSERT_FATAL(chdir(cwd) == 0);
+	uint64_t ecam = 0xb0000000;
+	memcpy(want + 2456, &ecam, sizeof ecam);
+
+	struct hvd_mock *m = hvd_mock_new();
+	CU_ASSERT_FATAL(m != NULL);
+	CU_ASSERT_FATAL(hvd_mock_add_ram(m, 1, 0x40300000, 0, 0xe0000) == 0);
+	CU_ASSERT_FATAL(
+		hvd_mock_add_ram(m, 1, 0x40400000, 0x100000, 0x100000) == 0);
+	hvd_mock_set_ecam_base(m, ecam);
+	snprintf(args, sizeof args, "zone start %s", src);
+	CU_ASSERT_EQUAL(hvisor(hvd_mock_socket_path(m), args, false, &out), 0);
+	uint8_t *got = hvd_mock_zone_bytes(m, 1, &len);
+	CU_ASSERT_FATAL(got != NULL);
+	CU_ASSERT_EQUAL(len, want_len);
+	CU_ASSERT_EQUAL(memcmp(got, want, len < want_len ? len : want_len), 0);
+	free(got);
+	const char *cmdline = hvd_mock_guest_ptr(m, 1, 0xc000, 0x200);
+	CU_ASSERT_FATAL(cmdline != NULL);
+	CU_ASSERT_PTR_NOT_NULL(
+		strstr(cmdline, "console=hvc0 pci=pcie_scan_all"));
+	CU_ASSERT_EQUAL(memcmp(hvd_mock_guest_ptr(m, 1, 0x8000, sizeof boot),
+			       boot, sizeof boot),
+			0);
+	CU_ASSERT_EQUAL(
+		memcmp(hvd_mock_guest_ptr(m, 1, 0xd000, sizeof setup_bin),
+		       setup_bin, sizeof setup_bin),
+		0);
+	CU_ASSERT_EQUAL(
+		memcmp(hvd_mock_guest_ptr(m, 1, 0x100000, sizeof vmlinux),
+		       vmlinux, sizeof vmlinux),
+		0);
+	/* Not a multiboot2 zone: no boot mode was sent. */
+	CU_ASSERT_EQUAL(hvd_mock_boot_mode(m, NULL, NULL, NULL), -ENOENT);
 	hvd_mock_free(m);
 }
 
@@ -461,9 +537,10 @@ static int setup(void)
 
 static void cleanup(void)
 {
-	static const char *const names[] = {"Image",      "linux2.dtb",
-					    "zone.json",  "overlap.json",
-					    "older.json", "noimages.json"};
+	static const char *const names[] = {
+		"Image",      "linux2.dtb",    "zone.json",    "overlap.json",
+		"older.json", "noimages.json", "modules.json", "boot.bin",
+		"setup.bin",  "vmlinux.bin"};
 	char path[128];
 
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
@@ -488,6 +565,8 @@ int main(void)
 		 test_layout_follows_hypervisor},
 		{"--dry-run and --dump-config", test_dry_run},
 		{"zone file errors exit 2", test_config_error_exit_2},
+		{"modules[] loaded", test_modules_loaded},
+		{"x86 boot files and ECAM base", test_x86_boot_files},
 		{"usage errors exit 2", test_usage_exit_2},
 		{NULL, NULL},
 	};

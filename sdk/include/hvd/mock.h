@@ -204,6 +204,83 @@ typedef void (*hvd_mock_irq_fn)(void *ctx, uint32_t zone, uint32_t irq);
 void hvd_mock_set_irq_callback(struct hvd_mock *m, hvd_mock_irq_fn fn,
 			       void *ctx);
 
+/* ---- Hypervisor generations (appended: LoongArch lines, x86 zones) ----- */
+
+/* Interrupt models the mock can play (what the daemon asks it for):
+ *   EDGE            every res_list entry is one interrupt (default)
+ *   LOONGARCH_V04   hvisor v0.4: never signals the wake-up eventfd; an
+ *                   injection sets the zone's line (replacing the one set
+ *                   before), CLEAR_INJECT_IRQ drops every guest line
+ *   LOONGARCH_LINE  current LoongArch: an injection raises (zone, irq),
+ *                   DEASSERT_IRQ (zone, irq) drops it */
+#define HVD_MOCK_IRQ_EDGE           0
+#define HVD_MOCK_IRQ_LOONGARCH_V04  1
+#define HVD_MOCK_IRQ_LOONGARCH_LINE 2
+int hvd_mock_set_irq_model(struct hvd_mock *m, int model);
+/* Whether the guest line (zone, irq) is up (LoongArch models). */
+bool hvd_mock_irq_line(struct hvd_mock *m, uint32_t zone, uint32_t irq);
+/* How many CLEAR_INJECT_IRQ and DEASSERT_IRQ requests were served. */
+uint64_t hvd_mock_line_drops(struct hvd_mock *m);
+/* Refuse the next `n` DEASSERT_IRQ requests with -EIO. */
+void hvd_mock_fail_deassert(struct hvd_mock *m, unsigned n);
+/* The ECAM base GET_ECAM_BASE reports (default 0: none). */
+void hvd_mock_set_ecam_base(struct hvd_mock *m, uint64_t base);
+/* The last SET_BOOT_MODE: 0 and the fields, or -ENOENT when none came. */
+int hvd_mock_boot_mode(struct hvd_mock *m, uint32_t *zone_id,
+		       uint32_t *multiboot_enabled, uint64_t *mbi_paddr);
+
+/* ---- The Linux-like guest (appended; benchmarks, issue 16) ------------- */
+
+/* How the guest driver learns of completions. */
+enum hvd_guest_model {
+	/* The harness default: hvd_guest_vq_wait_used watches the used ring
+	 * for ~50 us before sleeping on the interrupt, and never touches
+	 * InterruptStatus on its own. Helps the device; not what Linux does. */
+	HVD_GUEST_POLLING = 0,
+	/* What a Linux 6.1 guest does (docs/harness-guest.md): a completion
+	 * is only seen after an interrupt. Each interrupt taken costs a read
+	 * of InterruptStatus and a write of InterruptACK, both through the
+	 * bridge (virtio_mmio's vm_interrupt), then the queues' handlers
+	 * drain their used rings. An interrupt that arrives while the guest
+	 * thread is busy is taken at its next hvd_guest_vq_get_used or
+	 * hvd_guest_vq_wait_used; several in between merge into one, as a
+	 * pending interrupt line does. */
+	HVD_GUEST_LINUX = 1,
+};
+/* Choose the model of `d` (any time; -EINVAL for an unknown model). */
+int hvd_guest_set_model(struct hvd_guest_dev *d, enum hvd_guest_model model);
+/* Interrupts `d` took through the vm_interrupt path (Linux model). */
+uint64_t hvd_guest_interrupts_taken(struct hvd_guest_dev *d);
+/* The feature bits Linux 6.1's driver for virtio device type `device_id`
+ * accepts when offered: its own table plus the transport bits virtio_ring
+ * keeps, without RING_PACKED (this driver has split rings only). Device
+ * types without a table here get the transport bits alone. Pass it to
+ * hvd_guest_negotiate to negotiate what Linux would. */
+uint64_t hvd_guest_linux_features(uint32_t device_id);
+
+/* ---- Fake SCMI providers (appended; virtio-scmi, issue 15) ------------- */
+
+/* What the kernel module's SCMI ioctls (32 clock, 33 reset, 34 power)
+ * drive in the mock: module ids 0..N-1 of each kind. Clock i starts
+ * disabled at (i + 1) MHz, resets deasserted, power domains off. */
+#define HVD_MOCK_SCMI_CLOCKS  32u
+#define HVD_MOCK_SCMI_RESETS  32u
+#define HVD_MOCK_SCMI_DOMAINS 16u
+/* The state "the kernel" holds; -ENOENT for an id out of range. NULL
+ * pointers are skipped. */
+int hvd_mock_scmi_clock(struct hvd_mock *m, uint32_t id, uint64_t *rate,
+			bool *enabled);
+/* `pulses`: autonomous resets done. */
+int hvd_mock_scmi_reset(struct hvd_mock *m, uint32_t id, bool *asserted,
+			uint32_t *pulses);
+int hvd_mock_scmi_power(struct hvd_mock *m, uint32_t id, bool *on);
+/* SCMI ioctls served so far. */
+uint64_t hvd_mock_scmi_calls(struct hvd_mock *m);
+/* Refuse the next `n` SCMI ioctls with -EIO. */
+void hvd_mock_scmi_fail(struct hvd_mock *m, unsigned n);
+/* The phandle the last SET_PHANDLE of request `which` (32..34) gave, or 0. */
+uint32_t hvd_mock_scmi_phandle(struct hvd_mock *m, unsigned which);
+
 #ifdef __cplusplus
 }
 #endif

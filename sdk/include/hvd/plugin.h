@@ -42,7 +42,7 @@ extern "C" {
  * Same major and plugin minor <= host minor loads. Appending a member to a
  * table bumps the minor; any other change bumps the major. */
 #define HVD_ABI_MAJOR 1
-#define HVD_ABI_MINOR 0
+#define HVD_ABI_MINOR 2
 
 /* Name of the one exported symbol. */
 #define HVD_PLUGIN_SYMBOL "hvd_plugin_descriptor"
@@ -69,7 +69,12 @@ struct hvd_device_info {
 	 * in transport_features_off. */
 	uint64_t features;
 	uint64_t transport_features_off;
-	uint64_t reserved[4];
+	/* ABI 1.1: the virtio device id of this instance, when the plugin
+	 * serves several kinds (a vhost-user frontend); 0 means the
+	 * descriptor's device_id. A 1.0 host ignores it. */
+	uint32_t device_id;
+	uint32_t reserved1;
+	uint64_t reserved[3];
 };
 
 #define HVD_MAX_QUEUES 64
@@ -141,6 +146,32 @@ enum hvd_log_level {
 #define HVD_EV_OUT 0x004u
 #define HVD_EV_ERR 0x008u
 #define HVD_EV_HUP 0x010u
+
+/* ABI 1.1: one RAM region of the device's zone, as a process other than
+ * the daemon can map it (see mem_region). */
+struct hvd_mem_region {
+	uint64_t gpa;  /* guest-physical start */
+	uint64_t size; /* bytes */
+	void *hva;     /* where the daemon maps it */
+	/* A file that maps the region at fd_offset ([fd_offset, +size) of the
+	 * file is the region), borrowed: valid until destroy(), never closed by
+	 * the plugin; -1 when the region has no such file. */
+	int fd;
+	uint32_t reserved0;
+	uint64_t fd_offset;
+	uint64_t reserved[2];
+};
+
+/* ABI 1.1: what the driver programmed for one queue (see vq_layout). */
+struct hvd_vq_layout {
+	uint16_t num; /* QueueNum */
+	uint8_t ready;
+	uint8_t reserved0[5];
+	uint64_t desc_gpa;  /* QueueDesc */
+	uint64_t avail_gpa; /* QueueDriver */
+	uint64_t used_gpa;  /* QueueDevice */
+	uint64_t reserved[2];
+};
 
 typedef void (*hvd_watch_cb)(void *opaque, int fd, uint32_t events);
 typedef void (*hvd_timer_cb)(void *opaque);
@@ -251,6 +282,31 @@ struct hvd_host_services {
 	/* Human-readable name of the device, e.g. "zone1 blk@0xa003c00". */
 	const char *(*name)(struct hvd_device *dev);
 
+	/* ---- Appended in ABI 1.1: devices whose rings another process
+	 * serves (vhost-user). Check with HVD_HOST_HAS first. ---- */
+	/* RAM region `index` of the zone (0, 1, ... in gpa order): 0 and *out
+	 * filled, -ENOENT past the last one. */
+	int (*mem_region)(struct hvd_device *dev, unsigned index,
+			  struct hvd_mem_region *out);
+	/* The queue's size, ready bit and ring addresses as the driver wrote
+	 * them. Stable from activate() until reset(). */
+	void (*vq_layout)(struct hvd_vq *vq, struct hvd_vq_layout *out);
+	/* Set the used-buffer bit of InterruptStatus and inject the device's
+	 * interrupt, unconditionally (whoever owns the ring has already
+	 * applied the driver's suppression). Any thread. */
+	void (*vring_interrupt)(struct hvd_device *dev);
+
+	/* ---- Appended in ABI 1.2: requests a device forwards to the zone-0
+	 * kernel module. Check with HVD_HOST_HAS first. ---- */
+	/* SCMI request `which` (32 clock, 33 reset, 34 power: the ioctl
+	 * numbers of /dev/hvisor) with its argument struct `arg` of exactly
+	 * `len` bytes, updated in place with the answer (layouts:
+	 * docs/scmi.md). 0 or -errno from the kernel; -ENODEV when the daemon
+	 * has no hypervisor port. Blocks until answered: call it from a
+	 * timer or watch callback, not from the dispatch thread. */
+	int (*hv_scmi)(struct hvd_device *dev, unsigned which, void *arg,
+		       uint32_t len);
+
 	void *reserved[8];
 };
 
@@ -301,7 +357,7 @@ struct hvd_plugin_descriptor {
 	}
 
 /* Layout guards: an accidental change to a public struct fails the build.
- * The numbers are those of ABI 1.0 on LP64 targets (what hvisor runs on).
+ * The numbers are those of ABI 1.2 on LP64 targets (what hvisor runs on).
  * A deliberate change follows sdk/abi/README.md: appending bumps the
  * minor, anything else the major, and the ABI baseline is regenerated
  * with `./dev abi-update`. */
@@ -320,7 +376,9 @@ HVD_ASSERT_OFFSET(hvd_device_info, reserved0, 10);
 HVD_ASSERT_OFFSET(hvd_device_info, config_size, 12);
 HVD_ASSERT_OFFSET(hvd_device_info, features, 16);
 HVD_ASSERT_OFFSET(hvd_device_info, transport_features_off, 24);
-HVD_ASSERT_OFFSET(hvd_device_info, reserved, 32);
+HVD_ASSERT_OFFSET(hvd_device_info, device_id, 32);
+HVD_ASSERT_OFFSET(hvd_device_info, reserved1, 36);
+HVD_ASSERT_OFFSET(hvd_device_info, reserved, 40);
 HVD_ASSERT_SIZE(hvd_device_ops, 72);
 HVD_ASSERT_OFFSET(hvd_device_ops, size, 0);
 HVD_ASSERT_OFFSET(hvd_device_ops, reserved0, 4);
@@ -375,7 +433,16 @@ HVD_ASSERT_OFFSET(hvd_host_services, watch_remove, 200);
 HVD_ASSERT_OFFSET(hvd_host_services, timer_add, 208);
 HVD_ASSERT_OFFSET(hvd_host_services, timer_cancel, 216);
 HVD_ASSERT_OFFSET(hvd_host_services, name, 224);
-HVD_ASSERT_OFFSET(hvd_host_services, reserved, 232);
+HVD_ASSERT_OFFSET(hvd_host_services, mem_region, 232);
+HVD_ASSERT_OFFSET(hvd_host_services, vq_layout, 240);
+HVD_ASSERT_OFFSET(hvd_host_services, vring_interrupt, 248);
+HVD_ASSERT_OFFSET(hvd_host_services, hv_scmi, 256);
+HVD_ASSERT_OFFSET(hvd_host_services, reserved, 264);
+HVD_ASSERT_SIZE(hvd_mem_region, 56);
+HVD_ASSERT_OFFSET(hvd_mem_region, fd, 24);
+HVD_ASSERT_OFFSET(hvd_mem_region, fd_offset, 32);
+HVD_ASSERT_SIZE(hvd_vq_layout, 48);
+HVD_ASSERT_OFFSET(hvd_vq_layout, desc_gpa, 8);
 HVD_ASSERT_SIZE(hvd_plugin_descriptor, 88);
 HVD_ASSERT_OFFSET(hvd_plugin_descriptor, abi_major, 0);
 HVD_ASSERT_OFFSET(hvd_plugin_descriptor, abi_minor, 4);

@@ -74,6 +74,19 @@ rig_rebind() {
 	rig_wait 10 test -e "$1/driver"
 }
 
+# rig_netif DEV: the network interface of virtio-net device DEV.
+rig_netif() {
+	ls "$1/net" 2>/dev/null | head -n1
+}
+
+# rig_net_up DEV ADDR/PREFIX: waits for DEV's interface, brings it up with
+# that address.
+rig_net_up() {
+	rig_wait 10 test -n "$(rig_netif "$1")" || return 1
+	ifc=$(rig_netif "$1")
+	ip link set "$ifc" up && ip addr add "$2" dev "$ifc"
+}
+
 # One line per device for the host: window, device id, status, features
 # (the driver's negotiated set, bit 0 first), compared with the daemon log.
 rig_report_features() {
