@@ -3,8 +3,8 @@
  * Feature negotiation against every device type (virtio 1.2 2.2.1/2.2.2):
  * a driver that accepts a bit the device never offered gets FEATURES_OK
  * refused (it reads back clear), whatever the plugin; the offer itself is
- * accepted. One daemon serves blk, net, console, rng, testdev and the SDK's
- * input example side by side; each test drives one of them.
+ * accepted. One daemon serves blk, net, console, rng, testdev, the SDK's
+ * input example, scmi and gpu side by side; each test drives one of them.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,7 +22,16 @@
 
 /* Device i sits at BASE + i * 0x200 with irq IRQ_BASE + i. */
 #define BASE 0xa000000ull
-enum { DEV_BLK, DEV_NET, DEV_CONSOLE, DEV_RNG, DEV_TESTDEV, DEV_INPUT };
+enum {
+	DEV_BLK,
+	DEV_NET,
+	DEV_CONSOLE,
+	DEV_RNG,
+	DEV_TESTDEV,
+	DEV_INPUT,
+	DEV_SCMI,
+	DEV_GPU
+};
 
 static struct fixture fx;
 static char dir[64];
@@ -61,33 +70,29 @@ static int start(void)
 	close(fd);
 	if (!input_plugin(input, sizeof input))
 		return -1;
-#define DEV(i) "\"addr\": \"0x%llx\", \"len\": \"0x200\", \"irq\": %u"
-#define AT(i)  BASE + (i)*0x200ull, IRQ_BASE + (i)
-	snprintf(
-		devices, sizeof devices,
-		"{\"type\": \"blk\", " DEV(
-			0) ", \"img\": \"%s\"}, "
-			   "{\"type\": \"net\", " DEV(
-				   1) ", \"backend\": \"socket\", "
-				      "\"path\": \"%s/net\", \"peer\": "
-				      "\"%s/peer\"}, "
-				      "{\"type\": \"console\", " DEV(
-					      2) ", \"backend\": \"socket\", "
-						 "\"path\": \"%s/console\"}, "
-						 "{\"type\": \"rng\", " DEV(
-							 3) "}, "
-							    "{\"type\": "
-							    "\"testdev\", " DEV(
-								    4) "}, "
-								       "{\"type"
-								       "\": "
-								       "\"input"
-								       "\","
-								       " " DEV(5) ", \"plugin\": \"%s\"}",
-		AT(DEV_BLK), img, AT(DEV_NET), dir, dir, AT(DEV_CONSOLE), dir,
-		AT(DEV_RNG), AT(DEV_TESTDEV), AT(DEV_INPUT), input);
-#undef DEV
-#undef AT
+	char extra[DEV_GPU + 1][256] = {{0}};
+	snprintf(extra[DEV_BLK], sizeof extra[0], ", \"img\": \"%s\"", img);
+	snprintf(extra[DEV_NET], sizeof extra[0],
+		 ", \"backend\": \"socket\", \"path\": \"%s/net\", "
+		 "\"peer\": \"%s/peer\"",
+		 dir, dir);
+	snprintf(extra[DEV_CONSOLE], sizeof extra[0],
+		 ", \"backend\": \"socket\", \"path\": \"%s/console\"", dir);
+	snprintf(extra[DEV_INPUT], sizeof extra[0], ", \"plugin\": \"%.200s\"",
+		 input);
+	snprintf(extra[DEV_GPU], sizeof extra[0],
+		 ", \"width\": 640, \"height\": 480");
+	static const char *const types[] = {"blk",  "net",     "console",
+					    "rng",  "testdev", "input",
+					    "scmi", "gpu"};
+	size_t len = 0;
+	for (unsigned i = 0; i <= DEV_GPU; i++)
+		len += (size_t)snprintf(
+			devices + len, sizeof devices - len,
+			"%s{\"type\": \"%s\", \"addr\": \"0x%llx\", \"len\": "
+			"\"0x200\", \"irq\": %u%s}",
+			i ? ", " : "", types[i], BASE + i * 0x200ull,
+			IRQ_BASE + i, extra[i]);
 	return fixture_start(&fx, devices);
 }
 
@@ -199,6 +204,16 @@ static void test_input(void)
 	check_device(DEV_INPUT, VIRTIO_ID_INPUT);
 }
 
+static void test_scmi(void)
+{
+	check_device(DEV_SCMI, 32 /* VIRTIO_ID_SCMI */);
+}
+
+static void test_gpu(void)
+{
+	check_device(DEV_GPU, VIRTIO_ID_GPU);
+}
+
 int main(void)
 {
 	static const struct cunit_test tests[] = {
@@ -208,6 +223,8 @@ int main(void)
 		{"2.2.2 rng refuses features never offered", test_rng},
 		{"2.2.2 testdev refuses features never offered", test_testdev},
 		{"2.2.2 input refuses features never offered", test_input},
+		{"2.2.2 scmi refuses features never offered", test_scmi},
+		{"2.2.2 gpu refuses features never offered", test_gpu},
 		{NULL, NULL},
 	};
 	return cunit_run("features", tests);
