@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# CI stage: every test suite under ThreadSanitizer (./dev tsan); any data
+# CI stage: the thread-heavy suites under ThreadSanitizer (./dev tsan); any data
 # race, lock-order inversion or thread leak fails it.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
