@@ -405,11 +405,19 @@ void device_destroy(struct device *dev)
 {
 	if (!dev)
 		return;
+	/* destroy() under the callback lock too, as hvd/plugin.h promises for
+	 * every callback: the event loop still runs (daemon_destroy stops it
+	 * after the devices), and a watch or timer callback of this device
+	 * that fired meanwhile must wait, then find its watch removed by
+	 * destroy(), instead of running beside it. Without the lock, a console
+	 * client connecting during shutdown ran the accept callback on a
+	 * port whose scrollback destroy() had just freed (found by the
+	 * console fuzz corpus replayed under ./dev asan). */
 	pthread_mutex_lock(&dev->cb_lock);
 	device_reset(dev);
-	pthread_mutex_unlock(&dev->cb_lock);
 	if (dev->plugin->ops.destroy)
 		dev->plugin->ops.destroy(dev->state);
+	pthread_mutex_unlock(&dev->cb_lock);
 	for (unsigned i = 0; i < dev->info.num_queues; i++)
 		vq_destroy(&dev->vqs[i]);
 	free(dev->vqs);

@@ -46,8 +46,9 @@ struct device {
 	uint32_t driver_features_sel;
 	uint32_t queue_sel;
 	uint64_t offered_features;
-	uint64_t driver_features;    /* as written, masked to offered */
+	uint64_t driver_features;    /* as written (checked at FEATURES_OK) */
 	uint64_t features;           /* negotiated once FEATURES_OK stuck */
+	bool driver_features_high;   /* a bit >= 64 was accepted */
 	bool activated;              /* plugin activate() succeeded */
 	uint64_t bad_accesses;       /* rate-limits warnings */
 	uint64_t needs_reset_events; /* atomic: device_fail from any thread */

@@ -63,6 +63,7 @@ void device_reset(struct device *dev)
 	dev->driver_features_sel = 0;
 	dev->queue_sel = 0;
 	dev->driver_features = 0;
+	dev->driver_features_high = false;
 	dev->features = 0;
 }
 
@@ -170,8 +171,19 @@ uint64_t device_mmio_read(struct device *dev, uint64_t offset, unsigned size)
 	}
 }
 
+/* Virtio 1.2 2.2.1/2.2.2: the driver may accept only a subset of the offer,
+ * and a device that cannot use what was accepted must not set FEATURES_OK.
+ * Bits never offered (e.g. RING_PACKED written as "every bit") make the set
+ * invalid: masking them would leave driver and device disagreeing about the
+ * ring format, so the whole set is refused. */
 static bool features_acceptable(struct device *dev, uint64_t features)
 {
+	uint64_t unoffered = features & ~dev->offered_features;
+	if (unoffered || dev->driver_features_high) {
+		driver_bug(dev, "accepted features never offered, refused",
+			   features, unoffered);
+		return false;
+	}
 	if (!(features & (1ull << VIRTIO_F_VERSION_1))) {
 		driver_bug(dev, "legacy driver (no VERSION_1) refused",
 			   features, 0);
@@ -359,14 +371,17 @@ void device_mmio_write(struct device *dev, uint64_t offset, unsigned size,
 				   value, dev->driver_features_sel);
 			break;
 		}
-		if (dev->driver_features_sel > 1)
+		if (dev->driver_features_sel > 1) {
+			/* Bits 64 and up: we never offer any. */
+			if (value)
+				dev->driver_features_high = true;
 			break;
+		}
 		{
 			unsigned shift = dev->driver_features_sel * 32;
 			uint64_t mask = 0xffffffffull << shift;
 			dev->driver_features = (dev->driver_features & ~mask) |
-					       (((uint64_t)value << shift) &
-						dev->offered_features);
+					       ((uint64_t)value << shift);
 		}
 		break;
 	case VIRTIO_MMIO_QUEUE_SEL:

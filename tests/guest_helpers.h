@@ -25,6 +25,50 @@ static inline struct device *the_device(void)
 							       */
 }
 
+/* A field of the device or of its queue i, read under the lock its writer
+ * holds (cb_lock / vq->lock). The register round trip that came before
+ * already ordered it, but through the double-mapped bridge page, which
+ * ThreadSanitizer cannot see (./dev tsan); the lock it can. */
+#define DEV_FIELD(field)                              \
+	__extension__({                               \
+		struct device *d_ = the_device();     \
+		pthread_mutex_lock(&d_->cb_lock);     \
+		__typeof__(d_->field) v_ = d_->field; \
+		pthread_mutex_unlock(&d_->cb_lock);   \
+		v_;                                   \
+	})
+#define VQ_FIELD(i, field)                                      \
+	__extension__({                                         \
+		struct virtqueue *q_ = &the_device()->vqs[(i)]; \
+		pthread_mutex_lock(&q_->lock);                  \
+		__typeof__(q_->field) v_ = q_->field;           \
+		pthread_mutex_unlock(&q_->lock);                \
+		v_;                                             \
+	})
+
+/* The testdev alone in zone 1 at TESTDEV_BASE, irq TESTDEV_IRQ; sets fx and
+ * gd (test_mmio.c, test_conformance.c). */
+#define TESTDEV_BASE 0xa003c00ull
+#define TESTDEV_IRQ  77u
+
+static inline void testdev_start(void)
+{
+	memset(&fx, 0, sizeof fx);
+	int err = fixture_start(&fx, "{\"type\": \"testdev\", \"addr\": "
+				     "\"0xa003c00\", \"len\": \"0x200\", "
+				     "\"irq\": 77}");
+	CU_ASSERT_FATAL(err == 0);
+	gd = hvd_guest_open(fx.mock, 1, TESTDEV_BASE, TESTDEV_IRQ);
+	CU_ASSERT_FATAL(gd != NULL);
+}
+
+static inline void testdev_stop(void)
+{
+	hvd_guest_close(gd);
+	gd = NULL;
+	fixture_stop(&fx);
+}
+
 static inline uint32_t reg(uint32_t off)
 {
 	return hvd_guest_reg_read(gd, off);

@@ -229,7 +229,7 @@ static void run_bad_case(const struct bad_case *c)
 	CU_ASSERT_EQUAL(reg(VIRTIO_MMIO_INTERRUPT_STATUS), DEVICE_INT_CONFIG);
 	CU_ASSERT_EQUAL(reg(VIRTIO_MMIO_CONFIG_GENERATION), gen + 1);
 	CU_ASSERT_EQUAL(used_idx(vq), 0);
-	CU_ASSERT(the_device()->vqs[0].broken);
+	CU_ASSERT(VQ_FIELD(0, broken));
 
 	/* The other device serves right away; then the count is exact: one
 	 * configuration interrupt and no used-buffer one. */
@@ -247,7 +247,7 @@ static void run_bad_case(const struct bad_case *c)
 	CU_ASSERT_EQUAL(reg(VIRTIO_MMIO_STATUS), 0);
 	CU_ASSERT_EQUAL(reg(VIRTIO_MMIO_INTERRUPT_STATUS), 0);
 	vq = bring_up(c->features, NULL);
-	CU_ASSERT_FALSE(the_device()->vqs[0].broken);
+	CU_ASSERT_FALSE(VQ_FIELD(0, broken));
 	CU_ASSERT_EQUAL(echo_once(vq, "recovered", false), 0);
 	if (c->features & F_INDIRECT)
 		CU_ASSERT_EQUAL(echo_once(vq, "recovered, indirect", true), 0);
@@ -382,9 +382,9 @@ static void run_ring_case(const struct ring_case *c)
 	write_addr(VIRTIO_MMIO_QUEUE_AVAIL_LOW, avail);
 	write_addr(VIRTIO_MMIO_QUEUE_USED_LOW, used);
 	wreg(VIRTIO_MMIO_QUEUE_READY, 1);
-	CU_ASSERT_EQUAL(the_device()->vqs[0].desc_gpa, desc);
-	CU_ASSERT_EQUAL(the_device()->vqs[0].avail_gpa, avail);
-	CU_ASSERT_EQUAL(the_device()->vqs[0].used_gpa, used);
+	CU_ASSERT_EQUAL(VQ_FIELD(0, desc_gpa), desc);
+	CU_ASSERT_EQUAL(VQ_FIELD(0, avail_gpa), avail);
+	CU_ASSERT_EQUAL(VQ_FIELD(0, used_gpa), used);
 	/* Nothing is checked before DRIVER_OK. */
 	CU_ASSERT_FALSE(reg(VIRTIO_MMIO_STATUS) & S_RESET);
 
@@ -400,8 +400,8 @@ static void run_ring_case(const struct ring_case *c)
 	CU_ASSERT(st & S_RESET);
 	CU_ASSERT_EQUAL(hvd_guest_wait_irq(gd, irqs, FIX_TIMEOUT_MS), 0);
 	CU_ASSERT_EQUAL(reg(VIRTIO_MMIO_INTERRUPT_STATUS), DEVICE_INT_CONFIG);
-	CU_ASSERT_FALSE(the_device()->activated);
-	CU_ASSERT_FALSE(the_device()->vqs[0].started);
+	CU_ASSERT_FALSE(DEV_FIELD(activated));
+	CU_ASSERT_FALSE(VQ_FIELD(0, started));
 
 	/* A kick now is ignored, the daemon and the rng carry on. */
 	wreg(VIRTIO_MMIO_QUEUE_NOTIFY, 0);

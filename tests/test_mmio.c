@@ -10,31 +10,21 @@
 
 #include "guest_helpers.h"
 
-#define BASE        0xa003c00ull
-#define IRQ         77u
+#define BASE        TESTDEV_BASE
 #define F_DEV1      (1ull << 1)
 #define F_DEV2      (1ull << 2)
 #define F_INDIRECT  (1ull << VIRTIO_RING_F_INDIRECT_DESC)
 #define F_EVENT_IDX (1ull << VIRTIO_RING_F_EVENT_IDX)
 #define F_V1        (1ull << VIRTIO_F_VERSION_1)
 
-/* The testdev alone in zone 1; fx and gd come from guest_helpers.h. */
 static void setup(void)
 {
-	memset(&fx, 0, sizeof fx);
-	int err = fixture_start(&fx, "{\"type\": \"testdev\", \"addr\": "
-				     "\"0xa003c00\", \"len\": \"0x200\", "
-				     "\"irq\": 77}");
-	CU_ASSERT_FATAL(err == 0);
-	gd = hvd_guest_open(fx.mock, 1, BASE, IRQ);
-	CU_ASSERT_FATAL(gd != NULL);
+	testdev_start();
 }
 
 static void teardown(void)
 {
-	hvd_guest_close(gd);
-	gd = NULL;
-	fixture_stop(&fx);
+	testdev_stop();
 }
 
 static void test_identity(void)
@@ -93,18 +83,34 @@ static uint32_t features_ok(void)
 	return reg(VIRTIO_MMIO_STATUS);
 }
 
-static void test_negotiation_masks_to_offer(void)
+static void test_negotiation_refuses_unoffered(void)
 {
+	const uint64_t offer =
+		F_DEV1 | F_DEV2 | F_INDIRECT | F_EVENT_IDX | F_V1;
 	setup();
+	/* Every bit, RING_PACKED included: not a subset of the offer. */
 	begin();
 	write_features(~0ull);
+	CU_ASSERT_FALSE(features_ok() & VIRTIO_CONFIG_S_FEATURES_OK);
+	CU_ASSERT_EQUAL(DEV_FIELD(features), 0);
+	/* One bit too many is enough. */
+	begin();
+	write_features(offer | (1ull << VIRTIO_F_RING_PACKED));
+	CU_ASSERT_FALSE(features_ok() & VIRTIO_CONFIG_S_FEATURES_OK);
+	/* A bit above 63 (selector 2) was never offered either. */
+	begin();
+	write_features(offer);
+	wreg(VIRTIO_MMIO_DRIVER_FEATURES_SEL, 2);
+	wreg(VIRTIO_MMIO_DRIVER_FEATURES, 1);
+	CU_ASSERT_FALSE(features_ok() & VIRTIO_CONFIG_S_FEATURES_OK);
+	/* After a reset the exact offer is accepted... */
+	begin();
+	write_features(offer);
 	CU_ASSERT(features_ok() & VIRTIO_CONFIG_S_FEATURES_OK);
-	CU_ASSERT_EQUAL(the_device()->features,
-			F_DEV1 | F_DEV2 | F_INDIRECT | F_EVENT_IDX | F_V1);
-	/* Features are frozen once FEATURES_OK stuck. */
+	CU_ASSERT_EQUAL(DEV_FIELD(features), offer);
+	/* ...and frozen once FEATURES_OK stuck. */
 	write_features(F_V1);
-	CU_ASSERT_EQUAL(the_device()->features,
-			F_DEV1 | F_DEV2 | F_INDIRECT | F_EVENT_IDX | F_V1);
+	CU_ASSERT_EQUAL(DEV_FIELD(features), offer);
 	teardown();
 }
 
@@ -192,7 +198,7 @@ static void test_ring_addresses_64bit(void)
 	CU_ASSERT_EQUAL(reg(VIRTIO_MMIO_QUEUE_AVAIL_HIGH), 2);
 	CU_ASSERT_EQUAL(reg(VIRTIO_MMIO_QUEUE_USED_LOW), 0x33334000);
 	CU_ASSERT_EQUAL(reg(VIRTIO_MMIO_QUEUE_USED_HIGH), 3);
-	CU_ASSERT_EQUAL(the_device()->vqs[1].desc_gpa, 0x111112000ull);
+	CU_ASSERT_EQUAL(VQ_FIELD(1, desc_gpa), 0x111112000ull);
 	/* Queue 0 is untouched. */
 	wreg(VIRTIO_MMIO_QUEUE_SEL, 0);
 	CU_ASSERT_EQUAL(reg(VIRTIO_MMIO_QUEUE_DESC_LOW), 0);
@@ -215,7 +221,7 @@ static void test_queue_regs_frozen_while_ready(void)
 	wreg(VIRTIO_MMIO_QUEUE_DESC_LOW, 0x1000);
 	wreg(VIRTIO_MMIO_QUEUE_NUM, 8);
 	CU_ASSERT_EQUAL(reg(VIRTIO_MMIO_QUEUE_DESC_LOW), desc);
-	CU_ASSERT_EQUAL(the_device()->vqs[0].num, 16);
+	CU_ASSERT_EQUAL(VQ_FIELD(0, num), 16);
 	CU_ASSERT_EQUAL(reg(VIRTIO_MMIO_QUEUE_READY), 1);
 	teardown();
 }
@@ -258,7 +264,7 @@ static void test_reset_clears_everything(void)
 	wreg(VIRTIO_MMIO_QUEUE_SEL, 0);
 	CU_ASSERT_EQUAL(reg(VIRTIO_MMIO_QUEUE_READY), 0);
 	CU_ASSERT_EQUAL(reg(VIRTIO_MMIO_QUEUE_DESC_LOW), 0);
-	CU_ASSERT_EQUAL(the_device()->features, 0);
+	CU_ASSERT_EQUAL(DEV_FIELD(features), 0);
 	/* And the device comes back up. */
 	vq = bring_up(F_V1, NULL);
 	CU_ASSERT_EQUAL(echo_once(vq, "after reset", false), 0);
@@ -373,7 +379,7 @@ static void test_stale_chains_after_reset(void)
 	hvd_guest_vq_kick(held);
 	/* A register round trip after the kick: the notify was handled. */
 	reg(VIRTIO_MMIO_STATUS);
-	CU_ASSERT_EQUAL(the_device()->vqs[1].inflight, 2);
+	CU_ASSERT_EQUAL(VQ_FIELD(1, inflight), 2);
 	struct vring_used *old_used = hvd_guest_vq_used(held);
 	CU_ASSERT_EQUAL(hvd_guest_reset(gd), 0);
 	/* New rings; activate() pushes the two stale chains. */
@@ -432,8 +438,8 @@ int main(void)
 	static const struct cunit_test tests[] = {
 		{"identity registers", test_identity},
 		{"device features by selector", test_device_features},
-		{"negotiation masked to the offer",
-		 test_negotiation_masks_to_offer},
+		{"negotiation refuses features never offered",
+		 test_negotiation_refuses_unoffered},
 		{"negotiation refusals", test_negotiation_refusals},
 		{"queue select bounds", test_queue_select_bounds},
 		{"QueueNum validation", test_queue_num_validation},

@@ -47,7 +47,7 @@ static void test_wraparound(void)
 	wreg(VIRTIO_MMIO_QUEUE_SEL, 0);
 	CU_ASSERT_EQUAL(reg(VIRTIO_MMIO_QUEUE_NUM_MAX), 8);
 	struct hvd_guest_vq *vq = bring_up_sized(F_V1, 8, NULL);
-	CU_ASSERT_EQUAL(the_device()->vqs[0].num, 8);
+	CU_ASSERT_EQUAL(VQ_FIELD(0, num), 8);
 
 	struct wrap_slot s[WRAP_BATCH];
 	for (unsigned i = 0; i < WRAP_BATCH; i++) {
@@ -126,8 +126,8 @@ static void test_wraparound(void)
 	CU_ASSERT(done >= WRAP_ROUNDS);
 	CU_ASSERT_EQUAL(wraps, 1);
 	CU_ASSERT_EQUAL(used_idx(vq), (uint16_t)WRAP_ROUNDS); /* 464 */
-	CU_ASSERT_EQUAL(the_device()->vqs[0].used_idx, (uint16_t)WRAP_ROUNDS);
-	CU_ASSERT_EQUAL(the_device()->vqs[0].last_avail, (uint16_t)WRAP_ROUNDS);
+	CU_ASSERT_EQUAL(VQ_FIELD(0, used_idx), (uint16_t)WRAP_ROUNDS);
+	CU_ASSERT_EQUAL(VQ_FIELD(0, last_avail), (uint16_t)WRAP_ROUNDS);
 	CU_ASSERT_FALSE(reg(VIRTIO_MMIO_STATUS) & S_RESET);
 	/* Still a normal queue after the wrap. */
 	CU_ASSERT_EQUAL(echo_once(vq, "after the wrap", false), 0);
@@ -191,7 +191,7 @@ static void test_indirect_multi_segment(void)
 {
 	setup();
 	struct hvd_guest_vq *vq = bring_up(F_V1 | F_INDIRECT, NULL);
-	CU_ASSERT(the_device()->vqs[0].indirect);
+	CU_ASSERT(VQ_FIELD(0, indirect));
 	struct vring_desc *desc = hvd_guest_vq_desc(vq);
 
 	/* One indirect chain: one ring slot pointing at a 6-entry table. */
@@ -303,7 +303,7 @@ static void test_event_idx(void)
 {
 	setup();
 	struct hvd_guest_vq *vq = bring_up(F_V1 | F_EVENT_IDX, NULL);
-	CU_ASSERT(the_device()->vqs[0].event_idx);
+	CU_ASSERT(VQ_FIELD(0, event_idx));
 
 	/* One round trip first, so the device has signalled once and
 	 * used_event alone decides from here on. */
@@ -351,7 +351,7 @@ static void test_no_interrupt_flag(void)
 {
 	setup();
 	struct hvd_guest_vq *vq = bring_up(F_V1, NULL);
-	CU_ASSERT_FALSE(the_device()->vqs[0].event_idx);
+	CU_ASSERT_FALSE(VQ_FIELD(0, event_idx));
 	hvd_guest_vq_interrupts(vq, false);
 	CU_ASSERT(hvd_guest_vq_avail(vq)->flags & VRING_AVAIL_F_NO_INTERRUPT);
 	irq_fence();
@@ -399,8 +399,8 @@ static void test_reset_with_held_chains(void)
 	}
 	CU_ASSERT_EQUAL(hvd_guest_vq_kick(held), 1);
 	sync_daemon();
-	CU_ASSERT_EQUAL(the_device()->vqs[1].inflight, 5);
-	CU_ASSERT_EQUAL(the_device()->vqs[1].last_avail, 5);
+	CU_ASSERT_EQUAL(VQ_FIELD(1, inflight), 5);
+	CU_ASSERT_EQUAL(VQ_FIELD(1, last_avail), 5);
 
 	/* Snapshot of the old used ring (flags, idx, ring[16]): all zero. */
 	struct vring_used *old_used = hvd_guest_vq_used(held);
@@ -410,7 +410,7 @@ static void test_reset_with_held_chains(void)
 	uint16_t old_used0_idx = used_idx(vq);
 
 	CU_ASSERT_EQUAL(hvd_guest_reset(gd), 0);
-	CU_ASSERT_EQUAL(the_device()->vqs[1].inflight, 0);
+	CU_ASSERT_EQUAL(VQ_FIELD(1, inflight), 0);
 
 	/* Fresh rings; activate() pushes the five stale chains, which must
 	 * touch neither the old rings nor the new ones. The old queue handles
@@ -423,7 +423,7 @@ static void test_reset_with_held_chains(void)
 	CU_ASSERT_EQUAL(old_used0->idx, old_used0_idx);
 	CU_ASSERT_EQUAL(used_idx(held2), 0);
 	CU_ASSERT_EQUAL(used_idx(vq2), 0);
-	CU_ASSERT_EQUAL(the_device()->vqs[1].inflight, 0);
+	CU_ASSERT_EQUAL(VQ_FIELD(1, inflight), 0);
 	for (unsigned i = 0; i < 5 * 32; i++)
 		if (bufs[i] != 0x5a) {
 			CU_FAIL("a stale chain's buffer was written");
@@ -438,7 +438,7 @@ static void test_reset_with_held_chains(void)
 	CU_ASSERT(hvd_guest_vq_add(held2, &b, 1, false, nb) >= 0);
 	CU_ASSERT_EQUAL(hvd_guest_vq_kick(held2), 1);
 	sync_daemon();
-	CU_ASSERT_EQUAL(the_device()->vqs[1].inflight, 1);
+	CU_ASSERT_EQUAL(VQ_FIELD(1, inflight), 1);
 	CU_ASSERT_EQUAL(used_idx(held2), 0);
 	CU_ASSERT_EQUAL(hvd_guest_config_write(gd, 4, 1, 1), 0); /* push */
 	void *token = NULL;

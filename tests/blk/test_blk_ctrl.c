@@ -80,6 +80,29 @@ static void test_features_and_config(void)
 	blkt_teardown(&t);
 }
 
+/* The padding bytes of the config layout read 0, before FEATURES_OK and
+ * after DRIVER_OK, whatever was written to them. */
+static void test_padding_zero(void)
+{
+	memset(&t, 0, sizeof t);
+	blkt_make_image(&t, IMG_SIZE, 0);
+	CU_ASSERT_FATAL(blkt_start_daemon(&t, "") == 0);
+	const size_t pads[] = {offsetof(struct virtio_blk_config, unused),
+			       offsetof(struct virtio_blk_config, unused1),
+			       offsetof(struct virtio_blk_config, unused1) + 1,
+			       offsetof(struct virtio_blk_config, unused1) + 2};
+	for (unsigned i = 0; i < 4; i++)
+		CU_ASSERT_EQUAL(cfg(pads[i], 1), 0);
+	blkt_bring_up(&t, want_all, 1, 64);
+	for (unsigned i = 0; i < 4; i++) {
+		CU_ASSERT_EQUAL(hvd_guest_config_write(t.gd, (uint32_t)pads[i],
+						       1, 0xff),
+				0);
+		CU_ASSERT_EQUAL(cfg(pads[i], 1), 0);
+	}
+	blkt_teardown(&t);
+}
+
 /* CONFIG_WCE: the writeback byte is writable and returns to the configured
  * mode on reset; no other config byte is writable. */
 static void test_writeback_byte(void)
@@ -338,6 +361,7 @@ int main(void)
 {
 	static const struct cunit_test tests[] = {
 		{"features and config space", test_features_and_config},
+		{"5.2.5.2 padding bytes read 0", test_padding_zero},
 		{"writeback byte", test_writeback_byte},
 		{"read-only", test_readonly},
 		{"range, alignment and type errors",

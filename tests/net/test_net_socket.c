@@ -82,6 +82,28 @@ static void test_config_space(void)
 	stop();
 }
 
+/* mtu reads the configured value from creation on; a guest write to it,
+ * negotiation and resets leave it alone. */
+static void test_mtu_constant(void)
+{
+	start(1, ", \"mtu\": 1400");
+	CU_ASSERT_EQUAL(hvd_guest_config_read(h.gd, 10, 2), 1400);
+	uint64_t got = 0;
+	for (int round = 0; round < 2; round++) {
+		CU_ASSERT_EQUAL(
+			hvd_guest_negotiate(h.gd,
+					    BIT(VIRTIO_F_VERSION_1) |
+						    BIT(VIRTIO_NET_F_MTU),
+					    &got),
+			0);
+		CU_ASSERT_EQUAL(hvd_guest_config_write(h.gd, 10, 2, 576), 0);
+		CU_ASSERT_EQUAL(hvd_guest_config_read(h.gd, 10, 2), 1400);
+		CU_ASSERT_EQUAL(hvd_guest_reset(h.gd), 0);
+		CU_ASSERT_EQUAL(hvd_guest_config_read(h.gd, 10, 2), 1400);
+	}
+	stop();
+}
+
 static void test_mac_array_form(void)
 {
 	/* The existing JSON form: six hex strings. */
@@ -733,6 +755,7 @@ int main(void)
 		 test_offload_header_passthrough},
 		{"offloads not negotiated", test_offload_not_negotiated},
 		{"mtu enforced on receive", test_mtu_enforced},
+		{"5.1.4.1 mtu never changes", test_mtu_constant},
 		{"control queue receive filter", test_ctrl_rx_filter},
 		{"control commands beyond one batch",
 		 test_ctrl_batches_continue},
