@@ -212,6 +212,10 @@ struct daemon *daemon_create(const struct daemon_options *opts)
 		log_error("cannot start the event loop thread");
 		goto fail;
 	}
+	/* Before the control socket exists: from then on its "add" and
+	 * "remove" (on the loop thread) replace and free tables, and this
+	 * thread takes no part in daemon_synchronize. */
+	publish_legacy_addrs(d);
 	if (opts->control_path) {
 		d->control = control_open(d, opts->control_path);
 		if (!d->control && !opts->control_optional)
@@ -219,7 +223,6 @@ struct daemon *daemon_create(const struct daemon_options *opts)
 		if (!d->control)
 			log_warn("serving without a control socket");
 	}
-	publish_legacy_addrs(d);
 	return d;
 fail:
 	daemon_destroy(d);
@@ -228,11 +231,19 @@ fail:
 
 int daemon_serve(struct daemon *d)
 {
+	/* The control socket may already be replacing tables. Dispatching
+	 * first (seq-cst, as in dispatch_run): a writer that misses it
+	 * published before our loads below; one that sees it waits in
+	 * daemon_synchronize for the first quiescent point of dispatch_run,
+	 * after we are done with the index and tables read here. */
+	__atomic_store_n(&d->dispatching, true, __ATOMIC_SEQ_CST);
+	const struct zone_index *zi =
+		__atomic_load_n(&d->zones, __ATOMIC_SEQ_CST);
 	unsigned devices = 0;
-	for (unsigned i = 0; i < d->zones->count; i++)
-		devices += d->zones->zone[i]->table->count;
+	for (unsigned i = 0; i < zi->count; i++)
+		devices += table_load(zi->zone[i])->count;
 	log_info("serving %u device(s) in %u zone(s) through %s", devices,
-		 d->zones->count, port_describe(d->port));
+		 zi->count, port_describe(d->port));
 	return dispatch_run(d);
 }
 

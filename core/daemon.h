@@ -89,7 +89,7 @@ struct daemon {
 	/* Quiescent points of the dispatch thread (daemon_synchronize). */
 	uint64_t qs_epoch; /* bumped after every request */
 	bool qs_idle;      /* asleep, holds no device */
-	bool dispatching;  /* dispatch_run is running */
+	bool dispatching;  /* daemon_serve is running (it may hold tables) */
 	/* Counters, read by tests/benchmarks. */
 	uint64_t requests;
 	uint64_t unserved;

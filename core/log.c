@@ -6,6 +6,11 @@
 #include <syslog.h>
 
 static bool use_stderr = true;
+/* Read by every thread that logs, written by log_init()/log_set_level()
+ * possibly while they run: relaxed atomics, because the level is a value
+ * of its own (nothing else is published with it, so no ordering is
+ * needed between the store in log_set_level() and the load in
+ * log_enabled()). */
 static enum hvd_log_level max_level = HVD_LOG_INFO;
 static bool syslog_open;
 
@@ -38,7 +43,7 @@ static const char *const level_names[] = {"error", "warn", "info", "debug"};
 void log_init(bool to_stderr, enum hvd_log_level level)
 {
 	use_stderr = to_stderr;
-	max_level = level;
+	__atomic_store_n(&max_level, level, __ATOMIC_RELAXED);
 	if (!to_stderr && !syslog_open) {
 		/* journald picks up the identifier from syslog. */
 		openlog("hvisor", LOG_PID | LOG_NDELAY, LOG_DAEMON);
@@ -48,12 +53,14 @@ void log_init(bool to_stderr, enum hvd_log_level level)
 
 void log_set_level(enum hvd_log_level level)
 {
-	max_level = level;
+	/* Counterpart: the relaxed load in log_enabled(). */
+	__atomic_store_n(&max_level, level, __ATOMIC_RELAXED);
 }
 
 bool log_enabled(enum hvd_log_level level)
 {
-	return level <= max_level;
+	/* Counterpart: the relaxed stores in log_init()/log_set_level(). */
+	return level <= __atomic_load_n(&max_level, __ATOMIC_RELAXED);
 }
 
 int log_level_parse(const char *name)

@@ -9,7 +9,9 @@
 
 #include "hvd/plugin.h"
 
-/* to_stderr: true for a terminal/--foreground, false for syslog. */
+/* to_stderr: true for a terminal/--foreground, false for syslog. Once
+ * per process, before other threads log (the destination is not shared
+ * safely); log_set_level() may change the level at any time. */
 void log_init(bool to_stderr, enum hvd_log_level max_level);
 void log_set_level(enum hvd_log_level max_level);
 bool log_enabled(enum hvd_log_level level);

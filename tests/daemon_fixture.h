@@ -26,6 +26,14 @@ struct fixture {
 	bool irq_merge;           /* daemon_options.irq_merge */
 };
 
+/* log_init() is once per process, before threads log: a test may start
+ * a second daemon while the first one's threads are logging. */
+static void fixture_log_init(void)
+{
+	log_init(true,
+		 getenv("HVISOR_TEST_DEBUG") ? HVD_LOG_DEBUG : HVD_LOG_WARN);
+}
+
 static void *fixture_serve(void *arg)
 {
 	daemon_serve(arg);
@@ -36,8 +44,8 @@ static void *fixture_serve(void *arg)
  * test added to f->mock beforehand. Returns 0 or -1. */
 static inline int fixture_start_with_mock(struct fixture *f, const char *json)
 {
-	log_init(true,
-		 getenv("HVISOR_TEST_DEBUG") ? HVD_LOG_DEBUG : HVD_LOG_WARN);
+	static pthread_once_t log_once = PTHREAD_ONCE_INIT;
+	pthread_once(&log_once, fixture_log_init);
 	struct daemon_options opts = {
 		.config_text = json,
 		/* Plugins come from HVISOR_PLUGIN_PATH (tests/meson.build),

@@ -32,7 +32,7 @@ struct fake_backend {
 	uint32_t on_request; /* misbehave on this request */
 	pthread_t thread;
 	int hang_fd;        /* closed by fake_stop to end a hang */
-	bool hit;           /* on_request arrived */
+	bool hit;           /* on_request arrived (atomic: the test reads it) */
 	unsigned get_bases; /* GET_VRING_BASE requests answered */
 };
 
@@ -150,8 +150,12 @@ static inline void *fake_serve(void *arg)
 			close(keep);
 			keep = -1;
 		}
-		if (h.request == fb->on_request && !fb->hit) {
-			fb->hit = true;
+		/* Release, paired with the test's acquire load of hit after
+		 * it saw NEEDS_RESET: the socket and the daemon in between
+		 * carry no ordering TSan can see. */
+		if (h.request == fb->on_request &&
+		    !__atomic_load_n(&fb->hit, __ATOMIC_RELAXED)) {
+			__atomic_store_n(&fb->hit, true, __ATOMIC_RELEASE);
 			if (fb->fault != FAKE_RING_ERR) {
 				fake_misbehave(fb, fd, h.request);
 				/* Wait for the frontend to drop us. */

@@ -100,7 +100,8 @@ static void run_fault(enum fake_fault fault, uint32_t on_request,
 	if (fault == FAKE_HANG)
 		rng_serves(rng);
 	CU_ASSERT(vut_wait_needs_reset(vu, FIX_TIMEOUT_MS));
-	CU_ASSERT(fb.hit);
+	/* Acquire, paired with fake_serve's release store. */
+	CU_ASSERT(__atomic_load_n(&fb.hit, __ATOMIC_ACQUIRE));
 	if (fault != FAKE_HANG)
 		rng_serves(rng);
 	/* The driver's reset is answered at once: no backend to wait for,
