@@ -17,8 +17,11 @@ sdk=$work/sdk        # where the SDK is installed
 consumer=$work/user  # the plugin author's own prefix
 
 echo "-- install the project into $sdk"
-meson setup "$work/build" "$src" --prefix "$sdk" -Dtests=false >/dev/null
-meson compile -C "$work/build" >/dev/null
+# meson reports errors on stdout: keep it, show it on failure.
+meson setup "$work/build" "$src" --prefix "$sdk" -Dtests=false >"$work/setup.log" ||
+	{ cat "$work/setup.log"; exit 1; }
+meson compile -C "$work/build" >"$work/compile.log" ||
+	{ cat "$work/compile.log"; exit 1; }
 meson install -C "$work/build" --quiet
 pc=$(find "$sdk" -name hvd-plugin.pc -printf '%h\n' | head -n1)
 [ -n "$pc" ] || { echo "hvd-plugin.pc was not installed" >&2; exit 1; }
