@@ -40,8 +40,14 @@
  * dry. While it does, the driver is asked not to kick: a guest that submits
  * again soon after a completion (queue depth 1) then reaches a worker with
  * no bridge round trip, no dispatch thread and no thread wake-up, and the
- * dispatch thread can go to sleep. */
-#define BLK_POLL_NS 100000ull
+ * dispatch thread can go to sleep. The window is short because a poller
+ * competes for the 2 shared cores with the guest vCPU and the thread that
+ * injects our interrupts: with the Linux-like guest, 50 us beat the earlier
+ * 100 us (bench_blk 4K rows, release build, 15-19 alternating runs,
+ * medians): randread QD1 37k -> 45k IOPS, randwrite QD1 18k -> 27k, QD32
+ * rows unchanged. 20 us gave randread QD1 57k but randwrite QD32 91k -> 86k;
+ * 0 (no window) gave randread QD1 28k. */
+#define BLK_POLL_NS 50000ull
 
 struct blk_pool {
 	struct blk *blk;
