@@ -101,8 +101,10 @@ static uint32_t create_2d(struct gpu *gpu, const void *req)
 static void forget_resource(struct gpu *gpu, uint32_t id)
 {
 	for (uint32_t i = 0; i < gpu->num_scanouts; i++)
-		if (gpu->scanouts[i].resource_id == id)
+		if (gpu->scanouts[i].resource_id == id) {
 			memset(&gpu->scanouts[i], 0, sizeof gpu->scanouts[i]);
+			gpu_display_blank(gpu, i);
+		}
 }
 
 static uint32_t unref(struct gpu *gpu, const void *req)
@@ -130,6 +132,7 @@ static uint32_t set_scanout(struct gpu *gpu, const void *req)
 	struct gpu_scanout *out = &gpu->scanouts[sid];
 	if (id == 0) { /* disable the scanout */
 		memset(out, 0, sizeof *out);
+		gpu_display_blank(gpu, sid);
 		return VIRTIO_GPU_RESP_OK_NODATA;
 	}
 	struct gpu_resource *res = gpu_resource_find(gpu, id);
@@ -155,7 +158,7 @@ static uint32_t flush(struct gpu *gpu, const void *req)
 		if (gpu->scanouts[i].resource_id != res->id)
 			continue;
 		gpu->scanouts[i].flushes++;
-		gpu_snapshot_mark(gpu, i);
+		gpu_display_mark(gpu, i);
 	}
 	return VIRTIO_GPU_RESP_OK_NODATA;
 }
@@ -287,9 +290,10 @@ static size_t display_info(struct gpu *gpu, void *resp)
 {
 	struct virtio_gpu_resp_display_info *d = resp;
 	for (uint32_t i = 0; i < gpu->num_scanouts; i++) {
-		d->pmodes[i].r.width = htole32(gpu->width);
-		d->pmodes[i].r.height = htole32(gpu->height);
-		d->pmodes[i].enabled = htole32(1);
+		const struct gpu_mode *m = &gpu->modes[i];
+		d->pmodes[i].r.width = htole32(m->width);
+		d->pmodes[i].r.height = htole32(m->height);
+		d->pmodes[i].enabled = htole32(m->enabled);
 	}
 	d->hdr.type = htole32(VIRTIO_GPU_RESP_OK_DISPLAY_INFO);
 	return sizeof *d;
@@ -303,8 +307,11 @@ static size_t get_edid(struct gpu *gpu, const void *req, void *resp)
 		e->hdr.type = htole32(VIRTIO_GPU_RESP_ERR_INVALID_SCANOUT_ID);
 		return sizeof e->hdr;
 	}
-	size_t n = gpu_edid_build(e->edid, sizeof e->edid, gpu->width,
-				  gpu->height);
+	const struct gpu_mode *m = &gpu->modes[le32toh(g->scanout)];
+	/* A disabled output still describes the mode it would take. */
+	size_t n = gpu_edid_build(e->edid, sizeof e->edid,
+				  m->width ? m->width : gpu->width,
+				  m->height ? m->height : gpu->height);
 	e->size = htole32((uint32_t)n);
 	e->hdr.type = htole32(VIRTIO_GPU_RESP_OK_EDID);
 	return sizeof *e;

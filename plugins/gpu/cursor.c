@@ -2,7 +2,7 @@
 /*
  * The cursor queue (virtio 1.2 5.7.6.10): UPDATE_CURSOR takes a copy of a
  * resource of at most 64x64 as the cursor image, MOVE_CURSOR only moves
- * it. The headless backend draws the cursor into its snapshots.
+ * it. Backends get it drawn into the scanout rows (gpu_scanout_row).
  */
 #include <endian.h>
 #include <errno.h>
@@ -80,16 +80,16 @@ int gpu_cursor_command(struct gpu *gpu, const void *req, size_t req_len,
 	gpu->cursor.scanout = sid;
 	gpu->cursor.x = le32toh(u->pos.x);
 	gpu->cursor.y = le32toh(u->pos.y);
-	gpu_snapshot_mark(gpu, old);
+	gpu_display_mark(gpu, old);
 	if (old != sid)
-		gpu_snapshot_mark(gpu, sid);
+		gpu_display_mark(gpu, sid);
 	return 0;
 }
 
-/* Blend the cursor over row `y` of a scanout's RGB picture of width w
- * (scanout coordinates). */
+/* Blend the cursor over row `y` of a scanout's 0x00RRGGBB picture of
+ * width w (scanout coordinates). */
 void gpu_cursor_blend_row(const struct gpu *gpu, uint32_t scanout, uint32_t y,
-			  uint8_t *rgb, uint32_t w)
+			  uint32_t *xrgb, uint32_t w)
 {
 	const struct gpu_cursor *c = &gpu->cursor;
 	if (!c->visible || c->scanout != scanout)
@@ -104,10 +104,15 @@ void gpu_cursor_blend_row(const struct gpu *gpu, uint32_t scanout, uint32_t y,
 		if (x < 0 || x >= w)
 			continue;
 		const uint8_t *p = c->rgba + (cy * GPU_CURSOR_DIM + cx) * 4;
-		uint8_t *q = rgb + x * 3;
-		for (int i = 0; i < 3; i++)
-			q[i] = (uint8_t)((p[i] * p[3] + q[i] * (255 - p[3]) +
-					  127) /
-					 255);
+		uint32_t out = 0;
+		for (int i = 0; i < 3; i++) {
+			unsigned shift = 16 - 8 * i;
+			unsigned q = (xrgb[x] >> shift) & 0xff;
+			out |= (uint32_t)((p[i] * p[3] + q * (255 - p[3]) +
+					   127) /
+					  255)
+			       << shift;
+		}
+		xrgb[x] = out;
 	}
 }

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * virtio-gpu (virtio 1.2 section 5.7), 2D, headless backend: device life,
- * JSON, config space and the two queues. The commands are in cmd.c.
+ * virtio-gpu (virtio 1.2 section 5.7), 2D: device life, JSON, config space
+ * and the two queues. The commands are in cmd.c, the backends in
+ * backend_*.c behind struct gpu_backend_ops.
  *
  * JSON keys: "width", "height" (the mode GET_DISPLAY_INFO and the EDID
- * report; hvisor-tool's files give both), "scanouts" (1-16, default 1),
- * "backend" ("headless"; "drm" and "vnc" are refused: not built yet),
- * "snapshot" (a PPM file the frame is written to after a flush,
+ * report until a backend says otherwise; hvisor-tool's files give both),
+ * "scanouts" (1-16, default 1), "backend" (see `backends` below),
+ * "snapshot" (headless: a PPM file the frame is written to after a flush,
  * rate-limited), "max_memory" (bytes of host resources, default 256 MiB).
  *
  * Commands run inline on the dispatch thread, GPU_BATCH per pass; the
@@ -15,6 +16,7 @@
  */
 #include <endian.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -27,6 +29,27 @@
 /* Requests served per pass before the rest is left to a timer, so one
  * busy guest does not keep the dispatch thread to itself. */
 #define GPU_BATCH 64u
+
+/* Every backend built, by its JSON name. */
+static const struct gpu_backend_ops *const backends[] = {
+	&gpu_backend_headless,
+};
+
+static int pick_backend(struct gpu *gpu, const char *name)
+{
+	char names[128] = "";
+	for (size_t i = 0; i < sizeof backends / sizeof backends[0]; i++) {
+		if (strcmp(backends[i]->name, name) == 0) {
+			gpu->backend = backends[i];
+			return 0;
+		}
+		snprintf(names + strlen(names), sizeof names - strlen(names),
+			 "%s\"%s\"", i ? ", " : "", backends[i]->name);
+	}
+	gpu->host->log(gpu->dev, HVD_LOG_ERROR,
+		       "backend: \"%s\" is not one of %s", name, names);
+	return -EINVAL;
+}
 
 static int parse_config(struct gpu *gpu)
 {
@@ -55,22 +78,15 @@ static int parse_config(struct gpu *gpu)
 			  width ? "height" : "width");
 		return -EINVAL;
 	}
-	if (strcmp(backend, "drm") == 0 || strcmp(backend, "vnc") == 0) {
-		host->log(dev, HVD_LOG_ERROR,
-			  "backend: \"%s\" is not built yet; use \"headless\"",
-			  backend);
+	if (pick_backend(gpu, backend))
 		return -EINVAL;
-	}
-	if (strcmp(backend, "headless") != 0) {
-		host->log(dev, HVD_LOG_ERROR,
-			  "backend: expected \"headless\" (\"drm\" and \"vnc\" "
-			  "are not built yet)");
-		return -EINVAL;
-	}
 	gpu->width = (uint32_t)width;
 	gpu->height = (uint32_t)height;
 	gpu->num_scanouts = (uint32_t)scanouts;
 	gpu->max_memory = max_memory;
+	for (uint32_t i = 0; i < gpu->num_scanouts; i++)
+		gpu->modes[i] =
+			(struct gpu_mode){gpu->width, gpu->height, true};
 	return 0;
 }
 
@@ -90,15 +106,20 @@ static int gpu_create(struct hvd_device *dev, struct hvd_device_info *info,
 		r = -ENOMEM;
 		goto fail;
 	}
+	if (gpu->backend->open) {
+		r = gpu->backend->open(gpu);
+		if (r)
+			goto fail;
+	}
 	info->num_queues = 2;
 	info->queue_max_size = 256;
 	info->config_size = sizeof(struct virtio_gpu_config);
 	info->features = 1ull << VIRTIO_GPU_F_EDID;
 	*state = gpu;
 	gpu->host->log(dev, HVD_LOG_INFO,
-		       "%ux%u, %u scanout(s), headless%s%s, max_memory %llu",
+		       "%ux%u, %u scanout(s), %s%s%s, max_memory %llu",
 		       gpu->width, gpu->height, gpu->num_scanouts,
-		       gpu->snapshot ? ", snapshot " : "",
+		       gpu->backend->name, gpu->snapshot ? ", snapshot " : "",
 		       gpu->snapshot ? gpu->snapshot : "",
 		       (unsigned long long)gpu->max_memory);
 	return 0;
@@ -114,8 +135,11 @@ static void gpu_reset(void *state)
 {
 	struct gpu *gpu = state;
 	stop_resume(gpu);
-	gpu_snapshot_cancel(gpu);
-	gpu->snap_dirty = 0;
+	gpu_display_cancel(gpu);
+	gpu->dirty = 0;
+	for (uint32_t i = 0; i < gpu->num_scanouts; i++)
+		if (gpu->scanouts[i].resource_id)
+			gpu_display_blank(gpu, i);
 	gpu_resources_free(gpu);
 	memset(gpu->scanouts, 0, sizeof gpu->scanouts);
 	memset(&gpu->cursor, 0, sizeof gpu->cursor);
@@ -126,6 +150,8 @@ static void gpu_destroy(void *state)
 {
 	struct gpu *gpu = state;
 	gpu_reset(gpu);
+	if (gpu->backend->close)
+		gpu->backend->close(gpu);
 	free(gpu->req);
 	free(gpu);
 }
@@ -252,5 +278,4 @@ static const struct hvd_device_ops gpu_ops = {
 	.queue_notify = gpu_queue_notify,
 };
 
-HVD_PLUGIN_DEFINE("gpu", VIRTIO_ID_GPU, "virtio-gpu 2D, headless", "1.0",
-		  &gpu_ops);
+HVD_PLUGIN_DEFINE("gpu", VIRTIO_ID_GPU, "virtio-gpu 2D", "1.0", &gpu_ops);

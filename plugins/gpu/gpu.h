@@ -3,11 +3,15 @@
  * virtio-gpu (virtio 1.2 section 5.7), 2D only: shared state of the plugin's
  * files. gpu.c: device life, config space, queues, chain I/O; cmd.c: the
  * control and cursor commands and the host resources; edid.c: the EDID
- * block; snapshot.c: the headless backend's PPM snapshots.
+ * block; display.c: what every backend shares (the present timer, scanout
+ * rows in one pixel format, display-change events); backend_*.c: one file
+ * per backend, each an ops table.
  *
  * All state is touched only from device callbacks (queue_notify on the
- * dispatch thread, the snapshot timer on the event-loop thread), which the
- * daemon never runs at once for one device: no lock.
+ * dispatch thread, timers and fd watches on the event-loop thread), which
+ * the daemon never runs at once for one device: no lock. A backend that
+ * runs a thread of its own (e.g. a network server) hands its events to the
+ * device through an fd watch, never by touching this state.
  */
 #ifndef PLUGINS_GPU_GPU_H
 #define PLUGINS_GPU_GPU_H
@@ -68,6 +72,38 @@ struct gpu_cursor {
 	uint8_t rgba[GPU_CURSOR_DIM * GPU_CURSOR_DIM * 4];
 };
 
+/* What a scanout shows the guest as its display (GET_DISPLAY_INFO, EDID).
+ * Starts as the configured width x height, enabled; a backend changes it
+ * with gpu_display_resize(). */
+struct gpu_mode {
+	uint32_t width, height;
+	bool enabled;
+};
+
+struct gpu;
+
+/* A display backend: one table per backend_*.c file. Hooks run on the
+ * daemon's main thread (open, close) or the event-loop thread (present). */
+struct gpu_backend_ops {
+	const char *name;
+	/* Pictures shown per second at most: flushes in between are folded
+	 * into the next present. */
+	unsigned max_fps;
+	/* At create, after the JSON was read: take the output. 0, or -errno
+	 * after logging why. Optional. */
+	int (*open)(struct gpu *gpu);
+	/* At destroy: give everything back. Optional. */
+	void (*close)(struct gpu *gpu);
+	/* Show scanout `sid`: its resource's pixels changed, or the cursor.
+	 * Called only for a scanout showing a resource. */
+	void (*present)(struct gpu *gpu, uint32_t sid);
+	/* The guest disabled scanout `sid` (SET_SCANOUT with resource 0) or
+	 * reset the device. Optional. */
+	void (*blank)(struct gpu *gpu, uint32_t sid);
+};
+
+extern const struct gpu_backend_ops gpu_backend_headless;
+
 struct gpu {
 	struct hvd_device *dev;
 	const struct hvd_host_services *host;
@@ -76,6 +112,9 @@ struct gpu {
 	uint32_t num_scanouts;
 	uint64_t max_memory;
 	const char *snapshot; /* NULL: no snapshots */
+	const struct gpu_backend_ops *backend;
+	void *backend_state; /* the backend's own */
+	struct gpu_mode modes[VIRTIO_GPU_MAX_SCANOUTS];
 	/* Device state, cleared by reset. */
 	struct gpu_resource *resources;
 	uint32_t nr_resources;
@@ -83,10 +122,10 @@ struct gpu {
 	struct gpu_scanout scanouts[VIRTIO_GPU_MAX_SCANOUTS];
 	struct gpu_cursor cursor;
 	uint32_t events_read;
-	/* Snapshots (snapshot.c). */
-	uint32_t snap_dirty; /* bit per scanout waiting to be written */
-	struct hvd_timer *snap_timer;
-	uint64_t snap_last_ns;
+	/* Presenting (display.c). */
+	uint32_t dirty; /* bit per scanout waiting to be presented */
+	struct hvd_timer *present_timer;
+	uint64_t present_last_ns;
 	/* Serving the rest of a long queue from the event loop. */
 	struct hvd_timer *resume_timer;
 	/* A request's readable bytes, gathered (GPU_REQ_MAX). */
@@ -110,18 +149,36 @@ int gpu_cursor_command(struct gpu *gpu, const void *req, size_t req_len,
 void gpu_resources_free(struct gpu *gpu);
 struct gpu_resource *gpu_resource_find(struct gpu *gpu, uint32_t id);
 
-/* cursor.c: blend the cursor over row y of a scanout's RGB picture. */
+/* cursor.c: blend the cursor over row y of a scanout's picture, in
+ * gpu_scanout_row()'s format. */
 void gpu_cursor_blend_row(const struct gpu *gpu, uint32_t scanout, uint32_t y,
-			  uint8_t *rgb, uint32_t w);
+			  uint32_t *xrgb, uint32_t w);
 
 /* edid.c: a 128-byte EDID 1.4 block for one mode; returns its size. */
 size_t gpu_edid_build(uint8_t *out, size_t room, uint32_t width,
 		      uint32_t height);
 
-/* snapshot.c */
-/* The scanout's picture changed: write it (rate-limited). */
-void gpu_snapshot_mark(struct gpu *gpu, uint32_t scanout);
-void gpu_snapshot_cancel(struct gpu *gpu);
+/* display.c */
+/* The scanout's picture changed: present it (rate-limited by the
+ * backend's max_fps). Any device callback. */
+void gpu_display_mark(struct gpu *gpu, uint32_t scanout);
+/* The scanout was disabled: tell the backend. */
+void gpu_display_blank(struct gpu *gpu, uint32_t scanout);
+/* Drop a planned present (reset, destroy). */
+void gpu_display_cancel(struct gpu *gpu);
+/* The host's display for `scanout` changed: record the new mode and raise
+ * VIRTIO_GPU_EVENT_DISPLAY (the guest then asks GET_DISPLAY_INFO again).
+ * Event-loop thread. */
+void gpu_display_resize(struct gpu *gpu, uint32_t scanout, uint32_t width,
+			uint32_t height, bool enabled);
+/* Row y (0 = the scanout's top) of what scanout `sid` shows, cursor drawn
+ * in, as native-endian 0x00RRGGBB words; w words are written (the
+ * scanout's width). The scanout must show a resource. */
+void gpu_scanout_row(const struct gpu *gpu, uint32_t sid, uint32_t y,
+		     uint32_t *xrgb);
+/* The scanout's size, or false when it shows nothing. */
+bool gpu_scanout_size(const struct gpu *gpu, uint32_t sid, uint32_t *w,
+		      uint32_t *h);
 /* The byte offsets of red, green, blue and alpha (-1: none) in a pixel of
  * `format`; false for an unsupported format. */
 bool gpu_format_layout(uint32_t format, int *r, int *g, int *b, int *a);
