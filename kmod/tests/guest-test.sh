@@ -34,9 +34,14 @@ echo "ok: the test build taints the kernel ($(cat /sys/module/hvisor/taint))"
 
 /kmod_test zones || fail "zone and mmap checks"
 # SCMI: on the resources of the DT node when the guest's tree has one (the
-# arm64 stage adds it, pointing at QEMU's fixed clock), else unavailable.
+# arm64 stage adds it, pointing at QEMU's fixed clock and at the resets and
+# power domains of the test-only hvisor_fakeprov.ko), else unavailable.
 if [ -d /proc/device-tree/hvisor_virtio_device ]; then
-	/kmod_test scmi-dt || fail "SCMI on the DT node's clock"
+	insmod /hvisor_fakeprov.ko || fail "insmod hvisor_fakeprov.ko"
+	/kmod_test scmi-dt || fail "SCMI on the DT node's resources"
+	/kmod_test scmi-sets || fail "SCMI allowed sets"
+	dmesg | grep -q 'hvisor-fakeprov.*2 fake resets' ||
+		fail "the fake provider did not bind to its node"
 else
 	/kmod_test scmi-absent || fail "SCMI without the DT node"
 fi
