@@ -148,14 +148,14 @@ void test_scmi_dt(void)
 	unsigned pulses = fp_count("reset_pulses", 1);
 	r = (struct hvisor_scmi_reset_args){
 		.subcmd = HVISOR_SCMI_RESET_RESET,
-		.u.reset = {.domain = 1, .flags = HVISOR_SCMI_RESET_AUTONOMOUS}};
+		.u.reset = {.domain = 1,
+			    .flags = HVISOR_SCMI_RESET_AUTONOMOUS}};
 	check(dev_ioctl(fd, HVISOR_SCMI_RESET_IOCTL, &r) == 0 &&
 		      fp_count("reset_pulses", 1) == pulses + 1,
 	      "upstream RESET of reset 1 reached the provider (%u -> %u)",
 	      pulses, fp_count("reset_pulses", 1));
 	close(fd);
 }
-
 
 /* ---- scmi-sets --------------------------------------------------------- */
 
@@ -198,7 +198,8 @@ static long zone_power(int fd, uint32_t zone, uint32_t id, uint32_t state)
 static unsigned id1_total(void)
 {
 	static const char *const names[] = {"reset_asserts", "reset_deasserts",
-					    "reset_pulses", "pd_ons", "pd_offs"};
+					    "reset_pulses", "pd_ons",
+					    "pd_offs"};
 	unsigned sum = 0;
 	for (unsigned i = 0; i < 5; i++)
 		sum += fp_count(names[i], 1);
@@ -255,7 +256,8 @@ static void sealed_file(int fd)
 	      "ALLOW after SEAL: EPERM");
 	struct hvisor_scmi_reset_args r = {
 		.subcmd = HVISOR_SCMI_RESET_RESET,
-		.u.reset = {.domain = 0, .flags = HVISOR_SCMI_RESET_AUTONOMOUS}};
+		.u.reset = {.domain = 0,
+			    .flags = HVISOR_SCMI_RESET_AUTONOMOUS}};
 	check(dev_ioctl(fd, HVISOR_SCMI_RESET_IOCTL, &r) == -EPERM,
 	      "upstream RESET on a declared file: EPERM");
 	za = (struct hvisor_scmi_zone_args){.zone_id = ZONE_ID,
@@ -301,8 +303,8 @@ static void without_rawio(int sealed)
 		_exit(failures ? 1 : 0);
 	}
 	int status = 0;
-	check(pid > 0 && waitpid(pid, &status, 0) == pid &&
-		      WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	check(pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+		      WEXITSTATUS(status) == 0,
 	      "the checks without CAP_SYS_RAWIO passed");
 }
 
@@ -312,8 +314,7 @@ static void declaring(void)
 	int fd = open_dev();
 	check(allow(fd, ZONE_ID, HVISOR_SCMI_RESET, 1, 2) == -EINVAL,
 	      "ALLOW of resets 1..2 (the node has 2): EINVAL");
-	check(allow(fd, ZONE_ID, HVISOR_SCMI_RESET, 0xffffffffu, 2) ==
-		      -EINVAL,
+	check(allow(fd, ZONE_ID, HVISOR_SCMI_RESET, 0xffffffffu, 2) == -EINVAL,
 	      "ALLOW with a wrapping range: EINVAL");
 	check(allow(fd, ZONE_ID, 36, 0, 1) == -EINVAL,
 	      "ALLOW of an unknown kind: EINVAL");
@@ -347,7 +348,8 @@ static void declaring(void)
 	      "ZONE on a file without a set: EPERM");
 	close(fd);
 	int ro = open("/dev/hvisor", O_RDONLY | O_CLOEXEC);
-	check(ro >= 0 && allow(ro, ZONE_ID, HVISOR_SCMI_CLOCK, 0, 1) == -EBADF &&
+	check(ro >= 0 &&
+		      allow(ro, ZONE_ID, HVISOR_SCMI_CLOCK, 0, 1) == -EBADF &&
 		      seal(ro) == -EBADF,
 	      "ALLOW and SEAL on a read-only file: EBADF");
 	if (ro >= 0)
@@ -364,8 +366,7 @@ void test_scmi_sets(void)
 		      seal(fd) == 0,
 	      "zone 1: clock 0, reset 0, domain 0 declared and sealed");
 	/* Zone 2's set on another file gives zone 1's file nothing. */
-	check(allow(other, 2, HVISOR_SCMI_RESET, 1, 1) == 0 &&
-		      seal(other) == 0,
+	check(allow(other, 2, HVISOR_SCMI_RESET, 1, 1) == 0 && seal(other) == 0,
 	      "zone 2: reset 1 declared and sealed on another file");
 	sealed_file(fd);
 	unsigned pulses = fp_count("reset_pulses", 1);

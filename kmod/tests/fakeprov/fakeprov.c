@@ -112,8 +112,7 @@ static int fp_probe(struct platform_device *pdev)
 	err = reset_controller_register(&fp_rcdev);
 	if (err)
 		goto fail_provider;
-	dev_info(&pdev->dev, "%d fake resets and power domains\n",
-		 FAKEPROV_N);
+	dev_info(&pdev->dev, "%d fake resets and power domains\n", FAKEPROV_N);
 	return 0;
 fail_provider:
 	of_genpd_del_provider(np);
@@ -126,17 +125,15 @@ fail_domains:
  * guest powers off (hvisor.ko may hold their resets and domains). */
 static const struct of_device_id fp_match[] = {
 	{.compatible = "hvisor-test,fake-provider"},
-	{}
+	{/* end */},
 };
 MODULE_DEVICE_TABLE(of, fp_match);
 
 static struct platform_driver fp_driver = {
 	.probe = fp_probe,
-	.driver = {
-		.name = "hvisor-fakeprov",
-		.of_match_table = fp_match,
-		.suppress_bind_attrs = true,
-	},
+	.driver.name = "hvisor-fakeprov",
+	.driver.of_match_table = fp_match,
+	.driver.suppress_bind_attrs = true,
 };
 
 static int __init fp_init(void)
