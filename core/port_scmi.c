@@ -41,8 +41,8 @@ static int allow(struct port *port, uint32_t zone, void *arg, uint32_t len)
 	return rc;
 }
 
-int port_scmi_zone(struct port *port, uint32_t zone, unsigned which,
-		   void *arg, uint32_t len)
+int port_scmi_zone(struct port *port, uint32_t zone, unsigned which, void *arg,
+		   uint32_t len)
 {
 	if (!port)
 		return -EINVAL;
@@ -50,7 +50,8 @@ int port_scmi_zone(struct port *port, uint32_t zone, unsigned which,
 		return allow(port, zone, arg, len);
 	if (which != HVISOR_SCMI_CLOCK && which != HVISOR_SCMI_RESET &&
 	    which != HVISOR_SCMI_POWER)
-		return -EINVAL; /* SEAL and ZONE are the daemon's, not a device's */
+		return -EINVAL; /* SEAL and ZONE are the daemon's, not a
+				   device's */
 	if (!port_scmi_declared(port))
 		return port_scmi(port, which, arg, len);
 	if (!arg || len != hvisor_scmi_arg_size(which))

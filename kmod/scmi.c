@@ -467,6 +467,21 @@ static int zone_check(struct hvisor_scmi_set *set, u32 zone_id, u32 kind,
 	return 0;
 }
 
+/* One line per seal, for the operator (and CI's check that the daemon's
+ * set reached the module). */
+static void log_sealed(const struct hvisor_scmi_set *set)
+{
+	unsigned int i, k, ids = 0;
+
+	for (i = 0; i < set->nzones; i++)
+		for (k = 0; k < 3; k++)
+			ids += bitmap_weight(set->zones[i].bits[k],
+					     kind_count(HVISOR_SCMI_CLOCK + k));
+	pr_info(HVISOR_KMOD_NAME
+		": SCMI allowed set sealed: %u zone(s), %u id(s)\n",
+		set->nzones, ids);
+}
+
 /* ---- the ioctls -------------------------------------------------------- */
 
 union scmi_args {
@@ -499,6 +514,8 @@ static long dispatch_locked(struct hvisor_scmi_set **setp, u32 which,
 			return -EINVAL;
 		if (!set_get(setp))
 			return -ENOMEM;
+		if (!(*setp)->sealed)
+			log_sealed(*setp);
 		(*setp)->sealed = true;
 		return 0;
 	case HVISOR_SCMI_ALLOW:

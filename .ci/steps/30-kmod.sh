@@ -7,7 +7,8 @@
 #     test=Y) and cannot come from the environment;
 #  2. boot the matching Debian kernel under QEMU (TCG) for amd64 and arm64
 #     with an initramfs holding the test build, kmod_test and the real daemon
-#     with the testdev plugin (for arm64 cross-built with Meson against
+#     with the testdev plugin (arm64: also the scmi plugin, its ids
+#     declared and sealed in the module; cross-built with Meson against
 #     Debian's arm64 libcjson/libcunit, unpacked, not installed), and run
 #     kmod/tests/guest-test.sh there.
 # Downloads are cached in /var/cache/hvisor-ci. If Debian's archive cannot
@@ -149,7 +150,7 @@ CROSS
 	meson setup "$WORK/build-arm64" --cross-file "$ROOT/cross/aarch64-linux-gnu.ini" \
 		--cross-file "$WORK/arm64-sysroot.ini" >"$WORK/arm64-meson.log" 2>&1 ||
 		{ cat "$WORK/arm64-meson.log"; exit 1; }
-	meson compile -C "$WORK/build-arm64" hvisor testdev >>"$WORK/arm64-meson.log" 2>&1 ||
+	meson compile -C "$WORK/build-arm64" hvisor testdev scmi >>"$WORK/arm64-meson.log" 2>&1 ||
 		{ cat "$WORK/arm64-meson.log"; exit 1; }
 	arm64_daemon=$WORK/build-arm64
 	stamp "arm64 daemon cross build"
@@ -215,6 +216,8 @@ make_guest() { # ARCH MODULE_BUILD KMOD_TEST OUT [host | ARM64_BUILD_DIR]
 		add_foreign "$r" "$daemon/core/hvisor" /opt/hvisor/hvisor "${dirs[@]}"
 		add_foreign "$r" "$daemon/tests/testdev/libhvd-testdev.so" \
 			/opt/hvisor/plugins/libhvd-testdev.so "${dirs[@]}"
+		add_foreign "$r" "$daemon/plugins/scmi/libhvd-scmi.so" \
+			/opt/hvisor/plugins/libhvd-scmi.so "${dirs[@]}"
 		printf 'HVISOR_BIN=/opt/hvisor/hvisor\nPLUGIN_DIR=/opt/hvisor/plugins\n' \
 			>"$r/etc/kmod-test.conf"
 	fi

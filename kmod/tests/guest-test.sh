@@ -65,8 +65,20 @@ with_daemon() {
 }
 
 if [ -n "$HVISOR_BIN" ]; then
-	/kmod_test start-zone /tmp/virtio.json || fail "zone for the daemon"
+	# arm64: the daemon also serves an scmi device on the DT node, and
+	# must have declared and sealed its ids in the module.
+	scmi=
+	[ -f "$PLUGIN_DIR/libhvd-scmi.so" ] &&
+		[ -d /proc/device-tree/hvisor_virtio_device ] && scmi=scmi
+	/kmod_test start-zone /tmp/virtio.json $scmi || fail "zone for the daemon"
 	with_daemon virtio
+	if [ -n "$scmi" ]; then
+		dmesg | grep -q 'SCMI allowed set sealed: 1 zone(s), 3 id(s)' ||
+			fail "the daemon did not seal its SCMI set in the module"
+		grep -q 'kernel keeps no SCMI allowed set' /tmp/daemon.log &&
+			fail "the daemon found no allowed sets in the module"
+		echo "ok: the daemon declared and sealed its scmi device's ids"
+	fi
 else
 	echo "note: no daemon in this guest (module-only run)"
 	/kmod_test start-zone /tmp/virtio.json || fail "zone for the bridge test"

@@ -8,8 +8,9 @@
  *                    zone start/list/shutdown round trip, mmap allowed
  *                    only inside zone RAM, LOAD_IMAGE never into zone 0's
  *                    RAM, DECLARE_RAM, bad arguments
- *   start-zone JSON  start zone 1 over the fake RAM and write the daemon's
- *                    virtio JSON (one testdev echo device) to JSON
+ *   start-zone JSON [scmi]  start zone 1 over the fake RAM and write the
+ *                    daemon's virtio JSON (one testdev echo device; with
+ *                    scmi also an scmi device on the DT node) to JSON
  *   virtio           with the daemon serving: EBUSY for a second daemon,
  *                    register reads through the bridge, an echo request
  *                    on a virtqueue answered with the data and an irq
@@ -293,7 +294,9 @@ static void test_zones(void)
 	close(fd);
 }
 
-static void cmd_start_zone(const char *json_path)
+/* The daemon's config: testdev, and with `scmi` an scmi device on the DT
+ * node's clock 0, reset 0 and power domain 0 (arm64 stage). */
+static void cmd_start_zone(const char *json_path, bool scmi)
 {
 	int fd = open_dev();
 	uint64_t ram, ram_size;
@@ -310,8 +313,12 @@ static void cmd_start_zone(const char *json_path)
 		"\"0x%" PRIx64 "\", \"zonex_ipa\": \"0x%llx\", \"size\": "
 		"\"0x%" PRIx64 "\"}], \"devices\": [{\"type\": \"testdev\", "
 		"\"addr\": \"0x%llx\", \"len\": \"0x200\", \"irq\": %d, "
-		"\"status\": \"enable\"}]}]}\n",
-		ZONE_ID, ram, GUEST_RAM, ram_size, DEV_BASE, DEV_IRQ);
+		"\"status\": \"enable\"}%s]}]}\n",
+		ZONE_ID, ram, GUEST_RAM, ram_size, DEV_BASE, DEV_IRQ,
+		scmi ? ", {\"type\": \"scmi\", \"addr\": \"0x0a000400\", "
+		       "\"len\": \"0x200\", \"irq\": 79, \"clock_ids\": [0], "
+		       "\"reset_ids\": [0], \"power_ids\": [0]}"
+		     : "");
 	fclose(f);
 	close(fd);
 }
@@ -737,7 +744,10 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "zones") == 0)
 		test_zones();
 	else if (strcmp(cmd, "start-zone") == 0 && argc == 3)
-		cmd_start_zone(argv[2]);
+		cmd_start_zone(argv[2], false);
+	else if (strcmp(cmd, "start-zone") == 0 && argc == 4 &&
+		 strcmp(argv[3], "scmi") == 0)
+		cmd_start_zone(argv[2], true);
 	else if (strcmp(cmd, "virtio") == 0)
 		test_virtio();
 	else if (strcmp(cmd, "bridge") == 0)
@@ -763,9 +773,10 @@ int main(int argc, char **argv)
 	else if (strcmp(cmd, "scmi-sets") == 0)
 		test_scmi_sets();
 	else {
-		fprintf(stderr, "usage: kmod_test zones | start-zone JSON | "
-				"virtio | bridge | stop-zone | isolation | "
-				"bridge-phys FILE | still-reserved PHYS | "
+		fprintf(stderr, "usage: kmod_test zones | start-zone JSON "
+				"[scmi] | virtio | bridge | stop-zone | "
+				"isolation | bridge-phys FILE | "
+				"still-reserved PHYS | "
 				"lockdown | lines v0.4|line | boot | "
 				"scmi-absent | scmi-dt | scmi-sets\n");
 		return 2;

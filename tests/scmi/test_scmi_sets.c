@@ -15,7 +15,7 @@
 #include "scmi_agent.h"
 
 /* Clocks 3 and 7, resets 4 and 5 (one range), domain 2 of the kernel. */
-#define KEYS                                                             \
+#define KEYS                                                                 \
 	"\"clock_ids\": [3, 7], \"reset_ids\": [4, 5], \"power_ids\": [2], " \
 	"\"status\": \"enable\""
 
@@ -32,17 +32,17 @@ static void test_declared_and_sealed(void)
 		uint32_t id;
 		bool in;
 	} want[] = {
-		{32, 3, true},  {32, 7, true},  {32, 4, false}, {32, 0, false},
-		{33, 4, true},  {33, 5, true},  {33, 3, false}, {33, 6, false},
-		{34, 2, true},  {34, 3, false}, {34, 0, false},
+		{32, 3, true}, {32, 7, true},  {32, 4, false}, {32, 0, false},
+		{33, 4, true}, {33, 5, true},  {33, 3, false}, {33, 6, false},
+		{34, 2, true}, {34, 3, false}, {34, 0, false},
 	};
 	for (unsigned i = 0; i < sizeof want / sizeof want[0]; i++) {
-		CU_ASSERT_EQUAL(hvd_mock_scmi_allowed(a.f.mock, 1,
-						      want[i].which, want[i].id),
+		CU_ASSERT_EQUAL(hvd_mock_scmi_allowed(
+					a.f.mock, 1, want[i].which, want[i].id),
 				want[i].in);
 		/* Only zone 1 has a set. */
-		CU_ASSERT_FALSE(hvd_mock_scmi_allowed(a.f.mock, 2,
-						      want[i].which, want[i].id));
+		CU_ASSERT_FALSE(hvd_mock_scmi_allowed(
+			a.f.mock, 2, want[i].which, want[i].id));
 	}
 	/* The guest's requests go out as zone 1's and work. */
 	CU_ASSERT_EQUAL(call1(&a, P_CLOCK, 0x6, 1, &r), ST_OK);
@@ -61,8 +61,8 @@ static void test_daemon_confined(void)
 	CU_ASSERT_EQUAL_FATAL(agent_start(&a, KEYS), 0);
 	struct port *port = a.f.daemon->port;
 	uint64_t calls = hvd_mock_scmi_calls(a.f.mock);
-	struct hvisor_scmi_clock_args c = {
-		.subcmd = HVISOR_SCMI_CLOCK_RATE_GET, .u.rate.id = 4};
+	struct hvisor_scmi_clock_args c = {.subcmd = HVISOR_SCMI_CLOCK_RATE_GET,
+					   .u.rate.id = 4};
 	/* Another clock of its own zone, a listed clock for another zone,
 	 * the zone-less upstream request. */
 	CU_ASSERT_EQUAL(port_scmi_zone(port, 1, 32, &c, sizeof c), -EPERM);
@@ -77,9 +77,9 @@ static void test_daemon_confined(void)
 	/* Growing the set: refused by the daemon, and by "the kernel" when
 	 * the daemon is bypassed. */
 	struct hvisor_scmi_allow al = {.kind = 32, .first = 4, .count = 1};
-	CU_ASSERT_EQUAL(port_scmi_zone(port, 1, HVISOR_SCMI_ALLOW, &al,
-				       sizeof al),
-			-EPERM);
+	CU_ASSERT_EQUAL(
+		port_scmi_zone(port, 1, HVISOR_SCMI_ALLOW, &al, sizeof al),
+		-EPERM);
 	al.zone_id = 1;
 	CU_ASSERT_EQUAL(port_scmi(port, HVISOR_SCMI_ALLOW, &al, sizeof al),
 			-EPERM);
@@ -123,15 +123,17 @@ static void test_runtime_add(void)
 	snprintf(sock, sizeof sock, "%s/control.sock", dir);
 	struct fixture f = {.control_path = sock};
 	CU_ASSERT_EQUAL_FATAL(
-		fixture_start(&f, "{\"type\": \"scmi\", \"addr\": \"0xa003e00\","
-				  " \"len\": \"0x200\", \"irq\": 78, "
-				  "\"clock_ids\": [3]}"),
+		fixture_start(&f,
+			      "{\"type\": \"scmi\", \"addr\": \"0xa003e00\","
+			      " \"len\": \"0x200\", \"irq\": 78, "
+			      "\"clock_ids\": [3]}"),
 		0);
 	static const char add_fmt[] =
 		"{\"api\": 1, \"cmd\": \"add\", \"config\": \"{\\\"zones\\\": "
 		"[{\\\"id\\\": 1, \\\"memory_region\\\": [{\\\"zone0_ipa\\\": "
 		"\\\"0x50000000\\\", \\\"zonex_ipa\\\": \\\"0x50000000\\\", "
-		"\\\"size\\\": \\\"0x1000000\\\"}], \\\"devices\\\": [{\\\"type\\\": \\\"scmi\\\","
+		"\\\"size\\\": \\\"0x1000000\\\"}], \\\"devices\\\": "
+		"[{\\\"type\\\": \\\"scmi\\\","
 		" \\\"addr\\\": \\\"0xa003a00\\\", \\\"len\\\": \\\"0x200\\\", "
 		"\\\"irq\\\": 75%s}]}]}\"}\n";
 	char line[1024];
