@@ -172,26 +172,28 @@ static long seal(int fd)
 	return dev_ioctl(fd, HVISOR_SCMI_SEAL_IOCTL, &s);
 }
 
-/* ZONE request: reset `id` of `zone` with `flags`. */
-static long zone_reset(int fd, uint32_t zone, uint32_t id, uint32_t flags)
+/* ZONE request `subcmd` of `kind` for `zone` with the two words every
+ * id-bearing member starts with: the id at offset 8, a value at 12 (reset
+ * flags, power state). */
+static long zone_req(int fd, uint32_t zone, uint32_t kind, uint32_t subcmd,
+		     uint32_t id, uint32_t value)
 {
-	struct hvisor_scmi_zone_args za = {.zone_id = zone,
-					   .kind = HVISOR_SCMI_RESET};
-	za.a.reset.subcmd = HVISOR_SCMI_RESET_RESET;
-	za.a.reset.u.reset.domain = id;
-	za.a.reset.u.reset.flags = flags;
+	struct hvisor_scmi_zone_args za = {.zone_id = zone, .kind = kind};
+	const uint32_t words[4] = {subcmd, 0, id, value};
+	memcpy(&za.a, words, sizeof words);
 	return dev_ioctl(fd, HVISOR_SCMI_ZONE_IOCTL, &za);
 }
 
-/* ZONE request: power domain `id` of `zone` to `state`. */
+static long zone_reset(int fd, uint32_t zone, uint32_t id, uint32_t flags)
+{
+	return zone_req(fd, zone, HVISOR_SCMI_RESET, HVISOR_SCMI_RESET_RESET,
+			id, flags);
+}
+
 static long zone_power(int fd, uint32_t zone, uint32_t id, uint32_t state)
 {
-	struct hvisor_scmi_zone_args za = {.zone_id = zone,
-					   .kind = HVISOR_SCMI_POWER};
-	za.a.power.subcmd = HVISOR_SCMI_POWER_STATE_SET;
-	za.a.power.u.state.domain = id;
-	za.a.power.u.state.state = state;
-	return dev_ioctl(fd, HVISOR_SCMI_ZONE_IOCTL, &za);
+	return zone_req(fd, zone, HVISOR_SCMI_POWER,
+			HVISOR_SCMI_POWER_STATE_SET, id, state);
 }
 
 /* Sum of every fake-provider counter for id 1 (never in the sealed set). */
