@@ -208,6 +208,15 @@ struct daemon *daemon_create(const struct daemon_options *opts)
 		goto fail;
 	}
 	free(plugins);
+	/* Startup's devices have declared their SCMI ids: no more from here
+	 * on (docs/scmi.md, "Allowed sets"). Before the control socket, so
+	 * that no "add" runs meanwhile. */
+	err = port_scmi_seal(d->port);
+	if (err && err != -ENODEV) {
+		log_error("%s: cannot seal the SCMI allowed set: %s",
+			  port_describe(d->port), strerror(-err));
+		goto fail;
+	}
 	if (eventloop_start(d->loop)) {
 		log_error("cannot start the event loop thread");
 		goto fail;

@@ -245,7 +245,8 @@ static int svc_hv_scmi(struct hvd_device *hd, unsigned which, void *arg,
 	struct device *dev = to_dev(hd);
 	if (!dev->daemon->port)
 		return -ENODEV;
-	return port_scmi(dev->daemon->port, which, arg, len);
+	return port_scmi_zone(dev->daemon->port, dev->zone->id, which, arg,
+			      len);
 }
 
 static const struct hvd_host_services services = {

@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include "hvisor/mock_wire.h"
-#include "hvisor/scmi.h"
 #include "log.h"
 #include "port_impl.h"
 
@@ -334,11 +333,4 @@ int port_deassert_irq(struct port *port, uint32_t zone, uint32_t irq)
 	if (!port)
 		return -EINVAL;
 	return port->ops->deassert_irq(port, zone, irq);
-}
-
-int port_scmi(struct port *port, unsigned which, void *arg, uint32_t len)
-{
-	if (!port || !arg || len == 0 || len != hvisor_scmi_arg_size(which))
-		return -EINVAL;
-	return port->ops->scmi(port, which, arg, len);
 }

@@ -7,6 +7,7 @@
 #ifndef CORE_PORT_H
 #define CORE_PORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -87,8 +88,20 @@ int port_clear_inject_irq(struct port *port);
 int port_deassert_irq(struct port *port, uint32_t zone, uint32_t irq);
 
 /* One SCMI request of the kernel module (hvisor/scmi.h): `which` is
- * HVISOR_SCMI_CLOCK, _RESET or _POWER, `arg` its argument struct of `len`
- * bytes (exactly that struct's size), updated in place. 0 or -errno. */
+ * HVISOR_SCMI_CLOCK, _RESET, _POWER or one of our extensions, `arg` its
+ * argument struct of `len` bytes (exactly that struct's size), updated in
+ * place. 0 or -errno. */
 int port_scmi(struct port *port, unsigned which, void *arg, uint32_t len);
+/* The same on behalf of zone `zone` (port_scmi.c; docs/scmi.md, "Allowed
+ * sets"): ALLOW gets the zone filled in and is refused (-EPERM) once
+ * port_scmi_seal ran; 32-34 go as the zone-aware request once this port
+ * declared a set, as themselves before. */
+int port_scmi_zone(struct port *port, uint32_t zone, unsigned which, void *arg,
+		   uint32_t len);
+/* End of startup: seal what was declared. Afterwards ALLOW is refused
+ * here, declared or not. 0, or -errno from the kernel. */
+int port_scmi_seal(struct port *port);
+/* True once the kernel holds an allowed set for this port. */
+bool port_scmi_declared(struct port *port);
 
 #endif

@@ -203,11 +203,8 @@ static int dev_deassert_irq(struct port *port, uint32_t zone, uint32_t irq)
 static int dev_scmi(struct port *port, unsigned which, void *arg, uint32_t len)
 {
 	(void)len; /* port_scmi checked it is the request's struct size */
-	unsigned long req = which == HVISOR_SCMI_CLOCK ? HVISOR_SCMI_CLOCK_IOCTL
-			    : which == HVISOR_SCMI_RESET
-				    ? HVISOR_SCMI_RESET_IOCTL
-				    : HVISOR_SCMI_POWER_IOCTL;
-	int rc = dev_ioctl(port, req, (unsigned long)arg);
+	int rc = dev_ioctl(port, hvisor_scmi_ioctl_of(which),
+			   (unsigned long)arg);
 	return rc < 0 ? rc : 0;
 }
 

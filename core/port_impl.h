@@ -87,6 +87,10 @@ struct port {
 	struct port_mapping *maps;
 	size_t map_count, map_cap;
 	char desc[128]; /* port_describe() */
+	/* SCMI allowed set (port_scmi.c), atomics: the kernel knows one
+	 * for this file; startup is over (no more ALLOW). */
+	bool scmi_declared;
+	bool scmi_closed;
 };
 
 /* Common helpers (port.c). */

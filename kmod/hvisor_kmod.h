@@ -32,10 +32,15 @@ long hvisor_lines_ioctl(unsigned int cmd, unsigned long arg);
 void hvisor_wakeup_rearm(void); /* any context, irqs too */
 
 /* scmi.c: ioctls 32-34 on the resources of the DT node "hvisor"; with no
- * such node the module loads and these fail with ENODEV. */
+ * such node the module loads and these fail with ENODEV. `set` is the
+ * file's allowed set (hvisor/scmi.h: ALLOW, SEAL, ZONE), NULL until it
+ * declares one; release frees it. */
+struct hvisor_scmi_set;
 int hvisor_scmi_init(void);
 void hvisor_scmi_exit(void);
-long hvisor_scmi_ioctl(unsigned int cmd, void __user *uarg);
+long hvisor_scmi_ioctl(struct hvisor_scmi_set **set, unsigned int cmd,
+		       void __user *uarg);
+void hvisor_scmi_release(struct hvisor_scmi_set *set);
 
 /* Guest RAM that user space may map (regions.c). */
 #define HVISOR_MAX_RAM_RANGES 256

@@ -35,6 +35,7 @@
 /* Per open file: the eventfd it registered (used while it owns the bridge). */
 struct hvisor_file {
 	struct eventfd_ctx *efd;
+	struct hvisor_scmi_set *scmi; /* its SCMI allowed set, or NULL */
 };
 
 static struct {
@@ -97,6 +98,7 @@ static int hvisor_release(struct inode *inode, struct file *file)
 	mutex_unlock(&hv.lock);
 	if (hf->efd)
 		eventfd_ctx_put(hf->efd);
+	hvisor_scmi_release(hf->scmi);
 	kfree(hf);
 	return 0;
 }
@@ -393,9 +395,12 @@ static int request_allowed(struct file *file, unsigned int cmd)
 	case HVISOR_SCMI_CLOCK_IOCTL: /* board clocks: as much as /dev/mem */
 	case HVISOR_SCMI_RESET_IOCTL:
 	case HVISOR_SCMI_POWER_IOCTL:
+	case HVISOR_SCMI_ALLOW_IOCTL:
 		return rawio_allowed();
+	case HVISOR_SCMI_ZONE_IOCTL: /* bounded by the set ALLOW declared */
+		return security_locked_down(LOCKDOWN_DEV_MEM);
 	}
-	return 0;
+	return 0; /* SEAL among them: it only takes rights away */
 }
 
 static long hvisor_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
@@ -431,7 +436,12 @@ static long hvisor_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 	case HVISOR_SCMI_CLOCK_IOCTL:
 	case HVISOR_SCMI_RESET_IOCTL:
 	case HVISOR_SCMI_POWER_IOCTL:
-		return hvisor_scmi_ioctl(cmd, uarg);
+	case HVISOR_SCMI_ALLOW_IOCTL:
+	case HVISOR_SCMI_SEAL_IOCTL:
+	case HVISOR_SCMI_ZONE_IOCTL:
+		return hvisor_scmi_ioctl(
+			&((struct hvisor_file *)file->private_data)->scmi, cmd,
+			uarg);
 	default:
 		return hvisor_lines_ioctl(cmd, arg); /* ENOTTY if unknown */
 	}

@@ -15,7 +15,14 @@
  * guest enabled (clock prepare+enable, power-domain runtime reference) is
  * counted once per resource here and undone at unload, so a guest can
  * neither unbalance the frameworks' counts nor leave them raised.
+ *
+ * Allowed sets (our extension, hvisor/scmi.h): a file may declare, per
+ * zone and kind, which ids it will use (ALLOW) and then SEAL that set.
+ * From its first declaration on, the file's requests must name a zone
+ * (ZONE) and an id in that zone's set; the upstream requests on it are
+ * refused. A file that declares nothing behaves as hvisor-tool's module.
  */
+#include <linux/bitmap.h>
 #include <linux/clk-provider.h>
 #include <linux/clk.h>
 #include <linux/delay.h>
@@ -48,8 +55,21 @@ struct scmi_domain {
 	bool on;            /* a runtime reference held for the guest */
 };
 
+/* One zone's ids in a file's set: a bitmap per kind, sized to the node. */
+struct scmi_zone_set {
+	u32 zone_id;
+	unsigned long *bits[3]; /* clock, reset, power */
+};
+
+/* A file's allowed set (hvisor_file.scmi), under scmi.lock. */
+struct hvisor_scmi_set {
+	bool sealed;
+	unsigned int nzones;
+	struct scmi_zone_set zones[HVISOR_SCMI_MAX_ZONES];
+};
+
 static struct {
-	struct mutex lock;
+	struct mutex lock;            /* everything here and every file's set */
 	struct device_node *np;       /* NULL: SCMI unavailable */
 	struct platform_device *pdev; /* owner of the domains' devices */
 	unsigned int nclocks, nresets, ndomains;
@@ -338,34 +358,197 @@ static int power_request(struct hvisor_scmi_power_args *a)
 	return -EINVAL;
 }
 
+/* ---- allowed sets ------------------------------------------------------ */
+
+/* The node's count of `kind` (32-34), or -1 for another value. */
+static long kind_count(u32 kind)
+{
+	switch (kind) {
+	case HVISOR_SCMI_CLOCK:
+		return scmi.nclocks;
+	case HVISOR_SCMI_RESET:
+		return scmi.nresets;
+	case HVISOR_SCMI_POWER:
+		return scmi.ndomains;
+	}
+	return -1;
+}
+
+void hvisor_scmi_release(struct hvisor_scmi_set *set)
+{
+	unsigned int i, k;
+
+	if (!set)
+		return;
+	for (i = 0; i < set->nzones; i++)
+		for (k = 0; k < 3; k++)
+			bitmap_free(set->zones[i].bits[k]);
+	kfree(set);
+}
+
+/* The file's set, made empty on first use. */
+static struct hvisor_scmi_set *set_get(struct hvisor_scmi_set **set)
+{
+	if (!*set)
+		*set = kzalloc(sizeof(**set), GFP_KERNEL);
+	return *set;
+}
+
+static struct scmi_zone_set *zone_find(struct hvisor_scmi_set *set, u32 id)
+{
+	unsigned int i;
+
+	for (i = 0; set && i < set->nzones; i++)
+		if (set->zones[i].zone_id == id)
+			return &set->zones[i];
+	return NULL;
+}
+
+/* Zone `id`'s entry in `set`, added with empty bitmaps if new. */
+static struct scmi_zone_set *zone_add(struct hvisor_scmi_set *set, u32 id)
+{
+	struct scmi_zone_set *z = zone_find(set, id);
+	unsigned int k;
+
+	if (z)
+		return z;
+	if (set->nzones == HVISOR_SCMI_MAX_ZONES)
+		return ERR_PTR(-ENOSPC);
+	z = &set->zones[set->nzones];
+	z->zone_id = id;
+	for (k = 0; k < 3; k++) {
+		z->bits[k] = bitmap_zalloc(kind_count(HVISOR_SCMI_CLOCK + k),
+					   GFP_KERNEL);
+		if (!z->bits[k]) {
+			while (k--)
+				bitmap_free(z->bits[k]);
+			return ERR_PTR(-ENOMEM);
+		}
+	}
+	set->nzones++;
+	return z;
+}
+
+static int allow_locked(struct hvisor_scmi_set **setp,
+			const struct hvisor_scmi_allow *a)
+{
+	long n = kind_count(a->kind);
+	struct hvisor_scmi_set *set;
+	struct scmi_zone_set *z;
+
+	if (*setp && (*setp)->sealed)
+		return -EPERM;
+	if (n < 0 || a->first > n || a->count > n - a->first)
+		return -EINVAL;
+	set = set_get(setp);
+	if (!set)
+		return -ENOMEM;
+	z = zone_add(set, a->zone_id);
+	if (IS_ERR(z))
+		return PTR_ERR(z);
+	bitmap_set(z->bits[a->kind - HVISOR_SCMI_CLOCK], a->first, a->count);
+	return 0;
+}
+
+/* 0 if `set` lets zone `zone_id` make request `a` of `kind`. */
+static int zone_check(struct hvisor_scmi_set *set, u32 zone_id, u32 kind,
+		      const void *a)
+{
+	struct scmi_zone_set *z = zone_find(set, zone_id);
+	s64 id = hvisor_scmi_arg_id(a);
+
+	if (*(const u32 *)a == HVISOR_SCMI_SET_PHANDLE)
+		return -EINVAL; /* never supported: docs/scmi.md */
+	if (id < 0)
+		return 0;
+	if (!z || id >= kind_count(kind) ||
+	    !test_bit(id, z->bits[kind - HVISOR_SCMI_CLOCK]))
+		return -EPERM;
+	return 0;
+}
+
+/* One line per seal, for the operator (and CI's check that the daemon's
+ * set reached the module). */
+static void log_sealed(const struct hvisor_scmi_set *set)
+{
+	unsigned int i, k, ids = 0;
+
+	for (i = 0; i < set->nzones; i++)
+		for (k = 0; k < 3; k++)
+			ids += bitmap_weight(set->zones[i].bits[k],
+					     kind_count(HVISOR_SCMI_CLOCK + k));
+	pr_info(HVISOR_KMOD_NAME
+		": SCMI allowed set sealed: %u zone(s), %u id(s)\n",
+		set->nzones, ids);
+}
+
 /* ---- the ioctls -------------------------------------------------------- */
 
-long hvisor_scmi_ioctl(unsigned int cmd, void __user *uarg)
+union scmi_args {
+	struct hvisor_scmi_clock_args clock;
+	struct hvisor_scmi_reset_args reset;
+	struct hvisor_scmi_power_args power;
+	struct hvisor_scmi_allow allow;
+	struct hvisor_scmi_seal seal;
+	struct hvisor_scmi_zone_args zone;
+};
+
+/* Request `kind` (32-34) on its argument struct `a`. */
+static long request_locked(u32 kind, void *a)
 {
-	union {
-		struct hvisor_scmi_clock_args clock;
-		struct hvisor_scmi_reset_args reset;
-		struct hvisor_scmi_power_args power;
-	} a;
-	size_t len = _IOC_SIZE(cmd);
+	if (kind == HVISOR_SCMI_CLOCK)
+		return clock_request(a);
+	if (kind == HVISOR_SCMI_RESET)
+		return reset_request(a);
+	return power_request(a);
+}
+
+static long dispatch_locked(struct hvisor_scmi_set **setp, u32 which,
+			    union scmi_args *a)
+{
 	long err;
 
-	if (cmd != HVISOR_SCMI_CLOCK_IOCTL && cmd != HVISOR_SCMI_RESET_IOCTL &&
-	    cmd != HVISOR_SCMI_POWER_IOCTL)
+	switch (which) {
+	case HVISOR_SCMI_SEAL:
+		if (a->seal.flags)
+			return -EINVAL;
+		if (!set_get(setp))
+			return -ENOMEM;
+		if (!(*setp)->sealed)
+			log_sealed(*setp);
+		(*setp)->sealed = true;
+		return 0;
+	case HVISOR_SCMI_ALLOW:
+		return scmi.np ? allow_locked(setp, &a->allow) : -ENODEV;
+	}
+	if (!scmi.np)
+		return -ENODEV;
+	if (which != HVISOR_SCMI_ZONE) /* upstream: no zone, no set */
+		return *setp ? -EPERM : request_locked(which, a);
+	if (!*setp || kind_count(a->zone.kind) < 0)
+		return *setp ? -EINVAL : -EPERM;
+	err = zone_check(*setp, a->zone.zone_id, a->zone.kind, &a->zone.a);
+	if (err)
+		return err;
+	return request_locked(a->zone.kind, &a->zone.a);
+}
+
+long hvisor_scmi_ioctl(struct hvisor_scmi_set **setp, unsigned int cmd,
+		       void __user *uarg)
+{
+	u32 which = _IOC_NR(cmd);
+	size_t len = _IOC_SIZE(cmd);
+	union scmi_args a;
+	long err;
+
+	if (cmd != hvisor_scmi_ioctl_of(which))
 		return -ENOTTY;
 	if (copy_from_user(&a, uarg, len))
 		return -EFAULT;
 	mutex_lock(&scmi.lock);
-	if (!scmi.np)
-		err = -ENODEV;
-	else if (cmd == HVISOR_SCMI_CLOCK_IOCTL)
-		err = clock_request(&a.clock);
-	else if (cmd == HVISOR_SCMI_RESET_IOCTL)
-		err = reset_request(&a.reset);
-	else
-		err = power_request(&a.power);
+	err = dispatch_locked(setp, which, &a);
 	mutex_unlock(&scmi.lock);
-	if (err)
+	if (err || !(_IOC_DIR(cmd) & _IOC_READ))
 		return err;
 	return copy_to_user(uarg, &a, len) ? -EFAULT : 0;
 }

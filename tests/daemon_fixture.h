@@ -24,6 +24,8 @@ struct fixture {
 	bool serving;
 	const char *control_path; /* set before starting: serve control */
 	bool irq_merge;           /* daemon_options.irq_merge */
+	/* fixture_start: called on the new mock before the daemon starts */
+	void (*prepare)(struct hvd_mock *mock);
 };
 
 /* log_init() is once per process, before threads log: a test may start
@@ -73,6 +75,8 @@ static inline int fixture_start(struct fixture *f, const char *devices_json)
 	if (!f->mock ||
 	    hvd_mock_add_ram(f->mock, 1, 0x50000000, 0x50000000, 0x1000000))
 		return -1;
+	if (f->prepare)
+		f->prepare(f->mock);
 	char json[4096];
 	snprintf(json, sizeof json,
 		 "{\"zones\": [{\"id\": 1, \"memory_region\": [{\"zone0_ipa\":"

@@ -7,7 +7,8 @@
 #     test=Y) and cannot come from the environment;
 #  2. boot the matching Debian kernel under QEMU (TCG) for amd64 and arm64
 #     with an initramfs holding the test build, kmod_test and the real daemon
-#     with the testdev plugin (for arm64 cross-built with Meson against
+#     with the testdev plugin (arm64: also the scmi plugin, its ids
+#     declared and sealed in the module; cross-built with Meson against
 #     Debian's arm64 libcjson/libcunit, unpacked, not installed), and run
 #     kmod/tests/guest-test.sh there.
 # Downloads are cached in /var/cache/hvisor-ci. If Debian's archive cannot
@@ -104,8 +105,21 @@ if HVISOR_FAKE=1 kmod/build.sh "$WORK/env-fake" KDIR="$hdr_amd64" >/dev/null 2>&
 	exit 1
 fi
 echo "ok: test build marked in modinfo; HVISOR_FAKE from the environment refused"
+# The test-only reset and power-domain providers (arm64 guest only: they
+# bind to a DT node), sparse-checked and warning-free like hvisor.ko.
+mkdir -p "$WORK/fakeprov"
+cp kmod/tests/fakeprov/Kbuild kmod/tests/fakeprov/fakeprov.c "$WORK/fakeprov/"
+make -C "$hdr_arm64" M="$WORK/fakeprov" C=1 "${cross[@]}" modules \
+	>"$WORK/fakeprov/build.log" 2>&1 || { cat "$WORK/fakeprov/build.log"; exit 1; }
+if grep -q 'warning:' "$WORK/fakeprov/build.log" ||
+	! grep -q '^  CHECK ' "$WORK/fakeprov/build.log"; then
+	cat "$WORK/fakeprov/build.log"
+	echo "hvisor_fakeprov.ko: warnings, or sparse did not run" >&2
+	exit 1
+fi
+echo "built arm64 hvisor_fakeprov.ko (test only, sparse clean)"
 test_cflags=(-O2 -Wall -Wextra -Werror -static -Iinterface -Ikmod)
-test_src=(kmod/tests/kmod_test.c kmod/tests/isolation.c)
+test_src=(kmod/tests/kmod_test.c kmod/tests/isolation.c kmod/tests/scmi_test.c)
 gcc "${test_cflags[@]}" -o "$WORK/kmod_test-amd64" "${test_src[@]}"
 aarch64-linux-gnu-gcc "${test_cflags[@]}" -o "$WORK/kmod_test-arm64" "${test_src[@]}"
 stamp "module builds"
@@ -136,7 +150,7 @@ CROSS
 	meson setup "$WORK/build-arm64" --cross-file "$ROOT/cross/aarch64-linux-gnu.ini" \
 		--cross-file "$WORK/arm64-sysroot.ini" >"$WORK/arm64-meson.log" 2>&1 ||
 		{ cat "$WORK/arm64-meson.log"; exit 1; }
-	meson compile -C "$WORK/build-arm64" hvisor testdev >>"$WORK/arm64-meson.log" 2>&1 ||
+	meson compile -C "$WORK/build-arm64" hvisor testdev scmi >>"$WORK/arm64-meson.log" 2>&1 ||
 		{ cat "$WORK/arm64-meson.log"; exit 1; }
 	arm64_daemon=$WORK/build-arm64
 	stamp "arm64 daemon cross build"
@@ -177,8 +191,12 @@ make_guest() { # ARCH MODULE_BUILD KMOD_TEST OUT [host | ARM64_BUILD_DIR]
 	"$KIT" root "$arch" "$r"
 	cp "$WORK/$mod/hvisor.ko" "$r/hvisor.ko"
 	# arm64 only: its real build must refuse to load (no device-tree
-	# node); amd64's would execute vmcall outside a hypervisor.
-	[ "$arch" = arm64 ] && cp "$WORK/arm64-real/hvisor.ko" "$r/hvisor-real.ko"
+	# node); amd64's would execute vmcall outside a hypervisor. The fake
+	# providers serve the DT node the arm64 boot adds.
+	if [ "$arch" = arm64 ]; then
+		cp "$WORK/arm64-real/hvisor.ko" "$r/hvisor-real.ko"
+		cp "$WORK/fakeprov/hvisor_fakeprov.ko" "$r/hvisor_fakeprov.ko"
+	fi
 	cp "$test" "$r/kmod_test"
 	cp kmod/tests/guest-test.sh "$r/test"
 	if [ "$daemon" = host ]; then
@@ -198,6 +216,8 @@ make_guest() { # ARCH MODULE_BUILD KMOD_TEST OUT [host | ARM64_BUILD_DIR]
 		add_foreign "$r" "$daemon/core/hvisor" /opt/hvisor/hvisor "${dirs[@]}"
 		add_foreign "$r" "$daemon/tests/testdev/libhvd-testdev.so" \
 			/opt/hvisor/plugins/libhvd-testdev.so "${dirs[@]}"
+		add_foreign "$r" "$daemon/plugins/scmi/libhvd-scmi.so" \
+			/opt/hvisor/plugins/libhvd-scmi.so "${dirs[@]}"
 		printf 'HVISOR_BIN=/opt/hvisor/hvisor\nPLUGIN_DIR=/opt/hvisor/plugins\n' \
 			>"$r/etc/kmod-test.conf"
 	fi
@@ -226,15 +246,32 @@ fi
 if [[ $arches == *" arm64 "* ]]; then
 	make_guest arm64 arm64-fake "$WORK/kmod_test-arm64" "$WORK/arm64.cpio.gz" "$arm64_daemon"
 	# QEMU's own tree (same machine, CPU and memory as the boot) plus an
-	# hvisor_virtio_device listing its fixed clock, so SCMI requests drive
-	# the real clk framework (kmod_test scmi-dt).
-	qemu-system-aarch64 -M virt,dumpdtb="$WORK/virt.dtb" -cpu cortex-a57 \
+	# hvisor_virtio_device listing its fixed clock and two resets and two
+	# power domains of /fake-provider (hvisor_fakeprov.ko), so SCMI
+	# requests drive the real clk, reset and genpd frameworks (kmod_test
+	# scmi-dt, scmi-sets).
+	dtb=$WORK/virt.dtb
+	qemu-system-aarch64 -M virt,dumpdtb="$dtb" -cpu cortex-a57 \
 		-m "${GUEST_KIT_MEM:-512M}" -nographic >/dev/null 2>&1
-	pclk=$(fdtget "$WORK/virt.dtb" /apb-pclk phandle)
-	fdtput -c "$WORK/virt.dtb" /hvisor_virtio_device
-	fdtput -t s "$WORK/virt.dtb" /hvisor_virtio_device compatible hvisor
-	fdtput -t u "$WORK/virt.dtb" /hvisor_virtio_device clocks "$pclk"
-	run_guest arm64 "$WORK/arm64.cpio.gz" -dtb "$WORK/virt.dtb"
+	pclk=$(fdtget "$dtb" /apb-pclk phandle)
+	# A phandle above every one QEMU gave out.
+	fp=0
+	for p in $(dtc -q -I dtb -O dts "$dtb" | grep -o 'phandle = <0x[0-9a-f]*>' |
+		grep -o '0x[0-9a-f]*'); do
+		if [ $((p)) -gt $fp ]; then fp=$((p)); fi
+	done
+	fp=$((fp + 1))
+	fdtput -c "$dtb" /fake-provider
+	fdtput -t s "$dtb" /fake-provider compatible hvisor-test,fake-provider
+	fdtput -t u "$dtb" /fake-provider '#reset-cells' 1
+	fdtput -t u "$dtb" /fake-provider '#power-domain-cells' 1
+	fdtput -t u "$dtb" /fake-provider phandle "$fp"
+	fdtput -c "$dtb" /hvisor_virtio_device
+	fdtput -t s "$dtb" /hvisor_virtio_device compatible hvisor
+	fdtput -t u "$dtb" /hvisor_virtio_device clocks "$pclk"
+	fdtput -t u "$dtb" /hvisor_virtio_device resets "$fp" 0 "$fp" 1
+	fdtput -t u "$dtb" /hvisor_virtio_device power-domains "$fp" 0 "$fp" 1
+	run_guest arm64 "$WORK/arm64.cpio.gz" -dtb "$dtb"
 	stamp "arm64 guest${arm64_daemon:+ with the daemon}"
 fi
 echo "kmod stage passed"

@@ -51,8 +51,9 @@ enum hvisor_mock_op {
 	HVISOR_MOCK_GET_ECAM_BASE = 12,
 	/* payload = struct hvisor_boot_mode (16 bytes) */
 	HVISOR_MOCK_SET_BOOT_MODE = 13,
-	/* SCMI ioctls 32-34 (hvisor/scmi.h): arg0 = 32, 33 or 34; payload =
-	 * the ioctl's argument struct; the reply carries it back updated. */
+	/* SCMI ioctls 32-34 and our 0x50-0x52 (hvisor/scmi.h): arg0 = the
+	 * number; payload = the ioctl's argument struct; the reply carries
+	 * it back updated. A connection is one open file of the module. */
 	HVISOR_MOCK_SCMI = 14,
 };
 

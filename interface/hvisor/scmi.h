@@ -131,16 +131,116 @@ _Static_assert(sizeof(struct hvisor_scmi_power_args) == 80, "power args");
 #define HVISOR_SCMI_POWER_IOCTL \
 	_IOWR(1, HVISOR_SCMI_POWER, struct hvisor_scmi_power_args)
 
-/* The argument size of request `which`, 0 for an unknown one. */
+/*
+ * Extension of this project's module, not in hvisor-tool's (which answers
+ * ENOTTY): a per-open-file allowed set, so that a file can only drive the
+ * resources its holder declared for each zone (docs/scmi.md, "Allowed
+ * sets in the module").
+ *
+ *   ALLOW  adds ids [first, first+count) of `kind` (32 clock, 33 reset,
+ *          34 power) for zone `zone_id` to this file's set. Needs
+ *          CAP_SYS_RAWIO and a file opened for writing; EPERM once the
+ *          file is sealed, EINVAL for an id the DT node does not list,
+ *          ENOSPC beyond HVISOR_SCMI_MAX_ZONES zones, ENODEV without the
+ *          node.
+ *   SEAL   no ALLOW on this file any more (`flags` must be 0). Sealing a
+ *          file that declared nothing gives it an empty set.
+ *   ZONE   the request `kind` with its argument struct, on behalf of zone
+ *          `zone_id`: refused (EPERM) unless the id it names is in that
+ *          zone's set of this file. GET_COUNT needs no id and is answered.
+ *
+ * Once a file has declared a set (ALLOW, or SEAL alone), the upstream
+ * requests 32-34 on it are refused with EPERM: they name no zone. A file
+ * that never declared one keeps hvisor-tool's behaviour (every resource
+ * of the DT node, with CAP_SYS_RAWIO per request).
+ */
+#define HVISOR_SCMI_ALLOW 0x50u
+#define HVISOR_SCMI_SEAL  0x51u
+#define HVISOR_SCMI_ZONE  0x52u
+
+#define HVISOR_SCMI_MAX_ZONES 64u /* zones in one file's set */
+
+struct hvisor_scmi_allow {
+	uint32_t zone_id;
+	uint32_t kind; /* HVISOR_SCMI_CLOCK, _RESET or _POWER */
+	uint32_t first;
+	uint32_t count; /* 0 adds nothing but still declares the file */
+};
+
+struct hvisor_scmi_seal {
+	uint32_t flags; /* 0 */
+};
+
+struct hvisor_scmi_zone_args {
+	uint32_t zone_id;
+	uint32_t kind; /* HVISOR_SCMI_CLOCK, _RESET or _POWER */
+	union {
+		struct hvisor_scmi_clock_args clock;
+		struct hvisor_scmi_reset_args reset;
+		struct hvisor_scmi_power_args power;
+	} a; /* at offset 8, updated in place */
+};
+
+_Static_assert(sizeof(struct hvisor_scmi_allow) == 16, "allow args");
+_Static_assert(sizeof(struct hvisor_scmi_seal) == 4, "seal args");
+_Static_assert(sizeof(struct hvisor_scmi_zone_args) == 96, "zone args");
+
+#define HVISOR_SCMI_ALLOW_IOCTL \
+	_IOW(1, HVISOR_SCMI_ALLOW, struct hvisor_scmi_allow)
+#define HVISOR_SCMI_SEAL_IOCTL \
+	_IOW(1, HVISOR_SCMI_SEAL, struct hvisor_scmi_seal)
+#define HVISOR_SCMI_ZONE_IOCTL \
+	_IOWR(1, HVISOR_SCMI_ZONE, struct hvisor_scmi_zone_args)
+
+/* The argument size of request `which` (32-34 or the extensions), 0 for an
+ * unknown one. */
 static inline uint32_t hvisor_scmi_arg_size(unsigned which)
 {
-	return which == HVISOR_SCMI_CLOCK
-		       ? sizeof(struct hvisor_scmi_clock_args)
-	       : which == HVISOR_SCMI_RESET
-		       ? sizeof(struct hvisor_scmi_reset_args)
-	       : which == HVISOR_SCMI_POWER
-		       ? sizeof(struct hvisor_scmi_power_args)
-		       : 0;
+	switch (which) {
+	case HVISOR_SCMI_CLOCK:
+		return sizeof(struct hvisor_scmi_clock_args);
+	case HVISOR_SCMI_RESET:
+		return sizeof(struct hvisor_scmi_reset_args);
+	case HVISOR_SCMI_POWER:
+		return sizeof(struct hvisor_scmi_power_args);
+	case HVISOR_SCMI_ALLOW:
+		return sizeof(struct hvisor_scmi_allow);
+	case HVISOR_SCMI_SEAL:
+		return sizeof(struct hvisor_scmi_seal);
+	case HVISOR_SCMI_ZONE:
+		return sizeof(struct hvisor_scmi_zone_args);
+	}
+	return 0;
+}
+
+/* The ioctl request number of `which`, 0 for an unknown one. */
+static inline unsigned long hvisor_scmi_ioctl_of(unsigned which)
+{
+	switch (which) {
+	case HVISOR_SCMI_CLOCK:
+		return HVISOR_SCMI_CLOCK_IOCTL;
+	case HVISOR_SCMI_RESET:
+		return HVISOR_SCMI_RESET_IOCTL;
+	case HVISOR_SCMI_POWER:
+		return HVISOR_SCMI_POWER_IOCTL;
+	case HVISOR_SCMI_ALLOW:
+		return HVISOR_SCMI_ALLOW_IOCTL;
+	case HVISOR_SCMI_SEAL:
+		return HVISOR_SCMI_SEAL_IOCTL;
+	case HVISOR_SCMI_ZONE:
+		return HVISOR_SCMI_ZONE_IOCTL;
+	}
+	return 0;
+}
+
+/* The resource id a request names (the first field after the sub-command
+ * header, in every member that has one), or -1 for GET_COUNT, which names
+ * none. SET_PHANDLE names a phandle there: callers refuse it first. */
+static inline int64_t hvisor_scmi_arg_id(const void *arg)
+{
+	const uint32_t *w = (const uint32_t *)arg;
+
+	return w[0] == HVISOR_SCMI_GET_COUNT ? -1 : (int64_t)w[2];
 }
 
 #endif

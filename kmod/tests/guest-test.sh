@@ -34,9 +34,14 @@ echo "ok: the test build taints the kernel ($(cat /sys/module/hvisor/taint))"
 
 /kmod_test zones || fail "zone and mmap checks"
 # SCMI: on the resources of the DT node when the guest's tree has one (the
-# arm64 stage adds it, pointing at QEMU's fixed clock), else unavailable.
+# arm64 stage adds it, pointing at QEMU's fixed clock and at the resets and
+# power domains of the test-only hvisor_fakeprov.ko), else unavailable.
 if [ -d /proc/device-tree/hvisor_virtio_device ]; then
-	/kmod_test scmi-dt || fail "SCMI on the DT node's clock"
+	insmod /hvisor_fakeprov.ko || fail "insmod hvisor_fakeprov.ko"
+	/kmod_test scmi-dt || fail "SCMI on the DT node's resources"
+	/kmod_test scmi-sets || fail "SCMI allowed sets"
+	dmesg | grep -q 'hvisor-fakeprov.*2 fake resets' ||
+		fail "the fake provider did not bind to its node"
 else
 	/kmod_test scmi-absent || fail "SCMI without the DT node"
 fi
@@ -60,8 +65,20 @@ with_daemon() {
 }
 
 if [ -n "$HVISOR_BIN" ]; then
-	/kmod_test start-zone /tmp/virtio.json || fail "zone for the daemon"
+	# arm64: the daemon also serves an scmi device on the DT node, and
+	# must have declared and sealed its ids in the module.
+	scmi=
+	[ -f "$PLUGIN_DIR/libhvd-scmi.so" ] &&
+		[ -d /proc/device-tree/hvisor_virtio_device ] && scmi=scmi
+	/kmod_test start-zone /tmp/virtio.json $scmi || fail "zone for the daemon"
 	with_daemon virtio
+	if [ -n "$scmi" ]; then
+		dmesg | grep -q 'SCMI allowed set sealed: 1 zone(s), 3 id(s)' ||
+			fail "the daemon did not seal its SCMI set in the module"
+		grep -q 'kernel keeps no SCMI allowed set' /tmp/daemon.log &&
+			fail "the daemon found no allowed sets in the module"
+		echo "ok: the daemon declared and sealed its scmi device's ids"
+	fi
 else
 	echo "note: no daemon in this guest (module-only run)"
 	/kmod_test start-zone /tmp/virtio.json || fail "zone for the bridge test"

@@ -331,8 +331,7 @@ static void check_read_only(uint64_t ram, uint64_t size)
 	close(rw);
 }
 
-/* Drops CAP_SYS_RAWIO from this process (root keeps the rest). */
-static int drop_rawio(void)
+int drop_rawio(void)
 {
 	struct __user_cap_header_struct hdr = {
 		.version = _LINUX_CAPABILITY_VERSION_3};

@@ -8,8 +8,9 @@
  *                    zone start/list/shutdown round trip, mmap allowed
  *                    only inside zone RAM, LOAD_IMAGE never into zone 0's
  *                    RAM, DECLARE_RAM, bad arguments
- *   start-zone JSON  start zone 1 over the fake RAM and write the daemon's
- *                    virtio JSON (one testdev echo device) to JSON
+ *   start-zone JSON [scmi]  start zone 1 over the fake RAM and write the
+ *                    daemon's virtio JSON (one testdev echo device; with
+ *                    scmi also an scmi device on the DT node) to JSON
  *   virtio           with the daemon serving: EBUSY for a second daemon,
  *                    register reads through the bridge, an echo request
  *                    on a virtqueue answered with the data and an irq
@@ -29,6 +30,7 @@
  *                    LoongArch interrupt protocol of that generation
  *   boot             GET_ECAM_BASE (load with fake_ecam_base=0xb0000000)
  *                    and SET_BOOT_MODE reach the hypervisor
+ *   scmi-absent, scmi-dt, scmi-sets   SCMI requests (scmi_test.c)
  *
  * Exit status 0 when every check passed; each failure is printed.
  */
@@ -49,7 +51,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "hvisor/scmi.h"
 #include "kmod_test.h"
 
 #define DEV_IRQ  78
@@ -293,7 +294,9 @@ static void test_zones(void)
 	close(fd);
 }
 
-static void cmd_start_zone(const char *json_path)
+/* The daemon's config: testdev, and with `scmi` an scmi device on the DT
+ * node's clock 0, reset 0 and power domain 0 (arm64 stage). */
+static void cmd_start_zone(const char *json_path, bool scmi)
 {
 	int fd = open_dev();
 	uint64_t ram, ram_size;
@@ -310,8 +313,12 @@ static void cmd_start_zone(const char *json_path)
 		"\"0x%" PRIx64 "\", \"zonex_ipa\": \"0x%llx\", \"size\": "
 		"\"0x%" PRIx64 "\"}], \"devices\": [{\"type\": \"testdev\", "
 		"\"addr\": \"0x%llx\", \"len\": \"0x200\", \"irq\": %d, "
-		"\"status\": \"enable\"}]}]}\n",
-		ZONE_ID, ram, GUEST_RAM, ram_size, DEV_BASE, DEV_IRQ);
+		"\"status\": \"enable\"}%s]}]}\n",
+		ZONE_ID, ram, GUEST_RAM, ram_size, DEV_BASE, DEV_IRQ,
+		scmi ? ", {\"type\": \"scmi\", \"addr\": \"0x0a000400\", "
+		       "\"len\": \"0x200\", \"irq\": 79, \"clock_ids\": [0], "
+		       "\"reset_ids\": [0], \"power_ids\": [0]}"
+		     : "");
 	fclose(f);
 	close(fd);
 }
@@ -730,93 +737,6 @@ static void test_boot(void)
 	close(fd);
 }
 
-/* The QEMU guests' device trees have no "hvisor" node: the module loaded
- * anyway, and every SCMI request says ENODEV; a read-only file is refused
- * first (EBADF), as for any request that changes state. */
-static void test_scmi_absent(void)
-{
-	int fd = open_dev();
-	struct hvisor_scmi_clock_args clk = {.subcmd = HVISOR_SCMI_GET_COUNT};
-	struct hvisor_scmi_reset_args rst = {.subcmd = HVISOR_SCMI_GET_COUNT};
-	struct hvisor_scmi_power_args pwr = {.subcmd = HVISOR_SCMI_GET_COUNT};
-	check(dev_ioctl(fd, HVISOR_SCMI_CLOCK_IOCTL, &clk) == -ENODEV,
-	      "SCMI clock request without the DT node: ENODEV");
-	check(dev_ioctl(fd, HVISOR_SCMI_RESET_IOCTL, &rst) == -ENODEV,
-	      "SCMI reset request without the DT node: ENODEV");
-	check(dev_ioctl(fd, HVISOR_SCMI_POWER_IOCTL, &pwr) == -ENODEV,
-	      "SCMI power request without the DT node: ENODEV");
-	close(fd);
-	int ro = open("/dev/hvisor", O_RDONLY | O_CLOEXEC);
-	check(ro >= 0 && dev_ioctl(ro, HVISOR_SCMI_CLOCK_IOCTL, &clk) == -EBADF,
-	      "SCMI request on a read-only file: EBADF");
-	if (ro >= 0)
-		close(ro);
-}
-
-/* A number from a debugfs/sysfs file, or -1. */
-static long long read_number(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	long long v = -1;
-	if (f) {
-		if (fscanf(f, "%lld", &v) != 1)
-			v = -1;
-		fclose(f);
-	}
-	return v;
-}
-
-/* The arm64 stage's tree: hvisor_virtio_device lists QEMU's fixed 24 MHz
- * clock (apb-pclk, "clk24mhz") and no resets or power domains. The
- * requests drive the real clk framework: its debugfs shows the enable. */
-#define CLK_DEBUGFS "/sys/kernel/debug/clk/clk24mhz/"
-static void test_scmi_dt(void)
-{
-	int fd = open_dev();
-	struct hvisor_scmi_clock_args c = {.subcmd = HVISOR_SCMI_GET_COUNT};
-	check(dev_ioctl(fd, HVISOR_SCMI_CLOCK_IOCTL, &c) == 0 && c.u.count == 1,
-	      "one clock in the node (%u)", c.u.count);
-	struct hvisor_scmi_reset_args r = {.subcmd = HVISOR_SCMI_GET_COUNT};
-	check(dev_ioctl(fd, HVISOR_SCMI_RESET_IOCTL, &r) == 0 && r.u.count == 0,
-	      "no resets in the node");
-	struct hvisor_scmi_power_args p = {.subcmd = HVISOR_SCMI_GET_COUNT};
-	check(dev_ioctl(fd, HVISOR_SCMI_POWER_IOCTL, &p) == 0 && p.u.count == 0,
-	      "no power domains in the node");
-	c = (struct hvisor_scmi_clock_args){
-		.subcmd = HVISOR_SCMI_CLOCK_GET_ATTRIBUTES};
-	check(dev_ioctl(fd, HVISOR_SCMI_CLOCK_IOCTL, &c) == 0 &&
-		      strcmp(c.u.attr.name, "clk24mhz") == 0,
-	      "clock 0 is %s", c.u.attr.name);
-	c = (struct hvisor_scmi_clock_args){.subcmd =
-						    HVISOR_SCMI_CLOCK_RATE_GET};
-	check(dev_ioctl(fd, HVISOR_SCMI_CLOCK_IOCTL, &c) == 0 &&
-		      c.u.rate.rate == 24000000,
-	      "rate %" PRIu64 " Hz", (uint64_t)c.u.rate.rate);
-	long long before = read_number(CLK_DEBUGFS "clk_enable_count");
-	c = (struct hvisor_scmi_clock_args){
-		.subcmd = HVISOR_SCMI_CLOCK_CONFIG_SET, .u.config.config = 1};
-	check(dev_ioctl(fd, HVISOR_SCMI_CLOCK_IOCTL, &c) == 0, "enable");
-	/* A second enable is the same state, not a second reference. */
-	check(dev_ioctl(fd, HVISOR_SCMI_CLOCK_IOCTL, &c) == 0, "enable again");
-	long long during = read_number(CLK_DEBUGFS "clk_enable_count");
-	check(before >= 0 && during == before + 1,
-	      "debugfs enable count %lld -> %lld", before, during);
-	c.u.config.config = 0;
-	check(dev_ioctl(fd, HVISOR_SCMI_CLOCK_IOCTL, &c) == 0 &&
-		      dev_ioctl(fd, HVISOR_SCMI_CLOCK_IOCTL, &c) == 0,
-	      "disable twice");
-	long long after = read_number(CLK_DEBUGFS "clk_enable_count");
-	check(after == before, "debugfs enable count back to %lld", after);
-	c = (struct hvisor_scmi_clock_args){
-		.subcmd = HVISOR_SCMI_CLOCK_RATE_GET, .u.rate.id = 1};
-	check(dev_ioctl(fd, HVISOR_SCMI_CLOCK_IOCTL, &c) == -EINVAL,
-	      "clock 1 is outside the node: EINVAL");
-	r = (struct hvisor_scmi_reset_args){.subcmd = HVISOR_SCMI_RESET_RESET};
-	check(dev_ioctl(fd, HVISOR_SCMI_RESET_IOCTL, &r) == -EINVAL,
-	      "reset 0 is outside the node: EINVAL");
-	close(fd);
-}
-
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -824,7 +744,10 @@ int main(int argc, char **argv)
 	if (strcmp(cmd, "zones") == 0)
 		test_zones();
 	else if (strcmp(cmd, "start-zone") == 0 && argc == 3)
-		cmd_start_zone(argv[2]);
+		cmd_start_zone(argv[2], false);
+	else if (strcmp(cmd, "start-zone") == 0 && argc == 4 &&
+		 strcmp(argv[3], "scmi") == 0)
+		cmd_start_zone(argv[2], true);
 	else if (strcmp(cmd, "virtio") == 0)
 		test_virtio();
 	else if (strcmp(cmd, "bridge") == 0)
@@ -847,12 +770,15 @@ int main(int argc, char **argv)
 		test_scmi_absent();
 	else if (strcmp(cmd, "scmi-dt") == 0)
 		test_scmi_dt();
+	else if (strcmp(cmd, "scmi-sets") == 0)
+		test_scmi_sets();
 	else {
-		fprintf(stderr, "usage: kmod_test zones | start-zone JSON | "
-				"virtio | bridge | stop-zone | isolation | "
-				"bridge-phys FILE | still-reserved PHYS | "
+		fprintf(stderr, "usage: kmod_test zones | start-zone JSON "
+				"[scmi] | virtio | bridge | stop-zone | "
+				"isolation | bridge-phys FILE | "
+				"still-reserved PHYS | "
 				"lockdown | lines v0.4|line | boot | "
-				"scmi-absent | scmi-dt\n");
+				"scmi-absent | scmi-dt | scmi-sets\n");
 		return 2;
 	}
 	printf("kmod_test %s: %d failure(s)\n", cmd, failures);

@@ -38,10 +38,17 @@ bool listed(int fd, uint32_t id, const char *name);
 uint64_t zone0_ram_page(void);
 
 /* isolation.c */
+/* Drops CAP_SYS_RAWIO from this process (root keeps the rest). */
+int drop_rawio(void);
 void test_isolation(void);
 void test_not_owner(bool someone_owns);
 void cmd_bridge_phys(const char *out);
 void test_still_reserved(const char *phys);
 void test_lockdown(void);
+
+/* scmi_test.c */
+void test_scmi_absent(void);
+void test_scmi_dt(void);
+void test_scmi_sets(void);
 
 #endif

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hvisor/scmi.h"
 #include "scmi.h"
 
 #define SCMI_DEVICE_ID 32u
@@ -22,6 +23,80 @@
 #define SCMI_BATCH 32u
 /* Request bytes looked at: the largest message (RATE_SET) is 20. */
 #define SCMI_MAX_REQ 128u
+
+/* Declares kernel ids [first, first+count) of kind k. 1: the module has no
+ * allowed sets (hvisor-tool's) or no hypervisor behind the daemon; 0;
+ * -errno after logging why. */
+static int declare_range(struct scmi *s, enum scmi_kind k, uint32_t first,
+			 uint32_t count)
+{
+	static const char *const kind_name[SCMI_KINDS] = {"clock", "reset",
+							  "power domain"};
+	struct hvisor_scmi_allow a = {
+		.kind = SCMI_REQUEST(k), .first = first, .count = count};
+	int rc = s->host->hv_scmi(s->dev, HVISOR_SCMI_ALLOW, &a, sizeof a);
+	switch (rc) {
+	case 0:
+		return 0;
+	case -ENODEV: /* no hypervisor (--check), or no "hvisor" DT node */
+	case -ENOTTY: /* hvisor-tool's module: no allowed sets */
+		s->host->log(s->dev, HVD_LOG_INFO,
+			     "kernel keeps no SCMI allowed set (%s): only "
+			     "this device's id lists confine the guest",
+			     strerror(-rc));
+		return 1;
+	case -EINVAL: /* an id the zone-0 DT node does not list */
+		s->host->log(s->dev, HVD_LOG_WARN,
+			     "kernel %s ids %u..%u are not in its \"hvisor\" "
+			     "DT node: the guest's requests for them will fail",
+			     kind_name[k], first, first + count - 1);
+		return 0;
+	case -EPERM:
+		s->host->log(s->dev, HVD_LOG_ERROR,
+			     "%s ids %u..%u cannot join this zone's SCMI "
+			     "allowed set (EPERM): the set is sealed when the "
+			     "daemon has started, so an scmi device that needs "
+			     "kernel ids cannot be added at runtime; put it in "
+			     "the start configuration (declaring also needs "
+			     "CAP_SYS_RAWIO; docs/scmi.md, \"Allowed sets\")",
+			     kind_name[k], first, first + count - 1);
+		return rc;
+	}
+	s->host->log(
+		s->dev, HVD_LOG_ERROR,
+		"kernel refused %s ids %u..%u for this zone's SCMI allowed "
+		"set: %s",
+		kind_name[k], first, first + count - 1, strerror(-rc));
+	return rc;
+}
+
+int scmi_declare(struct scmi *s)
+{
+	if (!HVD_HOST_HAS(s->host, hv_scmi))
+		return 0;
+	for (int k = 0; k < SCMI_KINDS; k++) {
+		const struct scmi_ids *ids = &s->ids[k];
+		if (ids->phandle)
+			continue; /* a provider's own ids: never in a set */
+		uint32_t i = 0;
+		while (i < ids->count) {
+			if (!ids->allowed[i]) {
+				i++;
+				continue;
+			}
+			/* A run of consecutive kernel ids goes as one range. */
+			uint32_t first = ids->phys[i], n = 1;
+			for (i++; i < ids->count && ids->allowed[i] &&
+				  ids->phys[i] == first + n;
+			     i++)
+				n++;
+			int rc = declare_range(s, (enum scmi_kind)k, first, n);
+			if (rc)
+				return rc < 0 ? rc : 0;
+		}
+	}
+	return 0;
+}
 
 static int scmi_create(struct hvd_device *dev, struct hvd_device_info *info,
 		       void **state)
@@ -32,6 +107,8 @@ static int scmi_create(struct hvd_device *dev, struct hvd_device_info *info,
 	s->dev = dev;
 	s->host = hvd_host(dev);
 	int rc = scmi_cfg_parse(s);
+	if (!rc)
+		rc = scmi_declare(s);
 	if (rc) {
 		scmi_cfg_free(s);
 		free(s);

@@ -14,9 +14,10 @@
 #include "hvd/plugin.h"
 
 /* The three kinds of resource a guest may use, in the order of the kernel
- * requests 32, 33, 34. */
+ * requests 32, 33, 34 (SCMI_REQUEST(k)). */
 enum scmi_kind { SCMI_CLOCK = 0, SCMI_RESET = 1, SCMI_POWER = 2 };
-#define SCMI_KINDS 3
+#define SCMI_KINDS      3
+#define SCMI_REQUEST(k) (32u + (unsigned)(k))
 
 /* Guest ids of one kind: the guest sees ids 0..count-1 (count 0: the
  * protocol is absent); an allowed one reaches the kernel as phys[id]. */
@@ -42,6 +43,10 @@ void scmi_cfg_free(struct scmi *s);
 /* The kernel id of guest id `id`: 0, or -ENOENT when the guest may not
  * use it. */
 int scmi_ids_lookup(const struct scmi_ids *ids, uint32_t id, uint32_t *phys);
+
+/* scmi.c: tell the kernel module which of its ids this device's zone may
+ * use (its allowed set). 0, or -errno after logging why. */
+int scmi_declare(struct scmi *s);
 
 /* scmi_proto.c: answer one SCMI message. `req` holds req_len bytes (the
  * header first, req_len >= 4); the response (header, status, payload) is

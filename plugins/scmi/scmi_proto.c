@@ -96,8 +96,7 @@ static bool proto_present(const struct scmi *s, const struct proto *p)
 
 static int kernel(struct scmi *s, enum scmi_kind k, void *arg, uint32_t len)
 {
-	static const unsigned which[SCMI_KINDS] = {
-		HVISOR_SCMI_CLOCK, HVISOR_SCMI_RESET, HVISOR_SCMI_POWER};
+	const unsigned which = SCMI_REQUEST(k);
 	const struct hvd_host_services *h = s->host;
 	if (!HVD_HOST_HAS(h, hv_scmi))
 		return -ENOSYS;
@@ -111,7 +110,7 @@ static int kernel(struct scmi *s, enum scmi_kind k, void *arg, uint32_t len)
 		};
 		uint8_t buf[sizeof(struct hvisor_scmi_clock_args)] = {0};
 		memcpy(buf, &ph, sizeof ph);
-		int rc = h->hv_scmi(s->dev, which[k], buf, len);
+		int rc = h->hv_scmi(s->dev, which, buf, len);
 		if (rc < 0) {
 			h->log(s->dev, HVD_LOG_ERROR,
 			       "kernel refused provider phandle %u (%s): "
@@ -122,10 +121,10 @@ static int kernel(struct scmi *s, enum scmi_kind k, void *arg, uint32_t len)
 		ids->phandle_sent = true;
 	}
 	memcpy((uint8_t *)arg + 4, &(uint32_t){len - 8}, 4);
-	int rc = h->hv_scmi(s->dev, which[k], arg, len);
+	int rc = h->hv_scmi(s->dev, which, arg, len);
 	if (rc < 0)
-		h->log(s->dev, HVD_LOG_DEBUG, "SCMI request %u.%u: %s",
-		       which[k], *(uint32_t *)arg, strerror(-rc));
+		h->log(s->dev, HVD_LOG_DEBUG, "SCMI request %u.%u: %s", which,
+		       *(uint32_t *)arg, strerror(-rc));
 	return rc;
 }
 

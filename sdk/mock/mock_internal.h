@@ -22,6 +22,7 @@
 #include "hvd/mock.h"
 #include "hvisor/bridge.h"
 #include "hvisor/mock_wire.h"
+#include "hvisor/scmi.h"
 
 #define HVD_API __attribute__((visibility("default")))
 
@@ -81,8 +82,22 @@ struct mock_bridge {
 	struct mock_bridge *next; /* older ones, kept mapped until free */
 };
 
+/* One connection's SCMI allowed set: what the module keeps per open file
+ * (hvisor/scmi.h). One bit per id: the mock has at most 32 of a kind. */
+struct mock_scmi_file {
+	bool used;
+	int conn; /* the connection's fd */
+	bool sealed;
+	unsigned nzones;
+	struct {
+		uint32_t zone;
+		uint32_t bits[3]; /* clock, reset, power */
+	} zones[HVISOR_SCMI_MAX_ZONES];
+};
+
 /* The fake SCMI providers (mock_scmi.c). */
 struct mock_scmi {
+	struct mock_scmi_file files[MOCK_MAX_CONNS];
 	uint64_t clock_rate[HVD_MOCK_SCMI_CLOCKS];
 	bool clock_on[HVD_MOCK_SCMI_CLOCKS];
 	bool reset_asserted[HVD_MOCK_SCMI_RESETS];
@@ -91,6 +106,7 @@ struct mock_scmi {
 	uint32_t phandle[3]; /* the last SET_PHANDLE of clock, reset, power */
 	uint64_t calls;      /* requests served */
 	unsigned fail;       /* refuse that many requests with -EIO */
+	bool no_sets;        /* hvisor-tool's module: ALLOW etc. ENOTTY */
 };
 
 struct hvd_mock {
@@ -183,11 +199,14 @@ int mock_clear_inject_irq(struct hvd_mock *m);
 int mock_deassert_irq(struct hvd_mock *m, uint64_t zone, uint64_t irq);
 int mock_set_boot_mode(struct hvd_mock *m, const uint8_t *payload,
 		       uint32_t len);
-/* mock_scmi.c: SCMI ioctl `which` (32..34) on its argument struct, in
- * place; 0 / -errno. mock_scmi_init sets the providers' defaults. */
+/* mock_scmi.c: SCMI ioctl `which` (32..34, ALLOW, SEAL, ZONE) from
+ * connection `conn` on its argument struct, in place; 0 / -errno.
+ * mock_scmi_init sets the providers' defaults; mock_scmi_forget_locked
+ * drops a closed connection's set (m->lock held). */
 void mock_scmi_init(struct hvd_mock *m);
-int mock_scmi_request(struct hvd_mock *m, uint64_t which, void *arg,
+int mock_scmi_request(struct hvd_mock *m, int conn, uint64_t which, void *arg,
 		      uint32_t len);
+void mock_scmi_forget_locked(struct hvd_mock *m, int conn);
 /* Whether a vCPU access should signal the wake-up eventfd at all. */
 bool mock_has_wakeup(struct hvd_mock *m);
 

@@ -80,6 +80,7 @@ static void drop_conn(struct hvd_mock *m, int fd)
 	for (unsigned i = 0; i < m->conn_count; i++) {
 		if (m->conns[i] == fd) {
 			m->conns[i] = m->conns[--m->conn_count];
+			mock_scmi_forget_locked(m, fd); /* before fd reuse */
 			close(fd);
 			break;
 		}
@@ -113,8 +114,8 @@ struct reply {
 	const void *payload;
 	int fds[2];
 	unsigned nfds;
-	int close_fd;      /* closed after sending, or -1 */
-	uint8_t scmi[128]; /* SCMI: the argument struct sent back */
+	int close_fd;                  /* closed after sending, or -1 */
+	_Alignas(8) uint8_t scmi[128]; /* SCMI: the argument struct back */
 };
 
 static void do_init_virtio(struct hvd_mock *m, struct reply *rep)
@@ -215,9 +216,11 @@ static uint64_t mock_query(struct hvd_mock *m, uint32_t op)
 	return v;
 }
 
-static void dispatch(struct hvd_mock *m, const struct hvisor_mock_msg *req,
-		     const uint8_t *payload, int *fds, unsigned nfds,
-		     struct reply *rep, struct mock_zone_info *zbuf)
+/* One request of connection `conn` (its fd). */
+static void dispatch(struct hvd_mock *m, int conn,
+		     const struct hvisor_mock_msg *req, const uint8_t *payload,
+		     int *fds, unsigned nfds, struct reply *rep,
+		     struct mock_zone_info *zbuf)
 {
 	int rc = 0;
 	switch (req->op) {
@@ -264,7 +267,7 @@ static void dispatch(struct hvd_mock *m, const struct hvisor_mock_msg *req,
 			break;
 		}
 		memcpy(rep->scmi, payload, req->payload_len);
-		rc = mock_scmi_request(m, req->arg0, rep->scmi,
+		rc = mock_scmi_request(m, conn, req->arg0, rep->scmi,
 				       req->payload_len);
 		rep->payload = rep->scmi;
 		rep->msg.payload_len = req->payload_len;
@@ -329,7 +332,7 @@ static int serve_one(struct hvd_mock *m, int fd, uint8_t *buf)
 	    req.payload_len != (size_t)n - sizeof(req))
 		rep.msg.result = -EPROTO;
 	else
-		dispatch(m, &req, buf + sizeof(req), fds, nfds, &rep, zbuf);
+		dispatch(m, fd, &req, buf + sizeof(req), fds, nfds, &rep, zbuf);
 	for (unsigned i = 0; i < nfds; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);

@@ -53,8 +53,10 @@ static inline uint32_t scmi_hdr(unsigned proto, unsigned msg, unsigned type,
 
 /* Start a daemon with one scmi device whose extra keys are `keys` (JSON
  * members without braces, may be ""), and bring the driver up as Linux's
- * virtio_scmi does without P2A (both queues set up, cmdq used). */
-static inline int agent_start(struct agent *a, const char *keys)
+ * virtio_scmi does without P2A (both queues set up, cmdq used). `prepare`
+ * (may be NULL) sets the mock up before the daemon starts. */
+static inline int agent_start_prepared(struct agent *a, const char *keys,
+				       void (*prepare)(struct hvd_mock *))
 {
 	char json[3072];
 	snprintf(json, sizeof json,
@@ -62,6 +64,7 @@ static inline int agent_start(struct agent *a, const char *keys)
 		 "\"0x200\", \"irq\": 78%s%s}",
 		 *keys ? ", " : "", keys);
 	memset(a, 0, sizeof *a);
+	a->f.prepare = prepare;
 	if (fixture_start(&a->f, json))
 		return -1;
 	a->gd = hvd_guest_open(a->f.mock, 1, SCMI_BASE_ADDR, SCMI_IRQ);
@@ -74,6 +77,11 @@ static inline int agent_start(struct agent *a, const char *keys)
 	if (!a->cmdq || !hvd_guest_vq_setup(a->gd, 1, 64))
 		return -1;
 	return hvd_guest_driver_ok(a->gd);
+}
+
+static inline int agent_start(struct agent *a, const char *keys)
+{
+	return agent_start_prepared(a, keys, NULL);
 }
 
 static inline void agent_stop(struct agent *a)

@@ -282,12 +282,22 @@ int hvd_mock_scmi_clock(struct hvd_mock *m, uint32_t id, uint64_t *rate,
 int hvd_mock_scmi_reset(struct hvd_mock *m, uint32_t id, bool *asserted,
 			uint32_t *pulses);
 int hvd_mock_scmi_power(struct hvd_mock *m, uint32_t id, bool *on);
-/* SCMI ioctls served so far. */
+/* SCMI requests that reached the providers so far (not ALLOW or SEAL,
+ * nor requests the allowed set refused). */
 uint64_t hvd_mock_scmi_calls(struct hvd_mock *m);
 /* Refuse the next `n` SCMI ioctls with -EIO. */
 void hvd_mock_scmi_fail(struct hvd_mock *m, unsigned n);
 /* The phandle the last SET_PHANDLE of request `which` (32..34) gave, or 0. */
 uint32_t hvd_mock_scmi_phandle(struct hvd_mock *m, unsigned which);
+/* Allowed sets (appended; issue 15): whether some connection's set lets
+ * zone `zone` use id `id` of `which` (32..34); and how many connections
+ * hold a set, *sealed (if not NULL) of them sealed. */
+bool hvd_mock_scmi_allowed(struct hvd_mock *m, uint32_t zone, unsigned which,
+			   uint32_t id);
+unsigned hvd_mock_scmi_sets(struct hvd_mock *m, unsigned *sealed);
+/* Play hvisor-tool's module, which has no allowed sets: ALLOW, SEAL and
+ * ZONE answer -ENOTTY while `on`. */
+void hvd_mock_scmi_no_sets(struct hvd_mock *m, bool on);
 
 #ifdef __cplusplus
 }
