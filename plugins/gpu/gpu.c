@@ -33,7 +33,45 @@
 /* Every backend built, by its JSON name. */
 static const struct gpu_backend_ops *const backends[] = {
 	&gpu_backend_headless,
+#ifdef HVD_GPU_DRM
+	&gpu_backend_drm,
+#endif
 };
+
+/* Keys that only one backend reads. */
+static const struct {
+	const char *key, *backend;
+} backend_keys[] = {
+	{"snapshot", "headless"},
+	{"card", "drm"},
+};
+
+/* No "backend" key: a key only one backend reads picks it; else drm where
+ * it was built (its open() falls back to headless when no display is
+ * there), else headless. */
+static const char *default_backend(struct gpu *gpu)
+{
+	for (size_t i = 0; i < sizeof backend_keys / sizeof backend_keys[0];
+	     i++)
+		if (gpu->host->cfg_kind(gpu->dev, backend_keys[i].key) >= 0)
+			return backend_keys[i].backend;
+	gpu->backend_default = true;
+	return backends[sizeof backends / sizeof backends[0] - 1]->name;
+}
+
+/* A key for another backend than the chosen one is refused. */
+static int check_backend_keys(struct gpu *gpu)
+{
+	for (size_t i = 0; i < sizeof backend_keys / sizeof backend_keys[0];
+	     i++)
+		if (strcmp(backend_keys[i].backend, gpu->backend->name) &&
+		    gpu->host->cfg_kind(gpu->dev, backend_keys[i].key) >= 0)
+			return gpu->host->cfg_error(
+				gpu->dev, backend_keys[i].key,
+				"only for backend \"%s\", not \"%s\"",
+				backend_keys[i].backend, gpu->backend->name);
+	return 0;
+}
 
 static int pick_backend(struct gpu *gpu, const char *name)
 {
@@ -57,12 +95,12 @@ static int parse_config(struct gpu *gpu)
 	struct hvd_device *dev = gpu->dev;
 	static const char *const keys[] = {"width",   "height",   "scanouts",
 					   "backend", "snapshot", "max_memory",
-					   NULL};
+					   "card",    NULL};
 	if (host->cfg_check_keys(dev, keys))
 		return -EINVAL;
 	uint64_t width = 0, height = 0, scanouts = 1;
 	uint64_t max_memory = GPU_DEFAULT_MAX_MEMORY;
-	const char *backend = "headless";
+	const char *backend = NULL;
 	/* The EDID's detailed timing holds 12-bit sizes. */
 	if (host->cfg_u64_range(dev, "width", 16, 4095, &width) ||
 	    host->cfg_u64_range(dev, "height", 16, 4095, &height) ||
@@ -78,7 +116,8 @@ static int parse_config(struct gpu *gpu)
 			  width ? "height" : "width");
 		return -EINVAL;
 	}
-	if (pick_backend(gpu, backend))
+	if (pick_backend(gpu, backend ? backend : default_backend(gpu)) ||
+	    check_backend_keys(gpu))
 		return -EINVAL;
 	gpu->width = (uint32_t)width;
 	gpu->height = (uint32_t)height;
@@ -108,6 +147,10 @@ static int gpu_create(struct hvd_device *dev, struct hvd_device_info *info,
 	}
 	if (gpu->backend->open) {
 		r = gpu->backend->open(gpu);
+		if (r == -ENODEV && gpu->backend_default) {
+			gpu->backend = &gpu_backend_headless;
+			r = 0;
+		}
 		if (r)
 			goto fail;
 	}

@@ -103,6 +103,7 @@ struct gpu_backend_ops {
 };
 
 extern const struct gpu_backend_ops gpu_backend_headless;
+extern const struct gpu_backend_ops gpu_backend_drm;
 
 struct gpu {
 	struct hvd_device *dev;
@@ -113,6 +114,9 @@ struct gpu {
 	uint64_t max_memory;
 	const char *snapshot; /* NULL: no snapshots */
 	const struct gpu_backend_ops *backend;
+	/* No "backend" key: an open() failing with -ENODEV (no display
+	 * found) falls back to headless. */
+	bool backend_default;
 	void *backend_state; /* the backend's own */
 	struct gpu_mode modes[VIRTIO_GPU_MAX_SCANOUTS];
 	/* Device state, cleared by reset. */
