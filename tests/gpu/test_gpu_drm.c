@@ -54,13 +54,15 @@ static void probe_card(void)
 	CU_ASSERT_FATAL(res != NULL);
 	conn_id = nconnected = 0;
 	for (int i = 0; i < res->count_connectors; i++) {
-		drmModeConnector *c = drmModeGetConnector(kfd, res->connectors[i]);
+		drmModeConnector *c =
+			drmModeGetConnector(kfd, res->connectors[i]);
 		if (c && c->connection == DRM_MODE_CONNECTED &&
 		    c->count_modes > 0 && nconnected++ == 0) {
 			conn_id = c->connector_id;
 			pref = c->modes[0];
 			for (int m = 0; m < c->count_modes; m++)
-				if (c->modes[m].type & DRM_MODE_TYPE_PREFERRED) {
+				if (c->modes[m].type &
+				    DRM_MODE_TYPE_PREFERRED) {
 					pref = c->modes[m];
 					break;
 				}
@@ -161,8 +163,9 @@ static bool fb_shows(uint32_t fb_id, unsigned seed)
 			       (le32toh(*corner) & 0xffffff) == 0;
 			for (uint32_t y = 0; same && y < PH; y++) {
 				const uint32_t *row =
-					(const uint32_t *)(map + (uint64_t)(dy + y) *
-									 fb->pitch) +
+					(const uint32_t *)(map +
+							   (uint64_t)(dy + y) *
+								   fb->pitch) +
 					dx;
 				for (uint32_t x = 0; same && x < PW; x++)
 					same = (le32toh(row[x]) & 0xffffff) ==
@@ -186,13 +189,14 @@ static uint32_t wait_shown(uint32_t not, unsigned seed, uint32_t *crtc_id)
 	struct timespec tick = {0, 10 * 1000 * 1000};
 	for (int i = 0; i < GG_WAIT_MS / 10; i++, nanosleep(&tick, NULL)) {
 		*crtc_id = crtc_of_connector();
-		drmModeCrtc *c = *crtc_id ? drmModeGetCrtc(kfd, *crtc_id) : NULL;
+		drmModeCrtc *c =
+			*crtc_id ? drmModeGetCrtc(kfd, *crtc_id) : NULL;
 		uint32_t fb = c ? c->buffer_id : 0;
 		bool mode = c && c->mode_valid &&
 			    c->mode.hdisplay == pref.hdisplay &&
 			    c->mode.vdisplay == pref.vdisplay;
 		drmModeFreeCrtc(c);
-		if (fb && fb != not && mode && fb_shows(fb, seed))
+		if (fb && fb != not &&mode && fb_shows(fb, seed))
 			return fb;
 	}
 	return 0;
@@ -282,8 +286,8 @@ static bool display_event(uint64_t *seen)
 		ev = (uint32_t)hvd_guest_config_read(g.d, 0, 4);
 	}
 	hvd_guest_config_write(g.d, 4, 4, VIRTIO_GPU_EVENT_DISPLAY);
-	return (hvd_guest_config_read(g.d, 0, 4) &
-		VIRTIO_GPU_EVENT_DISPLAY) == 0;
+	return (hvd_guest_config_read(g.d, 0, 4) & VIRTIO_GPU_EVENT_DISPLAY) ==
+	       0;
 }
 
 static void test_hotplug(void)
