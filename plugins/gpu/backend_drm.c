@@ -180,8 +180,9 @@ static void draw(struct drm_out *o, struct drm_buf *b, bool black)
 		uint32_t *row = o->st->row;
 		gpu_scanout_row(gpu, o->sid, sy + y, row);
 		/* XRGB8888 is little-endian 0x00RRGGBB words in memory. */
-		uint32_t *d = (uint32_t *)(b->map + (uint64_t)(dy + y) * b->pitch) +
-			      dx;
+		uint32_t *d =
+			(uint32_t *)(b->map + (uint64_t)(dy + y) * b->pitch) +
+			dx;
 		for (uint32_t x = 0; x < nx; x++)
 			d[x] = htole32(row[sx + x]);
 	}
@@ -330,10 +331,9 @@ static bool out_update(struct drm_out *o, const drmModeRes *res,
 {
 	drmModeModeInfo mode;
 	bool on = preferred_mode(c, &mode);
-	if (on == o->connected &&
-	    (!on || (mode.hdisplay == o->mode.hdisplay &&
-		     mode.vdisplay == o->mode.vdisplay &&
-		     mode.clock == o->mode.clock)))
+	if (on == o->connected && (!on || (mode.hdisplay == o->mode.hdisplay &&
+					   mode.vdisplay == o->mode.vdisplay &&
+					   mode.clock == o->mode.clock)))
 		return false;
 	out_free_bufs(o);
 	o->connected = on;
@@ -416,7 +416,8 @@ static bool has_connected(int fd, const drmModeRes *res)
 {
 	bool found = false;
 	for (int i = 0; i < res->count_connectors && !found; i++) {
-		drmModeConnector *c = drmModeGetConnector(fd, res->connectors[i]);
+		drmModeConnector *c =
+			drmModeGetConnector(fd, res->connectors[i]);
 		drmModeModeInfo mode;
 		found = c && preferred_mode(c, &mode);
 		drmModeFreeConnector(c);
@@ -550,8 +551,8 @@ static int drm_open(struct gpu *gpu)
 			report_mode(gpu, &st->out[i], false);
 		else
 			gpu->modes[i].enabled = false;
-	st->watch = gpu->host->watch_add(gpu->dev, st->fd, HVD_EV_IN,
-					 drm_event, st);
+	st->watch = gpu->host->watch_add(gpu->dev, st->fd, HVD_EV_IN, drm_event,
+					 st);
 	st->probe_timer = gpu->host->timer_add(gpu->dev, DRM_PROBE_NS,
 					       DRM_PROBE_NS, probe_fire, st);
 	if (!st->watch || !st->probe_timer) {

@@ -178,7 +178,9 @@ static void gpu_reset(void *state)
 {
 	struct gpu *gpu = state;
 	stop_resume(gpu);
-	gpu_display_cancel(gpu);
+	/* What the guest flushed last is still shown (the daemon's exit
+	 * resets devices, and a snapshot must not miss the last frame). */
+	gpu_display_flush(gpu);
 	gpu->dirty = 0;
 	for (uint32_t i = 0; i < gpu->num_scanouts; i++)
 		if (gpu->scanouts[i].resource_id)

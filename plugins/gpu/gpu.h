@@ -168,6 +168,9 @@ size_t gpu_edid_build(uint8_t *out, size_t room, uint32_t width,
 void gpu_display_mark(struct gpu *gpu, uint32_t scanout);
 /* The scanout was disabled: tell the backend. */
 void gpu_display_blank(struct gpu *gpu, uint32_t scanout);
+/* Present now what waits for the timer (reset: the last picture the
+ * guest flushed is shown, e.g. written to the snapshot). */
+void gpu_display_flush(struct gpu *gpu);
 /* Drop a planned present (reset, destroy). */
 void gpu_display_cancel(struct gpu *gpu);
 /* The host's display for `scanout` changed: record the new mode and raise
