@@ -56,6 +56,7 @@ struct drm_out {
 	unsigned front;     /* buffer on screen */
 	bool mode_set;      /* our buffer is on the CRTC */
 	bool touched;       /* we set the CRTC: restore it at close */
+	bool warned;        /* a failed mode set or flip was logged */
 	bool flip_pending;  /* a flip was queued, its event not seen yet */
 	bool redraw;        /* draw again when the flip completes */
 	drmModeCrtc *saved; /* what the CRTC showed before us */
@@ -188,6 +189,15 @@ static void draw(struct drm_out *o, struct drm_buf *b, bool black)
 	}
 }
 
+/* Once per output: a display that refuses pictures would otherwise log
+ * up to DRM_MAX_FPS lines a second. */
+static void out_warn(struct drm_out *o, const char *what, int err)
+{
+	if (!o->warned)
+		drm_log(o->st, HVD_LOG_WARN, what, err);
+	o->warned = true;
+}
+
 /* Show the scanout's current picture (black when `black` or when it shows
  * nothing): set the mode with the first one, flip to the others. */
 static void show(struct drm_out *o, bool black)
@@ -215,7 +225,7 @@ static void show(struct drm_out *o, bool black)
 	if (!o->mode_set) {
 		if (drmModeSetCrtc(st->fd, o->crtc_id, o->buf[back].fb_id, 0, 0,
 				   &o->conn_id, 1, &o->mode)) {
-			drm_log(st, HVD_LOG_WARN, "mode set", errno);
+			out_warn(o, "mode set", errno);
 			return;
 		}
 		o->mode_set = o->touched = true;
@@ -223,7 +233,7 @@ static void show(struct drm_out *o, bool black)
 	}
 	if (drmModePageFlip(st->fd, o->crtc_id, o->buf[back].fb_id,
 			    DRM_MODE_PAGE_FLIP_EVENT, o)) {
-		drm_log(st, HVD_LOG_WARN, "page flip", errno);
+		out_warn(o, "page flip", errno);
 		return;
 	}
 	o->flip_pending = true;
@@ -347,11 +357,18 @@ static bool out_update(struct drm_out *o, const drmModeRes *res,
 	return true;
 }
 
+/* The scanout's display as the guest sees it: the preferred mode (within
+ * what an EDID can say) while connected; disabled, keeping the last size,
+ * while not. */
 static void report_mode(struct gpu *gpu, const struct drm_out *o, bool event)
 {
 	uint32_t w = o->mode.hdisplay, h = o->mode.vdisplay;
 	w = w < 16 ? 16 : w > DRM_MAX_DIM ? DRM_MAX_DIM : w;
 	h = h < 16 ? 16 : h > DRM_MAX_DIM ? DRM_MAX_DIM : h;
+	if (!o->connected) {
+		w = gpu->modes[o->sid].width;
+		h = gpu->modes[o->sid].height;
+	}
 	if (event) {
 		gpu_display_resize(gpu, o->sid, w, h, o->connected);
 		return;

@@ -6,9 +6,10 @@
  *
  * JSON keys: "width", "height" (the mode GET_DISPLAY_INFO and the EDID
  * report until a backend says otherwise; hvisor-tool's files give both),
- * "scanouts" (1-16, default 1), "backend" (see `backends` below),
- * "snapshot" (headless: a PPM file the frame is written to after a flush,
- * rate-limited), "max_memory" (bytes of host resources, default 256 MiB).
+ * "scanouts" (1-16, default 1), "backend" (see `backends` below and
+ * default_backend()), "card" (drm: the DRM device), "snapshot" (headless:
+ * a PPM file the frame is written to after a flush, rate-limited),
+ * "max_memory" (bytes of host resources, default 256 MiB).
  *
  * Commands run inline on the dispatch thread, GPU_BATCH per pass; the
  * largest one is a TRANSFER_TO_HOST_2D of a whole resource, a bounded copy
