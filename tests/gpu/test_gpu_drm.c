@@ -9,7 +9,7 @@
  *   beyond the connected connectors are disabled;
  * - a 200x100 guest picture reaches the CRTC's framebuffer centered on
  *   black, in the preferred mode; the next picture arrives by a flip to
- *   the other buffer;
+ *   the other buffer; SET_SCANOUT with resource 0 flips to black;
  * - forcing the connector off and back on through sysfs raises
  *   VIRTIO_GPU_EVENT_DISPLAY both times, the scanout disabled and enabled
  *   (with no "backend" key: drm is the default where a card is usable);
@@ -38,6 +38,8 @@
 #define OK   VIRTIO_GPU_RESP_OK_NODATA
 #define PW   200u
 #define PH   100u
+/* fb_shows(): black where the picture would be. */
+#define BLACK (~0u)
 
 static const char *card;
 static int kfd = -1; /* our own look at the card, not master */
@@ -146,7 +148,8 @@ static void guest_draw(unsigned seed)
 	CU_ASSERT_EQUAL(gg_flush(&g, 1, 0, 0, PW, PH), OK);
 }
 
-/* Does framebuffer `fb_id` show picture `seed` centered on black? */
+/* Does framebuffer `fb_id` show picture `seed` centered on black (or
+ * black there, for BLACK)? */
 static bool fb_shows(uint32_t fb_id, unsigned seed)
 {
 	drmModeFB *fb = drmModeGetFB(kfd, fb_id);
@@ -175,7 +178,9 @@ static bool fb_shows(uint32_t fb_id, unsigned seed)
 					dx;
 				for (uint32_t x = 0; same && x < PW; x++)
 					same = (le32toh(row[x]) & 0xffffff) ==
-					       pattern(x, y, seed);
+					       (seed == BLACK
+							? 0
+							: pattern(x, y, seed));
 			}
 			munmap(map, size);
 		}
@@ -237,6 +242,9 @@ static void test_modes_frames_restore(void)
 		guest_draw(11);
 		uint32_t second = wait_shown(first, 11, &crtc);
 		CU_ASSERT(second != 0 && second != first);
+		/* The guest turns the scanout off: black. */
+		CU_ASSERT_EQUAL(gg_set_scanout(&g, 0, 0, 0, 0, 0, 0), OK);
+		CU_ASSERT(wait_shown(second, BLACK, &crtc) != 0);
 	}
 	stop();
 	drmModeCrtc *after = crtc ? drmModeGetCrtc(kfd, crtc) : NULL;
