@@ -545,7 +545,8 @@ static int drm_open(struct gpu *gpu)
 	r = find_card(st, &why);
 	if (r == -ENODEV && gpu->backend_default) {
 		gpu->host->log(gpu->dev, HVD_LOG_INFO,
-			       "no display for the drm backend (%s%s%s)",
+			       "no display for the drm backend (%s%s%s): "
+			       "headless",
 			       st->path, st->path[0] ? ": " : "", why);
 		goto fail;
 	}
