@@ -57,7 +57,11 @@ static const char *default_backend(struct gpu *gpu)
 		if (gpu->host->cfg_kind(gpu->dev, backend_keys[i].key) >= 0)
 			return backend_keys[i].backend;
 	gpu->backend_default = true;
-	return backends[sizeof backends / sizeof backends[0] - 1]->name;
+#ifdef HVD_GPU_DRM
+	return gpu_backend_drm.name;
+#else
+	return gpu_backend_headless.name;
+#endif
 }
 
 /* A key for another backend than the chosen one is refused. */
