@@ -9,7 +9,8 @@
 #     with an initramfs holding the test build, kmod_test and the real daemon
 #     with the testdev plugin (for arm64 cross-built with Meson against
 #     Debian's arm64 libcjson/libcunit, unpacked, not installed), and run
-#     kmod/tests/guest-test.sh there.
+#     kmod/tests/guest-test.sh there; the amd64 guest also runs the gpu
+#     plugin's drm suite on QEMU's standard VGA (bochs.ko, see add_gpu_drm).
 # Downloads are cached in /var/cache/hvisor-ci. If Debian's archive cannot
 # be reached and nothing is cached, the stage prints why and skips (exit 0).
 # KMOD_ARCHES="amd64" boots only that guest (default: "amd64 arm64").
