@@ -178,11 +178,13 @@ fail:
 }
 
 static void stop_resume(struct gpu *gpu);
+static void xfer_stop(struct gpu *gpu);
 
 static void gpu_reset(void *state)
 {
 	struct gpu *gpu = state;
 	stop_resume(gpu);
+	xfer_stop(gpu);
 	/* What the guest flushed last is still shown (the daemon's exit
 	 * resets devices, and a snapshot must not miss the last frame). */
 	gpu_display_flush(gpu);
@@ -230,7 +232,42 @@ static void gpu_config_write(void *state, uint32_t offset, const void *buf,
 	gpu->events_read &= ~le32toh(clear);
 }
 
-/* One control request: 0, or -EPROTO after marking the device broken. */
+static void serve(struct gpu *gpu, unsigned index);
+
+/* The rows of a large transfer, a slice a pass; then its reply, and the
+ * control queue goes on. Event-loop thread. */
+static void xfer_fire(void *opaque)
+{
+	struct gpu *gpu = opaque;
+	gpu->host->timer_cancel(gpu->xfer_timer);
+	gpu->xfer_timer = NULL;
+	if (!gpu_transfer_step(gpu)) {
+		gpu->xfer_timer =
+			gpu->host->timer_add(gpu->dev, 1, 0, xfer_fire, gpu);
+		return;
+	}
+	struct hvd_chain *chain = gpu->xfer_chain;
+	gpu->xfer_chain = NULL;
+	hvd_chain_write(chain, 0, &gpu->xfer_resp, sizeof gpu->xfer_resp);
+	gpu->host->vq_push(chain, sizeof gpu->xfer_resp);
+	serve(gpu, GPU_CTRLQ); /* notifies */
+}
+
+/* Reset, destroy: the transfer is dropped, its chain given back. */
+static void xfer_stop(struct gpu *gpu)
+{
+	if (gpu->xfer_timer)
+		gpu->host->timer_cancel(gpu->xfer_timer);
+	gpu->xfer_timer = NULL;
+	if (gpu->xfer_chain)
+		gpu->host->vq_push(gpu->xfer_chain, 0);
+	gpu->xfer_chain = NULL;
+	gpu->xfer.rows = 0;
+}
+
+/* One control request: 0; 1 when a large transfer goes on from the event
+ * loop (the queue waits for it); or -EPROTO after marking the device
+ * broken. */
 static int serve_ctrl(struct gpu *gpu, struct hvd_chain *chain)
 {
 	struct virtio_gpu_resp_edid resp; /* the largest response */
@@ -245,6 +282,14 @@ static int serve_ctrl(struct gpu *gpu, struct hvd_chain *chain)
 				       "control request or response buffer "
 				       "too short for its command");
 		return -EPROTO;
+	}
+	if (gpu->xfer.rows) {
+		/* A transfer's reply is a header (response_size()). */
+		memcpy(&gpu->xfer_resp, &resp, sizeof gpu->xfer_resp);
+		gpu->xfer_chain = chain;
+		gpu->xfer_timer =
+			gpu->host->timer_add(gpu->dev, 1, 0, xfer_fire, gpu);
+		return 1;
 	}
 	hvd_chain_write(chain, 0, &resp, (size_t)n);
 	gpu->host->vq_push(chain, (uint32_t)n);
@@ -273,8 +318,6 @@ static int serve_cursor(struct gpu *gpu, struct hvd_chain *chain)
 	return 0;
 }
 
-static void serve(struct gpu *gpu, unsigned index);
-
 static void stop_resume(struct gpu *gpu)
 {
 	if (gpu->resume_timer)
@@ -293,8 +336,8 @@ static void resume(void *opaque)
 static void serve(struct gpu *gpu, unsigned index)
 {
 	struct hvd_vq *vq = gpu->host->vq_get(gpu->dev, index);
-	if (!vq)
-		return;
+	if (!vq || (index == GPU_CTRLQ && gpu->xfer_chain))
+		return; /* xfer_fire() serves on */
 	unsigned served;
 	for (served = 0; served < GPU_BATCH; served++) {
 		struct hvd_chain *chain = gpu->host->vq_pop(vq);
