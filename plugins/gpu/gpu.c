@@ -11,9 +11,10 @@
  * a PPM file the frame is written to after a flush, rate-limited),
  * "max_memory" (bytes of host resources, default 256 MiB).
  *
- * Commands run inline on the dispatch thread, GPU_BATCH per pass; the
- * largest one is a TRANSFER_TO_HOST_2D of a whole resource, a bounded copy
- * (see the measurement in plugins/gpu/README.md).
+ * Commands run inline on the dispatch thread, GPU_BATCH per pass; a
+ * TRANSFER_TO_HOST_2D above GPU_TRANSFER_SLICE goes on from the event loop
+ * a slice a pass while the control queue waits (see the measurement in
+ * plugins/gpu/README.md).
  */
 #include <endian.h>
 #include <errno.h>
