@@ -10,7 +10,8 @@
 #     with the testdev plugin (arm64: also the scmi plugin, its ids
 #     declared and sealed in the module; cross-built with Meson against
 #     Debian's arm64 libcjson/libcunit, unpacked, not installed), and run
-#     kmod/tests/guest-test.sh there.
+#     kmod/tests/guest-test.sh there; the amd64 guest also runs the gpu
+#     plugin's drm suite on QEMU's standard VGA (bochs.ko, see add_gpu_drm).
 # Downloads are cached in /var/cache/hvisor-ci. If Debian's archive cannot
 # be reached and nothing is cached, the stage prints why and skips (exit 0).
 # KMOD_ARCHES="amd64" boots only that guest (default: "amd64 arm64").
@@ -184,6 +185,24 @@ add_foreign() { # ROOT FILE DEST DIRS...
 	fi
 }
 
+# The gpu plugin's drm suite (tests/gpu/test_gpu_drm.c) on the KMS device
+# of QEMU's standard VGA (Bochs' bochs.ko): Debian's 6.1 kernel is built
+# without vkms (CONFIG_DRM_VKMS is not set in its config). amd64 only: the
+# arm64 daemon is built without tests.
+add_gpu_drm() { # ROOT
+	local r=$1 t=$ROOT/build/tests/gpu/test_gpu_drm
+	if [ ! -x "$t" ] || [ ! -f "$ROOT/build/plugins/gpu/libhvd-gpu.so" ]; then
+		echo "note: no gpu drm suite in build/ (libdrm-dev missing?): not run"
+		return
+	fi
+	"$KIT" add-bin "$r" "$t" "$ROOT/build/plugins/gpu/libhvd-gpu.so"
+	mkdir -p "$r/opt/hvisor/lib"
+	cp -L "$t" "$r/opt/hvisor/test_gpu_drm"
+	cp -L "$ROOT/build/plugins/gpu/libhvd-gpu.so" "$r/opt/hvisor/plugins/"
+	cp -L "$ROOT"/build/sdk/libhvd-mock.so.1 "$r/opt/hvisor/lib/"
+	"$KIT" add-modules amd64 "$r" bochs
+}
+
 # --- guests ---
 make_guest() { # ARCH MODULE_BUILD KMOD_TEST OUT [host | ARM64_BUILD_DIR]
 	local arch=$1 mod=$2 test=$3 out=$4 daemon=${5:-}
@@ -211,6 +230,7 @@ make_guest() { # ARCH MODULE_BUILD KMOD_TEST OUT [host | ARM64_BUILD_DIR]
 			"$r/opt/hvisor/plugins/"
 		printf 'HVISOR_BIN=/opt/hvisor/hvisor\nPLUGIN_DIR=/opt/hvisor/plugins\n' \
 			>"$r/etc/kmod-test.conf"
+		add_gpu_drm "$r"
 	elif [ -n "$daemon" ]; then
 		local dirs=(/usr/aarch64-linux-gnu/lib "$sysroot/usr/lib/aarch64-linux-gnu")
 		add_foreign "$r" "$daemon/core/hvisor" /opt/hvisor/hvisor "${dirs[@]}"
@@ -240,7 +260,7 @@ run_guest() { # ARCH INITRAMFS [QEMU ARGS...]
 
 if [[ $arches == *" amd64 "* ]]; then
 	make_guest amd64 amd64-fake "$WORK/kmod_test-amd64" "$WORK/amd64.cpio.gz" host
-	run_guest amd64 "$WORK/amd64.cpio.gz"
+	run_guest amd64 "$WORK/amd64.cpio.gz" -vga std
 	stamp "amd64 guest"
 fi
 if [[ $arches == *" arm64 "* ]]; then

@@ -39,6 +39,10 @@ runs=("tests/rig/rng.json rng")
 [ -e plugins/net/meson.build ] && runs+=("tests/rig/net.json net"
 	"tests/rig/net_tcp.json net_tcp")
 [ -e plugins/vhost-user/meson.build ] && runs+=("tests/rig/vhost_user.json vhost_user")
+# gpu: a guest program draws into a virtio_gpu dumb buffer; the headless
+# backend's snapshot must show it (the program is built static with gcc and
+# libdrm-dev's uapi headers).
+[ -e plugins/gpu/meson.build ] && runs+=("tests/rig/gpu.json gpu")
 # Runtime control: console removed and re-added while the disk is busy.
 [ -e plugins/blk/meson.build ] && [ -e plugins/console/meson.build ] &&
 	runs+=("tests/rig/hotplug.json hotplug")

@@ -110,6 +110,20 @@ for gen in v0.4 line; do
 	rmmod hvisor || fail "rmmod (LoongArch $gen)"
 	echo "ok: LoongArch $gen interrupt protocol"
 done
+# The gpu plugin's drm backend on Bochs' KMS device, where the stage put
+# its suite in (amd64, booted with -vga std).
+if [ -x /opt/hvisor/test_gpu_drm ]; then
+	[ -c /dev/dri/card0 ] || fail "no /dev/dri/card0 for the gpu drm suite"
+	t0=$(cut -d' ' -f1 /proc/uptime)
+	LD_LIBRARY_PATH=/opt/hvisor/lib HVISOR_PLUGIN_PATH=$PLUGIN_DIR \
+		HVD_TEST_DRM_CARD=/dev/dri/card0 /opt/hvisor/test_gpu_drm \
+		>/tmp/gpu-drm.log 2>&1
+	rc=$?
+	tr -d '\r' </tmp/gpu-drm.log | grep -v '^$' | sed 's/^/note: gpu_drm: /'
+	[ $rc = 0 ] || fail "gpu drm backend suite (exit $rc)"
+	t1=$(cut -d' ' -f1 /proc/uptime)
+	echo "ok: gpu plugin's drm backend on bochs KMS (modes, flip, hotplug, restore): $t0 -> $t1 s uptime"
+fi
 insmod /hvisor.ko fake_ecam_base=0xb0000000 || fail "insmod with an ECAM base"
 /kmod_test boot || fail "GET_ECAM_BASE / SET_BOOT_MODE"
 rmmod hvisor || fail "rmmod after the boot requests"

@@ -222,11 +222,35 @@ static uint32_t transfer_2d(struct gpu *gpu, const void *req)
 	uint64_t span = (h - 1) * stride + row_len;
 	if (offset > res->backing_len || span > res->backing_len - offset)
 		return VIRTIO_GPU_RESP_ERR_INVALID_PARAMETER;
-	for (uint64_t row = 0; row < h; row++)
-		backing_read(res, offset + row * stride,
-			     res->pixels + (y + row) * stride + x * GPU_BPP,
-			     row_len);
+	gpu->xfer = (struct gpu_transfer){
+		.res = res,
+		.src = offset,
+		.dst = y * stride + x * GPU_BPP,
+		.stride = stride,
+		.row_len = row_len,
+		.rows = h,
+	};
+	/* Larger than a slice: the caller copies the rest from the event
+	 * loop before it replies. */
+	gpu_transfer_step(gpu);
 	return VIRTIO_GPU_RESP_OK_NODATA;
+}
+
+bool gpu_transfer_step(struct gpu *gpu)
+{
+	struct gpu_transfer *t = &gpu->xfer;
+	/* At least one row, however long. */
+	uint64_t n = GPU_TRANSFER_SLICE / t->row_len;
+	n = n ? n : 1;
+	if (n > t->rows)
+		n = t->rows;
+	for (; n; n--, t->rows--) {
+		backing_read(t->res, t->src, t->res->pixels + t->dst,
+			     t->row_len);
+		t->src += t->stride;
+		t->dst += t->stride;
+	}
+	return t->rows == 0;
 }
 
 static uint32_t attach_backing(struct gpu *gpu, const void *req, size_t req_len)

@@ -96,11 +96,17 @@ void gpu_display_mark(struct gpu *gpu, uint32_t scanout)
 	if (gpu->present_timer)
 		return; /* folded into the present already planned */
 	uint64_t period = 1000000000ull / gpu->backend->max_fps;
-	uint64_t now = now_ns(),
-		 due = gpu->present_last_ns ? gpu->present_last_ns + period
-					    : now;
+	uint64_t now = now_ns(), due = gpu->present_last_ns
+					       ? gpu->present_last_ns + period
+					       : now;
 	gpu->present_timer = gpu->host->timer_add(
 		gpu->dev, due > now ? due - now : 1, 0, present_fire, gpu);
+}
+
+void gpu_display_flush(struct gpu *gpu)
+{
+	if (gpu->present_timer)
+		present_fire(gpu);
 }
 
 void gpu_display_blank(struct gpu *gpu, uint32_t scanout)

@@ -6,13 +6,15 @@
  *
  * JSON keys: "width", "height" (the mode GET_DISPLAY_INFO and the EDID
  * report until a backend says otherwise; hvisor-tool's files give both),
- * "scanouts" (1-16, default 1), "backend" (see `backends` below),
- * "snapshot" (headless: a PPM file the frame is written to after a flush,
- * rate-limited), "max_memory" (bytes of host resources, default 256 MiB).
+ * "scanouts" (1-16, default 1), "backend" (see `backends` below and
+ * default_backend()), "card" (drm: the DRM device), "snapshot" (headless:
+ * a PPM file the frame is written to after a flush, rate-limited),
+ * "max_memory" (bytes of host resources, default 256 MiB).
  *
- * Commands run inline on the dispatch thread, GPU_BATCH per pass; the
- * largest one is a TRANSFER_TO_HOST_2D of a whole resource, a bounded copy
- * (see the measurement in plugins/gpu/README.md).
+ * Commands run inline on the dispatch thread, GPU_BATCH per pass; a
+ * TRANSFER_TO_HOST_2D above GPU_TRANSFER_SLICE goes on from the event loop
+ * a slice a pass while the control queue waits (see the measurement in
+ * plugins/gpu/README.md).
  */
 #include <endian.h>
 #include <errno.h>
@@ -33,7 +35,49 @@
 /* Every backend built, by its JSON name. */
 static const struct gpu_backend_ops *const backends[] = {
 	&gpu_backend_headless,
+#ifdef HVD_GPU_DRM
+	&gpu_backend_drm,
+#endif
 };
+
+/* Keys that only one backend reads. */
+static const struct {
+	const char *key, *backend;
+} backend_keys[] = {
+	{"snapshot", "headless"},
+	{"card", "drm"},
+};
+
+/* No "backend" key: a key only one backend reads picks it; else drm where
+ * it was built (its open() falls back to headless when no display is
+ * there), else headless. */
+static const char *default_backend(struct gpu *gpu)
+{
+	for (size_t i = 0; i < sizeof backend_keys / sizeof backend_keys[0];
+	     i++)
+		if (gpu->host->cfg_kind(gpu->dev, backend_keys[i].key) >= 0)
+			return backend_keys[i].backend;
+	gpu->backend_default = true;
+#ifdef HVD_GPU_DRM
+	return gpu_backend_drm.name;
+#else
+	return gpu_backend_headless.name;
+#endif
+}
+
+/* A key for another backend than the chosen one is refused. */
+static int check_backend_keys(struct gpu *gpu)
+{
+	for (size_t i = 0; i < sizeof backend_keys / sizeof backend_keys[0];
+	     i++)
+		if (strcmp(backend_keys[i].backend, gpu->backend->name) &&
+		    gpu->host->cfg_kind(gpu->dev, backend_keys[i].key) >= 0)
+			return gpu->host->cfg_error(
+				gpu->dev, backend_keys[i].key,
+				"only for backend \"%s\", not \"%s\"",
+				backend_keys[i].backend, gpu->backend->name);
+	return 0;
+}
 
 static int pick_backend(struct gpu *gpu, const char *name)
 {
@@ -57,12 +101,12 @@ static int parse_config(struct gpu *gpu)
 	struct hvd_device *dev = gpu->dev;
 	static const char *const keys[] = {"width",   "height",   "scanouts",
 					   "backend", "snapshot", "max_memory",
-					   NULL};
+					   "card",    NULL};
 	if (host->cfg_check_keys(dev, keys))
 		return -EINVAL;
 	uint64_t width = 0, height = 0, scanouts = 1;
 	uint64_t max_memory = GPU_DEFAULT_MAX_MEMORY;
-	const char *backend = "headless";
+	const char *backend = NULL;
 	/* The EDID's detailed timing holds 12-bit sizes. */
 	if (host->cfg_u64_range(dev, "width", 16, 4095, &width) ||
 	    host->cfg_u64_range(dev, "height", 16, 4095, &height) ||
@@ -78,7 +122,8 @@ static int parse_config(struct gpu *gpu)
 			  width ? "height" : "width");
 		return -EINVAL;
 	}
-	if (pick_backend(gpu, backend))
+	if (pick_backend(gpu, backend ? backend : default_backend(gpu)) ||
+	    check_backend_keys(gpu))
 		return -EINVAL;
 	gpu->width = (uint32_t)width;
 	gpu->height = (uint32_t)height;
@@ -108,6 +153,10 @@ static int gpu_create(struct hvd_device *dev, struct hvd_device_info *info,
 	}
 	if (gpu->backend->open) {
 		r = gpu->backend->open(gpu);
+		if (r == -ENODEV && gpu->backend_default) {
+			gpu->backend = &gpu_backend_headless;
+			r = 0;
+		}
 		if (r)
 			goto fail;
 	}
@@ -130,12 +179,16 @@ fail:
 }
 
 static void stop_resume(struct gpu *gpu);
+static void xfer_stop(struct gpu *gpu);
 
 static void gpu_reset(void *state)
 {
 	struct gpu *gpu = state;
 	stop_resume(gpu);
-	gpu_display_cancel(gpu);
+	xfer_stop(gpu);
+	/* What the guest flushed last is still shown (the daemon's exit
+	 * resets devices, and a snapshot must not miss the last frame). */
+	gpu_display_flush(gpu);
 	gpu->dirty = 0;
 	for (uint32_t i = 0; i < gpu->num_scanouts; i++)
 		if (gpu->scanouts[i].resource_id)
@@ -180,7 +233,42 @@ static void gpu_config_write(void *state, uint32_t offset, const void *buf,
 	gpu->events_read &= ~le32toh(clear);
 }
 
-/* One control request: 0, or -EPROTO after marking the device broken. */
+static void serve(struct gpu *gpu, unsigned index);
+
+/* The rows of a large transfer, a slice a pass; then its reply, and the
+ * control queue goes on. Event-loop thread. */
+static void xfer_fire(void *opaque)
+{
+	struct gpu *gpu = opaque;
+	gpu->host->timer_cancel(gpu->xfer_timer);
+	gpu->xfer_timer = NULL;
+	if (!gpu_transfer_step(gpu)) {
+		gpu->xfer_timer =
+			gpu->host->timer_add(gpu->dev, 1, 0, xfer_fire, gpu);
+		return;
+	}
+	struct hvd_chain *chain = gpu->xfer_chain;
+	gpu->xfer_chain = NULL;
+	hvd_chain_write(chain, 0, &gpu->xfer_resp, sizeof gpu->xfer_resp);
+	gpu->host->vq_push(chain, sizeof gpu->xfer_resp);
+	serve(gpu, GPU_CTRLQ); /* notifies */
+}
+
+/* Reset, destroy: the transfer is dropped, its chain given back. */
+static void xfer_stop(struct gpu *gpu)
+{
+	if (gpu->xfer_timer)
+		gpu->host->timer_cancel(gpu->xfer_timer);
+	gpu->xfer_timer = NULL;
+	if (gpu->xfer_chain)
+		gpu->host->vq_push(gpu->xfer_chain, 0);
+	gpu->xfer_chain = NULL;
+	gpu->xfer.rows = 0;
+}
+
+/* One control request: 0; 1 when a large transfer goes on from the event
+ * loop (the queue waits for it); or -EPROTO after marking the device
+ * broken. */
 static int serve_ctrl(struct gpu *gpu, struct hvd_chain *chain)
 {
 	struct virtio_gpu_resp_edid resp; /* the largest response */
@@ -195,6 +283,14 @@ static int serve_ctrl(struct gpu *gpu, struct hvd_chain *chain)
 				       "control request or response buffer "
 				       "too short for its command");
 		return -EPROTO;
+	}
+	if (gpu->xfer.rows) {
+		/* A transfer's reply is a header (response_size()). */
+		memcpy(&gpu->xfer_resp, &resp, sizeof gpu->xfer_resp);
+		gpu->xfer_chain = chain;
+		gpu->xfer_timer =
+			gpu->host->timer_add(gpu->dev, 1, 0, xfer_fire, gpu);
+		return 1;
 	}
 	hvd_chain_write(chain, 0, &resp, (size_t)n);
 	gpu->host->vq_push(chain, (uint32_t)n);
@@ -223,8 +319,6 @@ static int serve_cursor(struct gpu *gpu, struct hvd_chain *chain)
 	return 0;
 }
 
-static void serve(struct gpu *gpu, unsigned index);
-
 static void stop_resume(struct gpu *gpu)
 {
 	if (gpu->resume_timer)
@@ -243,8 +337,8 @@ static void resume(void *opaque)
 static void serve(struct gpu *gpu, unsigned index)
 {
 	struct hvd_vq *vq = gpu->host->vq_get(gpu->dev, index);
-	if (!vq)
-		return;
+	if (!vq || (index == GPU_CTRLQ && gpu->xfer_chain))
+		return; /* xfer_fire() serves on */
 	unsigned served;
 	for (served = 0; served < GPU_BATCH; served++) {
 		struct hvd_chain *chain = gpu->host->vq_pop(vq);

@@ -37,6 +37,11 @@
 #define GPU_MAX_ENTRIES 16384u
 /* Bytes per pixel of every supported format. */
 #define GPU_BPP 4u
+/* A TRANSFER_TO_HOST_2D of more bytes than this is copied from the event
+ * loop, this many bytes a pass, while the control queue waits; smaller
+ * ones inline. 4 MiB: a whole 1280x800 frame took 0.34-0.36 ms inline
+ * (plugins/gpu/README.md). */
+#define GPU_TRANSFER_SLICE (4u << 20)
 
 struct gpu_entry {
 	uint8_t *hva;
@@ -54,6 +59,16 @@ struct gpu_resource {
 	uint32_t nr_entries;
 	uint64_t backing_len;
 	uint64_t charged; /* bytes counted against max_memory */
+};
+
+/* A transfer's rows still to copy (cmd.c). */
+struct gpu_transfer {
+	struct gpu_resource *res;
+	uint64_t src;     /* backing offset of the next row */
+	uint64_t dst;     /* offset of the next row in res->pixels */
+	uint64_t stride;  /* of both */
+	uint64_t row_len; /* bytes a row */
+	uint64_t rows;    /* rows left */
 };
 
 struct gpu_scanout {
@@ -103,6 +118,7 @@ struct gpu_backend_ops {
 };
 
 extern const struct gpu_backend_ops gpu_backend_headless;
+extern const struct gpu_backend_ops gpu_backend_drm;
 
 struct gpu {
 	struct hvd_device *dev;
@@ -113,6 +129,9 @@ struct gpu {
 	uint64_t max_memory;
 	const char *snapshot; /* NULL: no snapshots */
 	const struct gpu_backend_ops *backend;
+	/* No "backend" key: an open() failing with -ENODEV (no display
+	 * found) falls back to headless. */
+	bool backend_default;
 	void *backend_state; /* the backend's own */
 	struct gpu_mode modes[VIRTIO_GPU_MAX_SCANOUTS];
 	/* Device state, cleared by reset. */
@@ -128,6 +147,12 @@ struct gpu {
 	uint64_t present_last_ns;
 	/* Serving the rest of a long queue from the event loop. */
 	struct hvd_timer *resume_timer;
+	/* A large transfer copied from the event loop (gpu.c): the control
+	 * queue waits while xfer_chain is set. */
+	struct gpu_transfer xfer;
+	struct hvd_chain *xfer_chain;
+	struct virtio_gpu_ctrl_hdr xfer_resp;
+	struct hvd_timer *xfer_timer;
 	/* A request's readable bytes, gathered (GPU_REQ_MAX). */
 	uint8_t *req;
 };
@@ -146,6 +171,11 @@ int gpu_ctrl_command(struct gpu *gpu, const void *req, size_t req_len,
  * set to the response type to report where the chain has room for one. */
 int gpu_cursor_command(struct gpu *gpu, const void *req, size_t req_len,
 		       uint32_t *type);
+/* Copy up to GPU_TRANSFER_SLICE bytes of gpu->xfer; true when no rows
+ * are left. gpu_ctrl_command leaves rows there (xfer.rows > 0) when a
+ * transfer is larger than one slice: its reply is the one to send when
+ * they are done. */
+bool gpu_transfer_step(struct gpu *gpu);
 void gpu_resources_free(struct gpu *gpu);
 struct gpu_resource *gpu_resource_find(struct gpu *gpu, uint32_t id);
 
@@ -164,6 +194,9 @@ size_t gpu_edid_build(uint8_t *out, size_t room, uint32_t width,
 void gpu_display_mark(struct gpu *gpu, uint32_t scanout);
 /* The scanout was disabled: tell the backend. */
 void gpu_display_blank(struct gpu *gpu, uint32_t scanout);
+/* Present now what waits for the timer (reset: the last picture the
+ * guest flushed is shown, e.g. written to the snapshot). */
+void gpu_display_flush(struct gpu *gpu);
 /* Drop a planned present (reset, destroy). */
 void gpu_display_cancel(struct gpu *gpu);
 /* The host's display for `scanout` changed: record the new mode and raise

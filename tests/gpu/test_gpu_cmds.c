@@ -476,6 +476,26 @@ static void test_bad_config(void)
 		       "zones[0].devices[0].max_memory:");
 	expect_refused(", \"width\": 1280, \"height\": 800, \"colour\": 1",
 		       "zones[0].devices[0].colour");
+	/* Keys of one backend are refused with another. */
+	expect_refused(", \"width\": 1280, \"height\": 800, \"backend\": "
+		       "\"headless\", \"card\": \"/dev/dri/card0\"",
+		       "zones[0].devices[0].card: only for backend \"drm\", "
+		       "not \"headless\"");
+#ifdef HVD_GPU_DRM
+	expect_refused(", \"width\": 1280, \"height\": 800, \"backend\": "
+		       "\"drm\", \"card\": \"/dev/null\", \"snapshot\": "
+		       "\"/tmp/x.ppm\"",
+		       "zones[0].devices[0].snapshot: only for backend "
+		       "\"headless\", not \"drm\"");
+	expect_refused(", \"width\": 1280, \"height\": 800, \"backend\": "
+		       "\"drm\", \"card\": \"/nonexistent/card0\"",
+		       "zones[0].devices[0].card: /nonexistent/card0: No such "
+		       "file or directory");
+	/* A card without "backend" means drm; /dev/null is no KMS device. */
+	expect_refused(", \"width\": 1280, \"height\": 800, \"card\": "
+		       "\"/dev/null\"",
+		       "zones[0].devices[0].card: /dev/null: not a KMS device");
+#endif
 }
 
 int main(void)

@@ -4,8 +4,8 @@
  * drew: a frame in a backing of three scattered entries (rows split across
  * them), a partial transfer that must copy exactly its rectangle, a second
  * scanout showing part of a resource in another format, the cursor drawn
- * in, moved, clipped at the edge and hidden, and flushes in a burst
- * folded into a picture of the last frame.
+ * in, moved, clipped at the edge and hidden, flushes in a burst folded
+ * into a picture of the last frame, and a transfer copied in slices.
  */
 #define _GNU_SOURCE
 #include <endian.h>
@@ -281,6 +281,49 @@ static void test_burst(void)
 	stop();
 }
 
+/* A transfer above GPU_TRANSFER_SLICE (4 MiB) is copied in slices from the
+ * event loop: a 1100x1000 resource (4400000 bytes, 953 rows a slice) shows
+ * the same pixels across the slice boundary and in its last row, and the
+ * command after it (a flush) sees the whole transfer. */
+#define LW 1100u
+#define LH 1000u
+static uint8_t large_pixel(uint32_t x, uint32_t y, unsigned c)
+{
+	return c == 0   ? (uint8_t)(x * 3 + y)
+	       : c == 1 ? (uint8_t)(y >> 2)
+			: (uint8_t)(x ^ (y * 7));
+}
+
+static void test_large_transfer(void)
+{
+	start();
+	void *p;
+	uint64_t gpa = hvd_guest_alloc(g.d, LW * LH * 4, 4096, &p);
+	CU_ASSERT_FATAL(gpa != 0);
+	uint8_t *pix = p;
+	for (uint32_t y = 0; y < LH; y++)
+		for (uint32_t x = 0; x < LW; x++)
+			for (unsigned c = 0; c < 4; c++) /* B, G, R, X */
+				pix[(y * LW + x) * 4 + c] =
+					c < 3 ? large_pixel(x, y, c) : 0;
+	uint32_t len = LW * LH * 4;
+	CU_ASSERT_EQUAL_FATAL(
+		gg_create(&g, 5, VIRTIO_GPU_FORMAT_B8G8R8X8_UNORM, LW, LH), OK);
+	CU_ASSERT_EQUAL_FATAL(gg_attach(&g, 5, 1, &gpa, &len), OK);
+	CU_ASSERT_EQUAL(gg_transfer(&g, 5, 0, 0, LW, LH, 0), OK);
+	/* Rows 952-999 at x 500-563: across the slice boundary, to the end. */
+	static uint8_t want[W * H * 3];
+	for (uint32_t y = 0; y < H; y++)
+		for (uint32_t x = 0; x < W; x++)
+			for (unsigned c = 0; c < 3; c++) /* R, G, B */
+				want[(y * W + x) * 3 + c] =
+					large_pixel(500 + x, 952 + y, 2 - c);
+	CU_ASSERT_EQUAL(gg_set_scanout(&g, 0, 5, 500, 952, W, H), OK);
+	CU_ASSERT_EQUAL(gg_flush(&g, 5, 0, 0, LW, LH), OK);
+	expect_picture(snap, W, H, want);
+	stop();
+}
+
 int main(void)
 {
 	static const struct cunit_test tests[] = {
@@ -288,6 +331,7 @@ int main(void)
 		{"second scanout, other format", test_second_scanout},
 		{"cursor drawn, moved, clipped, hidden", test_cursor},
 		{"burst of flushes", test_burst},
+		{"large transfer in slices", test_large_transfer},
 		{NULL, NULL},
 	};
 	return cunit_run("gpu snapshot", tests);
