@@ -37,8 +37,9 @@ static struct fixture fx;
 
 /* One gpu device with `extra` JSON members after the keys of hvisor-tool's
  * published example (qemu-aarch64/with_virtio_gpu: width 1280, height 800,
- * "status": "enable"). */
-static void start(struct gg *g, const char *extra)
+ * "status": "enable"), which name no backend: on a machine with a free
+ * display card that is drm, else headless. */
+static void start_as_published(struct gg *g, const char *extra)
 {
 	char dev[1024];
 	snprintf(dev, sizeof dev,
@@ -49,6 +50,15 @@ static void start(struct gg *g, const char *extra)
 	memset(&fx, 0, sizeof fx);
 	CU_ASSERT_FATAL(fixture_start(&fx, dev) == 0);
 	CU_ASSERT_FATAL(gg_open(g, fx.mock, BASE, IRQ) == 0);
+}
+
+/* The same on the headless backend, so the modes are the configured ones
+ * wherever the suite runs. */
+static void start(struct gg *g, const char *extra)
+{
+	char more[512];
+	snprintf(more, sizeof more, ", \"backend\": \"headless\"%s", extra);
+	start_as_published(g, more);
 }
 
 static void stop(struct gg *g)
@@ -65,7 +75,7 @@ static bool needs_reset(struct gg *g)
 static void test_bring_up(void)
 {
 	struct gg g;
-	start(&g, ", \"scanouts\": 3");
+	start_as_published(&g, ", \"scanouts\": 3");
 	/* VERSION_1 + EDID and the transport's ring features, nothing else:
 	 * no VIRGL, UUID, BLOB or CONTEXT_INIT. */
 	CU_ASSERT_EQUAL(g.offered,
