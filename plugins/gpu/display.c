@@ -96,9 +96,9 @@ void gpu_display_mark(struct gpu *gpu, uint32_t scanout)
 	if (gpu->present_timer)
 		return; /* folded into the present already planned */
 	uint64_t period = 1000000000ull / gpu->backend->max_fps;
-	uint64_t now = now_ns(),
-		 due = gpu->present_last_ns ? gpu->present_last_ns + period
-					    : now;
+	uint64_t now = now_ns(), due = gpu->present_last_ns
+					       ? gpu->present_last_ns + period
+					       : now;
 	gpu->present_timer = gpu->host->timer_add(
 		gpu->dev, due > now ? due - now : 1, 0, present_fire, gpu);
 }
