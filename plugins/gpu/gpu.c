@@ -33,7 +33,32 @@
 /* Every backend built, by its JSON name. */
 static const struct gpu_backend_ops *const backends[] = {
 	&gpu_backend_headless,
+#ifdef HVD_GPU_VNC
+	&gpu_backend_vnc,
+#endif
 };
+
+/* Keys that only one backend reads. */
+static const struct {
+	const char *key, *backend;
+} backend_keys[] = {
+	{"snapshot", "headless"},
+	{"listen", "vnc"},
+	{"input", "vnc"},
+};
+
+static int check_backend_keys(struct gpu *gpu)
+{
+	for (size_t i = 0; i < sizeof backend_keys / sizeof backend_keys[0];
+	     i++)
+		if (strcmp(backend_keys[i].backend, gpu->backend->name) &&
+		    gpu->host->cfg_kind(gpu->dev, backend_keys[i].key) >= 0)
+			return gpu->host->cfg_error(
+				gpu->dev, backend_keys[i].key,
+				"only for backend \"%s\", not \"%s\"",
+				backend_keys[i].backend, gpu->backend->name);
+	return 0;
+}
 
 static int pick_backend(struct gpu *gpu, const char *name)
 {
@@ -57,7 +82,7 @@ static int parse_config(struct gpu *gpu)
 	struct hvd_device *dev = gpu->dev;
 	static const char *const keys[] = {"width",   "height",   "scanouts",
 					   "backend", "snapshot", "max_memory",
-					   NULL};
+					   "listen",  "input",    NULL};
 	if (host->cfg_check_keys(dev, keys))
 		return -EINVAL;
 	uint64_t width = 0, height = 0, scanouts = 1;
@@ -78,7 +103,7 @@ static int parse_config(struct gpu *gpu)
 			  width ? "height" : "width");
 		return -EINVAL;
 	}
-	if (pick_backend(gpu, backend))
+	if (pick_backend(gpu, backend) || check_backend_keys(gpu))
 		return -EINVAL;
 	gpu->width = (uint32_t)width;
 	gpu->height = (uint32_t)height;

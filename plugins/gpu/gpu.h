@@ -103,6 +103,7 @@ struct gpu_backend_ops {
 };
 
 extern const struct gpu_backend_ops gpu_backend_headless;
+extern const struct gpu_backend_ops gpu_backend_vnc;
 
 struct gpu {
 	struct hvd_device *dev;
