@@ -105,8 +105,8 @@ static int handshake(struct rfb *c)
  * NewFBSize only. */
 static int set_format(struct rfb *c)
 {
-	uint8_t pf[20] = {0, 0, 0, 0, 32, 24, 0, 1, 0, 255, 0, 255, 0, 255,
-			  16, 8, 0};
+	uint8_t pf[20] = {0,   0, 0,   0, 32,  24, 0, 1, 0,
+			  255, 0, 255, 0, 255, 16, 8, 0};
 	uint8_t enc[12] = {2, 0, 0, 2};
 	int32_t e[2] = {(int32_t)htobe32(ENC_RAW),
 			(int32_t)htobe32((uint32_t)ENC_NEW_FBSIZE)};
@@ -136,8 +136,16 @@ void rfb_close(struct rfb *c)
 
 int rfb_request(struct rfb *c, bool incremental)
 {
-	uint8_t m[10] = {3, incremental, 0, 0, 0, 0, (uint8_t)(c->w >> 8),
-			 (uint8_t)c->w, (uint8_t)(c->h >> 8), (uint8_t)c->h};
+	uint8_t m[10] = {3,
+			 incremental,
+			 0,
+			 0,
+			 0,
+			 0,
+			 (uint8_t)(c->w >> 8),
+			 (uint8_t)c->w,
+			 (uint8_t)(c->h >> 8),
+			 (uint8_t)c->h};
 	return write_full(c->fd, m, sizeof m);
 }
 
@@ -148,7 +156,8 @@ static int read_rect(struct rfb *c)
 	if (r)
 		return r;
 	uint32_t x = (uint32_t)h[0] << 8 | h[1], y = (uint32_t)h[2] << 8 | h[3];
-	uint32_t w = (uint32_t)h[4] << 8 | h[5], hh = (uint32_t)h[6] << 8 | h[7];
+	uint32_t w = (uint32_t)h[4] << 8 | h[5],
+		 hh = (uint32_t)h[6] << 8 | h[7];
 	int32_t enc;
 	memcpy(&enc, h + 8, 4);
 	enc = (int32_t)be32toh((uint32_t)enc);

@@ -17,7 +17,7 @@ struct rfb {
 	int fd;
 	uint32_t w, h;
 	char name[128];
-	uint32_t *fb; /* w * h pixels, 0x00RRGGBB */
+	uint32_t *fb;     /* w * h pixels, 0x00RRGGBB */
 	unsigned resizes; /* NewFBSize rectangles seen */
 };
 

@@ -24,15 +24,17 @@
 #include "daemon_fixture.h"
 #include "gpu_guest.h"
 #include "input/input_guest.h"
+#include "refused_config.h"
 #include "rfb_client.h"
-#include "run_cmd.h"
 
 #define W   64u
 #define H   48u
 #define OK  VIRTIO_GPU_RESP_OK_NODATA
 #define MAX 32767
 
-#define GPU_DEV  "\"type\": \"gpu\", \"addr\": \"0xa003400\", \"len\": \"0x200\", \"irq\": 74"
+#define GPU_DEV                                                            \
+	"\"type\": \"gpu\", \"addr\": \"0xa003400\", \"len\": \"0x200\", " \
+	"\"irq\": 74"
 #define KBD_BASE 0xa003600u
 #define TAB_BASE 0xa003800u
 
@@ -79,7 +81,8 @@ static void draw(uint64_t off, uint32_t w, uint32_t h, unsigned seed,
 {
 	for (uint32_t y = 0; y < h; y++)
 		for (uint32_t x = 0; x < w; x++) {
-			uint8_t r = (uint8_t)(x * 4 + seed), gr = (uint8_t)(y * 5),
+			uint8_t r = (uint8_t)(x * 4 + seed),
+				gr = (uint8_t)(y * 5),
 				b = (uint8_t)((x ^ y) * seed);
 			uint8_t *p = g.fb + off + (y * w + x) * 4;
 			p[0] = b;
@@ -208,14 +211,29 @@ static void test_keys(void)
 		uint32_t sym;
 		uint16_t key;
 	} keys[] = {
-		{'a', KEY_A},        {'A', KEY_A},          {'z', KEY_Z},
-		{'1', KEY_1},        {'!', KEY_1},          {')', KEY_0},
-		{'-', KEY_MINUS},    {'/', KEY_SLASH},      {'"', KEY_APOSTROPHE},
-		{' ', KEY_SPACE},    {0xffe1, KEY_LEFTSHIFT}, {0xffe4, KEY_RIGHTCTRL},
-		{0xffe9, KEY_LEFTALT}, {0xff51, KEY_LEFT},  {0xff54, KEY_DOWN},
-		{0xffbe, KEY_F1},    {0xffc2, KEY_F5},      {0xffc9, KEY_F12},
-		{0xff0d, KEY_ENTER}, {0xff1b, KEY_ESC},     {0xff09, KEY_TAB},
-		{0xff08, KEY_BACKSPACE}, {0xffff, KEY_DELETE},
+		{'a', KEY_A},
+		{'A', KEY_A},
+		{'z', KEY_Z},
+		{'1', KEY_1},
+		{'!', KEY_1},
+		{')', KEY_0},
+		{'-', KEY_MINUS},
+		{'/', KEY_SLASH},
+		{'"', KEY_APOSTROPHE},
+		{' ', KEY_SPACE},
+		{0xffe1, KEY_LEFTSHIFT},
+		{0xffe4, KEY_RIGHTCTRL},
+		{0xffe9, KEY_LEFTALT},
+		{0xff51, KEY_LEFT},
+		{0xff54, KEY_DOWN},
+		{0xffbe, KEY_F1},
+		{0xffc2, KEY_F5},
+		{0xffc9, KEY_F12},
+		{0xff0d, KEY_ENTER},
+		{0xff1b, KEY_ESC},
+		{0xff09, KEY_TAB},
+		{0xff08, KEY_BACKSPACE},
+		{0xffff, KEY_DELETE},
 	};
 	const unsigned n = sizeof keys / sizeof keys[0];
 	struct rfb c;
@@ -349,32 +367,10 @@ static void test_tcp_scanouts(void)
  * and the device's JSON path. */
 static void expect_refused(const char *extra, const char *want)
 {
-	char path[128], json[1024], cmd[2048];
-	snprintf(path, sizeof path, "%s/bad.json", gg_tmpdir());
-	snprintf(json, sizeof json,
-		 "{\"zones\": [{\"id\": 1, \"memory_region\": [{\"zone0_ipa\":"
-		 " \"0x50000000\", \"zonex_ipa\": \"0x50000000\", \"size\": "
-		 "\"0x1000000\"}], \"devices\": [{" GPU_DEV
-		 ", \"width\": 64, \"height\": 48%s}]}]}",
-		 extra);
-	FILE *f = fopen(path, "w");
-	CU_ASSERT_FATAL(f != NULL);
-	fputs(json, f);
-	fclose(f);
-	struct hvd_mock *m = hvd_mock_new();
-	CU_ASSERT_FATAL(m != NULL);
-	CU_ASSERT_FATAL(
-		hvd_mock_add_ram(m, 1, 0x50000000, 0x50000000, 0x1000000) == 0);
-	snprintf(cmd, sizeof cmd,
-		 "HVISOR_MOCK='%s' timeout 60 %s virtio start --foreground "
-		 "%s 2>&1",
-		 hvd_mock_socket_path(m), getenv("HVISOR_BIN"), path);
-	char *out;
-	CU_ASSERT_EQUAL(run_cmd(cmd, &out), 1);
-	if (!strstr(out, want))
-		fprintf(stderr, "\n  want: %s\n  got: %s\n", want, out);
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, want));
-	hvd_mock_free(m);
+	char dev[1024];
+	snprintf(dev, sizeof dev,
+		 "{" GPU_DEV ", \"width\": 64, \"height\": 48%s}", extra);
+	expect_config_refused(gg_tmpdir(), dev, want);
 }
 
 static void test_bad_config(void)

@@ -49,12 +49,14 @@ void ig_close(struct ig *g)
 unsigned ig_select(struct ig *g, uint8_t select, uint8_t subsel)
 {
 	CU_ASSERT_EQUAL(hvd_guest_config_write(
-				g->d, offsetof(struct virtio_input_config, select),
-				1, select),
+				g->d,
+				offsetof(struct virtio_input_config, select), 1,
+				select),
 			0);
 	CU_ASSERT_EQUAL(hvd_guest_config_write(
-				g->d, offsetof(struct virtio_input_config, subsel),
-				1, subsel),
+				g->d,
+				offsetof(struct virtio_input_config, subsel), 1,
+				subsel),
 			0);
 	return (unsigned)hvd_guest_config_read(
 		g->d, offsetof(struct virtio_input_config, size), 1);
@@ -123,8 +125,7 @@ int ig_status(struct ig *g, uint16_t type, uint16_t code, int32_t value)
 	return r ? r : token == g->st ? 0 : -EPROTO;
 }
 
-int ig_send(const char *path, const struct virtio_input_event *ev,
-	    unsigned n)
+int ig_send(const char *path, const struct virtio_input_event *ev, unsigned n)
 {
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
 	if (strlen(path) >= sizeof a.sun_path)

@@ -50,11 +50,12 @@ void ig_expect(struct ig *g, uint16_t type, uint16_t code, int32_t value);
 int ig_status(struct ig *g, uint16_t type, uint16_t code, int32_t value);
 
 /* One record, for arrays of them. */
-#define IG_EV(t, c, v) \
-	{htole16(t), htole16(c), htole32((uint32_t)(int32_t)(v))}
+#define IG_EV(t, c, v)                                                  \
+	{                                                               \
+		htole16(t), htole16(c), htole32((uint32_t)(int32_t)(v)) \
+	}
 /* Host side: send n records as one datagram to the source socket `path`
  * (blocking while the device's queue is full). 0 or -errno. */
-int ig_send(const char *path, const struct virtio_input_event *ev,
-	    unsigned n);
+int ig_send(const char *path, const struct virtio_input_event *ev, unsigned n);
 
 #endif

@@ -22,7 +22,7 @@
 #include "cunit_main.h"
 #include "daemon_fixture.h"
 #include "input_guest.h"
-#include "run_cmd.h"
+#include "refused_config.h"
 
 #define BASE 0xa003c00u
 #define IRQ  79u
@@ -108,9 +108,8 @@ static void test_keyboard_config(void)
 	for (unsigned i = 0; i < 248; i++)
 		keys[i] = i + 1;
 	expect_bits(EV_KEY, 32, keys, 248);
-	expect_bits(EV_LED, 1, (const unsigned[]){LED_NUML, LED_CAPSL,
-						  LED_SCROLLL},
-		    3);
+	expect_bits(EV_LED, 1,
+		    (const unsigned[]){LED_NUML, LED_CAPSL, LED_SCROLLL}, 3);
 	expect_bits(EV_REP, 1, (const unsigned[]){REP_DELAY, REP_PERIOD}, 2);
 	expect_bits(EV_REL, 0, NULL, 0);
 	expect_bits(EV_ABS, 0, NULL, 0);
@@ -137,8 +136,8 @@ static void test_tablet_config(void)
 	expect_bits(EV_LED, 0, NULL, 0);
 	expect_bits(EV_REP, 0, NULL, 0);
 	for (uint8_t axis = ABS_X; axis <= ABS_Y; axis++) {
-		CU_ASSERT_EQUAL(
-			ig_select(&g, VIRTIO_INPUT_CFG_ABS_INFO, axis), 20);
+		CU_ASSERT_EQUAL(ig_select(&g, VIRTIO_INPUT_CFG_ABS_INFO, axis),
+				20);
 		uint32_t v[5];
 		for (unsigned i = 0; i < 5; i++)
 			v[i] = (uint32_t)ig_u8(&g, i * 4) |
@@ -172,10 +171,9 @@ static void test_reports(void)
 					       IG_EV(EV_SYN, SYN_REPORT, 0)};
 	feed(b, 3);
 	/* ...a report of nothing the keyboard has is not sent... */
-	const struct virtio_input_event c[] = {IG_EV(EV_ABS, ABS_X, 5),
-					       IG_EV(EV_KEY, BTN_LEFT, 1),
-					       IG_EV(EV_KEY, KEY_C, 3),
-					       IG_EV(EV_SYN, SYN_REPORT, 0)};
+	const struct virtio_input_event c[] = {
+		IG_EV(EV_ABS, ABS_X, 5), IG_EV(EV_KEY, BTN_LEFT, 1),
+		IG_EV(EV_KEY, KEY_C, 3), IG_EV(EV_SYN, SYN_REPORT, 0)};
 	feed(c, 4);
 	/* ...nor a datagram that does not end a report... */
 	const struct virtio_input_event d[] = {IG_EV(EV_KEY, KEY_D, 1)};
@@ -220,10 +218,10 @@ static void test_backlog(void)
 			IG_EV(EV_SYN, SYN_REPORT, 0)};
 		feed(r, 3);
 	}
-	const struct virtio_input_event fits[] = {
-		IG_EV(EV_KEY, BTN_LEFT, 1), IG_EV(EV_SYN, SYN_REPORT, 0)};
-	const struct virtio_input_event lost[] = {
-		IG_EV(EV_KEY, BTN_RIGHT, 1), IG_EV(EV_SYN, SYN_REPORT, 0)};
+	const struct virtio_input_event fits[] = {IG_EV(EV_KEY, BTN_LEFT, 1),
+						  IG_EV(EV_SYN, SYN_REPORT, 0)};
+	const struct virtio_input_event lost[] = {IG_EV(EV_KEY, BTN_RIGHT, 1),
+						  IG_EV(EV_SYN, SYN_REPORT, 0)};
 	feed(fits, 2);
 	feed(lost, 2);
 	for (int i = 0; i < 170; i++) {
@@ -236,8 +234,8 @@ static void test_backlog(void)
 	ig_post(&g, 4);
 	ig_expect(&g, EV_KEY, BTN_LEFT, 1);
 	ig_expect(&g, EV_SYN, SYN_REPORT, 0);
-	const struct virtio_input_event next[] = {
-		IG_EV(EV_REL, REL_WHEEL, -1), IG_EV(EV_SYN, SYN_REPORT, 0)};
+	const struct virtio_input_event next[] = {IG_EV(EV_REL, REL_WHEEL, -1),
+						  IG_EV(EV_SYN, SYN_REPORT, 0)};
 	feed(next, 2);
 	ig_expect(&g, EV_REL, REL_WHEEL, -1);
 	ig_expect(&g, EV_SYN, SYN_REPORT, 0);
@@ -260,33 +258,12 @@ static void test_statusq(void)
 
 static void expect_refused(const char *keys, const char *want)
 {
-	char path[128], json[1024], cmd[2048];
-	snprintf(path, sizeof path, "%s/bad.json", tmpdir());
-	snprintf(json, sizeof json,
-		 "{\"zones\": [{\"id\": 1, \"memory_region\": [{\"zone0_ipa\":"
-		 " \"0x50000000\", \"zonex_ipa\": \"0x50000000\", \"size\": "
-		 "\"0x1000000\"}], \"devices\": [{\"type\": \"input\", "
-		 "\"addr\": \"0xa003c00\", \"len\": \"0x200\", \"irq\": 79%s}]}"
-		 "]}",
+	char dev[512];
+	snprintf(dev, sizeof dev,
+		 "{\"type\": \"input\", \"addr\": \"0xa003c00\", \"len\": "
+		 "\"0x200\", \"irq\": 79%s}",
 		 keys);
-	FILE *f = fopen(path, "w");
-	CU_ASSERT_FATAL(f != NULL);
-	fputs(json, f);
-	fclose(f);
-	struct hvd_mock *m = hvd_mock_new();
-	CU_ASSERT_FATAL(m != NULL);
-	CU_ASSERT_FATAL(
-		hvd_mock_add_ram(m, 1, 0x50000000, 0x50000000, 0x1000000) == 0);
-	snprintf(cmd, sizeof cmd,
-		 "HVISOR_MOCK='%s' timeout 60 %s virtio start --foreground "
-		 "%s 2>&1",
-		 hvd_mock_socket_path(m), getenv("HVISOR_BIN"), path);
-	char *out;
-	CU_ASSERT_EQUAL(run_cmd(cmd, &out), 1);
-	if (!strstr(out, want))
-		fprintf(stderr, "\n  want: %s\n  got: %s\n", want, out);
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, want));
-	hvd_mock_free(m);
+	expect_config_refused(tmpdir(), dev, want);
 }
 
 static void test_bad_config(void)
