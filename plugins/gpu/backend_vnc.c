@@ -40,8 +40,7 @@ static void rfb_quiet(const char *fmt, ...)
 
 /* ---- Listening sockets -------------------------------------------------- */
 
-static int listen_unix(struct gpu *gpu, struct vnc_view *view,
-		       const char *path)
+static int listen_unix(struct gpu *gpu, struct vnc_view *view, const char *path)
 {
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
 	int n = view->sid ? snprintf(a.sun_path, sizeof a.sun_path, "%s.%u",
@@ -52,8 +51,7 @@ static int listen_unix(struct gpu *gpu, struct vnc_view *view,
 					    "%s: a socket path has at most "
 					    "%zu bytes",
 					    path, sizeof a.sun_path - 1);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
-			0);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
 	view->listen_fd = fd;
@@ -151,8 +149,8 @@ static int view_open(struct vnc *v, struct vnc_view *view,
 	view->fb = calloc((size_t)view->w * view->h, sizeof *view->fb);
 	view->stage = calloc((size_t)view->w * view->h, sizeof *view->stage);
 	/* 8 bits per colour, 3 colours, 4 bytes per pixel. */
-	view->screen = rfbGetScreen(NULL, NULL, (int)view->w, (int)view->h, 8,
-				    3, 4);
+	view->screen =
+		rfbGetScreen(NULL, NULL, (int)view->w, (int)view->h, 8, 3, 4);
 	if (!view->fb || !view->stage || !view->screen)
 		return -ENOMEM;
 	rfbScreenInfoPtr s = view->screen;
@@ -429,8 +427,7 @@ static uint32_t to_fb(const struct vnc *v, uint32_t xrgb)
 }
 
 /* Stage row y from `row`; widen the damage by what changed. */
-static void stage_row(struct vnc_view *view, uint32_t y,
-		      const uint32_t *row)
+static void stage_row(struct vnc_view *view, uint32_t y, const uint32_t *row)
 {
 	uint32_t *dst = view->stage + (size_t)y * view->w;
 	uint32_t first = 0, last = view->w;

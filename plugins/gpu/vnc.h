@@ -50,7 +50,7 @@ struct vnc_view {
 struct vnc {
 	struct gpu *gpu;
 	pthread_mutex_t lock;
-	bool stop; /* under lock */
+	bool stop;   /* under lock */
 	int wake_fd; /* eventfd: present() -> thread */
 	pthread_t thread;
 	bool thread_started;

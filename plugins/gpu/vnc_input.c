@@ -30,22 +30,22 @@ static const struct {
 	char sym[3];
 	uint16_t key;
 } ascii_keys[] = {
-	{"aA", KEY_A},         {"bB", KEY_B},          {"cC", KEY_C},
-	{"dD", KEY_D},         {"eE", KEY_E},          {"fF", KEY_F},
-	{"gG", KEY_G},         {"hH", KEY_H},          {"iI", KEY_I},
-	{"jJ", KEY_J},         {"kK", KEY_K},          {"lL", KEY_L},
-	{"mM", KEY_M},         {"nN", KEY_N},          {"oO", KEY_O},
-	{"pP", KEY_P},         {"qQ", KEY_Q},          {"rR", KEY_R},
-	{"sS", KEY_S},         {"tT", KEY_T},          {"uU", KEY_U},
-	{"vV", KEY_V},         {"wW", KEY_W},          {"xX", KEY_X},
-	{"yY", KEY_Y},         {"zZ", KEY_Z},          {"1!", KEY_1},
-	{"2@", KEY_2},         {"3#", KEY_3},          {"4$", KEY_4},
-	{"5%", KEY_5},         {"6^", KEY_6},          {"7&", KEY_7},
-	{"8*", KEY_8},         {"9(", KEY_9},          {"0)", KEY_0},
-	{"-_", KEY_MINUS},     {"=+", KEY_EQUAL},      {"[{", KEY_LEFTBRACE},
-	{"]}", KEY_RIGHTBRACE}, {";:", KEY_SEMICOLON}, {"'\"", KEY_APOSTROPHE},
-	{"`~", KEY_GRAVE},     {"\\|", KEY_BACKSLASH}, {",<", KEY_COMMA},
-	{".>", KEY_DOT},       {"/?", KEY_SLASH},      {"  ", KEY_SPACE},
+	{"aA", KEY_A},          {"bB", KEY_B},          {"cC", KEY_C},
+	{"dD", KEY_D},          {"eE", KEY_E},          {"fF", KEY_F},
+	{"gG", KEY_G},          {"hH", KEY_H},          {"iI", KEY_I},
+	{"jJ", KEY_J},          {"kK", KEY_K},          {"lL", KEY_L},
+	{"mM", KEY_M},          {"nN", KEY_N},          {"oO", KEY_O},
+	{"pP", KEY_P},          {"qQ", KEY_Q},          {"rR", KEY_R},
+	{"sS", KEY_S},          {"tT", KEY_T},          {"uU", KEY_U},
+	{"vV", KEY_V},          {"wW", KEY_W},          {"xX", KEY_X},
+	{"yY", KEY_Y},          {"zZ", KEY_Z},          {"1!", KEY_1},
+	{"2@", KEY_2},          {"3#", KEY_3},          {"4$", KEY_4},
+	{"5%", KEY_5},          {"6^", KEY_6},          {"7&", KEY_7},
+	{"8*", KEY_8},          {"9(", KEY_9},          {"0)", KEY_0},
+	{"-_", KEY_MINUS},      {"=+", KEY_EQUAL},      {"[{", KEY_LEFTBRACE},
+	{"]}", KEY_RIGHTBRACE}, {";:", KEY_SEMICOLON},  {"'\"", KEY_APOSTROPHE},
+	{"`~", KEY_GRAVE},      {"\\|", KEY_BACKSLASH}, {",<", KEY_COMMA},
+	{".>", KEY_DOT},        {"/?", KEY_SLASH},      {"  ", KEY_SPACE},
 };
 
 /* Function, cursor, modifier and keypad keysyms. */
@@ -194,8 +194,10 @@ void vnc_pointer_event(int mask, int x, int y, rfbClientPtr cl)
 	static const struct {
 		uint16_t axis;
 		int32_t step;
-	} wheel[4] = {
-		{REL_WHEEL, 1}, {REL_WHEEL, -1}, {REL_HWHEEL, -1}, {REL_HWHEEL, 1}};
+	} wheel[4] = {{REL_WHEEL, 1},
+		      {REL_WHEEL, -1},
+		      {REL_HWHEEL, -1},
+		      {REL_HWHEEL, 1}};
 	struct vnc_view *view = cl->screen->screenData;
 	struct report r = {.n = 0};
 	add(&r, EV_ABS, ABS_X, scale(x, cl->screen->width));

@@ -59,8 +59,8 @@ static void deliver(struct input *in)
 					      "one of 8 bytes or more");
 			break;
 		}
-		in->host->vq_push(chain, (uint32_t)hvd_chain_write(
-						 chain, 0, ev, sizeof *ev));
+		in->host->vq_push(chain, (uint32_t)hvd_chain_write(chain, 0, ev,
+								   sizeof *ev));
 		pushed = true;
 		in->backlog_head = (in->backlog_head + 1) % BACKLOG_MAX;
 		in->backlog_len--;
@@ -93,8 +93,7 @@ static void take_datagram(struct input *in,
 			  const struct virtio_input_event *rec, size_t bytes)
 {
 	size_t n = bytes / sizeof *rec;
-	if (!n || bytes % sizeof *rec ||
-	    le16toh(rec[n - 1].type) != EV_SYN ||
+	if (!n || bytes % sizeof *rec || le16toh(rec[n - 1].type) != EV_SYN ||
 	    le16toh(rec[n - 1].code) != SYN_REPORT) {
 		in->host->log(in->dev, HVD_LOG_WARN,
 			      "source: a datagram of %zu bytes is not whole "
@@ -241,8 +240,8 @@ static int open_source(struct input *in, const char *path)
 					   strerror(e));
 	}
 	in->source_fd = fd;
-	in->watch = in->host->watch_add(in->dev, fd, HVD_EV_IN,
-					source_readable, in);
+	in->watch = in->host->watch_add(in->dev, fd, HVD_EV_IN, source_readable,
+					in);
 	return in->watch ? 0 : -EIO;
 }
 

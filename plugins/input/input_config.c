@@ -130,7 +130,8 @@ static void select_changed(struct input *in)
 			break;
 		cfg->u.ids.bustype = htole16(BUS_VIRTUAL);
 		cfg->u.ids.vendor = htole16(DEVIDS_VENDOR);
-		cfg->u.ids.product = htole16(in->mode == INPUT_KEYBOARD ? 1 : 2);
+		cfg->u.ids.product =
+			htole16(in->mode == INPUT_KEYBOARD ? 1 : 2);
 		cfg->u.ids.version = htole16(DEVIDS_VERSION);
 		cfg->size = sizeof cfg->u.ids;
 		break;
