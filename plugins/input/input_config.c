@@ -5,7 +5,8 @@
  * size is 0 for every combination the device does not have.
  *
  * What Linux's virtio_input driver asks at probe (drivers/virtio/
- * virtio_input.c, v6.1): ID_NAME, ID_SERIAL, ID_DEVIDS, PROP_BITS, then
+ * virtio_input.c at 01b944fe, virtinput_probe): ID_NAME, ID_SERIAL,
+ * ID_DEVIDS (used when size >= 8, else BUS_VIRTUAL), PROP_BITS, then
  * EV_BITS for EV_REP (only whether size is non-zero: auto-repeat) and for
  * each of EV_KEY, EV_REL, EV_ABS, EV_MSC, EV_SW, EV_LED, EV_SND (a type
  * with size 0 is absent), then ABS_INFO for every axis EV_ABS listed.
