@@ -3,8 +3,8 @@
  * Feature negotiation against every device type (virtio 1.2 2.2.1/2.2.2):
  * a driver that accepts a bit the device never offered gets FEATURES_OK
  * refused (it reads back clear), whatever the plugin; the offer itself is
- * accepted. One daemon serves blk, net, console, rng, testdev, the SDK's
- * input, scmi and gpu side by side; each test drives one of them.
+ * accepted. One daemon serves blk, net, console, rng, testdev, input,
+ * scmi and gpu side by side; each test drives one of them.
  */
 #include <errno.h>
 #include <fcntl.h>
