@@ -30,6 +30,8 @@
 #include "vnc.h"
 
 #define VNC_DEFAULT_LISTEN "127.0.0.1:5900"
+/* RFB sends sizes in 16 bits; viewers cope with far less than 65535. */
+#define VNC_MAX_DIM 8192u
 
 /* libvncserver logs through two process-wide hooks; the backend reports
  * what matters itself. */
@@ -55,11 +57,16 @@ static int listen_unix(struct gpu *gpu, struct vnc_view *view, const char *path)
 	if (fd < 0)
 		return -errno;
 	view->listen_fd = fd;
-	if (unix_bind(fd, &a, SOCK_STREAM) || listen(fd, 4))
+	if (unix_bind(fd, &a, SOCK_STREAM))
 		return gpu->host->cfg_error(gpu->dev, "listen", "%s: %s",
 					    a.sun_path, strerror(errno));
-	view->unix_path = strdup(a.sun_path);
-	return view->unix_path ? 0 : -ENOMEM;
+	view->unix_path = strdup(a.sun_path); /* removed at close */
+	if (!view->unix_path)
+		return -ENOMEM;
+	if (listen(fd, 4))
+		return gpu->host->cfg_error(gpu->dev, "listen", "%s: %s",
+					    a.sun_path, strerror(errno));
+	return 0;
 }
 
 /* "HOST:PORT" or "[IPV6]:PORT" into host and port; false if malformed. */
@@ -458,6 +465,13 @@ static void vnc_present(struct gpu *gpu, uint32_t sid)
 	uint32_t w, h;
 	if (!gpu_scanout_size(gpu, sid, &w, &h))
 		return;
+	if (w > VNC_MAX_DIM || h > VNC_MAX_DIM) {
+		gpu->host->log(gpu->dev, HVD_LOG_WARN,
+			       "vnc: scanout %u is %ux%u; viewers get at most "
+			       "%ux%u, so they keep the last picture",
+			       sid, w, h, VNC_MAX_DIM, VNC_MAX_DIM);
+		return;
+	}
 	uint32_t *row = realloc(v->row, (size_t)w * sizeof *row);
 	if (!row)
 		goto oom;
