@@ -171,6 +171,20 @@ static int read_rect(struct rfb *c)
 	}
 	if (enc != ENC_RAW || x + w > c->w || y + hh > c->h)
 		return -EPROTO;
+	uint32_t *b = c->last_box;
+	if (!b[2]) {
+		b[0] = x;
+		b[1] = y;
+		b[2] = w;
+		b[3] = hh;
+	} else {
+		uint32_t x1 = x + w > b[0] + b[2] ? x + w : b[0] + b[2];
+		uint32_t y1 = y + hh > b[1] + b[3] ? y + hh : b[1] + b[3];
+		b[0] = x < b[0] ? x : b[0];
+		b[1] = y < b[1] ? y : b[1];
+		b[2] = x1 - b[0];
+		b[3] = y1 - b[1];
+	}
 	for (uint32_t row = 0; row < hh && !r; row++) {
 		uint32_t *dst = c->fb + (size_t)(y + row) * c->w + x;
 		r = read_full(c->fd, dst, (size_t)w * 4);
@@ -193,6 +207,8 @@ int rfb_read(struct rfb *c)
 	if ((r = read_full(c->fd, h, 3)))
 		return r;
 	unsigned n = (unsigned)h[1] << 8 | h[2];
+	c->last_rects = n;
+	memset(c->last_box, 0, sizeof c->last_box);
 	for (unsigned i = 0; i < n && !r; i++)
 		r = read_rect(c);
 	return r;

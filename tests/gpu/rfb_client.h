@@ -19,6 +19,10 @@ struct rfb {
 	char name[128];
 	uint32_t *fb;     /* w * h pixels, 0x00RRGGBB */
 	unsigned resizes; /* NewFBSize rectangles seen */
+	/* The last FramebufferUpdate: its rectangle count, and the bounding
+	 * box x, y, w, h of its Raw rectangles. */
+	unsigned last_rects;
+	uint32_t last_box[4];
 };
 
 /* Connect to a UNIX socket path, or to 127.0.0.1:port when path is NULL;

@@ -138,6 +138,11 @@ static void test_picture(void)
 	CU_ASSERT_EQUAL(gg_transfer(&g, 1, 7, 9, 5, 3, (9 * W + 7) * 4), OK);
 	CU_ASSERT_EQUAL(gg_flush(&g, 1, 7, 9, 5, 3), OK);
 	CU_ASSERT_EQUAL(rfb_wait_picture(&c, want, W, H), 0);
+	/* Only what changed was sent. */
+	CU_ASSERT_EQUAL(c.last_box[0], 7);
+	CU_ASSERT_EQUAL(c.last_box[1], 9);
+	CU_ASSERT_EQUAL(c.last_box[2], 5);
+	CU_ASSERT_EQUAL(c.last_box[3], 3);
 
 	/* A cursor with a 4x4 opaque magenta corner, hot spot (1, 1), at
 	 * (11, 6): drawn into the picture at (10..13, 5..8). */
