@@ -39,6 +39,8 @@ runs=("tests/rig/rng.json rng")
 [ -e plugins/net/meson.build ] && runs+=("tests/rig/net.json net"
 	"tests/rig/net_tcp.json net_tcp")
 [ -e plugins/vhost-user/meson.build ] && runs+=("tests/rig/vhost_user.json vhost_user")
+# virtio-input keyboard + tablet: capabilities, events, statusq LED.
+[ -e plugins/input/meson.build ] && runs+=("tests/rig/input.json input")
 # Runtime control: console removed and re-added while the disk is busy.
 [ -e plugins/blk/meson.build ] && [ -e plugins/console/meson.build ] &&
 	runs+=("tests/rig/hotplug.json hotplug")
