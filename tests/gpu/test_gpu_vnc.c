@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <endian.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -309,8 +310,13 @@ static void test_pointer(void)
 	ig_post(&kbd, 4);
 	key(&c, true, 'b');
 	expect_key(&kbd, KEY_B, 1);
-	rfb_close(&c);
+	/* The daemon stops with the viewer still connected: it is closed. */
 	stop();
+	struct pollfd pfd = {.fd = c.fd, .events = POLLIN};
+	uint8_t byte;
+	CU_ASSERT_EQUAL_FATAL(poll(&pfd, 1, RFB_WAIT_MS), 1);
+	CU_ASSERT_EQUAL(read(c.fd, &byte, 1), 0);
+	rfb_close(&c);
 }
 
 /* A TCP port nobody listens on now (bound to 0, read, closed). */
