@@ -217,6 +217,10 @@ static void accept_viewers(struct vnc_view *view)
 		else
 			rfbNewClient(view->screen, fd); /* closes it on error */
 	}
+	/* Out of descriptors or memory: the connection stays queued and the
+	 * socket readable; the thread retries in a second, not in a loop. */
+	view->accept_failed =
+		errno != EAGAIN && errno != EINTR && errno != ECONNABORTED;
 }
 
 /* Copy what present() staged into the framebuffers; false when the
@@ -262,11 +266,16 @@ static void *vnc_thread(void *arg)
 	struct pollfd pfd[1 + VIRTIO_GPU_MAX_SCANOUTS * (1 + VNC_MAX_CLIENTS)];
 	for (;;) {
 		nfds_t n = 0;
+		int timeout = -1;
 		pfd[n++] = (struct pollfd){.fd = v->wake_fd, .events = POLLIN};
 		for (uint32_t i = 0; i < v->nviews; i++) {
 			struct vnc_view *view = &v->views[i];
-			pfd[n++] = (struct pollfd){.fd = view->listen_fd,
-						   .events = POLLIN};
+			if (view->accept_failed)
+				timeout = 1000;
+			pfd[n++] = (struct pollfd){
+				.fd = view->accept_failed ? -1
+							  : view->listen_fd,
+				.events = POLLIN};
 			rfbClientIteratorPtr it =
 				rfbGetClientIterator(view->screen);
 			rfbClientPtr cl;
@@ -278,7 +287,7 @@ static void *vnc_thread(void *arg)
 						.events = POLLIN};
 			rfbReleaseClientIterator(it);
 		}
-		if (poll(pfd, n, -1) < 0 && errno != EINTR)
+		if (poll(pfd, n, timeout) < 0 && errno != EINTR)
 			break;
 		uint64_t count;
 		if (pfd[0].revents && read(v->wake_fd, &count, sizeof count) &&

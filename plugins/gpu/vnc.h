@@ -38,7 +38,8 @@ struct vnc_view {
 	char name[96];   /* the desktop name viewers see */
 	/* Backend thread only: the framebuffer libvncserver sends from. */
 	uint32_t *fb;
-	int buttons; /* the viewer's last button mask */
+	int buttons;        /* the viewer's last button mask */
+	bool accept_failed; /* retry accepting after a pause */
 	/* Under vnc->lock: the picture present() made, in fb's pixel format,
 	 * and what changed since the thread last copied it. */
 	uint32_t *stage;
