@@ -30,8 +30,10 @@
 #include "vnc.h"
 
 #define VNC_DEFAULT_LISTEN "127.0.0.1:5900"
-/* RFB sends sizes in 16 bits; viewers cope with far less than 65535. */
-#define VNC_MAX_DIM 8192u
+/* Largest scanout shown (the EDID's modes stop at 4095): the backend
+ * keeps two copies of each picture outside max_memory, 64 MiB each at
+ * most. */
+#define VNC_MAX_DIM 4096u
 
 /* libvncserver logs through two process-wide hooks; the backend reports
  * what matters itself. */
