@@ -2,11 +2,11 @@
 /*
  * The vnc backend through a raw RFB client (rfb_client.c) and the input
  * plugin through the mock guest: the viewer gets exactly the pixels the
- * guest drew (a partial change, the cursor, a resize announced with
- * NewFBSize), viewer keys reach the keyboard's eventq and viewer pointer
- * events the tablet's, scaled to the tablet's axes; scanout N listens on
- * port + N; bad `listen` / `input` values and a port in use are refused
- * by the real binary with the JSON path.
+ * guest drew (only a partial change's rectangle sent, the cursor, black
+ * after a reset, a resize announced with NewFBSize), viewer keys reach the
+ * keyboard's eventq and viewer pointer events the tablet's, scaled to the
+ * tablet's axes; scanout N listens on port + N; bad `listen` / `input` values
+ * and a port in use are refused by the real binary with the JSON path.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -170,6 +170,10 @@ static void test_picture(void)
 	CU_ASSERT_EQUAL(gg_cursor(&g, true, 0, 0, 0, 0, 0, 0), OK);
 	CU_ASSERT_EQUAL(rfb_wait_picture(&c, want, W, H), 0);
 	CU_ASSERT_EQUAL(c.resizes, 0);
+	/* A device reset turns the scanout off: black, same size. */
+	CU_ASSERT_EQUAL(hvd_guest_reset(g.d), 0);
+	memset(want, 0, sizeof want);
+	CU_ASSERT_EQUAL(rfb_wait_picture(&c, want, W, H), 0);
 	rfb_close(&c);
 	stop();
 }
