@@ -33,7 +33,8 @@ static int chunk(FILE *f, const char *type, const uint8_t *data, uint32_t len)
 	if (len)
 		c = crc32(c, data, len);
 	be32(crc, (uint32_t)c);
-	if (fwrite(head, 1, 8, f) != 8 || (len && fwrite(data, 1, len, f) != len) ||
+	if (fwrite(head, 1, 8, f) != 8 ||
+	    (len && fwrite(data, 1, len, f) != len) ||
 	    fwrite(crc, 1, 4, f) != 4)
 		return -EIO;
 	return 0;
@@ -58,8 +59,8 @@ static int deflate_out(FILE *f, z_stream *z, uint8_t *out, int flush)
 int gpu_png_write(FILE *f, const struct gpu *gpu, uint32_t sid, uint32_t w,
 		  uint32_t h)
 {
-	static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a,
-				       '\n'};
+	static const uint8_t sig[8] = {0x89, 'P',  'N',  'G',
+				       '\r', '\n', 0x1a, '\n'};
 	uint8_t ihdr[13] = {0};
 	be32(ihdr, w);
 	be32(ihdr + 4, h);
