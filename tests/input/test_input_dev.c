@@ -292,5 +292,5 @@ int main(void)
 		{"bad configuration refused", test_bad_config},
 		{NULL, NULL},
 	};
-	return cunit_run("input", tests);
+	return cunit_run("input plugin", tests);
 }
