@@ -289,8 +289,13 @@ static void *vnc_thread(void *arg)
 						.events = POLLIN};
 			rfbReleaseClientIterator(it);
 		}
-		if (poll(pfd, n, timeout) < 0 && errno != EINTR)
+		if (poll(pfd, n, timeout) < 0 && errno != EINTR) {
+			v->gpu->host->log(v->gpu->dev, HVD_LOG_ERROR,
+					  "vnc: poll: %s; viewers are no "
+					  "longer served",
+					  strerror(errno));
 			break;
+		}
 		uint64_t count;
 		if (pfd[0].revents && read(v->wake_fd, &count, sizeof count) &&
 		    !take_pictures(v))
@@ -311,7 +316,7 @@ static void wake(struct vnc *v)
 {
 	uint64_t one = 1;
 	if (write(v->wake_fd, &one, sizeof one) != sizeof one)
-		return; /* the counter is non-zero already: a wake is due */
+		return; /* only at counter overflow: a wake is due anyway */
 }
 
 static void vnc_close(struct gpu *gpu)
