@@ -93,12 +93,14 @@ static void take_datagram(struct input *in,
 			  const struct virtio_input_event *rec, size_t bytes)
 {
 	size_t n = bytes / sizeof *rec;
-	if (!n || bytes % sizeof *rec || le16toh(rec[n - 1].type) != EV_SYN ||
+	if (!n || n > INPUT_RECORDS_MAX || bytes % sizeof *rec ||
+	    le16toh(rec[n - 1].type) != EV_SYN ||
 	    le16toh(rec[n - 1].code) != SYN_REPORT) {
 		in->host->log(in->dev, HVD_LOG_WARN,
-			      "source: a datagram of %zu bytes is not whole "
-			      "8-byte records ending with SYN_REPORT; dropped",
-			      bytes);
+			      "source: a datagram of %zu bytes is not 1-%u "
+			      "whole 8-byte records ending with SYN_REPORT; "
+			      "dropped",
+			      bytes, INPUT_RECORDS_MAX);
 		return;
 	}
 	struct virtio_input_event report[INPUT_RECORDS_MAX];
@@ -122,11 +124,14 @@ static void take_datagram(struct input *in,
 /* Everything queued on the socket, without waiting. */
 static void drain_source(struct input *in)
 {
-	struct virtio_input_event rec[INPUT_RECORDS_MAX + 1];
+	struct virtio_input_event rec[INPUT_RECORDS_MAX];
 	ssize_t n;
 	if (in->source_fd < 0)
 		return;
-	while ((n = recv(in->source_fd, rec, sizeof rec, MSG_DONTWAIT)) >= 0)
+	/* MSG_TRUNC: the datagram's own length, so a longer one is seen as
+	 * such (and dropped), not cut to the buffer. */
+	while ((n = recv(in->source_fd, rec, sizeof rec,
+			 MSG_DONTWAIT | MSG_TRUNC)) >= 0)
 		take_datagram(in, rec, (size_t)n);
 }
 

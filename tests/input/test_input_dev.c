@@ -186,6 +186,14 @@ static void test_reports(void)
 	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	CU_ASSERT_EQUAL(sendto(fd, e, 12, 0, (struct sockaddr *)&sa, sizeof sa),
 			12);
+	/* ...nor one of more than 64 records (65: 64 keys and a SYN). */
+	struct virtio_input_event big[65];
+	for (int i = 0; i < 64; i++)
+		big[i] = (struct virtio_input_event)IG_EV(EV_KEY, KEY_G, 1);
+	big[64] = (struct virtio_input_event)IG_EV(EV_SYN, SYN_REPORT, 0);
+	CU_ASSERT_EQUAL(sendto(fd, big, sizeof big, 0, (struct sockaddr *)&sa,
+			       sizeof sa),
+			(ssize_t)sizeof big);
 	close(fd);
 	feed(e, 2);
 	ig_post(&g, 16);
