@@ -28,8 +28,9 @@ if [ ! -f "$dir/build.ninja" ]; then
 		-Db_sanitize=address,undefined -Db_lundef=false \
 		-Dwerror=false >/dev/null
 fi
-# The device targets load the plugin .so of the same build.
-ninja_targets=(testdev blk net console rng input)
+# The device targets load the plugin .so of the same build ("input" by
+# its path: the SDK example's module has the same name).
+ninja_targets=(testdev blk net console rng plugins/input/input)
 for t in "${targets[@]}"; do
 	ninja_targets+=("fuzz_$t")
 done

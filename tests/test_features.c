@@ -3,8 +3,8 @@
  * Feature negotiation against every device type (virtio 1.2 2.2.1/2.2.2):
  * a driver that accepts a bit the device never offered gets FEATURES_OK
  * refused (it reads back clear), whatever the plugin; the offer itself is
- * accepted. One daemon serves blk, net, console, rng, testdev, the SDK's
- * input example, scmi and gpu side by side; each test drives one of them.
+ * accepted. One daemon serves blk, net, console, rng, testdev, input,
+ * scmi and gpu side by side; each test drives one of them.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -36,27 +36,9 @@ enum {
 static struct fixture fx;
 static char dir[64];
 
-/* The SDK example is not on the plugin search path: name its file. */
-static const char *input_plugin(char *buf, size_t len)
-{
-	const char *files = getenv("HVISOR_TEST_PLUGIN_FILES");
-	const char *p = files ? strstr(files, "libhvd-input.so") : NULL;
-	if (!p)
-		return NULL;
-	const char *start = p;
-	while (start > files && start[-1] != ':')
-		start--;
-	size_t n = (size_t)(p - start) + strlen("libhvd-input.so");
-	if (n >= len)
-		return NULL;
-	memcpy(buf, start, n);
-	buf[n] = '\0';
-	return buf;
-}
-
 static int start(void)
 {
-	char img[96], input[512], devices[2048];
+	char img[96], devices[2048];
 	snprintf(dir, sizeof dir, "/tmp/hvd-features-XXXXXX");
 	if (!mkdtemp(dir))
 		return -1;
@@ -68,8 +50,6 @@ static int start(void)
 		return -1;
 	}
 	close(fd);
-	if (!input_plugin(input, sizeof input))
-		return -1;
 	char extra[DEV_GPU + 1][256] = {{0}};
 	snprintf(extra[DEV_BLK], sizeof extra[0], ", \"img\": \"%s\"", img);
 	snprintf(extra[DEV_NET], sizeof extra[0],
@@ -78,8 +58,6 @@ static int start(void)
 		 dir, dir);
 	snprintf(extra[DEV_CONSOLE], sizeof extra[0],
 		 ", \"backend\": \"socket\", \"path\": \"%s/console\"", dir);
-	snprintf(extra[DEV_INPUT], sizeof extra[0], ", \"plugin\": \"%.200s\"",
-		 input);
 	snprintf(extra[DEV_GPU], sizeof extra[0],
 		 ", \"width\": 640, \"height\": 480");
 	static const char *const types[] = {"blk",  "net",     "console",

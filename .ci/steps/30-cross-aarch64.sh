@@ -2,6 +2,11 @@
 # CI stage: cross build of the daemon, the plugins and the harness for
 # aarch64 (cross/aarch64-linux-gnu.ini) with Debian's cross compiler and
 # multiarch libcjson. Built, not run: nothing here executes arm64 code.
+# The gpu plugin is built without its vnc backend and PNG snapshots here:
+# Debian 12's libvncserver-dev:arm64 cannot be installed beside the native
+# libvncserver-dev (apt would remove it), zlib1g-dev:arm64 is left out to
+# keep this stage's sysroot small, and the build finds only arm64 .pc
+# files.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 export DEBIAN_FRONTEND=noninteractive

@@ -43,6 +43,11 @@ runs=("tests/rig/rng.json rng")
 # backend's snapshot must show it (the program is built static with gcc and
 # libdrm-dev's uapi headers).
 [ -e plugins/gpu/meson.build ] && runs+=("tests/rig/gpu.json gpu")
+# virtio-input keyboard + tablet: capabilities, events, statusq LED.
+[ -e plugins/input/meson.build ] && runs+=("tests/rig/input.json input")
+# A guest screen over VNC: virtio_gpu's framebuffer reaches an RFB client,
+# whose key press reaches the guest (only when the vnc backend is built).
+pkg-config --exists libvncserver && runs+=("tests/rig/gpu_vnc.json gpu_vnc")
 # Runtime control: console removed and re-added while the disk is busy.
 [ -e plugins/blk/meson.build ] && [ -e plugins/console/meson.build ] &&
 	runs+=("tests/rig/hotplug.json hotplug")

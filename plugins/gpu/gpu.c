@@ -38,6 +38,9 @@ static const struct gpu_backend_ops *const backends[] = {
 #ifdef HVD_GPU_DRM
 	&gpu_backend_drm,
 #endif
+#ifdef HVD_GPU_VNC
+	&gpu_backend_vnc,
+#endif
 };
 
 /* Keys that only one backend reads. */
@@ -46,6 +49,8 @@ static const struct {
 } backend_keys[] = {
 	{"snapshot", "headless"},
 	{"card", "drm"},
+	{"listen", "vnc"},
+	{"input", "vnc"},
 };
 
 /* No "backend" key: a key only one backend reads picks it; else drm where
@@ -99,9 +104,9 @@ static int parse_config(struct gpu *gpu)
 {
 	const struct hvd_host_services *host = gpu->host;
 	struct hvd_device *dev = gpu->dev;
-	static const char *const keys[] = {"width",   "height",   "scanouts",
-					   "backend", "snapshot", "max_memory",
-					   "card",    NULL};
+	static const char *const keys[] = {
+		"width",      "height", "scanouts", "backend", "snapshot",
+		"max_memory", "card",   "listen",   "input",   NULL};
 	if (host->cfg_check_keys(dev, keys))
 		return -EINVAL;
 	uint64_t width = 0, height = 0, scanouts = 1;

@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <linux/virtio_gpu.h>
 
@@ -119,6 +120,7 @@ struct gpu_backend_ops {
 
 extern const struct gpu_backend_ops gpu_backend_headless;
 extern const struct gpu_backend_ops gpu_backend_drm;
+extern const struct gpu_backend_ops gpu_backend_vnc;
 
 struct gpu {
 	struct hvd_device *dev;
@@ -212,6 +214,13 @@ void gpu_scanout_row(const struct gpu *gpu, uint32_t sid, uint32_t y,
 /* The scanout's size, or false when it shows nothing. */
 bool gpu_scanout_size(const struct gpu *gpu, uint32_t sid, uint32_t *w,
 		      uint32_t *h);
+/* backend_headless.c: row y as 8-bit R, G, B bytes (xrgb: scratch of the
+ * scanout's width). */
+void gpu_scanout_rgb_row(const struct gpu *gpu, uint32_t sid, uint32_t y,
+			 uint32_t *xrgb, uint8_t *rgb);
+/* png.c: the scanout (w x h) as a PNG file; 0 or -errno. */
+int gpu_png_write(FILE *f, const struct gpu *gpu, uint32_t sid, uint32_t w,
+		  uint32_t h);
 /* The byte offsets of red, green, blue and alpha (-1: none) in a pixel of
  * `format`; false for an unsupported format. */
 bool gpu_format_layout(uint32_t format, int *r, int *g, int *b, int *a);

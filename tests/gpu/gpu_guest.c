@@ -11,6 +11,9 @@
 #include <linux/virtio_mmio.h>
 #include <poll.h>
 #include <stdio.h>
+#ifdef HVD_GPU_PNG
+#include <zlib.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
@@ -300,3 +303,75 @@ out:
 	fclose(f);
 	return r;
 }
+
+#ifdef HVD_GPU_PNG
+static uint32_t get_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+/* PNG as the gpu plugin writes it (8-bit RGB, no interlace, filter 0),
+ * read with zlib's inflate and CRC-32: every chunk's CRC checked, the IDAT
+ * data inflating to exactly h rows of 1 + 3w bytes. */
+int gg_read_png(const char *path, uint32_t *w, uint32_t *h, uint8_t **rgb)
+{
+	static const uint8_t sig[8] = {0x89, 'P',  'N',  'G',
+				       '\r', '\n', 0x1a, '\n'};
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	uint8_t *file = malloc(64u << 20), *idat = malloc(64u << 20),
+		*raw = NULL;
+	size_t size = file ? fread(file, 1, 64u << 20, f) : 0, nidat = 0;
+	fclose(f);
+	int r = -EPROTO;
+	*rgb = NULL;
+	if (!file || !idat || size < 8 || memcmp(file, sig, 8))
+		goto out;
+	bool ihdr = false, iend = false;
+	for (size_t at = 8; at + 12 <= size && !iend;) {
+		uint32_t len = get_be32(file + at);
+		const uint8_t *type = file + at + 4, *data = type + 4;
+		if (len > size - at - 12 ||
+		    crc32(crc32(0, type, 4), data, len) != get_be32(data + len))
+			goto out;
+		if (!memcmp(type, "IHDR", 4) && len == 13) {
+			*w = get_be32(data);
+			*h = get_be32(data + 4);
+			ihdr = !memcmp(data + 8, "\x08\x02\0\0\0", 5) && *w &&
+			       *h && *w <= 4096 && *h <= 4096;
+		} else if (!memcmp(type, "IDAT", 4)) {
+			memcpy(idat + nidat, data, len);
+			nidat += len;
+		} else if (!memcmp(type, "IEND", 4)) {
+			iend = at + 12 + len == size; /* nothing after it */
+		}
+		at += 12 + len;
+	}
+	if (!ihdr || !iend)
+		goto out;
+	uLongf rawlen = (uLongf)*h * (1 + *w * 3) + 1;
+	raw = malloc(rawlen);
+	*rgb = malloc((size_t)*w * *h * 3);
+	if (!raw || !*rgb || uncompress(raw, &rawlen, idat, nidat) != Z_OK ||
+	    rawlen != (uLongf)*h * (1 + *w * 3))
+		goto out;
+	r = 0;
+	for (uint32_t y = 0; y < *h && !r; y++) {
+		const uint8_t *line = raw + (size_t)y * (1 + *w * 3);
+		if (line[0] != 0)
+			r = -EPROTO;
+		memcpy(*rgb + (size_t)y * *w * 3, line + 1, (size_t)*w * 3);
+	}
+out:
+	if (r) {
+		free(*rgb);
+		*rgb = NULL;
+	}
+	free(raw);
+	free(idat);
+	free(file);
+	return r;
+}
+#endif

@@ -75,5 +75,9 @@ int gg_watch(const char *dir);
 int gg_wait_renamed(int watch, const char *name);
 /* Read a binary PPM: *rgb malloc'd (w*h*3 bytes). */
 int gg_read_ppm(const char *path, uint32_t *w, uint32_t *h, uint8_t **rgb);
+#ifdef HVD_GPU_PNG
+/* The same for the PNG the plugin writes (checked chunk by chunk). */
+int gg_read_png(const char *path, uint32_t *w, uint32_t *h, uint8_t **rgb);
+#endif
 
 #endif

@@ -35,9 +35,10 @@ static char snap[256];
 static const uint32_t chunk_len[3] = {5000, 4000, W *H * 4 - 9000};
 static uint64_t chunk_gpa[3];
 
-static void start(void)
+/* A daemon writing snapshots to `name` in the test folder. */
+static void start_as(const char *name)
 {
-	snprintf(snap, sizeof snap, "%s/screen.ppm", gg_tmpdir());
+	snprintf(snap, sizeof snap, "%s/%s", gg_tmpdir(), name);
 	char dev[1024];
 	snprintf(dev, sizeof dev,
 		 "{\"type\": \"gpu\", \"addr\": \"0xa003400\", \"len\": "
@@ -53,6 +54,11 @@ static void start(void)
 	chunk_gpa[2] = FB_GPA + 0x20000;
 	watch = gg_watch(gg_tmpdir());
 	CU_ASSERT_FATAL(watch >= 0);
+}
+
+static void start(void)
+{
+	start_as("screen.ppm");
 }
 
 static void stop(void)
@@ -109,7 +115,15 @@ static bool picture_is(const char *path, uint32_t w, uint32_t h,
 	}
 	uint32_t gw, gh;
 	uint8_t *got = NULL;
-	CU_ASSERT_EQUAL_FATAL(gg_read_ppm(path, &gw, &gh, &got), 0);
+	int r;
+#ifdef HVD_GPU_PNG
+	size_t n = strlen(path);
+	if (n > 4 && !strcmp(path + n - 4, ".png"))
+		r = gg_read_png(path, &gw, &gh, &got);
+	else
+#endif
+		r = gg_read_ppm(path, &gw, &gh, &got);
+	CU_ASSERT_EQUAL_FATAL(r, 0);
 	bool same = gw == w && gh == h && memcmp(got, want, w * h * 3) == 0;
 	for (uint32_t i = 0; !same && gw == w && gh == h && i < w * h; i++)
 		if (memcmp(got + i * 3, want + i * 3, 3)) {
@@ -166,6 +180,22 @@ static void test_frame_and_partial_transfer(void)
 	expect_picture(snap, W, H, next);
 	stop();
 }
+
+#ifdef HVD_GPU_PNG
+/* The same pictures as PNG when the name ends in .png. */
+static void test_png(void)
+{
+	start_as("screen.png");
+	static uint8_t frame[W * H * 4], want[W * H * 3], next[W * H * 3];
+	frame_setup(frame, want);
+	draw(frame, next, 77);
+	store_frame(frame);
+	CU_ASSERT_EQUAL(gg_transfer(&g, 1, 0, 0, W, H, 0), OK);
+	CU_ASSERT_EQUAL(gg_flush(&g, 1, 0, 0, W, H), OK);
+	expect_picture(snap, W, H, next);
+	stop();
+}
+#endif
 
 /* Resource `id` of w x h pixels (4 bytes each) copied from pix, through a
  * one-entry backing at `at` bytes into the tests' guest RAM. */
@@ -332,6 +362,9 @@ int main(void)
 		{"cursor drawn, moved, clipped, hidden", test_cursor},
 		{"burst of flushes", test_burst},
 		{"large transfer in slices", test_large_transfer},
+#ifdef HVD_GPU_PNG
+		{"PNG snapshots", test_png},
+#endif
 		{NULL, NULL},
 	};
 	return cunit_run("gpu snapshot", tests);
