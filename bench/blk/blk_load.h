@@ -35,14 +35,13 @@ struct workload {
 	const char *target;  /* issue 16, ratio to that reference */
 };
 
-/* INDIRECT_DESC negotiated: Linux uses it for every chain of more than one
- * buffer, so the benchmarks do too. */
-static bool use_indirect;
-
 struct slot {
 	struct virtio_blk_outhdr *hdr;
 	uint8_t *data, *status;
 	uint64_t hdr_gpa, data_gpa, status_gpa;
+	/* INDIRECT_DESC negotiated: Linux uses it for every chain of more
+	 * than one buffer, so the benchmarks do too. */
+	bool indirect;
 };
 
 /* CPU time of this process: the guest driver and the mock hypervisor
@@ -154,7 +153,7 @@ static inline int submit(struct hvd_guest_vq *vq, struct slot *s,
 		{s->data_gpa, w->block, !w->write},
 		{s->status_gpa, 1, true},
 	};
-	return hvd_guest_vq_add(vq, bufs, 3, use_indirect, s);
+	return hvd_guest_vq_add(vq, bufs, 3, s->indirect, s);
 }
 
 /* Full path: keep `depth` requests outstanding for `seconds`, then let

@@ -87,6 +87,7 @@ static int bring_up(struct hvd_mock *m, struct target *t)
 		s->data = p;
 		s->status_gpa = hvd_guest_alloc(t->gd, 1, 1, &p);
 		s->status = p;
+		s->indirect = false; /* not negotiated above */
 		if (!s->hdr_gpa || !s->data_gpa || !s->status_gpa)
 			return -1;
 	}
