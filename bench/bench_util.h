@@ -153,6 +153,18 @@ static inline void bench_hold(pid_t pid, bool hold)
 		kill(pid, hold ? SIGSTOP : SIGCONT);
 }
 
+/* Close the guest driver, stop the daemon (resumed first if held) and free
+ * its mock. */
+static inline void bench_stop(struct hvd_mock *m, struct hvd_guest_dev *gd,
+			      pid_t pid)
+{
+	int status;
+	bench_hold(pid, false);
+	hvd_guest_close(gd);
+	hvd_mock_stop_child(m, SIGTERM, 5000, &status);
+	hvd_mock_free(m);
+}
+
 /* The feature bits Linux's driver would use (`want`) that a device did not
  * offer (`got`), on one line: named from `names` (the device type's bits,
  * NULL entries unnamed) or as transport bits. */

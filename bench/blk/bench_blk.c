@@ -189,21 +189,11 @@ static int dut_guest(struct dut *d, enum hvd_guest_model model)
 	d->vq = hvd_guest_vq_setup(d->gd, 0, QSIZE);
 	if (!d->vq || hvd_guest_driver_ok(d->gd))
 		return -1;
-	for (unsigned i = 0; i < MAX_DEPTH; i++) {
-		struct slot *s = &d->slots[i];
-		void *p;
-		s->hdr_gpa = hvd_guest_alloc(d->gd, 16, 16, &p);
-		s->hdr = p;
-		s->data_gpa = hvd_guest_alloc(d->gd, 131072, 4096, &p);
-		s->data = p;
-		s->status_gpa = hvd_guest_alloc(d->gd, 1, 1, &p);
-		s->status = p;
-		s->indirect =
-			d->features & (1ull << VIRTIO_RING_F_INDIRECT_DESC);
-		if (!s->hdr_gpa || !s->data_gpa || !s->status_gpa)
-			return -1;
-		memset(s->data, 0xa5, 131072);
-	}
+	if (slots_alloc(d->gd, d->slots, MAX_DEPTH, 131072,
+			d->features & (1ull << VIRTIO_RING_F_INDIRECT_DESC)))
+		return -1;
+	for (unsigned i = 0; i < MAX_DEPTH; i++)
+		memset(d->slots[i].data, 0xa5, 131072);
 	bench_missing_features("bench_blk", d->label, want, d->features,
 			       blk_names);
 	return 0;
@@ -211,11 +201,7 @@ static int dut_guest(struct dut *d, enum hvd_guest_model model)
 
 static void dut_stop(struct dut *d)
 {
-	int status;
-	bench_hold(d->pid, false);
-	hvd_guest_close(d->gd);
-	hvd_mock_stop_child(d->m, SIGTERM, 5000, &status);
-	hvd_mock_free(d->m);
+	bench_stop(d->m, d->gd, d->pid);
 }
 
 /* Figures of one daemon over one workload's slices. */

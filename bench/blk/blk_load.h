@@ -44,6 +44,27 @@ struct slot {
 	bool indirect;
 };
 
+/* n request slots in guest RAM (header, `data_len` bytes of data, status
+ * byte); 0 or -1 when the RAM is full. */
+static inline int slots_alloc(struct hvd_guest_dev *gd, struct slot *slots,
+			      unsigned n, uint32_t data_len, bool indirect)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct slot *s = &slots[i];
+		void *p;
+		s->hdr_gpa = hvd_guest_alloc(gd, 16, 16, &p);
+		s->hdr = p;
+		s->data_gpa = hvd_guest_alloc(gd, data_len, 4096, &p);
+		s->data = p;
+		s->status_gpa = hvd_guest_alloc(gd, 1, 1, &p);
+		s->status = p;
+		s->indirect = indirect;
+		if (!s->hdr_gpa || !s->data_gpa || !s->status_gpa)
+			return -1;
+	}
+	return 0;
+}
+
 /* CPU time of this process: the guest driver and the mock hypervisor
  * (its server thread), i.e. the harness's share of the path. */
 static inline double self_cpu_s(void)

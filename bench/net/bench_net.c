@@ -281,11 +281,7 @@ static int guest_start(struct guest *g, const char *device_json,
 
 static void guest_stop(struct guest *g)
 {
-	int status;
-	bench_hold(g->pid, false);
-	hvd_guest_close(g->gd);
-	hvd_mock_stop_child(g->mock, SIGTERM, 5000, &status);
-	hvd_mock_free(g->mock);
+	bench_stop(g->mock, g->gd, g->pid);
 	unlink(g->cfg);
 	rmdir(g->dir);
 }
