@@ -204,6 +204,11 @@ static void *map_bridge(void *addr, size_t len, int flags)
 /* Any other offset: guest RAM seen by zone 0 at that address. */
 static void *map_ram(void *addr, size_t len, int prot, int flags, off_t off)
 {
+	/* The kernel refuses these before a driver sees them. */
+	if (len == 0 || off < 0 || off % sysconf(_SC_PAGESIZE)) {
+		errno = EINVAL;
+		return MAP_FAILED;
+	}
 	void *hva = port_map_guest(port, (uint64_t)off, len);
 	int fd;
 	uint64_t foff;
