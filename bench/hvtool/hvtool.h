@@ -59,9 +59,9 @@ static inline struct hvd_mock *hvtool_start(const char *who, const char *tool,
 	if (hvtool_spawn(m, HVTOOL_SHIM, args, NULL) ||
 	    hvd_mock_wait_ready(m, 5000)) {
 		fprintf(stderr,
-			"%s: hvisor-tool's daemon (%s) did not start; it must "
-			"be linked dynamically for the shim "
-			"(scripts/build-hvisor-tool)\n",
+			"%s: hvisor-tool's daemon (%s) did not start (a "
+			"statically linked one cannot take the shim; "
+			"scripts/build-hvisor-tool links it dynamically)\n",
 			who, tool);
 		hvd_mock_free(m);
 		return NULL;
