@@ -3,6 +3,7 @@
 #ifndef BENCH_UTIL_H
 #define BENCH_UTIL_H
 
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -140,6 +141,58 @@ static inline struct hvd_mock *bench_start_daemon_with(
 		return NULL;
 	}
 	return m;
+}
+
+/* With two daemons up (ours and hvisor-tool's), only the one measured runs:
+ * the other is stopped, so that one's polling after its slice (hvisor-tool
+ * spins 10^7 empty looks before it sleeps) cannot take the cores from the
+ * other's slice. Resume both before they are told to exit. */
+static inline void bench_hold(pid_t pid, bool hold)
+{
+	if (pid > 0)
+		kill(pid, hold ? SIGSTOP : SIGCONT);
+}
+
+/* Close the guest driver, stop the daemon (resumed first if held) and free
+ * its mock. */
+static inline void bench_stop(struct hvd_mock *m, struct hvd_guest_dev *gd,
+			      pid_t pid)
+{
+	int status;
+	bench_hold(pid, false);
+	hvd_guest_close(gd);
+	hvd_mock_stop_child(m, SIGTERM, 5000, &status);
+	hvd_mock_free(m);
+}
+
+/* The feature bits Linux's driver would use (`want`) that a device did not
+ * offer (`got`), on one line: named from `names` (the device type's bits,
+ * NULL entries unnamed) or as transport bits. */
+static inline void bench_missing_features(const char *who, const char *label,
+					  uint64_t want, uint64_t got,
+					  const char *const names[64])
+{
+	static const char *const transport[64] = {
+		[28] = "INDIRECT_DESC", [29] = "EVENT_IDX",
+		[32] = "VERSION_1",     [33] = "ACCESS_PLATFORM",
+		[35] = "IN_ORDER",      [36] = "ORDER_PLATFORM",
+		[37] = "SR_IOV",        [40] = "RING_RESET",
+	};
+	uint64_t miss = want & ~got;
+	printf("%s: %s: negotiated 0x%llx", who, label,
+	       (unsigned long long)got);
+	if (miss)
+		printf("; of Linux's set the device does not offer");
+	for (unsigned b = 0; b < 64; b++) {
+		if (!(miss >> b & 1))
+			continue;
+		const char *name = names && names[b] ? names[b] : transport[b];
+		if (name)
+			printf(" %s", name);
+		else
+			printf(" bit%u", b);
+	}
+	printf("%s\n", miss ? " (the guest uses what is offered)" : "");
 }
 
 static inline struct hvd_mock *bench_start_daemon(

@@ -14,6 +14,10 @@
  * process (guest driver + mock hypervisor), which shares the two cores with
  * the daemon, and the interrupts the guest took per request.
  * The guest is Linux-like (docs/harness-guest.md) unless --polling.
+ * With HVISOR_TOOL=/path/to/hvisor (hvisor-tool's daemon, built by
+ * scripts/build-hvisor-tool), the same workloads also run through that
+ * daemon under the LD_PRELOAD shim (bench/hvtool), in the same slices
+ * (docs/hvisor-tool-comparison.md): one more row per workload.
  * Prints figures; asserts nothing.
  *
  * With --stats-overhead, the table is instead the full path with the
@@ -43,6 +47,7 @@
 #include <unistd.h>
 
 #include "../bench_util.h"
+#include "../hvtool/hvtool.h"
 #include "hvd/mock.h"
 
 #define RAM_BASE  0x50000000ull
@@ -56,6 +61,17 @@
 #define ROUNDS    8u /* alternations of reference and path per workload */
 
 #include "blk_load.h"
+
+/* A daemon under test: its own mock hypervisor, guest driver and slots. */
+struct dut {
+	const char *label;
+	struct hvd_mock *m;
+	pid_t pid;
+	struct hvd_guest_dev *gd;
+	struct hvd_guest_vq *vq;
+	struct slot slots[MAX_DEPTH];
+	uint64_t features;
+};
 
 static const struct workload workloads[] = {
 	{"4k randread  QD1", false, false, 4096, 1, 1, ">=0.20"},
@@ -144,6 +160,154 @@ static void stats_overhead(struct hvd_guest_vq *vq, struct slot *slots,
 	set_counting(true);
 }
 
+/* Linux's names of the blk feature bits a device may lack. */
+static const char *const blk_names[64] = {
+	[1] = "SIZE_MAX",  [2] = "SEG_MAX",       [4] = "GEOMETRY",
+	[5] = "RO",        [6] = "BLK_SIZE",      [9] = "FLUSH",
+	[10] = "TOPOLOGY", [11] = "CONFIG_WCE",   [12] = "MQ",
+	[13] = "DISCARD",  [14] = "WRITE_ZEROES", [16] = "SECURE_ERASE",
+	[17] = "ZONED",
+};
+
+/* The guest side of `d`, whose daemon serves the blk device: Linux's
+ * features (what the device offers of them), one queue, MAX_DEPTH slots. */
+static int dut_guest(struct dut *d, enum hvd_guest_model model)
+{
+	d->pid = hvd_mock_child(d->m);
+	d->gd = hvd_guest_open(d->m, 1, BLK_BASE, BLK_IRQ);
+	/* The polling guest keeps the set the earlier figures were taken
+	 * with (no INDIRECT_DESC). */
+	uint64_t want = model == HVD_GUEST_LINUX
+				? hvd_guest_linux_features(VIRTIO_ID_BLOCK)
+				: (1ull << VIRTIO_F_VERSION_1) |
+					  (1ull << VIRTIO_RING_F_EVENT_IDX) |
+					  (1ull << VIRTIO_BLK_F_FLUSH);
+	if (!d->gd || hvd_guest_set_model(d->gd, model) ||
+	    hvd_guest_probe(d->gd) != VIRTIO_ID_BLOCK ||
+	    hvd_guest_negotiate(d->gd, want, &d->features))
+		return -1;
+	d->vq = hvd_guest_vq_setup(d->gd, 0, QSIZE);
+	if (!d->vq || hvd_guest_driver_ok(d->gd))
+		return -1;
+	if (slots_alloc(d->gd, d->slots, MAX_DEPTH, 131072,
+			d->features & (1ull << VIRTIO_RING_F_INDIRECT_DESC)))
+		return -1;
+	for (unsigned i = 0; i < MAX_DEPTH; i++)
+		memset(d->slots[i].data, 0xa5, 131072);
+	bench_missing_features("bench_blk", d->label, want, d->features,
+			       blk_names);
+	return 0;
+}
+
+static void dut_stop(struct dut *d)
+{
+	bench_stop(d->m, d->gd, d->pid);
+}
+
+/* Figures of one daemon over one workload's slices. */
+struct tally {
+	uint64_t ops;
+	double time, guest_cpu;
+	long ticks;
+	uint64_t irqs0;
+};
+
+static void print_row(const char *name, const char *label,
+		      const struct workload *w, const struct tally *t,
+		      double ref, uint64_t irqs)
+{
+	double path = t->time > 0 ? (double)t->ops / t->time : 0.0;
+	double cpu = (double)t->ticks / (double)sysconf(_SC_CLK_TCK);
+	double per = t->ops ? 1.0 / (double)t->ops : 0.0;
+	printf("%-19s %-11s %9.0f %8.1f %9.0f %5u %6.2f %7s %7.2f %7.2f "
+	       "%6.2f\n",
+	       name, label, path, path * w->block / 1e6, ref, w->ref_threads,
+	       path / ref, w->target, cpu * per * 1e6, t->guest_cpu * per * 1e6,
+	       (double)irqs * per);
+}
+
+/* Reference and each daemon take turns in short slices, so that all see
+ * the same background load of the shared machine; the daemon not in its
+ * slice is held (bench_hold). */
+static void run_workload(const struct workload *w, struct dut *duts,
+			 unsigned nduts, int fd, double seconds,
+			 uint8_t (*bufs)[131072])
+{
+	unsigned dseed = 1, pseed[2] = {1, 1};
+	uint64_t dcursor = 0, pcursor[2] = {0, 0}, dops = 0;
+	double dtime = 0, dt;
+	struct tally t[2] = {{0}};
+	for (unsigned k = 0; k < nduts; k++)
+		t[k].irqs0 = hvd_guest_irq_count(duts[k].gd);
+	for (unsigned r = 0; r < ROUNDS; r++) {
+		dops += direct_runs(fd, w, seconds / 2 / ROUNDS, bufs, &dseed,
+				    &dcursor, &dt);
+		dtime += dt;
+		for (unsigned k = 0; k < nduts; k++) {
+			struct dut *d = &duts[k];
+			if (nduts > 1)
+				bench_hold(d->pid, false);
+			long before = cpu_ticks(d->pid);
+			double self_before = self_cpu_s();
+			t[k].ops +=
+				path_run(d->vq, d->slots, w, seconds / ROUNDS,
+					 &pseed[k], &pcursor[k], &dt);
+			t[k].ticks += cpu_ticks(d->pid) - before;
+			t[k].guest_cpu += self_cpu_s() - self_before;
+			t[k].time += dt;
+			if (nduts > 1)
+				bench_hold(d->pid, true);
+		}
+	}
+	double ref = (double)dops / dtime;
+	for (unsigned k = 0; k < nduts; k++)
+		print_row(k ? "" : w->name, duts[k].label, w, &t[k], ref,
+			  hvd_guest_irq_count(duts[k].gd) - t[k].irqs0);
+	fflush(stdout);
+}
+
+static void print_header(enum hvd_guest_model model, double seconds)
+{
+	printf("bench_blk: %s\n", bench_model_label(model));
+	printf("bench_blk: %.1f s per workload through the path, image %llu "
+	       "MiB in page cache; reference = preadv/pwritev by 1 (ref=1) or "
+	       "2 (ref=2) threads on the same file, alternated with the path "
+	       "in %u slices\n",
+	       seconds, (unsigned long long)(IMG_SIZE >> 20), ROUNDS);
+	printf("%-19s %-11s %9s %8s %9s %5s %6s %7s %7s %7s %6s\n", "workload",
+	       "daemon", "path IOPS", "MB/s", "ref IOPS", "ref", "ratio",
+	       "target", "daemon", "guest", "irq");
+	printf("%-19s %-11s %9s %8s %9s %5s %6s %7s %7s %7s %6s\n", "", "", "",
+	       "", "", "thr", "", "", "us/req", "us/req", "/req");
+}
+
+/* hvisor-tool's daemon beside ours, when asked for and possible. */
+static unsigned add_hvtool(struct dut *duts, enum hvd_guest_model model,
+			   bool overhead)
+{
+	const char *tool = hvtool_path("bench_blk");
+	if (!tool)
+		return 1;
+	if (overhead || model != HVD_GUEST_LINUX) {
+		printf("bench_blk: hvisor-tool's daemon is compared with the "
+		       "Linux-like guest only (it injects again only after "
+		       "the guest's InterruptACK)\n");
+		return 1;
+	}
+	duts[1].label = "hvisor-tool";
+	duts[1].m = hvtool_start("bench_blk", tool, cfg, RAM_BASE, RAM_SIZE);
+	if (!duts[1].m)
+		return 1;
+	if (dut_guest(&duts[1], model)) {
+		fprintf(stderr, "bench_blk: hvisor-tool's device did not come "
+				"up; not compared\n");
+		dut_stop(&duts[1]);
+		return 1;
+	}
+	bench_hold(duts[1].pid, true);
+	return 2;
+}
+
 int main(int argc, char **argv)
 {
 	bool overhead = argc > 1 && strcmp(argv[1], "--stats-overhead") == 0;
@@ -167,12 +331,14 @@ int main(int argc, char **argv)
 	int fd = bench_make_image(img);
 	if (fd < 0)
 		return 1;
+	/* Read by both daemons: "status" is required by hvisor-tool's
+	 * parser, "queue_size" is ours (hvisor-tool ignores it). */
 	snprintf(json, sizeof json,
 		 "{\"zones\": [{\"id\": 1, \"memory_region\": [{\"zone0_ipa\":"
 		 " \"0x50000000\", \"zonex_ipa\": \"0x50000000\", \"size\": "
 		 "\"0x4000000\"}], \"devices\": [{\"type\": \"blk\", \"addr\": "
 		 "\"0xa003c00\", \"len\": \"0x200\", \"irq\": 77, \"img\": "
-		 "\"%s\", \"queue_size\": %u}]}]}",
+		 "\"%s\", \"status\": \"enable\", \"queue_size\": %u}]}]}",
 		 img, QSIZE);
 	FILE *f = fopen(cfg, "w");
 	if (!f || fputs(json, f) < 0 || fclose(f))
@@ -181,108 +347,33 @@ int main(int argc, char **argv)
 	/* Its own control socket: the switch of --stats-overhead. */
 	char ctl_opt[128];
 	snprintf(ctl_opt, sizeof ctl_opt, "--control=%s", ctl);
-	struct hvd_mock *m = bench_start_daemon_with(
-		"bench_blk", hvisor, plugins, cfg, RAM_BASE, RAM_SIZE, ctl_opt);
-	if (!m)
+	static struct dut duts[2];
+	duts[0].label = "ours";
+	duts[0].m = bench_start_daemon_with("bench_blk", hvisor, plugins, cfg,
+					    RAM_BASE, RAM_SIZE, ctl_opt);
+	if (!duts[0].m || dut_guest(&duts[0], model))
 		return 1;
-	pid_t pid = hvd_mock_child(m);
-	struct hvd_guest_dev *gd = hvd_guest_open(m, 1, BLK_BASE, BLK_IRQ);
-	uint64_t features = 0;
-	/* The polling guest keeps the set the earlier figures were taken
-	 * with (no INDIRECT_DESC). */
-	uint64_t want = model == HVD_GUEST_LINUX
-				? hvd_guest_linux_features(VIRTIO_ID_BLOCK)
-				: (1ull << VIRTIO_F_VERSION_1) |
-					  (1ull << VIRTIO_RING_F_EVENT_IDX) |
-					  (1ull << VIRTIO_BLK_F_FLUSH);
-	if (!gd || hvd_guest_set_model(gd, model) ||
-	    hvd_guest_probe(gd) != VIRTIO_ID_BLOCK ||
-	    hvd_guest_negotiate(gd, want, &features))
-		return 1;
-	use_indirect = features & (1ull << VIRTIO_RING_F_INDIRECT_DESC);
-	struct hvd_guest_vq *vq = hvd_guest_vq_setup(gd, 0, QSIZE);
-	if (!vq || hvd_guest_driver_ok(gd))
-		return 1;
-	static struct slot slots[MAX_DEPTH];
-	for (unsigned i = 0; i < MAX_DEPTH; i++) {
-		void *p;
-		slots[i].hdr_gpa = hvd_guest_alloc(gd, 16, 16, &p);
-		slots[i].hdr = p;
-		slots[i].data_gpa = hvd_guest_alloc(gd, 131072, 4096, &p);
-		slots[i].data = p;
-		slots[i].status_gpa = hvd_guest_alloc(gd, 1, 1, &p);
-		slots[i].status = p;
-		if (!slots[i].hdr_gpa || !slots[i].data_gpa ||
-		    !slots[i].status_gpa)
-			return 1;
-		memset(slots[i].data, 0xa5, 131072);
-	}
+	unsigned nduts = add_hvtool(duts, model, overhead);
 	if (overhead) {
-		stats_overhead(vq, slots, seconds);
+		stats_overhead(duts[0].vq, duts[0].slots, seconds);
 		goto done;
 	}
 	static uint8_t bufs[2][131072] __attribute__((aligned(4096)));
-	long hz = sysconf(_SC_CLK_TCK);
-
-	printf("bench_blk: %s; features 0x%llx\n", bench_model_label(model),
-	       (unsigned long long)features);
-	printf("bench_blk: %.1f s per workload through the path, image %llu "
-	       "MiB in page cache; reference = preadv/pwritev by 1 (ref=1) or "
-	       "2 (ref=2) threads on the same file, alternated with the path "
-	       "in %u slices\n",
-	       seconds, (unsigned long long)(IMG_SIZE >> 20), ROUNDS);
-	printf("%-19s %9s %8s %9s %5s %6s %7s %7s %7s %6s\n", "workload",
-	       "path IOPS", "MB/s", "ref IOPS", "ref", "ratio", "target",
-	       "daemon", "guest", "irq");
-	printf("%-19s %9s %8s %9s %5s %6s %7s %7s %7s %6s\n", "", "", "", "",
-	       "thr", "", "", "us/req", "us/req", "/req");
+	print_header(model, seconds);
 	/* BENCH_BLK_ROWS=N: only the first N workloads (the 4K ones: 4). */
 	size_t rows = sizeof workloads / sizeof workloads[0];
 	const char *only = getenv("BENCH_BLK_ROWS");
 	if (only && atoi(only) > 0 && (size_t)atoi(only) < rows)
 		rows = (size_t)atoi(only);
-	for (size_t i = 0; i < rows; i++) {
-		const struct workload *w = &workloads[i];
-		/* Reference and path alternate in short slices so that both
-		 * see the same background load of the shared machine. */
-		unsigned dseed = 1, pseed = 1;
-		uint64_t dcursor = 0, pcursor = 0, dops = 0, ops = 0;
-		double dtime = 0, ptime = 0, dt;
-		long cpu_ticks_sum = 0;
-		double guest_cpu = 0;
-		uint64_t irqs0 = hvd_guest_irq_count(gd);
-		for (unsigned r = 0; r < ROUNDS; r++) {
-			dops += direct_runs(fd, w, seconds / 2 / ROUNDS, bufs,
-					    &dseed, &dcursor, &dt);
-			dtime += dt;
-			long before = cpu_ticks(pid);
-			double self_before = self_cpu_s();
-			ops += path_run(vq, slots, w, seconds / ROUNDS, &pseed,
-					&pcursor, &dt);
-			cpu_ticks_sum += cpu_ticks(pid) - before;
-			guest_cpu += self_cpu_s() - self_before;
-			ptime += dt;
-		}
-		double ref = (double)dops / dtime, path = (double)ops / ptime;
-		double cpu = (double)cpu_ticks_sum / (double)hz;
-		double per = ops ? 1.0 / (double)ops : 0.0;
-		printf("%-19s %9.0f %8.1f %9.0f %5u %6.2f %7s %7.2f %7.2f "
-		       "%6.2f\n",
-		       w->name, path, path * w->block / 1e6, ref,
-		       w->ref_threads, path / ref, w->target, cpu * per * 1e6,
-		       guest_cpu * per * 1e6,
-		       (double)(hvd_guest_irq_count(gd) - irqs0) * per);
-		fflush(stdout);
-	}
+	for (size_t i = 0; i < rows; i++)
+		run_workload(&workloads[i], duts, nduts, fd, seconds, bufs);
 	printf("targets (issue 16, Linux-like guest): randread QD1 >= 0.20 of "
 	       "1-thread preadv, QD32 >= 0.40 of 2-thread preadv; randwrite "
 	       "QD32 >= 0.90 of 1-thread pwritev\n");
 
-done:;
-	int status;
-	hvd_guest_close(gd);
-	hvd_mock_stop_child(m, SIGTERM, 5000, &status);
-	hvd_mock_free(m);
+done:
+	for (unsigned k = 0; k < nduts; k++)
+		dut_stop(&duts[k]);
 	close(fd);
 	return 0;
 }

@@ -35,15 +35,35 @@ struct workload {
 	const char *target;  /* issue 16, ratio to that reference */
 };
 
-/* INDIRECT_DESC negotiated: Linux uses it for every chain of more than one
- * buffer, so the benchmarks do too. */
-static bool use_indirect;
-
 struct slot {
 	struct virtio_blk_outhdr *hdr;
 	uint8_t *data, *status;
 	uint64_t hdr_gpa, data_gpa, status_gpa;
+	/* INDIRECT_DESC negotiated: Linux uses it for every chain of more
+	 * than one buffer, so the benchmarks do too. */
+	bool indirect;
 };
+
+/* n request slots in guest RAM (header, `data_len` bytes of data, status
+ * byte); 0 or -1 when the RAM is full. */
+static inline int slots_alloc(struct hvd_guest_dev *gd, struct slot *slots,
+			      unsigned n, uint32_t data_len, bool indirect)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct slot *s = &slots[i];
+		void *p;
+		s->hdr_gpa = hvd_guest_alloc(gd, 16, 16, &p);
+		s->hdr = p;
+		s->data_gpa = hvd_guest_alloc(gd, data_len, 4096, &p);
+		s->data = p;
+		s->status_gpa = hvd_guest_alloc(gd, 1, 1, &p);
+		s->status = p;
+		s->indirect = indirect;
+		if (!s->hdr_gpa || !s->data_gpa || !s->status_gpa)
+			return -1;
+	}
+	return 0;
+}
 
 /* CPU time of this process: the guest driver and the mock hypervisor
  * (its server thread), i.e. the harness's share of the path. */
@@ -154,7 +174,7 @@ static inline int submit(struct hvd_guest_vq *vq, struct slot *s,
 		{s->data_gpa, w->block, !w->write},
 		{s->status_gpa, 1, true},
 	};
-	return hvd_guest_vq_add(vq, bufs, 3, use_indirect, s);
+	return hvd_guest_vq_add(vq, bufs, 3, s->indirect, s);
 }
 
 /* Full path: keep `depth` requests outstanding for `seconds`, then let

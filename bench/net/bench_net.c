@@ -14,6 +14,10 @@
  * daemon runs as a child process). The guest is Linux-like
  * (docs/harness-guest.md: per-frame transmit with virtio_net's napi-tx
  * interrupt handling, NAPI receive with budget 64) unless --polling.
+ * With HVISOR_TOOL=/path/to/hvisor (hvisor-tool's daemon, built by
+ * scripts/build-hvisor-tool), the tap rows also run through that daemon
+ * under the LD_PRELOAD shim (bench/hvtool; hvisor-tool has a tap backend
+ * only), beside ours in the same run (docs/hvisor-tool-comparison.md).
  * Asserts nothing.
  *
  * Usage: bench_net [--polling] [scale]
@@ -42,6 +46,7 @@
 #include <unistd.h>
 
 #include "../bench_util.h"
+#include "../hvtool/hvtool.h"
 
 #define NET_BASE 0xa003c00ull
 #define NET_IRQ  80u
@@ -164,6 +169,7 @@ static double reference_pps(int send_fd, int recv_fd, bool with_hdr,
  */
 
 struct guest {
+	const char *label; /* "ours" or "hvisor-tool" */
 	struct hvd_mock *mock;
 	pid_t pid;
 	char dir[32], cfg[64];
@@ -173,10 +179,44 @@ struct guest {
 	uint64_t tx_gpa, rx_gpa;
 	uint8_t *tx_p;
 	uint16_t tx_used; /* driver's last_used of the transmit queue */
+	uint64_t features;
+	int tap_fd; /* packet socket on the daemon's tap */
 };
 
-/* The daemon as a child process serving `device_json` in zone 1. */
-static int guest_spawn(struct guest *g, const char *device_json)
+/* Linux's names of the net feature bits a device may lack. */
+static const char *const net_names[64] = {
+	[0] = "CSUM",
+	[1] = "GUEST_CSUM",
+	[2] = "CTRL_GUEST_OFFLOADS",
+	[3] = "MTU",
+	[5] = "MAC",
+	[7] = "GUEST_TSO4",
+	[8] = "GUEST_TSO6",
+	[9] = "GUEST_ECN",
+	[10] = "GUEST_UFO",
+	[11] = "HOST_TSO4",
+	[12] = "HOST_TSO6",
+	[13] = "HOST_ECN",
+	[14] = "HOST_UFO",
+	[15] = "MRG_RXBUF",
+	[16] = "STATUS",
+	[17] = "CTRL_VQ",
+	[18] = "CTRL_RX",
+	[19] = "CTRL_VLAN",
+	[21] = "GUEST_ANNOUNCE",
+	[22] = "MQ",
+	[23] = "CTRL_MAC_ADDR",
+	[53] = "NOTF_COAL",
+	[57] = "HASH_REPORT",
+	[60] = "RSS",
+	[62] = "STANDBY",
+	[63] = "SPEED_DUPLEX",
+};
+
+/* The daemon as a child process serving `device_json` in zone 1: ours,
+ * or hvisor-tool's when `tool` is set. */
+static int guest_spawn(struct guest *g, const char *device_json,
+		       const char *tool)
 {
 	char json[1024];
 	snprintf(g->dir, sizeof g->dir, "/tmp/bench-netd-XXXXXX");
@@ -191,16 +231,21 @@ static int guest_spawn(struct guest *g, const char *device_json)
 	FILE *f = fopen(g->cfg, "w");
 	if (!f || fputs(json, f) < 0 || fclose(f))
 		return -1;
-	g->mock = bench_start_daemon("bench_net", hvisor, HVISOR_BUILD_PLUGINS,
-				     g->cfg, RAM_BASE, RAM_SIZE);
+	g->mock = tool ? hvtool_start("bench_net", tool, g->cfg, RAM_BASE,
+				      RAM_SIZE)
+		       : bench_start_daemon("bench_net", hvisor,
+					    HVISOR_BUILD_PLUGINS, g->cfg,
+					    RAM_BASE, RAM_SIZE);
 	g->pid = g->mock ? hvd_mock_child(g->mock) : -1;
 	return g->mock ? 0 : -1;
 }
 
-static int guest_start(struct guest *g, const char *device_json)
+static int guest_start(struct guest *g, const char *device_json,
+		       const char *tool)
 {
 	memset(g, 0, sizeof *g);
-	if (guest_spawn(g, device_json))
+	g->label = tool ? "hvisor-tool" : "ours";
+	if (guest_spawn(g, device_json, tool))
 		return -1;
 	g->gd = hvd_guest_open(g->mock, 1, NET_BASE, NET_IRQ);
 	uint64_t got;
@@ -214,12 +259,16 @@ static int guest_start(struct guest *g, const char *device_json)
 	    hvd_guest_probe(g->gd) != 1 ||
 	    hvd_guest_negotiate(g->gd, want, &got))
 		return -1;
+	g->features = got;
+	bench_missing_features("bench_net", g->label, want, got, net_names);
 	/* With MQ the control queue would follow the extra pairs. */
 	if (got & BIT(VIRTIO_NET_F_MQ))
 		return -1;
 	g->rxq = hvd_guest_vq_setup(g->gd, 0, QSIZE);
 	g->txq = hvd_guest_vq_setup(g->gd, 1, QSIZE);
-	if (!g->rxq || !g->txq || !hvd_guest_vq_setup(g->gd, 2, 16) ||
+	/* The control queue only with CTRL_VQ (virtnet_find_vqs). */
+	bool ctrl = got & BIT(VIRTIO_NET_F_CTRL_VQ);
+	if (!g->rxq || !g->txq || (ctrl && !hvd_guest_vq_setup(g->gd, 2, 16)) ||
 	    hvd_guest_driver_ok(g->gd))
 		return -1;
 	void *p;
@@ -232,10 +281,7 @@ static int guest_start(struct guest *g, const char *device_json)
 
 static void guest_stop(struct guest *g)
 {
-	int status;
-	hvd_guest_close(g->gd);
-	hvd_mock_stop_child(g->mock, SIGTERM, 5000, &status);
-	hvd_mock_free(g->mock);
+	bench_stop(g->mock, g->gd, g->pid);
 	unlink(g->cfg);
 	rmdir(g->dir);
 }
@@ -274,9 +320,14 @@ static void tx_linux(struct guest *g, struct far *far)
 		if (added < far->n && QSIZE - inflight >= TX_STOP) {
 			hvd_guest_vq_interrupts(g->txq, false);
 			inflight -= tx_reclaim(g);
-			hvd_guest_vq_set_used_event(
-				g->txq,
-				(uint16_t)(g->tx_used + inflight * 3 / 4));
+			/* virtqueue_enable_cb_delayed: without EVENT_IDX it
+			 * simply turns interrupts back on. */
+			if (g->features & BIT(VIRTIO_RING_F_EVENT_IDX))
+				hvd_guest_vq_set_used_event(
+					g->txq, (uint16_t)(g->tx_used +
+							   inflight * 3 / 4));
+			else
+				hvd_guest_vq_interrupts(g->txq, true);
 			if (hvd_guest_vq_add(g->txq, &b, 1, false, g) < 0)
 				break;
 			added++;
@@ -440,13 +491,13 @@ static double guest_rx_pps(struct guest *g, struct far *far, unsigned *got)
 	return *got / ((double)(end - t0) / 1e9);
 }
 
-static void report(const char *what, uint32_t len, double pps, double ref,
-		   unsigned lost, double dus)
+static void report(const char *what, const struct guest *g, uint32_t len,
+		   double pps, double ref, unsigned lost, double dus)
 {
-	printf("  %-16s %4u B %8.0f pps %6.3f Gbit/s  ref %8.0f pps %6.3f "
-	       "Gbit/s  ratio %5.2f  lost %u  daemon %.2f us/pkt\n",
-	       what, len, pps, pps * len * 8 / 1e9, ref, ref * len * 8 / 1e9,
-	       pps / ref, lost, dus);
+	printf("  %-16s %-11s %4u B %8.0f pps %6.3f Gbit/s  ref %8.0f pps "
+	       "%6.3f Gbit/s  ratio %5.2f  lost %u  daemon %.2f us/pkt\n",
+	       what, g->label, len, pps, pps * len * 8 / 1e9, ref,
+	       ref * len * 8 / 1e9, pps / ref, lost, dus);
 }
 
 /* Loss at the reading socket itself (reader slower than the sender) is
@@ -496,7 +547,7 @@ static void bench_socket(unsigned n64, unsigned n1500)
 		 "\"%s\", \"peer\": \"%s\", \"mac\": \"02:00:00:00:00:01\"}",
 		 dev, peer);
 	struct guest g;
-	if (guest_start(&g, json)) {
+	if (guest_start(&g, json, NULL)) {
 		printf("socket backend: cannot start the daemon\n");
 		return;
 	}
@@ -514,7 +565,7 @@ static void bench_socket(unsigned n64, unsigned n1500)
 				.n = ns[k]};
 		long t0 = cpu_ticks(g.pid);
 		double pps = guest_tx_pps(&g, &f);
-		report("guest -> socket", lens[k], pps, ref, f.n - f.done,
+		report("guest -> socket", &g, lens[k], pps, ref, f.n - f.done,
 		       daemon_us(&g, t0, f.done));
 		unsigned got;
 		struct far s = {.fd = pfd,
@@ -523,7 +574,7 @@ static void bench_socket(unsigned n64, unsigned n1500)
 				.n = ns[k]};
 		t0 = cpu_ticks(g.pid);
 		pps = guest_rx_pps(&g, &s, &got);
-		report("socket -> guest", lens[k], pps, ref, s.n - got,
+		report("socket -> guest", &g, lens[k], pps, ref, s.n - got,
 		       daemon_us(&g, t0, got));
 	}
 	guest_stop(&g);
@@ -573,6 +624,49 @@ static int packet_socket(const char *name)
 	return fd;
 }
 
+/* The tap device of one daemon: its JSON names tap `tap` (the array form
+ * of "mac" and "status" are what hvisor-tool's parser needs; ours reads
+ * them too). */
+static int tap_guest(struct guest *g, const char *tap, const char *tool)
+{
+	char json[256];
+	snprintf(json, sizeof json,
+		 "{\"type\": \"net\", \"addr\": \"0xa003c00\", \"len\": "
+		 "\"0x200\", \"irq\": 80, \"tap\": \"%s\", \"mac\": [\"0x02\", "
+		 "\"0x00\", \"0x00\", \"0x00\", \"0x00\", \"0x01\"], "
+		 "\"status\": \"enable\"}",
+		 tap);
+	if (guest_start(g, json, tool) || if_up(tap))
+		return -1;
+	g->tap_fd = packet_socket(tap);
+	return g->tap_fd < 0 ? -1 : 0;
+}
+
+/* One frame size through one daemon: transmit, receive flat out, receive
+ * at a steady 10k pps. */
+static void tap_rows(struct guest *g, uint32_t len, unsigned n, double ref)
+{
+	struct far f = {.fd = g->tap_fd, .len = len, .n = n};
+	long t0 = cpu_ticks(g->pid);
+	double pps = guest_tx_pps(g, &f);
+	report("guest -> tap", g, len, pps, ref, f.n - f.done,
+	       daemon_us(g, t0, f.done));
+	report_reader(&f);
+	unsigned got;
+	struct far s = {.fd = g->tap_fd, .len = len, .n = n};
+	t0 = cpu_ticks(g->pid);
+	pps = guest_rx_pps(g, &s, &got);
+	report("tap -> guest", g, len, pps, ref, s.n - got,
+	       daemon_us(g, t0, got));
+	/* Steady 10k pps for 2 s: nothing may be lost. */
+	struct far p = {
+		.fd = g->tap_fd, .len = len, .n = 20000, .pace_pps = 10000};
+	pps = guest_rx_pps(g, &p, &got);
+	printf("  %-16s %-11s %4u B %8.0f pps  steady 10k pps: lost %u of "
+	       "%u\n",
+	       "tap -> guest", g->label, len, pps, p.n - got, p.n);
+}
+
 static void bench_tap(unsigned n64, unsigned n1500)
 {
 	if (geteuid() != 0 || unshare(CLONE_NEWNET) != 0) {
@@ -585,44 +679,42 @@ static void bench_tap(unsigned n64, unsigned n1500)
 		printf("tap backend: skipped (cannot make a veth pair)\n");
 		return;
 	}
-	struct guest g;
-	const char *json = "{\"type\": \"net\", \"addr\": \"0xa003c00\", "
-			   "\"len\": \"0x200\", \"irq\": 80, \"tap\": "
-			   "\"bntap0\", \"mac\": \"02:00:00:00:00:01\"}";
-	if (guest_start(&g, json) || if_up("bntap0")) {
+	struct guest g[2];
+	unsigned ng = 1;
+	if (tap_guest(&g[0], "bntap0", NULL)) {
 		printf("tap backend: cannot start\n");
 		return;
 	}
+	const char *tool = hvtool_path("bench_net");
+	if (tool && model != HVD_GUEST_LINUX)
+		printf("bench_net: hvisor-tool's daemon is compared with the "
+		       "Linux-like guest only (it injects again only after the "
+		       "guest's InterruptACK)\n");
+	else if (tool && tap_guest(&g[1], "bntap1", tool) == 0)
+		ng = 2;
+	else if (tool)
+		printf("bench_net: hvisor-tool's net device did not come up; "
+		       "not compared\n");
 	int v0 = packet_socket("bnv0"), v1 = packet_socket("bnv1");
-	int t = packet_socket("bntap0");
 	printf("tap backend (reference: AF_PACKET through a veth pair, the "
 	       "same frames)\n");
 	const uint32_t lens[2] = {64, 1500};
 	const unsigned ns[2] = {n64, n1500};
 	for (unsigned k = 0; k < 2; k++) {
 		double ref = reference_pps(v0, v1, false, lens[k], ns[k]);
-		struct far f = {.fd = t, .len = lens[k], .n = ns[k]};
-		long t0 = cpu_ticks(g.pid);
-		double pps = guest_tx_pps(&g, &f);
-		report("guest -> tap", lens[k], pps, ref, f.n - f.done,
-		       daemon_us(&g, t0, f.done));
-		report_reader(&f);
-		unsigned got;
-		struct far s = {.fd = t, .len = lens[k], .n = ns[k]};
-		t0 = cpu_ticks(g.pid);
-		pps = guest_rx_pps(&g, &s, &got);
-		report("tap -> guest", lens[k], pps, ref, s.n - got,
-		       daemon_us(&g, t0, got));
-		/* Steady 10k pps for 2 s: nothing may be lost. */
-		struct far p = {
-			.fd = t, .len = lens[k], .n = 20000, .pace_pps = 10000};
-		pps = guest_rx_pps(&g, &p, &got);
-		printf("  %-22s %4u B  %9.0f pps  steady 10k pps: lost %u of "
-		       "%u\n",
-		       "tap -> guest", lens[k], pps, p.n - got, p.n);
+		/* The daemon not measured is held (bench_hold). */
+		for (unsigned i = 0; i < ng; i++) {
+			if (ng > 1)
+				bench_hold(g[1 - i].pid, true);
+			tap_rows(&g[i], lens[k], ns[k], ref);
+			if (ng > 1)
+				bench_hold(g[1 - i].pid, false);
+		}
 	}
-	guest_stop(&g);
-	close(t);
+	for (unsigned i = 0; i < ng; i++) {
+		guest_stop(&g[i]);
+		close(g[i].tap_fd);
+	}
 	close(v0);
 	close(v1);
 }

@@ -78,18 +78,9 @@ static int bring_up(struct hvd_mock *m, struct target *t)
 	t->vq = hvd_guest_vq_setup(t->gd, 0, QSIZE);
 	if (!t->vq || hvd_guest_driver_ok(t->gd))
 		return -1;
-	for (unsigned i = 0; i < MAX_DEPTH; i++) {
-		struct slot *s = &t->slots[i];
-		void *p;
-		s->hdr_gpa = hvd_guest_alloc(t->gd, 16, 16, &p);
-		s->hdr = p;
-		s->data_gpa = hvd_guest_alloc(t->gd, 4096, 4096, &p);
-		s->data = p;
-		s->status_gpa = hvd_guest_alloc(t->gd, 1, 1, &p);
-		s->status = p;
-		if (!s->hdr_gpa || !s->data_gpa || !s->status_gpa)
-			return -1;
-	}
+	/* INDIRECT_DESC is not asked for above. */
+	if (slots_alloc(t->gd, t->slots, MAX_DEPTH, 4096, false))
+		return -1;
 	return 0;
 }
 
