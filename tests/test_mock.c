@@ -590,12 +590,13 @@ static void test_spawn_stop(void)
 	unlink(log);
 
 	/* A child that ignores SIGTERM is killed after the timeout. It tells
-	 * us through an inherited pipe once the trap is in place. */
+	 * us through an inherited pipe once the trap is in place (through
+	 * /dev/fd: dash's `>&N` takes one digit, the pipe may be fd 10+). */
 	int pfd[2];
 	CU_ASSERT_EQUAL_FATAL(pipe(pfd), 0);
 	char script[128];
 	snprintf(script, sizeof(script),
-		 "trap '' TERM; echo ready >&%d; exec sleep 30", pfd[1]);
+		 "trap '' TERM; echo ready >/dev/fd/%d; exec sleep 30", pfd[1]);
 	char *const stubborn[] = {"/bin/sh", "-c", script, NULL};
 	CU_ASSERT_EQUAL_FATAL(hvd_mock_spawn(m, stubborn, NULL), 0);
 	close(pfd[1]);
