@@ -200,9 +200,9 @@ HVD_API int hvd_mock_wait_irq(struct hvd_mock *m, uint32_t zone, uint32_t irq,
 {
 	if (!m)
 		return -EINVAL;
+	int rc = 0;
 	struct timespec deadline;
 	mock_deadline(&deadline, timeout_ms);
-	int rc = 0;
 	pthread_mutex_lock(&m->lock);
 	while (irq_get(m, zone, irq) <= seen) {
 		if (mock_expired(&deadline, timeout_ms)) {
