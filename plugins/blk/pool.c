@@ -55,7 +55,11 @@
  * 100 us (bench_blk 4K rows, release build, 15-19 alternating runs,
  * medians): randread QD1 37k -> 45k IOPS, randwrite QD1 18k -> 27k, QD32
  * rows unchanged. 20 us gave randread QD1 57k but randwrite QD32 91k -> 86k;
- * 0 (no window) gave randread QD1 28k. */
+ * 0 (no window) gave randread QD1 28k. Since page-cached reads are served
+ * inline (blk_pool_serve_inline), a worker takes this role only after a
+ * run worth it (serve_queue): polling for a lone cached read would keep a
+ * second thread spinning beside the dispatch thread and take the reads
+ * away from the inline path, which needs the pool idle. */
 #define BLK_POLL_NS 50000ull
 
 /* What queue_notify serves inline per kick at most, before it hands the
