@@ -81,6 +81,9 @@ struct blk_pool {
 	unsigned sleepers;    /* workers waiting on `work` */
 	bool polling;         /* a worker has the poller role: kicks are off */
 	bool handoff;         /* the poller role waits for a sleeping worker */
+	/* The last request completed was BLK_QUICK (atomic, a hint): only
+	 * then does queue_notify try to serve the next kick inline. */
+	bool last_quick;
 	unsigned count;
 	pthread_t *threads;
 	struct iovec *scratch;    /* BLK_REQ_IOV_MAX per worker */
@@ -132,8 +135,9 @@ static bool serve_queue(struct blk_pool *pool, unsigned index,
 		    host->vq_has_work(vq))
 			offer_help(pool, index);
 		served++;
-		if (blk_request_run(blk, chain, iov) == BLK_SLOW)
-			slow++;
+		bool quick = blk_request_run(blk, chain, iov) == BLK_QUICK;
+		__atomic_store_n(&pool->last_quick, quick, __ATOMIC_RELAXED);
+		slow += !quick;
 		if (++unnotified == BLK_NOTIFY_BATCH) {
 			host->vq_notify(vq);
 			unnotified = 0;
@@ -361,6 +365,7 @@ void blk_pool_start(struct blk_pool *pool)
 	pool->pending = 0;
 	pool->polling = false;
 	pool->handoff = false;
+	__atomic_store_n(&pool->last_quick, true, __ATOMIC_RELAXED);
 	__atomic_store_n(&pool->active, true, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&pool->lock);
 }
@@ -395,7 +400,11 @@ bool blk_pool_serve_inline(struct blk_pool *pool, unsigned index)
 {
 	struct blk *blk = pool->blk;
 	const struct hvd_host_services *host = blk->host;
+	/* After a write (or a read from disk) the next chain is most
+	 * likely one too: popping it here only to give it back costs the
+	 * dispatch thread a chain walk per kick for nothing. */
 	if (blk->direct || __atomic_load_n(&blk->failed, __ATOMIC_ACQUIRE) ||
+	    !__atomic_load_n(&pool->last_quick, __ATOMIC_RELAXED) ||
 	    !pool_idle(pool))
 		return false;
 	struct hvd_vq *vq = host->vq_get(blk->dev, index);
@@ -415,6 +424,9 @@ bool blk_pool_serve_inline(struct blk_pool *pool, unsigned index)
 			 * pops while the pool is idle. */
 			host->vq_unpop(chain);
 			rest = true;
+			if (chains == 0)
+				__atomic_store_n(&pool->last_quick, false,
+						 __ATOMIC_RELAXED);
 			break;
 		}
 		chains++;
