@@ -426,14 +426,19 @@ static void finish(struct blk *blk, struct blk_req *req, uint8_t status)
 	blk->host->vq_push(req->chain, req->written + 1);
 }
 
+/* The outcome of a chain parse() already answered. */
+static enum blk_outcome answered(const struct blk *blk)
+{
+	return __atomic_load_n(&blk->failed, __ATOMIC_ACQUIRE) ? BLK_FAILED
+							       : BLK_QUICK;
+}
+
 enum blk_outcome blk_request_run(struct blk *blk, struct hvd_chain *chain,
 				 struct iovec *iov)
 {
 	struct blk_req req;
 	if (!parse(blk, chain, iov, &req))
-		return __atomic_load_n(&blk->failed, __ATOMIC_ACQUIRE)
-			       ? BLK_FAILED
-			       : BLK_QUICK;
+		return answered(blk);
 	finish(blk, &req, execute(blk, &req));
 	return req.waited ? BLK_SLOW : BLK_QUICK;
 }
@@ -444,9 +449,7 @@ enum blk_outcome blk_request_try_inline(struct blk *blk,
 {
 	struct blk_req req;
 	if (!parse(blk, chain, iov, &req))
-		return __atomic_load_n(&blk->failed, __ATOMIC_ACQUIRE)
-			       ? BLK_FAILED
-			       : BLK_QUICK;
+		return answered(blk);
 	if (req.type == VIRTIO_BLK_T_GET_ID) {
 		finish(blk, &req, do_get_id(blk, &req));
 		return BLK_QUICK;

@@ -75,20 +75,6 @@ static int add_read(struct treq *r, uint64_t off, uint32_t len)
 	return head;
 }
 
-/* Wait for `n` completions of `reqs`; each exactly once. */
-static void wait_all(struct treq *reqs, unsigned n)
-{
-	bool seen[64] = {false};
-	CU_ASSERT_FATAL(n <= 64);
-	for (unsigned k = 0; k < n; k++) {
-		struct treq *r = treq_wait(&t, 0, NULL);
-		CU_ASSERT_FATAL(r != NULL);
-		unsigned i = (unsigned)(r - reqs);
-		CU_ASSERT_FATAL(i < n && !seen[i]);
-		seen[i] = true;
-	}
-}
-
 static bool matches_file(const struct treq *r, uint64_t off)
 {
 	static uint8_t file[65536];
@@ -117,7 +103,7 @@ static void test_cached_and_uncached(void)
 	for (unsigned i = 6; i < N; i++)
 		add_read(&r[i], (uint64_t)(32 + i) * PAGE, PAGE); /* cached */
 	hvd_guest_vq_kick(t.vq[0]);
-	wait_all(r, N);
+	treq_wait_all(&t, 0, r, N);
 	for (unsigned i = 0; i < N; i++)
 		CU_ASSERT_EQUAL(*r[i].status, VIRTIO_BLK_S_OK);
 	for (unsigned i = 0; i < N; i++)
