@@ -47,6 +47,7 @@
 
 #include "../bench_util.h"
 #include "../hvtool/hvtool.h"
+#include "pkt_ring.h"
 
 #define NET_BASE 0xa003c00ull
 #define NET_IRQ  80u
@@ -69,13 +70,14 @@ static const char *hvisor = HVISOR_BUILD_BIN;
 
 struct far {
 	int fd;
-	bool with_hdr;       /* datagrams carry the virtio-net header */
-	uint32_t len;        /* frame bytes */
-	unsigned n;          /* frames to move */
-	unsigned done;       /* frames moved by the thread */
-	uint64_t end_ns;     /* when the last one moved */
-	unsigned pace_pps;   /* sender: this rate, 0 = flat out */
-	unsigned sock_drops; /* receiver: dropped by its own socket */
+	bool with_hdr;         /* datagrams carry the virtio-net header */
+	uint32_t len;          /* frame bytes */
+	unsigned n;            /* frames to move */
+	unsigned done;         /* frames moved by the thread */
+	uint64_t end_ns;       /* when the last one moved */
+	unsigned pace_pps;     /* sender: this rate, 0 = flat out */
+	struct pkt_ring *ring; /* receiver on an interface, else fd */
+	unsigned drops; /* receiver: frames its own ring had no room for */
 };
 
 static uint8_t frame_template[HDR + 1514];
@@ -121,47 +123,84 @@ static void *far_send(void *arg)
 	return NULL;
 }
 
-static void *far_recv(void *arg)
+/* Datagrams, in batches of up to 64 per call. */
+static void recv_dgrams(struct far *f)
 {
-	struct far *f = arg;
-	static uint8_t buf[70000];
+	static uint8_t buf[64][HDR + 1514 + 1];
+	struct mmsghdr m[64];
+	struct iovec iov[64];
+	for (unsigned i = 0; i < 64; i++) {
+		iov[i] = (struct iovec){buf[i], sizeof buf[i]};
+		m[i] = (struct mmsghdr){
+			.msg_hdr = {.msg_iov = &iov[i], .msg_iovlen = 1}};
+	}
 	size_t want = f->len + (f->with_hdr ? HDR : 0);
 	while (f->done < f->n) {
 		struct pollfd pf = {.fd = f->fd, .events = POLLIN};
 		if (poll(&pf, 1, WAIT_MS) != 1)
 			break; /* the rest is lost */
-		ssize_t r = recv(f->fd, buf, sizeof buf, MSG_DONTWAIT);
-		/* A packet socket also sees other traffic: count ours. */
-		if (r == (ssize_t)want &&
-		    buf[(f->with_hdr ? HDR : 0) + 7] == 0x77) {
-			f->done++;
-			f->end_ns = now_ns();
-		}
+		int r = recvmmsg(f->fd, m, 64, MSG_DONTWAIT, NULL);
+		for (int i = 0; i < r; i++)
+			if (m[i].msg_len == want) {
+				f->done++;
+				f->end_ns = now_ns();
+			}
 	}
-	struct tpacket_stats st;
-	socklen_t sl = sizeof st;
-	if (getsockopt(f->fd, SOL_PACKET, PACKET_STATISTICS, &st, &sl) == 0)
-		f->sock_drops = st.tp_drops;
+}
+
+static void *far_recv(void *arg)
+{
+	struct far *f = arg;
+	if (!f->ring) {
+		recv_dgrams(f);
+		return NULL;
+	}
+	struct pkt_count c = {.len = f->len, .want = f->n};
+	pkt_ring_read(f->ring, &c, WAIT_MS);
+	f->done = c.got;
+	f->end_ns = c.end_ns;
+	f->drops = c.drops;
 	return NULL;
+}
+
+/* Starts the receiver `f` (its ring emptied first); `*t0` is taken after
+ * that, just before the first frame can be sent. */
+static void far_recv_start(struct far *f, pthread_t *t, uint64_t *t0)
+{
+	f->done = 0;
+	f->drops = 0;
+	if (f->ring)
+		pkt_ring_reset(f->ring);
+	*t0 = now_ns();
+	pthread_create(t, NULL, far_recv, f);
 }
 
 /* ---- Reference: the same frames between two fds, no device -------------- */
 
-static double reference_pps(int send_fd, int recv_fd, bool with_hdr,
-			    uint32_t len, unsigned n)
+/* Frames per second, or 0 when the reader dropped (said in the output:
+ * then the figure would be the reader's, not the path's). */
+static double reference_pps(int send_fd, int recv_fd, struct pkt_ring *ring,
+			    bool with_hdr, uint32_t len, unsigned n)
 {
 	struct far tx = {
 		.fd = send_fd, .with_hdr = with_hdr, .len = len, .n = n};
-	struct far rx = {
-		.fd = recv_fd, .with_hdr = with_hdr, .len = len, .n = n};
+	struct far rx = {.fd = recv_fd,
+			 .with_hdr = with_hdr,
+			 .len = len,
+			 .n = n,
+			 .ring = ring};
 	pthread_t t1, t2;
-	uint64_t t0 = now_ns();
-	pthread_create(&t2, NULL, far_recv, &rx);
+	uint64_t t0;
+	far_recv_start(&rx, &t2, &t0);
 	pthread_create(&t1, NULL, far_send, &tx);
 	pthread_join(t1, NULL);
 	pthread_join(t2, NULL);
 	if (rx.done < n)
-		printf("  (reference lost %u of %u)\n", n - rx.done, n);
+		printf("  (reference %u B lost %u of %u, %u of them dropped by "
+		       "its reader)\n",
+		       len, n - rx.done, n, rx.drops);
+	if (rx.drops)
+		return 0;
 	return rx.done / ((double)(rx.end_ns - t0) / 1e9);
 }
 
@@ -180,7 +219,8 @@ struct guest {
 	uint8_t *tx_p;
 	uint16_t tx_used; /* driver's last_used of the transmit queue */
 	uint64_t features;
-	int tap_fd; /* packet socket on the daemon's tap */
+	int tap_tx;             /* sends on the daemon's tap */
+	struct pkt_ring tap_rx; /* reads what the daemon writes to it */
 };
 
 /* Linux's names of the net feature bits a device may lack. */
@@ -356,9 +396,8 @@ static void tx_linux(struct guest *g, struct far *far)
 static double guest_tx_pps(struct guest *g, struct far *far)
 {
 	pthread_t t;
-	far->done = 0;
-	uint64_t t0 = now_ns();
-	pthread_create(&t, NULL, far_recv, far);
+	uint64_t t0;
+	far_recv_start(far, &t, &t0);
 	if (model == HVD_GUEST_LINUX) {
 		tx_linux(g, far);
 		pthread_join(t, NULL);
@@ -491,23 +530,23 @@ static double guest_rx_pps(struct guest *g, struct far *far, unsigned *got)
 	return *got / ((double)(end - t0) / 1e9);
 }
 
+/* One row. A row whose reader (`drops`) or reference (`ref` 0) dropped
+ * frames gives no figure: it would measure the bench's reader. */
 static void report(const char *what, const struct guest *g, uint32_t len,
-		   double pps, double ref, unsigned lost, double dus)
+		   double pps, double ref, unsigned lost, unsigned drops,
+		   double dus)
 {
+	if (drops || ref <= 0) {
+		printf("  %-16s %-11s %4u B  no figure: the %s reader dropped "
+		       "frames%s (lost %u, %u at its own reader)\n",
+		       what, g->label, len, drops ? "bench's" : "reference's",
+		       drops ? "" : " in the same-run reference", lost, drops);
+		return;
+	}
 	printf("  %-16s %-11s %4u B %8.0f pps %6.3f Gbit/s  ref %8.0f pps "
 	       "%6.3f Gbit/s  ratio %5.2f  lost %u  daemon %.2f us/pkt\n",
 	       what, g->label, len, pps, pps * len * 8 / 1e9, ref,
 	       ref * len * 8 / 1e9, pps / ref, lost, dus);
-}
-
-/* Loss at the reading socket itself (reader slower than the sender) is
- * not the device's: say how much of `lost` it was. */
-static void report_reader(const struct far *f)
-{
-	if (f->sock_drops)
-		printf("  %-22s (of the lost: %u dropped by the reading "
-		       "socket's own buffer)\n",
-		       "", f->sock_drops);
 }
 
 /* ---- socket backend --------------------------------------------------------
@@ -558,7 +597,7 @@ static void bench_socket(unsigned n64, unsigned n1500)
 	const uint32_t lens[2] = {64, 1500};
 	const unsigned ns[2] = {n64, n1500};
 	for (unsigned k = 0; k < 2; k++) {
-		double ref = reference_pps(b, a, true, lens[k], ns[k]);
+		double ref = reference_pps(b, a, NULL, true, lens[k], ns[k]);
 		struct far f = {.fd = pfd,
 				.with_hdr = true,
 				.len = lens[k],
@@ -566,7 +605,7 @@ static void bench_socket(unsigned n64, unsigned n1500)
 		long t0 = cpu_ticks(g.pid);
 		double pps = guest_tx_pps(&g, &f);
 		report("guest -> socket", &g, lens[k], pps, ref, f.n - f.done,
-		       daemon_us(&g, t0, f.done));
+		       0, daemon_us(&g, t0, f.done));
 		unsigned got;
 		struct far s = {.fd = pfd,
 				.with_hdr = true,
@@ -574,7 +613,7 @@ static void bench_socket(unsigned n64, unsigned n1500)
 				.n = ns[k]};
 		t0 = cpu_ticks(g.pid);
 		pps = guest_rx_pps(&g, &s, &got);
-		report("socket -> guest", &g, lens[k], pps, ref, s.n - got,
+		report("socket -> guest", &g, lens[k], pps, ref, s.n - got, 0,
 		       daemon_us(&g, t0, got));
 	}
 	guest_stop(&g);
@@ -610,18 +649,27 @@ static int if_up(const char *name)
 	return r;
 }
 
-static int packet_socket(const char *name)
+/* Frames the kernel dropped sending on `name` (for a tap: its queue to
+ * the daemon was full), from /proc/net/dev of this namespace, or 0. */
+static unsigned long tx_dropped(const char *name)
 {
-	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL));
-	int size = 16 << 20;
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof size);
-	setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof size);
-	struct sockaddr_ll sll = {.sll_family = AF_PACKET,
-				  .sll_protocol = htons(ETH_P_ALL),
-				  .sll_ifindex = (int)if_nametoindex(name)};
-	if (fd < 0 || bind(fd, (struct sockaddr *)&sll, sizeof sll))
-		return -1;
-	return fd;
+	FILE *f = fopen("/proc/net/dev", "r");
+	char line[512], ifn[IFNAMSIZ + 2];
+	unsigned long v[12], drop = 0;
+	while (f && fgets(line, sizeof line, f)) {
+		char *colon = strchr(line, ':');
+		if (!colon || sscanf(line, " %17[^:]", ifn) != 1 ||
+		    strcmp(ifn, name) != 0)
+			continue;
+		if (sscanf(colon + 1,
+			   "%lu %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu %lu",
+			   &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6],
+			   &v[7], &v[8], &v[9], &v[10], &v[11]) == 12)
+			drop = v[11];
+	}
+	if (f)
+		fclose(f);
+	return drop;
 }
 
 /* The tap device of one daemon: its JSON names tap `tap` (the array form
@@ -638,33 +686,53 @@ static int tap_guest(struct guest *g, const char *tap, const char *tool)
 		 tap);
 	if (guest_start(g, json, tool) || if_up(tap))
 		return -1;
-	g->tap_fd = packet_socket(tap);
-	return g->tap_fd < 0 ? -1 : 0;
+	g->tap_tx = pkt_sender(tap);
+	if (g->tap_tx < 0 || pkt_ring_open(&g->tap_rx, tap)) {
+		printf("bench_net: no packet socket on %s\n", tap);
+		return -1;
+	}
+	return 0;
+}
+
+/* Frames the tap's queue to the daemon dropped over a run are frames
+ * the daemon did not read in time (the sender itself never drops). */
+static void report_tap_drops(const struct guest *g, const char *tap,
+			     unsigned long before)
+{
+	unsigned long d = tx_dropped(tap) - before;
+	if (d)
+		printf("  %-29s (of the lost: %lu dropped at the tap's queue, "
+		       "not read by the %s daemon in time)\n",
+		       "", d, g->label);
 }
 
 /* One frame size through one daemon: transmit, receive flat out, receive
  * at a steady 10k pps. */
-static void tap_rows(struct guest *g, uint32_t len, unsigned n, double ref)
+static void tap_rows(struct guest *g, const char *tap, uint32_t len, unsigned n,
+		     double ref)
 {
-	struct far f = {.fd = g->tap_fd, .len = len, .n = n};
+	struct far f = {.len = len, .n = n, .ring = &g->tap_rx};
 	long t0 = cpu_ticks(g->pid);
 	double pps = guest_tx_pps(g, &f);
-	report("guest -> tap", g, len, pps, ref, f.n - f.done,
+	report("guest -> tap", g, len, pps, ref, f.n - f.done, f.drops,
 	       daemon_us(g, t0, f.done));
-	report_reader(&f);
 	unsigned got;
-	struct far s = {.fd = g->tap_fd, .len = len, .n = n};
+	struct far s = {.fd = g->tap_tx, .len = len, .n = n};
+	unsigned long d0 = tx_dropped(tap);
 	t0 = cpu_ticks(g->pid);
 	pps = guest_rx_pps(g, &s, &got);
-	report("tap -> guest", g, len, pps, ref, s.n - got,
+	report("tap -> guest", g, len, pps, ref, s.n - got, 0,
 	       daemon_us(g, t0, got));
+	report_tap_drops(g, tap, d0);
 	/* Steady 10k pps for 2 s: nothing may be lost. */
 	struct far p = {
-		.fd = g->tap_fd, .len = len, .n = 20000, .pace_pps = 10000};
+		.fd = g->tap_tx, .len = len, .n = 20000, .pace_pps = 10000};
+	d0 = tx_dropped(tap);
 	pps = guest_rx_pps(g, &p, &got);
 	printf("  %-16s %-11s %4u B %8.0f pps  steady 10k pps: lost %u of "
 	       "%u\n",
 	       "tap -> guest", g->label, len, pps, p.n - got, p.n);
+	report_tap_drops(g, tap, d0);
 }
 
 static void bench_tap(unsigned n64, unsigned n1500)
@@ -695,28 +763,35 @@ static void bench_tap(unsigned n64, unsigned n1500)
 	else if (tool)
 		printf("bench_net: hvisor-tool's net device did not come up; "
 		       "not compared\n");
-	int v0 = packet_socket("bnv0"), v1 = packet_socket("bnv1");
+	int v0 = pkt_sender("bnv0");
+	struct pkt_ring v1;
+	if (v0 < 0 || pkt_ring_open(&v1, "bnv1")) {
+		printf("tap backend: no packet socket on the veth pair\n");
+		return;
+	}
 	printf("tap backend (reference: AF_PACKET through a veth pair, the "
 	       "same frames)\n");
 	const uint32_t lens[2] = {64, 1500};
 	const unsigned ns[2] = {n64, n1500};
 	for (unsigned k = 0; k < 2; k++) {
-		double ref = reference_pps(v0, v1, false, lens[k], ns[k]);
+		double ref = reference_pps(v0, -1, &v1, false, lens[k], ns[k]);
 		/* The daemon not measured is held (bench_hold). */
 		for (unsigned i = 0; i < ng; i++) {
 			if (ng > 1)
 				bench_hold(g[1 - i].pid, true);
-			tap_rows(&g[i], lens[k], ns[k], ref);
+			tap_rows(&g[i], i ? "bntap1" : "bntap0", lens[k], ns[k],
+				 ref);
 			if (ng > 1)
 				bench_hold(g[1 - i].pid, false);
 		}
 	}
 	for (unsigned i = 0; i < ng; i++) {
 		guest_stop(&g[i]);
-		close(g[i].tap_fd);
+		close(g[i].tap_tx);
+		pkt_ring_close(&g[i].tap_rx);
 	}
 	close(v0);
-	close(v1);
+	pkt_ring_close(&v1);
 }
 
 int main(int argc, char **argv)
