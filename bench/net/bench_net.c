@@ -217,7 +217,9 @@ struct guest {
 	bool rx_posted; /* the receive ring holds all its buffers */
 	uint64_t tx_gpa, rx_gpa;
 	uint8_t *tx_p;
-	uint16_t tx_used; /* driver's last_used of the transmit queue */
+	uint16_t tx_used;  /* driver's last_used of the transmit queue */
+	unsigned tx_kicks; /* QueueNotify writes of the last transmit run */
+	uint64_t tx_irqs;  /* interrupts over the last transmit run */
 	uint64_t features;
 	int tap_tx;             /* sends on the daemon's tap */
 	struct pkt_ring tap_rx; /* reads what the daemon writes to it */
@@ -372,7 +374,7 @@ static void tx_linux(struct guest *g, struct far *far)
 				break;
 			added++;
 			inflight++;
-			hvd_guest_vq_kick(g->txq);
+			g->tx_kicks += hvd_guest_vq_kick(g->txq) == 1;
 			continue;
 		}
 		/* Stopped (or done sending): wait for the interrupt, then
@@ -396,11 +398,13 @@ static void tx_linux(struct guest *g, struct far *far)
 static double guest_tx_pps(struct guest *g, struct far *far)
 {
 	pthread_t t;
-	uint64_t t0;
+	uint64_t t0, irq0 = hvd_guest_irq_count(g->gd);
+	g->tx_kicks = 0;
 	far_recv_start(far, &t, &t0);
 	if (model == HVD_GUEST_LINUX) {
 		tx_linux(g, far);
 		pthread_join(t, NULL);
+		g->tx_irqs = hvd_guest_irq_count(g->gd) - irq0;
 		return far->done / ((double)(far->end_ns - t0) / 1e9);
 	}
 	unsigned added = 0, inflight = 0;
@@ -414,7 +418,7 @@ static double guest_tx_pps(struct guest *g, struct far *far)
 			more = true;
 		}
 		if (more)
-			hvd_guest_vq_kick(g->txq);
+			g->tx_kicks += hvd_guest_vq_kick(g->txq) == 1;
 		void *tok;
 		uint32_t len;
 		unsigned got = 0;
@@ -428,7 +432,18 @@ static double guest_tx_pps(struct guest *g, struct far *far)
 		inflight -= got;
 	}
 	pthread_join(t, NULL);
+	g->tx_irqs = hvd_guest_irq_count(g->gd) - irq0;
 	return far->done / ((double)(far->end_ns - t0) / 1e9);
+}
+
+/* Kicks and interrupts per frame of the last transmit run: each is a
+ * trapped access (plus ISR read and ACK per interrupt) for the guest. */
+static void report_tx_events(const struct guest *g, unsigned frames)
+{
+	if (frames)
+		printf("  %-29s (kicks %.3f/pkt, interrupts %.3f/pkt)\n", "",
+		       (double)g->tx_kicks / frames,
+		       (double)g->tx_irqs / frames);
 }
 
 static void rx_post(struct guest *g, void *tok)
@@ -606,6 +621,7 @@ static void bench_socket(unsigned n64, unsigned n1500)
 		double pps = guest_tx_pps(&g, &f);
 		report("guest -> socket", &g, lens[k], pps, ref, f.n - f.done,
 		       0, daemon_us(&g, t0, f.done));
+		report_tx_events(&g, f.done);
 		unsigned got;
 		struct far s = {.fd = pfd,
 				.with_hdr = true,
@@ -716,6 +732,7 @@ static void tap_rows(struct guest *g, const char *tap, uint32_t len, unsigned n,
 	double pps = guest_tx_pps(g, &f);
 	report("guest -> tap", g, len, pps, ref, f.n - f.done, f.drops,
 	       daemon_us(g, t0, f.done));
+	report_tx_events(g, f.done);
 	unsigned got;
 	struct far s = {.fd = g->tap_tx, .len = len, .n = n};
 	unsigned long d0 = tx_dropped(tap);
