@@ -177,31 +177,43 @@ static void far_recv_start(struct far *f, pthread_t *t, uint64_t *t0)
 
 /* ---- Reference: the same frames between two fds, no device -------------- */
 
-/* Frames per second, or 0 when the reader dropped (said in the output:
- * then the figure would be the reader's, not the path's). */
-static double reference_pps(int send_fd, int recv_fd, struct pkt_ring *ring,
-			    bool with_hdr, uint32_t len, unsigned n)
+/* What one run moved: frames read of `sent`, frames its reader dropped,
+ * time from the first send to the last frame read, daemon CPU ticks. */
+struct run {
+	unsigned frames, sent, drops;
+	uint64_t ns;
+	long ticks;
+};
+
+static void run_add(struct run *sum, struct run r)
 {
-	struct far tx = {
-		.fd = send_fd, .with_hdr = with_hdr, .len = len, .n = n};
-	struct far rx = {.fd = recv_fd,
-			 .with_hdr = with_hdr,
-			 .len = len,
-			 .n = n,
-			 .ring = ring};
+	sum->frames += r.frames;
+	sum->sent += r.sent;
+	sum->drops += r.drops;
+	sum->ns += r.ns;
+	sum->ticks += r.ticks;
+}
+
+/* Frames per second, or 0 when the reader dropped (then the figure would
+ * be the reader's, not the path's). */
+static double run_pps(struct run r)
+{
+	return r.drops || !r.ns ? 0.0 : r.frames / ((double)r.ns / 1e9);
+}
+
+/* `rx.n` frames from `tx.fd` to `rx` (fd or ring). */
+static struct run reference_run(struct far tx, struct far rx)
+{
 	pthread_t t1, t2;
 	uint64_t t0;
 	far_recv_start(&rx, &t2, &t0);
 	pthread_create(&t1, NULL, far_send, &tx);
 	pthread_join(t1, NULL);
 	pthread_join(t2, NULL);
-	if (rx.done < n)
-		printf("  (reference %u B lost %u of %u, %u of them dropped by "
-		       "its reader)\n",
-		       len, n - rx.done, n, rx.drops);
-	if (rx.drops)
-		return 0;
-	return rx.done / ((double)(rx.end_ns - t0) / 1e9);
+	return (struct run){.frames = rx.done,
+			    .sent = rx.n,
+			    .drops = rx.drops,
+			    .ns = rx.done ? rx.end_ns - t0 : 0};
 }
 
 /* ---- The guest ------------------------------------------------------------
@@ -328,13 +340,18 @@ static void guest_stop(struct guest *g)
 	rmdir(g->dir);
 }
 
+/* CPU microseconds per packet for `ticks` clock ticks. */
+static double ticks_us(long ticks, unsigned packets)
+{
+	return packets ? (double)ticks / (double)sysconf(_SC_CLK_TCK) * 1e6 /
+				 packets
+		       : 0.0;
+}
+
 /* Daemon CPU microseconds per packet over a run. */
 static double daemon_us(const struct guest *g, long ticks0, unsigned packets)
 {
-	long t = cpu_ticks(g->pid) - ticks0;
-	return packets ? (double)t / (double)sysconf(_SC_CLK_TCK) * 1e6 /
-				 packets
-		       : 0.0;
+	return ticks_us(cpu_ticks(g->pid) - ticks0, packets);
 }
 
 /* Reclaim every used transmit entry (free_old_xmit_skbs). */
@@ -394,18 +411,17 @@ static void tx_linux(struct guest *g, struct far *far)
 }
 
 /* Guest -> backend: the Linux-like guest's transmit or (polling guest)
- * keep the ring full, reclaim used entries, until `far` has them all. */
-static double guest_tx_pps(struct guest *g, struct far *far)
+ * keep the ring full, reclaim used entries, until `far` has them all.
+ * Kicks and interrupts add up in `g`. */
+static struct run guest_tx_run(struct guest *g, struct far *far)
 {
 	pthread_t t;
 	uint64_t t0, irq0 = hvd_guest_irq_count(g->gd);
-	g->tx_kicks = 0;
+	long ticks0 = cpu_ticks(g->pid);
 	far_recv_start(far, &t, &t0);
 	if (model == HVD_GUEST_LINUX) {
 		tx_linux(g, far);
-		pthread_join(t, NULL);
-		g->tx_irqs = hvd_guest_irq_count(g->gd) - irq0;
-		return far->done / ((double)(far->end_ns - t0) / 1e9);
+		goto done;
 	}
 	unsigned added = 0, inflight = 0;
 	struct hvd_guest_buf b = {g->tx_gpa, HDR + far->len, false};
@@ -431,9 +447,14 @@ static double guest_tx_pps(struct guest *g, struct far *far)
 		}
 		inflight -= got;
 	}
+done:
 	pthread_join(t, NULL);
-	g->tx_irqs = hvd_guest_irq_count(g->gd) - irq0;
-	return far->done / ((double)(far->end_ns - t0) / 1e9);
+	g->tx_irqs += hvd_guest_irq_count(g->gd) - irq0;
+	return (struct run){.frames = far->done,
+			    .sent = far->n,
+			    .drops = far->drops,
+			    .ns = far->done ? far->end_ns - t0 : 0,
+			    .ticks = cpu_ticks(g->pid) - ticks0};
 }
 
 /* Kicks and interrupts per frame of the last transmit run: each is a
@@ -564,6 +585,49 @@ static void report(const char *what, const struct guest *g, uint32_t len,
 	       ref * len * 8 / 1e9, pps / ref, lost, dus);
 }
 
+/* Transmit rows in turns with their reference: TURNS slices of n/TURNS
+ * frames each, the reference first, then each daemon with the others held
+ * (bench_hold), so that the load of this shared machine, which swings
+ * within a run, falls on the reference and the path alike. `ref_tx`,
+ * `ref_rx` and `tx[i]` are set up but for their frame count. Prints the
+ * rows and returns the reference's frames per second (0: not a figure). */
+#define TURNS 8u
+static double tx_turns(const char *what, struct guest *g, unsigned ng,
+		       struct far ref_tx, struct far ref_rx, struct far *tx,
+		       unsigned n)
+{
+	struct run ref = {0}, sum[2] = {{0}};
+	ref_tx.n = ref_rx.n = n / TURNS;
+	for (unsigned i = 0; i < ng; i++) {
+		g[i].tx_kicks = 0;
+		g[i].tx_irqs = 0;
+	}
+	for (unsigned s = 0; s < TURNS; s++) {
+		run_add(&ref, reference_run(ref_tx, ref_rx));
+		for (unsigned i = 0; i < ng; i++) {
+			if (ng > 1)
+				bench_hold(g[1 - i].pid, true);
+			tx[i].n = n / TURNS;
+			run_add(&sum[i], guest_tx_run(&g[i], &tx[i]));
+			if (ng > 1)
+				bench_hold(g[1 - i].pid, false);
+		}
+	}
+	uint32_t len = ref_rx.len;
+	if (ref.frames < ref.sent)
+		printf("  (reference %u B lost %u of %u, %u of them dropped by "
+		       "its reader)\n",
+		       len, ref.sent - ref.frames, ref.sent, ref.drops);
+	double ref_pps = run_pps(ref);
+	for (unsigned i = 0; i < ng; i++) {
+		report(what, &g[i], len, run_pps(sum[i]), ref_pps,
+		       sum[i].sent - sum[i].frames, sum[i].drops,
+		       ticks_us(sum[i].ticks, sum[i].frames));
+		report_tx_events(&g[i], sum[i].frames);
+	}
+	return ref_pps;
+}
+
 /* ---- socket backend --------------------------------------------------------
  */
 
@@ -612,23 +676,18 @@ static void bench_socket(unsigned n64, unsigned n1500)
 	const uint32_t lens[2] = {64, 1500};
 	const unsigned ns[2] = {n64, n1500};
 	for (unsigned k = 0; k < 2; k++) {
-		double ref = reference_pps(b, a, NULL, true, lens[k], ns[k]);
-		struct far f = {.fd = pfd,
-				.with_hdr = true,
-				.len = lens[k],
-				.n = ns[k]};
-		long t0 = cpu_ticks(g.pid);
-		double pps = guest_tx_pps(&g, &f);
-		report("guest -> socket", &g, lens[k], pps, ref, f.n - f.done,
-		       0, daemon_us(&g, t0, f.done));
-		report_tx_events(&g, f.done);
+		struct far rt = {.fd = b, .with_hdr = true, .len = lens[k]};
+		struct far rr = {.fd = a, .with_hdr = true, .len = lens[k]};
+		struct far f = {.fd = pfd, .with_hdr = true, .len = lens[k]};
+		double ref =
+			tx_turns("guest -> socket", &g, 1, rt, rr, &f, ns[k]);
 		unsigned got;
 		struct far s = {.fd = pfd,
 				.with_hdr = true,
 				.len = lens[k],
 				.n = ns[k]};
-		t0 = cpu_ticks(g.pid);
-		pps = guest_rx_pps(&g, &s, &got);
+		long t0 = cpu_ticks(g.pid);
+		double pps = guest_rx_pps(&g, &s, &got);
 		report("socket -> guest", &g, lens[k], pps, ref, s.n - got, 0,
 		       daemon_us(&g, t0, got));
 	}
@@ -722,22 +781,16 @@ static void report_tap_drops(const struct guest *g, const char *tap,
 		       "", d, g->label);
 }
 
-/* One frame size through one daemon: transmit, receive flat out, receive
- * at a steady 10k pps. */
-static void tap_rows(struct guest *g, const char *tap, uint32_t len, unsigned n,
-		     double ref)
+/* One frame size through one daemon: receive flat out, receive at a
+ * steady 10k pps. */
+static void tap_rx_rows(struct guest *g, const char *tap, uint32_t len,
+			unsigned n, double ref)
 {
-	struct far f = {.len = len, .n = n, .ring = &g->tap_rx};
-	long t0 = cpu_ticks(g->pid);
-	double pps = guest_tx_pps(g, &f);
-	report("guest -> tap", g, len, pps, ref, f.n - f.done, f.drops,
-	       daemon_us(g, t0, f.done));
-	report_tx_events(g, f.done);
 	unsigned got;
 	struct far s = {.fd = g->tap_tx, .len = len, .n = n};
 	unsigned long d0 = tx_dropped(tap);
-	t0 = cpu_ticks(g->pid);
-	pps = guest_rx_pps(g, &s, &got);
+	long t0 = cpu_ticks(g->pid);
+	double pps = guest_rx_pps(g, &s, &got);
 	report("tap -> guest", g, len, pps, ref, s.n - got, 0,
 	       daemon_us(g, t0, got));
 	report_tap_drops(g, tap, d0);
@@ -791,13 +844,19 @@ static void bench_tap(unsigned n64, unsigned n1500)
 	const uint32_t lens[2] = {64, 1500};
 	const unsigned ns[2] = {n64, n1500};
 	for (unsigned k = 0; k < 2; k++) {
-		double ref = reference_pps(v0, -1, &v1, false, lens[k], ns[k]);
+		struct far rt = {.fd = v0, .len = lens[k]};
+		struct far rr = {.len = lens[k], .ring = &v1};
+		struct far tx[2];
+		for (unsigned i = 0; i < ng; i++)
+			tx[i] = (struct far){.len = lens[k],
+					     .ring = &g[i].tap_rx};
+		double ref = tx_turns("guest -> tap", g, ng, rt, rr, tx, ns[k]);
 		/* The daemon not measured is held (bench_hold). */
 		for (unsigned i = 0; i < ng; i++) {
 			if (ng > 1)
 				bench_hold(g[1 - i].pid, true);
-			tap_rows(&g[i], i ? "bntap1" : "bntap0", lens[k], ns[k],
-				 ref);
+			tap_rx_rows(&g[i], i ? "bntap1" : "bntap0", lens[k],
+				    ns[k], ref);
 			if (ng > 1)
 				bench_hold(g[1 - i].pid, false);
 		}
