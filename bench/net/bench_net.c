@@ -11,7 +11,12 @@
  * Prints packets/s, Gbit/s (frame bytes, no virtio header) and the ratio to
  * the reference, how many frames were lost (the sender never drops: every
  * frame must arrive), and the daemon's CPU microseconds per packet (the
- * daemon runs as a child process). The guest is Linux-like
+ * daemon runs as a child process). Frames on an interface are read through
+ * a TPACKET_V3 ring (pkt_ring.h), the same reader for the veth reference
+ * and for the tap; a row whose reader dropped frames prints "no figure".
+ * Transmit rows run in turns with their reference (tx_turns), so that the
+ * swings of a shared machine's load fall on both; they also print kicks
+ * and interrupts per frame. The guest is Linux-like
  * (docs/harness-guest.md: per-frame transmit with virtio_net's napi-tx
  * interrupt handling, NAPI receive with budget 64) unless --polling.
  * With HVISOR_TOOL=/path/to/hvisor (hvisor-tool's daemon, built by
@@ -47,15 +52,14 @@
 
 #include "../bench_util.h"
 #include "../hvtool/hvtool.h"
+#include "far_end.h"
 #include "pkt_ring.h"
 
 #define NET_BASE 0xa003c00ull
 #define NET_IRQ  80u
-#define HDR      ((uint32_t)sizeof(struct virtio_net_hdr_v1))
 #define QSIZE    256u
 #define RX_BUF   2048u
 #define BIT(b)   (1ull << (b))
-#define WAIT_MS  2000
 #define RAM_BASE 0x50000000ull
 #define RAM_SIZE 0x1000000ull
 /* virtio_net stops its transmit queue below 2 + MAX_SKB_FRAGS (17) free
@@ -65,156 +69,6 @@
 
 static enum hvd_guest_model model;
 static const char *hvisor = HVISOR_BUILD_BIN;
-
-/* ---- The far end: a datagram socket or a packet socket ------------------ */
-
-struct far {
-	int fd;
-	bool with_hdr;         /* datagrams carry the virtio-net header */
-	uint32_t len;          /* frame bytes */
-	unsigned n;            /* frames to move */
-	unsigned done;         /* frames moved by the thread */
-	uint64_t end_ns;       /* when the last one moved */
-	unsigned pace_pps;     /* sender: this rate, 0 = flat out */
-	struct pkt_ring *ring; /* receiver on an interface, else fd */
-	unsigned drops; /* receiver: frames its own ring had no room for */
-};
-
-static uint8_t frame_template[HDR + 1514];
-
-static void make_template(void)
-{
-	memset(frame_template, 0, sizeof frame_template);
-	uint8_t *eth = frame_template + HDR;
-	memset(eth, 0xff, 6); /* broadcast */
-	static const uint8_t src[6] = {0x02, 0x77, 0, 0, 0, 1};
-	memcpy(eth + 6, src, 6);
-	eth[12] = 0x88; /* local experimental ethertype */
-	eth[13] = 0xb5;
-	for (unsigned i = 14; i < 1514; i++)
-		eth[i] = (uint8_t)i;
-}
-
-static void *far_send(void *arg)
-{
-	struct far *f = arg;
-	const uint8_t *p = f->with_hdr ? frame_template : frame_template + HDR;
-	size_t len = f->len + (f->with_hdr ? HDR : 0);
-	uint64_t t0 = now_ns();
-	for (unsigned i = 0; i < f->n; i++) {
-		if (f->pace_pps) {
-			uint64_t due =
-				t0 + (uint64_t)i * 1000000000ull / f->pace_pps;
-			struct timespec ts = {
-				.tv_sec = (time_t)(due / 1000000000ull),
-				.tv_nsec = (long)(due % 1000000000ull)};
-			clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts,
-					NULL);
-		}
-		while (send(f->fd, p, len, 0) != (ssize_t)len) {
-			if (errno != ENOBUFS && errno != EAGAIN)
-				return NULL;
-			struct pollfd pf = {.fd = f->fd, .events = POLLOUT};
-			poll(&pf, 1, 10);
-		}
-		f->done++;
-	}
-	f->end_ns = now_ns();
-	return NULL;
-}
-
-/* Datagrams, in batches of up to 64 per call. */
-static void recv_dgrams(struct far *f)
-{
-	static uint8_t buf[64][HDR + 1514 + 1];
-	struct mmsghdr m[64];
-	struct iovec iov[64];
-	for (unsigned i = 0; i < 64; i++) {
-		iov[i] = (struct iovec){buf[i], sizeof buf[i]};
-		m[i] = (struct mmsghdr){
-			.msg_hdr = {.msg_iov = &iov[i], .msg_iovlen = 1}};
-	}
-	size_t want = f->len + (f->with_hdr ? HDR : 0);
-	while (f->done < f->n) {
-		struct pollfd pf = {.fd = f->fd, .events = POLLIN};
-		if (poll(&pf, 1, WAIT_MS) != 1)
-			break; /* the rest is lost */
-		int r = recvmmsg(f->fd, m, 64, MSG_DONTWAIT, NULL);
-		for (int i = 0; i < r; i++)
-			if (m[i].msg_len == want) {
-				f->done++;
-				f->end_ns = now_ns();
-			}
-	}
-}
-
-static void *far_recv(void *arg)
-{
-	struct far *f = arg;
-	if (!f->ring) {
-		recv_dgrams(f);
-		return NULL;
-	}
-	struct pkt_count c = {.len = f->len, .want = f->n};
-	pkt_ring_read(f->ring, &c, WAIT_MS);
-	f->done = c.got;
-	f->end_ns = c.end_ns;
-	f->drops = c.drops;
-	return NULL;
-}
-
-/* Starts the receiver `f` (its ring emptied first); `*t0` is taken after
- * that, just before the first frame can be sent. */
-static void far_recv_start(struct far *f, pthread_t *t, uint64_t *t0)
-{
-	f->done = 0;
-	f->drops = 0;
-	if (f->ring)
-		pkt_ring_reset(f->ring);
-	*t0 = now_ns();
-	pthread_create(t, NULL, far_recv, f);
-}
-
-/* ---- Reference: the same frames between two fds, no device -------------- */
-
-/* What one run moved: frames read of `sent`, frames its reader dropped,
- * time from the first send to the last frame read, daemon CPU ticks. */
-struct run {
-	unsigned frames, sent, drops;
-	uint64_t ns;
-	long ticks;
-};
-
-static void run_add(struct run *sum, struct run r)
-{
-	sum->frames += r.frames;
-	sum->sent += r.sent;
-	sum->drops += r.drops;
-	sum->ns += r.ns;
-	sum->ticks += r.ticks;
-}
-
-/* Frames per second, or 0 when the reader dropped (then the figure would
- * be the reader's, not the path's). */
-static double run_pps(struct run r)
-{
-	return r.drops || !r.ns ? 0.0 : r.frames / ((double)r.ns / 1e9);
-}
-
-/* `rx.n` frames from `tx.fd` to `rx` (fd or ring). */
-static struct run reference_run(struct far tx, struct far rx)
-{
-	pthread_t t1, t2;
-	uint64_t t0;
-	far_recv_start(&rx, &t2, &t0);
-	pthread_create(&t1, NULL, far_send, &tx);
-	pthread_join(t1, NULL);
-	pthread_join(t2, NULL);
-	return (struct run){.frames = rx.done,
-			    .sent = rx.n,
-			    .drops = rx.drops,
-			    .ns = rx.done ? rx.end_ns - t0 : 0};
-}
 
 /* ---- The guest ------------------------------------------------------------
  */
