@@ -557,27 +557,6 @@ static void bench_socket(unsigned n64, unsigned n1500)
 
 /* ---- tap backend vs veth ------------------------------------------------- */
 
-static int if_up(const char *name)
-{
-	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	struct ifreq ifr = {0};
-	snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", name);
-	int r = ioctl(s, SIOCGIFFLAGS, &ifr);
-	ifr.ifr_flags |= IFF_UP;
-	if (r == 0)
-		r = ioctl(s, SIOCSIFFLAGS, &ifr);
-	close(s);
-	char path[128];
-	snprintf(path, sizeof path, "/proc/sys/net/ipv6/conf/%s/disable_ipv6",
-		 name);
-	FILE *f = fopen(path, "w");
-	if (f) {
-		fputs("1", f);
-		fclose(f);
-	}
-	return r;
-}
-
 /* Frames the kernel dropped sending on `name` (for a tap: its queue to
  * the daemon was full), from /proc/net/dev of this namespace, or 0. */
 static unsigned long tx_dropped(const char *name)
@@ -613,7 +592,7 @@ static int tap_guest(struct guest *g, const char *tap, const char *tool)
 		 "\"0x00\", \"0x00\", \"0x00\", \"0x00\", \"0x01\"], "
 		 "\"status\": \"enable\"}",
 		 tap);
-	if (guest_start(g, json, tool) || if_up(tap))
+	if (guest_start(g, json, tool) || pkt_if_up(tap))
 		return -1;
 	g->tap_tx = pkt_sender(tap);
 	if (g->tap_tx < 0 || pkt_ring_open(&g->tap_rx, tap)) {
@@ -667,7 +646,7 @@ static void bench_tap(unsigned n64, unsigned n1500)
 		return;
 	}
 	if (system("ip link add bnv0 type veth peer name bnv1") != 0 ||
-	    if_up("bnv0") || if_up("bnv1")) {
+	    pkt_if_up("bnv0") || pkt_if_up("bnv1")) {
 		printf("tap backend: skipped (cannot make a veth pair)\n");
 		return;
 	}

@@ -40,5 +40,8 @@ void pkt_ring_reset(struct pkt_ring *r);
 void pkt_ring_read(struct pkt_ring *r, struct pkt_count *c, int wait_ms);
 /* A socket that only sends on `ifname` (it receives nothing), or -errno. */
 int pkt_sender(const char *ifname);
+/* Sets interface `name` up with IPv6 off on it (IPv6 would send its own
+ * frames on the link); 0 or -1. */
+int pkt_if_up(const char *name);
 
 #endif

@@ -18,6 +18,7 @@
 
 #include "../../bench/net/pkt_ring.h"
 #include "../cunit_main.h"
+#include "netns.h"
 
 #define GUARD_MS 2000 /* failure guard: frames sent arrive well before */
 
@@ -94,32 +95,11 @@ static void test_overflow_is_counted(void)
 	CU_ASSERT_EQUAL(d.drops, 0);
 }
 
-static int lo_up(void)
-{
-	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	struct ifreq ifr = {0};
-	snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
-	int r = ioctl(s, SIOCGIFFLAGS, &ifr);
-	ifr.ifr_flags |= IFF_UP;
-	if (r == 0)
-		r = ioctl(s, SIOCSIFFLAGS, &ifr);
-	close(s);
-	return r;
-}
-
 int main(void)
 {
-	if (geteuid() != 0) {
-		printf("pkt_ring: skipped: needs root for a network namespace "
-		       "and packet sockets\n");
+	if (net_private_namespace("pkt_ring"))
 		return 77;
-	}
-	if (unshare(CLONE_NEWNET) != 0) {
-		printf("pkt_ring: skipped: unshare(CLONE_NEWNET): %s\n",
-		       strerror(errno));
-		return 77;
-	}
-	int err = lo_up() ? -errno : pkt_ring_open(&ring, "lo");
+	int err = pkt_if_up("lo") ? -errno : pkt_ring_open(&ring, "lo");
 	tx = err ? -1 : pkt_sender("lo");
 	if (err || tx < 0) {
 		printf("pkt_ring: cannot set up on lo: %s\n",
