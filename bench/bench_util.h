@@ -127,7 +127,7 @@ static inline struct hvd_mock *bench_start_daemon_with(
 	char *child[] = {(char *)hvisor, "virtio", "start",
 			 "--log-level",  "warn",   "--foreground",
 			 (char *)cfg,    NULL,     NULL,
-			 NULL,           NULL};
+			 NULL,           NULL,     NULL};
 	unsigned n = 7;
 	if (plugins) {
 		child[n++] = "--plugin-dir";
@@ -135,6 +135,10 @@ static inline struct hvd_mock *bench_start_daemon_with(
 	}
 	if (extra)
 		child[n++] = (char *)extra;
+	/* No control socket unless asked: the default path belongs to
+	 * whatever daemon the machine runs, not to a benchmark's. */
+	if (!extra || strncmp(extra, "--control", 9) != 0)
+		child[n++] = "--no-control";
 	if (hvd_mock_spawn(m, child, NULL) || hvd_mock_wait_ready(m, 5000)) {
 		fprintf(stderr, "%s: daemon did not start\n", who);
 		hvd_mock_free(m);

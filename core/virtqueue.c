@@ -41,6 +41,7 @@ struct vq_chain {
 	uint32_t in_bytes;
 	uint64_t popped_ns;   /* for the latency histogram; 0: not counted */
 	uint32_t counted_out; /* bytes_out added at pop, taken back on unpop */
+	bool counted;         /* stats were on at pop: lat_sample advanced */
 	unsigned cap;         /* iovecs allocated in iov[] */
 	struct virtqueue *vq;
 	struct iovec iov[];
@@ -449,7 +450,8 @@ static struct vq_chain *pop_locked(struct virtqueue *vq, const char **why)
 	vq->last_popped = &c->pub;
 	c->popped_ns = 0;
 	c->counted_out = 0;
-	if (stats_enabled()) {
+	c->counted = stats_enabled();
+	if (c->counted) {
 		/* Latency of one request in STATS_LAT_SAMPLE: two clock
 		 * reads cost ~150 ns a request here (bench_vq_stats). */
 		if (vq->lat_sample++ % STATS_LAT_SAMPLE == 0)
@@ -507,6 +509,11 @@ void vq_unpop(struct hvd_chain *chain)
 		vq->inflight--;
 		vq->last_popped = NULL;
 		stats_add(&vq->stats.bytes_out, -(uint64_t)c->counted_out);
+		/* The next pop of this chain is the one sampled, or not,
+		 * as if this pop never happened (blk unpops every write it
+		 * finds when it tries to serve a kick inline). */
+		if (c->counted)
+			vq->lat_sample--;
 	}
 	pthread_mutex_unlock(&vq->lock);
 	free(c);

@@ -12,7 +12,9 @@
  * ratio and its target, the daemon's CPU microseconds per request (utime +
  * stime of the daemon process over the path runs), the same for this
  * process (guest driver + mock hypervisor), which shares the two cores with
- * the daemon, and the interrupts the guest took per request.
+ * the daemon, and the interrupts the guest took per request. Then a
+ * `floor` line: our daemon answering GET_ID at depth 1, the same round trip
+ * with no file I/O.
  * The guest is Linux-like (docs/harness-guest.md) unless --polling.
  * With HVISOR_TOOL=/path/to/hvisor (hvisor-tool's daemon, built by
  * scripts/build-hvisor-tool), the same workloads also run through that
@@ -74,14 +76,14 @@ struct dut {
 };
 
 static const struct workload workloads[] = {
-	{"4k randread  QD1", false, false, 4096, 1, 1, ">=0.20"},
-	{"4k randread  QD32", false, false, 4096, 32, 2, ">=0.40"},
-	{"4k randwrite QD1", true, false, 4096, 1, 1, "-"},
-	{"4k randwrite QD32", true, false, 4096, 32, 1, ">=0.90"},
-	{"128k seqread  QD1", false, true, 131072, 1, 1, "-"},
-	{"128k seqread  QD32", false, true, 131072, 32, 1, "-"},
-	{"128k seqwrite QD1", true, true, 131072, 1, 1, "-"},
-	{"128k seqwrite QD32", true, true, 131072, 32, 1, "-"},
+	{"4k randread  QD1", false, false, 4096, 1, 1, ">=0.20", false},
+	{"4k randread  QD32", false, false, 4096, 32, 2, ">=0.40", false},
+	{"4k randwrite QD1", true, false, 4096, 1, 1, "-", false},
+	{"4k randwrite QD32", true, false, 4096, 32, 1, ">=0.90", false},
+	{"128k seqread  QD1", false, true, 131072, 1, 1, "-", false},
+	{"128k seqread  QD32", false, true, 131072, 32, 1, "-", false},
+	{"128k seqwrite QD1", true, true, 131072, 1, 1, "-", false},
+	{"128k seqwrite QD32", true, true, 131072, 32, 1, "-", false},
 };
 
 /* The image and config live here; removed on every exit path. */
@@ -229,6 +231,52 @@ static void print_row(const char *name, const char *label,
 /* Reference and each daemon take turns in short slices, so that all see
  * the same background load of the shared machine; the daemon not in its
  * slice is held (bench_hold). */
+/* One slice of the path through daemon `d` (the other one, if any, held
+ * meanwhile), added to `t`. */
+static void path_slice(struct dut *d, bool hold, const struct workload *w,
+		       double seconds, unsigned *seed, uint64_t *cursor,
+		       struct tally *t)
+{
+	double dt;
+	if (hold)
+		bench_hold(d->pid, false);
+	long before = cpu_ticks(d->pid);
+	double self_before = self_cpu_s();
+	t->ops += path_run(d->vq, d->slots, w, seconds, seed, cursor, &dt);
+	t->ticks += cpu_ticks(d->pid) - before;
+	t->guest_cpu += self_cpu_s() - self_before;
+	t->time += dt;
+	if (hold)
+		bench_hold(d->pid, true);
+}
+
+/* The floor of the path: the same round trip (kick, answer on the dispatch
+ * thread, used ring, interrupt, InterruptStatus + ACK) with no file I/O, a
+ * GET_ID at depth 1: what depth 1 cannot go below in this harness whatever
+ * the read costs. */
+static const struct workload floor_load = {
+	"GET_ID QD1", false, false, 4096, 1, 1, "-", true};
+
+/* Our daemon only: hvisor-tool's need not answer GET_ID. Its process, if
+ * there is one, stays held meanwhile. */
+static void run_floor(struct dut *duts, unsigned nduts, double seconds)
+{
+	unsigned seed = 1;
+	uint64_t cursor = 0;
+	struct tally t = {0};
+	for (unsigned r = 0; r < ROUNDS; r++)
+		path_slice(&duts[0], nduts > 1, &floor_load,
+			   seconds / 2 / ROUNDS, &seed, &cursor, &t);
+	double hz = (double)sysconf(_SC_CLK_TCK);
+	double per = t.ops ? 1.0 / (double)t.ops : 0.0;
+	printf("floor: %s (no file I/O) %.0f round trips/s, %.2f us each; "
+	       "daemon %.2f us, guest %.2f us per round trip\n",
+	       floor_load.name, t.time > 0 ? (double)t.ops / t.time : 0.0,
+	       t.time * per * 1e6, (double)t.ticks / hz * per * 1e6,
+	       t.guest_cpu * per * 1e6);
+	fflush(stdout);
+}
+
 static void run_workload(const struct workload *w, struct dut *duts,
 			 unsigned nduts, int fd, double seconds,
 			 uint8_t (*bufs)[131072])
@@ -243,21 +291,9 @@ static void run_workload(const struct workload *w, struct dut *duts,
 		dops += direct_runs(fd, w, seconds / 2 / ROUNDS, bufs, &dseed,
 				    &dcursor, &dt);
 		dtime += dt;
-		for (unsigned k = 0; k < nduts; k++) {
-			struct dut *d = &duts[k];
-			if (nduts > 1)
-				bench_hold(d->pid, false);
-			long before = cpu_ticks(d->pid);
-			double self_before = self_cpu_s();
-			t[k].ops +=
-				path_run(d->vq, d->slots, w, seconds / ROUNDS,
-					 &pseed[k], &pcursor[k], &dt);
-			t[k].ticks += cpu_ticks(d->pid) - before;
-			t[k].guest_cpu += self_cpu_s() - self_before;
-			t[k].time += dt;
-			if (nduts > 1)
-				bench_hold(d->pid, true);
-		}
+		for (unsigned k = 0; k < nduts; k++)
+			path_slice(&duts[k], nduts > 1, w, seconds / ROUNDS,
+				   &pseed[k], &pcursor[k], &t[k]);
 	}
 	double ref = (double)dops / dtime;
 	for (unsigned k = 0; k < nduts; k++)
@@ -367,6 +403,7 @@ int main(int argc, char **argv)
 		rows = (size_t)atoi(only);
 	for (size_t i = 0; i < rows; i++)
 		run_workload(&workloads[i], duts, nduts, fd, seconds, bufs);
+	run_floor(duts, nduts, seconds);
 	printf("targets (issue 16, Linux-like guest): randread QD1 >= 0.20 of "
 	       "1-thread preadv, QD32 >= 0.40 of 2-thread preadv; randwrite "
 	       "QD32 >= 0.90 of 1-thread pwritev\n");

@@ -33,6 +33,7 @@ struct workload {
 	unsigned
 		ref_threads; /* threads of the direct reference (0 or 1: one) */
 	const char *target;  /* issue 16, ratio to that reference */
+	bool get_id; /* GET_ID requests (20 bytes, no file I/O) instead */
 };
 
 struct slot {
@@ -166,12 +167,14 @@ static inline uint64_t direct_runs(int fd, const struct workload *w,
 static inline int submit(struct hvd_guest_vq *vq, struct slot *s,
 			 const struct workload *w, uint64_t offset)
 {
-	s->hdr->type = htole32(w->write ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_IN);
+	uint32_t type = w->write ? VIRTIO_BLK_T_OUT : VIRTIO_BLK_T_IN;
+	s->hdr->type = htole32(w->get_id ? VIRTIO_BLK_T_GET_ID : type);
 	s->hdr->sector = htole64(offset / SECTOR);
 	*s->status = 0xff;
 	struct hvd_guest_buf bufs[3] = {
 		{s->hdr_gpa, sizeof *s->hdr, false},
-		{s->data_gpa, w->block, !w->write},
+		{s->data_gpa, w->get_id ? VIRTIO_BLK_ID_BYTES : w->block,
+		 !w->write},
 		{s->status_gpa, 1, true},
 	};
 	return hvd_guest_vq_add(vq, bufs, 3, s->indirect, s);

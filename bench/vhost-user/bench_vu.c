@@ -34,8 +34,8 @@
 #include "../blk/blk_load.h"
 
 static const struct workload workloads[] = {
-	{"4k randread  QD1", false, false, 4096, 1, 1, "-"},
-	{"4k randread  QD32", false, false, 4096, 32, 1, "-"},
+	{"4k randread  QD1", false, false, 4096, 1, 1, "-", false},
+	{"4k randread  QD32", false, false, 4096, 32, 1, "-", false},
 };
 
 struct target {

@@ -8,8 +8,8 @@
  * ("unmap" default: punch holes; "ignore": accept and do nothing).
  *
  * This file: options, the image, features and config space, and the device
- * callbacks, which only hand work to the worker pool (pool.c); requests
- * themselves are in request.c.
+ * callbacks, which serve page-cached reads inline or hand work to the
+ * worker pool (pool.c); requests themselves are in request.c.
  */
 #define _GNU_SOURCE
 #include <endian.h>
@@ -355,10 +355,15 @@ static void blk_config_write(void *state, uint32_t offset, const void *buf,
 		update_cache_mode(blk);
 }
 
+/* The ABI asks queue_notify to "pop what is quick, hand slow work to a
+ * thread": a read the page cache holds whole (RWF_NOWAIT) is quick, so it
+ * is served right here while the pool is idle; anything else goes to the
+ * pool (pool.c). */
 static void blk_queue_notify(void *state, unsigned index)
 {
 	struct blk *blk = state;
-	blk_pool_kick(blk->pool, index);
+	if (!blk_pool_serve_inline(blk->pool, index))
+		blk_pool_kick(blk->pool, index);
 }
 
 static const struct hvd_device_ops blk_ops = {

@@ -3,7 +3,8 @@
  * virtio-blk (virtio 1.2 section 5.2): state shared by the plugin's parts.
  *   blk.c     JSON options, the image, features, config space, device ops
  *   request.c one request: header, checks, the file operation, the status
- *   pool.c    the worker threads that pop, run and complete requests
+ *   pool.c    the worker threads that pop, run and complete requests, and
+ *             the inline path queue_notify takes for page-cached reads
  */
 #ifndef PLUGINS_BLK_H
 #define PLUGINS_BLK_H
@@ -68,14 +69,31 @@ struct blk {
 	struct blk_pool *pool;
 };
 
+/* What became of a popped chain (request.c). */
+enum blk_outcome {
+	BLK_QUICK,  /* pushed; no waiting: a read from page cache, or an
+		     * answer without I/O */
+	BLK_SLOW,   /* pushed after I/O that may wait (write, flush, a read
+		     * the page cache did not hold, O_DIRECT) */
+	BLK_DEFER,  /* untouched: the caller gives it back (vq_unpop) */
+	BLK_FAILED, /* so broken that the device was marked NEEDS_RESET and
+		     * blk->failed set; pushed, to free it */
+};
+
 /* request.c: run one popped chain to completion: check it, do the file
  * operation, write the status byte and push it. `iov` is scratch space of
- * at least BLK_REQ_IOV_MAX entries owned by the calling worker. Returns
- * false when the chain was so broken that the device was marked
- * NEEDS_RESET and blk->failed set (it was still pushed, to free it). */
+ * at least BLK_REQ_IOV_MAX entries owned by the calling thread. Never
+ * returns BLK_DEFER. */
 #define BLK_REQ_IOV_MAX 1024u
-bool blk_request_run(struct blk *blk, struct hvd_chain *chain,
-		     struct iovec *iov);
+enum blk_outcome blk_request_run(struct blk *blk, struct hvd_chain *chain,
+				 struct iovec *iov);
+/* The same for a chain popped on the dispatch thread (queue_notify), which
+ * must not wait for the disk: only what would be BLK_QUICK is done; for
+ * anything else (a write, a flush, a read the page cache does not hold
+ * whole: preadv2 RWF_NOWAIT refused it) BLK_DEFER. */
+enum blk_outcome blk_request_try_inline(struct blk *blk,
+					struct hvd_chain *chain,
+					struct iovec *iov);
 
 /* pool.c */
 struct blk_pool *blk_pool_new(struct blk *blk, unsigned workers);
@@ -84,6 +102,10 @@ void blk_pool_free(struct blk_pool *pool);
 void blk_pool_start(struct blk_pool *pool);
 /* Queue `index` was kicked: have a worker drain it. Never blocks on I/O. */
 void blk_pool_kick(struct blk_pool *pool, unsigned index);
+/* On the dispatch thread, in queue_notify: serve what can be served without
+ * waiting from queue `index` while no worker is at work. Returns true when
+ * nothing is left for a worker (else call blk_pool_kick). */
+bool blk_pool_serve_inline(struct blk_pool *pool, unsigned index);
 /* The calling worker is about to wait for the disk (fdatasync, O_DIRECT,
  * fallocate): if it is the one watching the rings, pass that on first. */
 void blk_pool_may_block(struct blk_pool *pool);

@@ -15,13 +15,22 @@
  * that injects our interrupts, which made queue depth 1 ten times slower
  * in bench/blk than yielding.
  *
+ * While no worker is at work, queue_notify serves reads the page cache
+ * holds whole (preadv2 RWF_NOWAIT) itself, on the dispatch thread, up to a
+ * budget per kick (blk_pool_serve_inline); the first chain it cannot serve
+ * that way and everything behind it go to a worker as above. A lone read
+ * then costs no thread hand-off at all, and no worker stays polling for
+ * the next one: the dispatch thread is already watching the bridge for the
+ * guest's InterruptStatus read and ACK. Writes cannot be done that way:
+ * ext4 here refuses buffered RWF_NOWAIT writes (EOPNOTSUPP, kernel 6.18).
+ *
  * Why threads and not io_uring (bench/blk/bench_engine measures both
  * shapes alone): io_uring's edge on a page-cached image is that a read
- * completes inline on the submitting thread, with no hand-off. The polling
- * worker gets the same by running preadv itself, and it also spares the
- * guest its kicks, which bench_blk shows to be the larger cost of the path;
- * workers additionally keep reset (wait for `busy` to drop) and O_DIRECT
- * bouncing plain blocking code.
+ * completes inline on the submitting thread, with no hand-off. The inline
+ * path above and the polling worker get the same by running preadv
+ * themselves, and the poller also spares the guest its kicks; workers
+ * additionally keep reset (wait for `busy` to drop) and O_DIRECT bouncing
+ * plain blocking code.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -46,8 +55,19 @@
  * 100 us (bench_blk 4K rows, release build, 15-19 alternating runs,
  * medians): randread QD1 37k -> 45k IOPS, randwrite QD1 18k -> 27k, QD32
  * rows unchanged. 20 us gave randread QD1 57k but randwrite QD32 91k -> 86k;
- * 0 (no window) gave randread QD1 28k. */
+ * 0 (no window) gave randread QD1 28k. Since page-cached reads are served
+ * inline (blk_pool_serve_inline), a worker takes this role only after a
+ * run worth it (serve_queue): polling for a lone cached read would keep a
+ * second thread spinning beside the dispatch thread and take the reads
+ * away from the inline path, which needs the pool idle. */
 #define BLK_POLL_NS 50000ull
+
+/* What queue_notify serves inline per kick at most, before it hands the
+ * rest to a worker: every register access of every device waits behind it
+ * on the dispatch thread. A 4 KiB read from page cache takes ~0.8 us here
+ * (1-thread preadv 1.3M IOPS), so the bound is ~10-15 us per kick. */
+#define BLK_INLINE_CHAINS 16u
+#define BLK_INLINE_BYTES  (64u << 10)
 
 struct blk_pool {
 	struct blk *blk;
@@ -61,9 +81,13 @@ struct blk_pool {
 	unsigned sleepers;    /* workers waiting on `work` */
 	bool polling;         /* a worker has the poller role: kicks are off */
 	bool handoff;         /* the poller role waits for a sleeping worker */
+	/* The last request completed was BLK_QUICK (atomic, a hint): only
+	 * then does queue_notify try to serve the next kick inline. */
+	bool last_quick;
 	unsigned count;
 	pthread_t *threads;
-	struct iovec *scratch; /* BLK_REQ_IOV_MAX per worker */
+	struct iovec *scratch;    /* BLK_REQ_IOV_MAX per worker */
+	struct iovec *inline_iov; /* the dispatch thread's, after those */
 };
 
 struct worker_arg {
@@ -88,14 +112,18 @@ static void offer_help(struct blk_pool *pool, unsigned index)
 }
 
 /* Pop, run and complete chains of queue `index` until it is empty, the
- * device is reset or it needs a reset. Returns the number of chains. */
-static unsigned serve_queue(struct blk_pool *pool, unsigned index,
-			    struct iovec *iov)
+ * device is reset or it needs a reset; *served_out (if given) counts the
+ * chains. Returns whether watching the rings afterwards is worth a
+ * thread: a chain waited for I/O or the queue was deeper than one chain.
+ * A lone read from page cache is not: queue_notify serves the next one
+ * inline, which costs the guest a kick but keeps no thread polling. */
+static bool serve_queue(struct blk_pool *pool, unsigned index,
+			struct iovec *iov, unsigned *served_out)
 {
 	struct blk *blk = pool->blk;
 	const struct hvd_host_services *host = blk->host;
 	struct hvd_vq *vq = host->vq_get(blk->dev, index);
-	unsigned served = 0, unnotified = 0;
+	unsigned served = 0, slow = 0, unnotified = 0;
 	struct hvd_chain *chain;
 
 	while (still_active(pool) &&
@@ -107,14 +135,18 @@ static unsigned serve_queue(struct blk_pool *pool, unsigned index,
 		    host->vq_has_work(vq))
 			offer_help(pool, index);
 		served++;
-		blk_request_run(blk, chain, iov);
+		bool quick = blk_request_run(blk, chain, iov) == BLK_QUICK;
+		__atomic_store_n(&pool->last_quick, quick, __ATOMIC_RELAXED);
+		slow += !quick;
 		if (++unnotified == BLK_NOTIFY_BATCH) {
 			host->vq_notify(vq);
 			unnotified = 0;
 		}
 	}
 	host->vq_notify(vq);
-	return served;
+	if (served_out)
+		*served_out += served;
+	return slow > 0 || served > 1;
 }
 
 static uint64_t now_ns(void)
@@ -131,16 +163,18 @@ static void set_kicks(struct blk_pool *pool, int enable)
 		host->vq_kick_enable(host->vq_get(pool->blk->dev, q), enable);
 }
 
-/* Serve every queue with work; true if there was any. */
-static bool serve_ready_queues(struct blk_pool *pool, struct iovec *iov)
+/* Serve every queue with work; *served counts the chains. Returns whether
+ * any queue's run was worth polling for (serve_queue). */
+static bool serve_ready_queues(struct blk_pool *pool, struct iovec *iov,
+			       unsigned *served)
 {
 	const struct hvd_host_services *host = pool->blk->host;
-	bool any = false;
+	bool worth = false;
 	for (unsigned q = 0; q < pool->blk->num_queues; q++)
 		if (host->vq_has_work(host->vq_get(pool->blk->dev, q)) &&
-		    serve_queue(pool, q, iov) > 0)
-			any = true;
-	return any;
+		    serve_queue(pool, q, iov, served))
+			worth = true;
+	return worth;
 }
 
 /* Whether the calling worker holds the poller role. */
@@ -159,18 +193,23 @@ static bool poll_rings(struct blk_pool *pool, struct iovec *iov)
 	for (;;) {
 		if (!still_active(pool))
 			break;
-		if (serve_ready_queues(pool, iov)) {
+		unsigned served = 0;
+		if (serve_ready_queues(pool, iov, &served)) {
 			if (!poller_here)
 				return false;
 			deadline = now_ns() + BLK_POLL_NS;
 			continue;
 		}
+		if (served > 0 && !poller_here)
+			return false;
 		if (now_ns() < deadline) {
 			sched_yield();
 			continue;
 		}
 		set_kicks(pool, 1);
-		bool more = still_active(pool) && serve_ready_queues(pool, iov);
+		unsigned served_late = 0;
+		bool more = still_active(pool) &&
+			    serve_ready_queues(pool, iov, &served_late);
 		if (!poller_here)
 			return false;
 		if (!more)
@@ -244,10 +283,10 @@ static void *worker_main(void *opaque)
 		pool->busy++;
 		pthread_mutex_unlock(&pool->lock);
 
-		serve_queue(pool, index, iov);
+		bool worth = serve_queue(pool, index, iov, NULL);
 
 		pthread_mutex_lock(&pool->lock);
-		if (pool->active && !pool->polling) {
+		if (worth && pool->active && !pool->polling) {
 			pool->polling = true;
 			pthread_mutex_unlock(&pool->lock);
 			bool owner = poll_rings(pool, iov);
@@ -271,7 +310,7 @@ struct blk_pool *blk_pool_new(struct blk *blk, unsigned workers)
 		return NULL;
 	pool->blk = blk;
 	pool->threads = calloc(workers, sizeof *pool->threads);
-	pool->scratch = calloc((size_t)workers * BLK_REQ_IOV_MAX,
+	pool->scratch = calloc((size_t)(workers + 1) * BLK_REQ_IOV_MAX,
 			       sizeof *pool->scratch);
 	if (!pool->threads || !pool->scratch) {
 		free(pool->threads);
@@ -279,6 +318,7 @@ struct blk_pool *blk_pool_new(struct blk *blk, unsigned workers)
 		free(pool);
 		return NULL;
 	}
+	pool->inline_iov = pool->scratch + (size_t)workers * BLK_REQ_IOV_MAX;
 	pthread_mutex_init(&pool->lock, NULL);
 	pthread_cond_init(&pool->work, NULL);
 	pthread_cond_init(&pool->quiet, NULL);
@@ -325,6 +365,7 @@ void blk_pool_start(struct blk_pool *pool)
 	pool->pending = 0;
 	pool->polling = false;
 	pool->handoff = false;
+	__atomic_store_n(&pool->last_quick, true, __ATOMIC_RELAXED);
 	__atomic_store_n(&pool->active, true, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&pool->lock);
 }
@@ -339,6 +380,63 @@ void blk_pool_kick(struct blk_pool *pool, unsigned index)
 			pthread_cond_signal(&pool->work);
 	}
 	pthread_mutex_unlock(&pool->lock);
+}
+
+/* No worker serves, polls or is about to: then the dispatch thread is the
+ * only consumer of the queues until it kicks the pool itself. A worker
+ * only becomes busy through `pending` or `handoff`, which are set by
+ * blk_pool_kick (the dispatch thread, and the host runs one callback of a
+ * device at a time) or by a worker that is already busy. */
+static bool pool_idle(struct blk_pool *pool)
+{
+	pthread_mutex_lock(&pool->lock);
+	bool idle = pool->active && pool->busy == 0 && !pool->pending &&
+		    !pool->handoff;
+	pthread_mutex_unlock(&pool->lock);
+	return idle;
+}
+
+bool blk_pool_serve_inline(struct blk_pool *pool, unsigned index)
+{
+	struct blk *blk = pool->blk;
+	const struct hvd_host_services *host = blk->host;
+	/* After a write (or a read from disk) the next chain is most
+	 * likely one too: popping it here only to give it back costs the
+	 * dispatch thread a chain walk per kick for nothing. */
+	if (blk->direct || __atomic_load_n(&blk->failed, __ATOMIC_ACQUIRE) ||
+	    !__atomic_load_n(&pool->last_quick, __ATOMIC_RELAXED) ||
+	    !pool_idle(pool))
+		return false;
+	struct hvd_vq *vq = host->vq_get(blk->dev, index);
+	unsigned chains = 0;
+	size_t bytes = 0;
+	bool rest = false;
+	struct hvd_chain *chain;
+	while ((chain = host->vq_pop(vq)) != NULL) {
+		size_t len = chain->in_bytes;
+		enum blk_outcome r = BLK_DEFER;
+		if (chains < BLK_INLINE_CHAINS &&
+		    bytes + len <= BLK_INLINE_BYTES)
+			r = blk_request_try_inline(blk, chain,
+						   pool->inline_iov);
+		if (r == BLK_DEFER) {
+			/* Still the latest pop of this queue: nobody else
+			 * pops while the pool is idle. */
+			host->vq_unpop(chain);
+			rest = true;
+			if (chains == 0)
+				__atomic_store_n(&pool->last_quick, false,
+						 __ATOMIC_RELAXED);
+			break;
+		}
+		chains++;
+		bytes += len;
+		if (r == BLK_FAILED)
+			break;
+	}
+	if (chains > 0)
+		host->vq_notify(vq);
+	return !rest;
 }
 
 void blk_pool_quiesce(struct blk_pool *pool)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * One virtio-blk request (virtio 1.2 section 5.2.6), run on a worker.
+ * One virtio-blk request (virtio 1.2 section 5.2.6), run on a worker, or
+ * on the dispatch thread when it is a read the page cache holds whole.
  *
  * The chain is guest memory the guest can change under us at any time, so
  * the header and every discard range are copied once into our own memory
@@ -31,6 +32,7 @@ struct blk_req {
 	unsigned data_count;
 	size_t data_len;
 	uint32_t written; /* bytes written to the guest besides the status */
+	bool waited;      /* did I/O that may wait for the disk */
 };
 
 /* Whole transfer or an error: short transfers (signals, huge requests) are
@@ -118,10 +120,10 @@ static int transfer_bounced(const struct blk *blk, bool write,
 	return err;
 }
 
-/* A buffered read that would wait for the disk is not done by the worker
- * watching the rings until it has passed that role on: try RWF_NOWAIT
- * first (served from page cache or refused), then the blocking way. */
-static bool read_cached(struct blk *blk, struct blk_req *req, off_t off)
+/* The whole read from page cache, or false without waiting for the disk
+ * (RWF_NOWAIT: nothing or part of it was cached; the buffers may then hold
+ * part of the data, which a full read overwrites). */
+static bool read_nowait(struct blk *blk, struct blk_req *req, off_t off)
 {
 	if (__atomic_load_n(&blk->no_nowait_reads, __ATOMIC_RELAXED))
 		return false;
@@ -129,13 +131,24 @@ static bool read_cached(struct blk *blk, struct blk_req *req, off_t off)
 			    RWF_NOWAIT);
 	if (n < 0 && errno == EOPNOTSUPP)
 		__atomic_store_n(&blk->no_nowait_reads, true, __ATOMIC_RELAXED);
-	if (n == (ssize_t)req->data_len)
+	return n == (ssize_t)req->data_len;
+}
+
+/* A buffered read that would wait for the disk is not done by the worker
+ * watching the rings until it has passed that role on: try RWF_NOWAIT
+ * first (served from page cache or refused), then the blocking way. */
+static bool read_cached(struct blk *blk, struct blk_req *req, off_t off)
+{
+	if (read_nowait(blk, req, off))
 		return true;
 	blk_pool_may_block(blk->pool);
 	return false;
 }
 
-static uint8_t do_rw(struct blk *blk, struct blk_req *req, bool write)
+/* The checks of a read or write before any I/O: VIRTIO_BLK_S_OK if the
+ * request may go ahead. */
+static uint8_t rw_check(const struct blk *blk, const struct blk_req *req,
+			bool write)
 {
 	if (write && blk->readonly)
 		return VIRTIO_BLK_S_IOERR;
@@ -146,18 +159,27 @@ static uint8_t do_rw(struct blk *blk, struct blk_req *req, bool write)
 			return VIRTIO_BLK_S_IOERR;
 	if (!in_capacity(blk, req->sector, req->data_len >> BLK_SECTOR_SHIFT))
 		return VIRTIO_BLK_S_IOERR;
+	return VIRTIO_BLK_S_OK;
+}
+
+static uint8_t do_rw(struct blk *blk, struct blk_req *req, bool write)
+{
+	uint8_t bad = rw_check(blk, req, write);
+	if (bad != VIRTIO_BLK_S_OK)
+		return bad;
 	if (req->data_len == 0)
 		return VIRTIO_BLK_S_OK;
 
 	off_t off = (off_t)(req->sector << BLK_SECTOR_SHIFT);
 	int err;
+	req->waited = true;
 	if (blk->direct)
 		blk_pool_may_block(blk->pool); /* no page cache to hit */
 	if (!blk->direct) {
-		err = !write && read_cached(blk, req, off)
-			      ? 0
-			      : transfer(blk->fd, write, req->data,
-					 req->data_count, off);
+		req->waited = write || !read_cached(blk, req, off);
+		err = req->waited ? transfer(blk->fd, write, req->data,
+					     req->data_count, off)
+				  : 0;
 	} else if (((uint64_t)off | req->data_len) &
 		   (blk->dio_offset_align - 1)) {
 		/* The filesystem cannot take this range with O_DIRECT. */
@@ -266,6 +288,7 @@ static uint8_t do_discard_or_zero(struct blk *blk, struct blk_req *req)
 	}
 	if (discard && blk->discard == BLK_DISCARD_IGNORE)
 		return VIRTIO_BLK_S_OK;
+	req->waited = true;
 	blk_pool_may_block(blk->pool); /* fallocate may write or wait */
 
 	for (unsigned i = 0; i < count; i++) {
@@ -317,6 +340,7 @@ static uint8_t execute(struct blk *blk, struct blk_req *req)
 	case VIRTIO_BLK_T_FLUSH:
 		/* Covers every write completed before: they all returned
 		 * from pwritev, so their data is in the file's pages. */
+		req->waited = true;
 		if (blk->readonly)
 			return VIRTIO_BLK_S_OK;
 		if (sync_data(blk)) {
@@ -341,8 +365,13 @@ static bool data_is_writable(uint32_t type)
 	return type == VIRTIO_BLK_T_IN || type == VIRTIO_BLK_T_GET_ID;
 }
 
-bool blk_request_run(struct blk *blk, struct hvd_chain *chain,
-		     struct iovec *iov)
+/* Split a chain into header, data and status (5.2.6). Returns 1 with
+ * *req filled, or 0 when the chain was answered already: pushed with
+ * IOERR for a header it cannot hold, or, without a writable status byte,
+ * pushed unanswered with the device marked NEEDS_RESET (then also
+ * blk->failed). */
+static int parse(struct blk *blk, struct hvd_chain *chain, struct iovec *iov,
+		 struct blk_req *req)
 {
 	const struct hvd_host_services *host = blk->host;
 	const struct iovec *out = chain->iov;
@@ -359,7 +388,7 @@ bool blk_request_run(struct blk *blk, struct hvd_chain *chain,
 		host->needs_reset(blk->dev,
 				  "request without a writable status byte");
 		host->vq_push(chain, 0);
-		return false;
+		return 0;
 	}
 
 	struct virtio_blk_outhdr hdr;
@@ -367,29 +396,75 @@ bool blk_request_run(struct blk *blk, struct hvd_chain *chain,
 	    hvd_chain_read(chain, 0, &hdr, sizeof hdr) != sizeof hdr) {
 		*status = VIRTIO_BLK_S_IOERR;
 		host->vq_push(chain, 1);
-		return true;
+		return 0;
 	}
 
-	struct blk_req req = {
+	*req = (struct blk_req){
 		.chain = chain,
 		.type = le32toh(hdr.type),
 		.sector = le64toh(hdr.sector),
 		.status = status,
 		.data = iov,
 	};
-	if (data_is_writable(req.type)) {
-		req.data_len = chain->in_bytes - 1;
-		req.data_count =
-			hvd_iov_slice(in, chain->num_in, 0, req.data_len, iov,
+	if (data_is_writable(req->type)) {
+		req->data_len = chain->in_bytes - 1;
+		req->data_count =
+			hvd_iov_slice(in, chain->num_in, 0, req->data_len, iov,
 				      BLK_REQ_IOV_MAX);
 	} else {
-		req.data_len = chain->out_bytes - sizeof hdr;
-		req.data_count =
+		req->data_len = chain->out_bytes - sizeof hdr;
+		req->data_count =
 			hvd_iov_slice(out, chain->num_out, sizeof hdr,
-				      req.data_len, iov, BLK_REQ_IOV_MAX);
+				      req->data_len, iov, BLK_REQ_IOV_MAX);
 	}
+	return 1;
+}
 
-	*status = execute(blk, &req);
-	host->vq_push(chain, req.written + 1);
-	return true;
+static void finish(struct blk *blk, struct blk_req *req, uint8_t status)
+{
+	*req->status = status;
+	blk->host->vq_push(req->chain, req->written + 1);
+}
+
+/* The outcome of a chain parse() already answered. */
+static enum blk_outcome answered(const struct blk *blk)
+{
+	return __atomic_load_n(&blk->failed, __ATOMIC_ACQUIRE) ? BLK_FAILED
+							       : BLK_QUICK;
+}
+
+enum blk_outcome blk_request_run(struct blk *blk, struct hvd_chain *chain,
+				 struct iovec *iov)
+{
+	struct blk_req req;
+	if (!parse(blk, chain, iov, &req))
+		return answered(blk);
+	finish(blk, &req, execute(blk, &req));
+	return req.waited ? BLK_SLOW : BLK_QUICK;
+}
+
+enum blk_outcome blk_request_try_inline(struct blk *blk,
+					struct hvd_chain *chain,
+					struct iovec *iov)
+{
+	struct blk_req req;
+	if (!parse(blk, chain, iov, &req))
+		return answered(blk);
+	if (req.type == VIRTIO_BLK_T_GET_ID) {
+		finish(blk, &req, do_get_id(blk, &req));
+		return BLK_QUICK;
+	}
+	/* Only a buffered read can be done without waiting: anything else
+	 * goes back untouched (parsing wrote nothing). */
+	if (req.type != VIRTIO_BLK_T_IN || blk->direct)
+		return BLK_DEFER;
+	uint8_t status = rw_check(blk, &req, false);
+	if (status == VIRTIO_BLK_S_OK && req.data_len > 0) {
+		if (!read_nowait(blk, &req,
+				 (off_t)(req.sector << BLK_SECTOR_SHIFT)))
+			return BLK_DEFER;
+		req.written = (uint32_t)req.data_len;
+	}
+	finish(blk, &req, status);
+	return BLK_QUICK;
 }

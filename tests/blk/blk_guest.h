@@ -177,6 +177,22 @@ static inline struct treq *treq_wait(struct blkt *t, unsigned q, uint32_t *len)
 	return token;
 }
 
+/* Wait for `n` completions on queue `q`, each one of reqs[0..n) and
+ * each exactly once. */
+static inline void treq_wait_all(struct blkt *t, unsigned q, struct treq *reqs,
+				 unsigned n)
+{
+	bool seen[256] = {false};
+	CU_ASSERT_FATAL(n <= 256);
+	for (unsigned k = 0; k < n; k++) {
+		struct treq *r = treq_wait(t, q, NULL);
+		CU_ASSERT_FATAL(r != NULL);
+		unsigned i = (unsigned)(r - reqs);
+		CU_ASSERT_FATAL(i < n && !seen[i]);
+		seen[i] = true;
+	}
+}
+
 /* Submit one request on queue 0, wait for it; returns its status byte. */
 static inline int treq_run(struct blkt *t, struct treq *r, bool indirect,
 			   uint32_t *len)

@@ -367,15 +367,9 @@ static void test_64_in_flight(void)
 		CU_ASSERT_FATAL(treq_add(&t, 0, &w[i], false) >= 0);
 	}
 	hvd_guest_vq_kick(t.vq[0]);
-	bool seen[N] = {false};
-	for (unsigned n = 0; n < N; n++) {
-		struct treq *r = treq_wait(&t, 0, NULL);
-		CU_ASSERT_FATAL(r != NULL);
-		unsigned i = (unsigned)(r - w);
-		CU_ASSERT_FATAL(i < N && !seen[i]);
-		seen[i] = true;
-		CU_ASSERT_EQUAL(*r->status, VIRTIO_BLK_S_OK);
-	}
+	treq_wait_all(&t, 0, w, N);
+	for (unsigned i = 0; i < N; i++)
+		CU_ASSERT_EQUAL(*w[i].status, VIRTIO_BLK_S_OK);
 	for (unsigned i = 0; i < N; i++) {
 		uint8_t buf[LEN];
 		file_read(&t, (uint64_t)i * 16 * SECTOR, buf, LEN);

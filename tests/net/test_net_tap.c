@@ -28,6 +28,7 @@
 
 #include "../cunit_main.h"
 #include "net_harness.h"
+#include "netns.h"
 
 #define TAP_NAME "hvdtap0"
 #define SRC_TAG  0x99 /* frames of this suite: source 02:99:... */
@@ -447,16 +448,8 @@ static void test_link_down_on_delete(void)
 
 int main(void)
 {
-	if (geteuid() != 0) {
-		printf("net_tap: skipped: needs root to create a network "
-		       "namespace and a tap interface\n");
+	if (net_private_namespace("net_tap"))
 		return 77;
-	}
-	if (unshare(CLONE_NEWNET) != 0) {
-		printf("net_tap: skipped: unshare(CLONE_NEWNET): %s\n",
-		       strerror(errno));
-		return 77;
-	}
 	if (access("/dev/net/tun", R_OK | W_OK) != 0) {
 		printf("net_tap: skipped: no /dev/net/tun\n");
 		return 77;
