@@ -419,6 +419,10 @@ void device_destroy(struct device *dev)
 	if (dev->plugin->ops.destroy)
 		dev->plugin->ops.destroy(dev->state);
 	pthread_mutex_unlock(&dev->cb_lock);
+	/* A callback that fired meanwhile may be waiting for cb_lock: it
+	 * finds its watch dead, but must let go of the lock before the lock
+	 * is destroyed (ThreadSanitizer, console suites at teardown). */
+	eventloop_lock_retire(dev->daemon->loop, &dev->cb_lock);
 	for (unsigned i = 0; i < dev->info.num_queues; i++)
 		vq_destroy(&dev->vqs[i]);
 	free(dev->vqs);

@@ -36,6 +36,7 @@ struct eventloop {
 	pthread_mutex_t mutex; /* guards dead flags, running, zombies */
 	pthread_cond_t idle;
 	struct hvd_watch *running; /* callback in progress, if any */
+	pthread_mutex_t *entering; /* device lock dispatch_event takes/holds */
 	struct hvd_watch *zombies; /* removed, freed after the batch */
 	bool stopping;
 };
@@ -81,9 +82,19 @@ static void dispatch_event(struct eventloop *loop, struct hvd_watch *w,
 			   uint32_t events)
 {
 	/* The device lock first, then the loop mutex: a remover that holds
-	 * the device lock thus never waits for us. */
-	if (w->lock)
+	 * the device lock thus never waits for us. `entering` names that
+	 * lock while we wait for it or hold it, so that its owner does not
+	 * destroy it under us (eventloop_lock_retire). */
+	if (w->lock) {
+		pthread_mutex_lock(&loop->mutex);
+		bool gone = w->dead;
+		if (!gone)
+			loop->entering = w->lock;
+		pthread_mutex_unlock(&loop->mutex);
+		if (gone)
+			return;
 		pthread_mutex_lock(w->lock);
+	}
 	pthread_mutex_lock(&loop->mutex);
 	bool dead = w->dead;
 	if (!dead)
@@ -95,8 +106,25 @@ static void dispatch_event(struct eventloop *loop, struct hvd_watch *w,
 	loop->running = NULL;
 	pthread_cond_broadcast(&loop->idle);
 	pthread_mutex_unlock(&loop->mutex);
-	if (w->lock)
+	if (w->lock) {
 		pthread_mutex_unlock(w->lock);
+		pthread_mutex_lock(&loop->mutex);
+		loop->entering = NULL;
+		pthread_cond_broadcast(&loop->idle);
+		pthread_mutex_unlock(&loop->mutex);
+	}
+}
+
+void eventloop_lock_retire(struct eventloop *loop, pthread_mutex_t *lock)
+{
+	if (!loop)
+		return;
+	pthread_mutex_lock(&loop->mutex);
+	bool on_loop = loop->running_thread &&
+		       pthread_equal(pthread_self(), loop->thread);
+	while (!on_loop && loop->entering == lock)
+		pthread_cond_wait(&loop->idle, &loop->mutex);
+	pthread_mutex_unlock(&loop->mutex);
 }
 
 static void *loop_thread(void *arg)

@@ -27,6 +27,10 @@ struct hvd_watch *eventloop_watch_add(struct eventloop *loop, int fd,
 				      void *opaque, pthread_mutex_t *lock);
 int eventloop_watch_modify(struct hvd_watch *w, uint32_t events);
 void eventloop_watch_remove(struct hvd_watch *w);
+/* Before a device lock is destroyed (its watches and timers removed, the
+ * lock not held): waits until the loop thread, which may have fetched a
+ * removed watch and be waiting for that lock, has let go of it. */
+void eventloop_lock_retire(struct eventloop *loop, pthread_mutex_t *lock);
 
 struct hvd_timer *eventloop_timer_add(struct eventloop *loop, uint64_t first_ns,
 				      uint64_t period_ns, hvd_timer_cb cb,

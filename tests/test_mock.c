@@ -315,6 +315,7 @@ static void test_mmio_notify_and_timeout(void)
 
 struct irq_waiter {
 	struct hvd_mock *m;
+	uint32_t irq;
 	uint64_t seen;
 	int rc;
 };
@@ -322,7 +323,7 @@ struct irq_waiter {
 static void *irq_waiter_main(void *p)
 {
 	struct irq_waiter *w = p;
-	w->rc = hvd_mock_wait_irq(w->m, ZONE, 33, w->seen, GUARD_MS);
+	w->rc = hvd_mock_wait_irq(w->m, ZONE, w->irq, w->seen, GUARD_MS);
 	return NULL;
 }
 
@@ -336,7 +337,7 @@ static void test_irq(void)
 	CU_ASSERT_EQUAL(hvd_mock_irq_count(f.m, ZONE, 33), 1);
 	CU_ASSERT_EQUAL(__atomic_load_n(&f.b->res_front, __ATOMIC_ACQUIRE), 1);
 
-	struct irq_waiter w = {.m = f.m, .seen = 1};
+	struct irq_waiter w = {.m = f.m, .irq = 33, .seen = 1};
 	pthread_t t;
 	CU_ASSERT_EQUAL_FATAL(pthread_create(&t, NULL, irq_waiter_main, &w), 0);
 	raise_irq(&f, ZONE, 34);
@@ -357,6 +358,37 @@ static void test_irq(void)
 	}
 	CU_ASSERT_EQUAL(hvd_mock_irq_count(f.m, 2, 7), 60);
 	CU_ASSERT_EQUAL(hvd_mock_wait_irq(f.m, ZONE, 35, 0, 20), -ETIMEDOUT);
+	fx_close(&f);
+}
+
+/* Several threads waiting at once: one sleeps on the injection itself,
+ * the others on the condition variable (mock_irq.c). Each must see its
+ * own interrupt whichever of them takes it, in either order. */
+static void test_irq_waiters(void)
+{
+	struct fx f;
+	fx_open(&f);
+	for (int round = 0; round < 20; round++) {
+		struct irq_waiter w[3];
+		pthread_t t[3];
+		for (unsigned i = 0; i < 3; i++) {
+			w[i] = (struct irq_waiter){.m = f.m,
+						   .irq = 36 + i,
+						   .seen = (uint64_t)round};
+			CU_ASSERT_EQUAL_FATAL(pthread_create(&t[i], NULL,
+							     irq_waiter_main,
+							     &w[i]),
+					      0);
+		}
+		for (unsigned i = 0; i < 3; i++)
+			raise_irq(&f, ZONE, 36 + (round + i) % 3);
+		for (unsigned i = 0; i < 3; i++) {
+			pthread_join(t[i], NULL);
+			CU_ASSERT_EQUAL(w[i].rc, 0);
+			CU_ASSERT_EQUAL(hvd_mock_irq_count(f.m, ZONE, 36 + i),
+					(uint64_t)round + 1);
+		}
+	}
 	fx_close(&f);
 }
 
@@ -590,12 +622,13 @@ static void test_spawn_stop(void)
 	unlink(log);
 
 	/* A child that ignores SIGTERM is killed after the timeout. It tells
-	 * us through an inherited pipe once the trap is in place. */
+	 * us through an inherited pipe once the trap is in place (through
+	 * /dev/fd: dash's `>&N` takes one digit, the pipe may be fd 10+). */
 	int pfd[2];
 	CU_ASSERT_EQUAL_FATAL(pipe(pfd), 0);
 	char script[128];
 	snprintf(script, sizeof(script),
-		 "trap '' TERM; echo ready >&%d; exec sleep 30", pfd[1]);
+		 "trap '' TERM; echo ready >/dev/fd/%d; exec sleep 30", pfd[1]);
 	char *const stubborn[] = {"/bin/sh", "-c", script, NULL};
 	CU_ASSERT_EQUAL_FATAL(hvd_mock_spawn(m, stubborn, NULL), 0);
 	close(pfd[1]);
@@ -656,6 +689,7 @@ int main(void)
 		{"mmio_served", test_mmio_served},
 		{"mmio_notify_and_timeout", test_mmio_notify_and_timeout},
 		{"irq", test_irq},
+		{"irq_waiters", test_irq_waiters},
 		{"zones", test_zones},
 		{"malformed_daemon", test_malformed_daemon},
 		{"malformed_mock", test_malformed_mock},

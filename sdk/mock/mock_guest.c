@@ -674,10 +674,9 @@ HVD_API int hvd_guest_vq_wait_used(struct hvd_guest_vq *vq, void **token,
 		timeout_ms = d->timeout_ms;
 	if (d->model == HVD_GUEST_LINUX)
 		return wait_used_linux(vq, token, len, timeout_ms);
-	/* A vCPU under hvisor gets its interrupt straight from the
-	 * hypervisor; the mock delivers it through a thread and a condition
-	 * variable, two wake-ups slower. Watching the used ring for a few
-	 * microseconds first keeps that detour out of latency figures. */
+	/* The polling model: watch the used ring for a few microseconds
+	 * before sleeping on the interrupt (one wake-up, mock_irq.c), a guest
+	 * that helps the daemon; the Linux model above never does. */
 	struct timespec t0, t;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (unsigned spin = 0;; spin++) {

@@ -8,7 +8,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,7 +20,6 @@
 
 #include "mock_internal.h"
 
-#define RING_MASK            (HVISOR_MAX_REQ - 1u)
 #define SPIN_BEFORE_YIELD_NS 50000 /* then sched_yield while waiting */
 
 /* ---- Time ---------------------------------------------------------------- */
@@ -68,8 +66,8 @@ int mock_remaining_ms(const struct timespec *deadline, int timeout_ms)
 
 /* Waits on m->cond (m->lock held) until `deadline`, but at most `slice_ms`
  * when slice_ms >= 0. Returns false once the deadline has passed. */
-static bool cond_wait_until(struct hvd_mock *m, const struct timespec *deadline,
-			    int timeout_ms, int slice_ms)
+bool mock_cond_wait_until(struct hvd_mock *m, const struct timespec *deadline,
+			  int timeout_ms, int slice_ms)
 {
 	if (mock_expired(deadline, timeout_ms))
 		return false;
@@ -103,8 +101,6 @@ static inline void cpu_relax(void)
 
 /* ---- Creation ------------------------------------------------------------ */
 
-static void *irq_main(void *arg);
-
 HVD_API struct hvd_mock *hvd_mock_new(void)
 {
 	struct hvd_mock *m = calloc(1, sizeof(*m));
@@ -119,6 +115,7 @@ HVD_API struct hvd_mock *hvd_mock_new(void)
 	pthread_condattr_destroy(&ca);
 	m->wake_efd = -1;
 	m->listen_fd = -1;
+	m->vcpu_ep = m->irq_ep = m->poke_efd = -1;
 	m->config_version = 0x06;
 	mock_scmi_init(m);
 	/* The root zone always exists, as on a running hypervisor. */
@@ -135,6 +132,11 @@ HVD_API struct hvd_mock *hvd_mock_new(void)
 	if (m->finish_efd < 0 || m->stop_efd < 0 || m->kick_efd < 0)
 		err = errno;
 	if (!err) {
+		int rc = mock_irq_init(m);
+		if (rc < 0)
+			err = -rc;
+	}
+	if (!err) {
 		int rc = mock_server_start(m);
 		if (rc < 0)
 			err = -rc;
@@ -145,7 +147,7 @@ HVD_API struct hvd_mock *hvd_mock_new(void)
 		m->server_started = err == 0;
 	}
 	if (!err) {
-		err = pthread_create(&m->irq_thread, NULL, irq_main, m);
+		err = pthread_create(&m->irq_thread, NULL, mock_irq_main, m);
 		m->irq_started = err == 0;
 	}
 	if (err) {
@@ -175,7 +177,8 @@ HVD_API void hvd_mock_free(struct hvd_mock *m)
 		pthread_join(m->irq_thread, NULL);
 	mock_server_close(m);
 
-	int fds[] = {m->wake_efd, m->finish_efd, m->stop_efd, m->kick_efd};
+	int fds[] = {m->wake_efd, m->finish_efd, m->stop_efd, m->kick_efd,
+		     m->vcpu_ep,  m->irq_ep,     m->poke_efd};
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
@@ -626,132 +629,6 @@ HVD_API int hvd_mock_mmio(struct hvd_mock *m, uint32_t zone, uint64_t addr,
 	return 0;
 }
 
-/* ---- Interrupts (res_list) ----------------------------------------------- */
-
-static void count_irq(struct hvd_mock *m, uint32_t zone, uint32_t irq)
-{
-	for (unsigned i = 0; i < m->irq_count; i++) {
-		if (m->irqs[i].zone == zone && m->irqs[i].irq == irq) {
-			m->irqs[i].count++;
-			mock_line_raise(m, &m->irqs[i]);
-			return;
-		}
-	}
-	if (m->irq_count == m->irq_cap) {
-		unsigned cap = m->irq_cap ? m->irq_cap * 2 : 16;
-		struct mock_irq *n =
-			cap <= MOCK_MAX_IRQS
-				? realloc(m->irqs, cap * sizeof(*n))
-				: NULL;
-		if (!n) {
-			m->irqs_dropped++;
-			return;
-		}
-		m->irqs = n;
-		m->irq_cap = cap;
-	}
-	m->irqs[m->irq_count] =
-		(struct mock_irq){.zone = zone, .irq = irq, .count = 1};
-	mock_line_raise(m, &m->irqs[m->irq_count++]);
-}
-
-/* FINISH_REQ: take every {zone, irq} the daemon appended to res_list,
- * then tell the irq callback (outside the lock: it may be slow). */
-static void drain_res(struct hvd_mock *m)
-{
-	struct hvisor_device_res taken[HVISOR_MAX_REQ];
-	unsigned n = 0;
-	pthread_mutex_lock(&m->lock);
-	struct hvisor_bridge *b = m->bridge;
-	if (b) {
-		/* Indices are masked: a daemon's garbage must not send us
-		 * outside the array. */
-		uint32_t front = b->res_front & RING_MASK;
-		uint32_t rear =
-			__atomic_load_n(&b->res_rear, __ATOMIC_ACQUIRE) &
-			RING_MASK;
-		while (front != rear && n < HVISOR_MAX_REQ) {
-			struct hvisor_device_res res = b->res_list[front];
-			count_irq(m, res.target_zone, res.irq_id);
-			taken[n++] = res;
-			front = HVISOR_RING_NEXT(front);
-		}
-		__atomic_store_n(&b->res_front, front, __ATOMIC_RELEASE);
-		if (n)
-			pthread_cond_broadcast(&m->cond);
-	}
-	hvd_mock_irq_fn fn = m->irq_fn;
-	void *ctx = m->irq_ctx;
-	pthread_mutex_unlock(&m->lock);
-	for (unsigned i = 0; fn && i < n; i++)
-		fn(ctx, taken[i].target_zone, taken[i].irq_id);
-}
-
-static void *irq_main(void *arg)
-{
-	struct hvd_mock *m = arg;
-	struct pollfd pfd[2] = {
-		{.fd = m->finish_efd, .events = POLLIN},
-		{.fd = m->stop_efd, .events = POLLIN},
-	};
-	for (;;) {
-		if (poll(pfd, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			perror("hvd_mock: irq poll");
-			break;
-		}
-		if (pfd[1].revents)
-			break;
-		if (pfd[0].revents & POLLIN) {
-			uint64_t v;
-			if (read(m->finish_efd, &v, sizeof(v)) < 0 &&
-			    errno != EAGAIN)
-				perror("hvd_mock: irq read");
-			drain_res(m);
-		}
-	}
-	return NULL;
-}
-
-static uint64_t irq_get(struct hvd_mock *m, uint32_t zone, uint32_t irq)
-{
-	for (unsigned i = 0; i < m->irq_count; i++)
-		if (m->irqs[i].zone == zone && m->irqs[i].irq == irq)
-			return m->irqs[i].count;
-	return 0;
-}
-
-HVD_API uint64_t hvd_mock_irq_count(struct hvd_mock *m, uint32_t zone,
-				    uint32_t irq)
-{
-	if (!m)
-		return 0;
-	pthread_mutex_lock(&m->lock);
-	uint64_t c = irq_get(m, zone, irq);
-	pthread_mutex_unlock(&m->lock);
-	return c;
-}
-
-HVD_API int hvd_mock_wait_irq(struct hvd_mock *m, uint32_t zone, uint32_t irq,
-			      uint64_t seen, int timeout_ms)
-{
-	if (!m)
-		return -EINVAL;
-	struct timespec deadline;
-	mock_deadline(&deadline, timeout_ms);
-	int rc = 0;
-	pthread_mutex_lock(&m->lock);
-	while (irq_get(m, zone, irq) <= seen) {
-		if (!cond_wait_until(m, &deadline, timeout_ms, -1)) {
-			rc = -ETIMEDOUT;
-			break;
-		}
-	}
-	pthread_mutex_unlock(&m->lock);
-	return rc;
-}
-
 /*
  * Ready = bridge initialised + eventfd registered (both announced on
  * m->cond by the server thread) + bridge->mmio_avail == 1. The daemon sets
@@ -772,7 +649,8 @@ HVD_API int hvd_mock_wait_ready(struct hvd_mock *m, int timeout_ms)
 		if (b && m->eventfd_set &&
 		    __atomic_load_n(&b->mmio_avail, __ATOMIC_ACQUIRE) == 1)
 			break;
-		if (!cond_wait_until(m, &deadline, timeout_ms, b ? 1 : -1)) {
+		if (!mock_cond_wait_until(m, &deadline, timeout_ms,
+					  b ? 1 : -1)) {
 			rc = -ETIMEDOUT;
 			break;
 		}

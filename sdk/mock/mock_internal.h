@@ -31,6 +31,7 @@
 #define MOCK_MAX_ZONES         64
 #define MOCK_MAX_IRQS          4096 /* distinct (zone, irq) pairs counted */
 #define MOCK_BRIDGE_SIZE       4096u
+#define RING_MASK              (HVISOR_MAX_REQ - 1u) /* req/res_list */
 
 struct mock_ram {
 	uint32_t zone;
@@ -148,8 +149,13 @@ struct hvd_mock {
 	void *irq_ctx;
 
 	int finish_efd; /* ours; the daemon gets a copy at INIT_VIRTIO */
-	int stop_efd;   /* readable once the threads must exit */
-	int kick_efd;   /* the connection list changed */
+	/* mock_irq.c: who sleeps on finish_efd. vcpu_ep is a halted vCPU's
+	 * (hvd_mock_wait_irq), irq_ep the interrupt thread's; poke_efd wakes
+	 * the halted vCPU when the interrupt thread took its interrupt. */
+	int vcpu_ep, irq_ep, poke_efd;
+	bool vcpu_halted; /* under lock: a thread sleeps on vcpu_ep */
+	int stop_efd;     /* readable once the threads must exit */
+	int kick_efd;     /* the connection list changed */
 	int listen_fd;
 	int conns[MOCK_MAX_CONNS];
 	unsigned conn_count;
@@ -183,6 +189,16 @@ int mock_zone_start(struct hvd_mock *m, const uint8_t *cfg, size_t len);
 int mock_zone_shutdown(struct hvd_mock *m, uint64_t id);
 int mock_zone_list(struct hvd_mock *m, uint64_t max,
 		   struct mock_zone_info *out);
+
+/* mock_irq.c: interrupt delivery (res_list, finish_efd). init before the
+ * interrupt thread starts; the fds are closed by hvd_mock_free. */
+int mock_irq_init(struct hvd_mock *m);
+void *mock_irq_main(void *arg);
+
+/* mock_hv.c: waits on m->cond (m->lock held) until `deadline`, but at most
+ * `slice_ms` when slice_ms >= 0; false once the deadline has passed. */
+bool mock_cond_wait_until(struct hvd_mock *m, const struct timespec *deadline,
+			  int timeout_ms, int slice_ms);
 
 /* mock_hv.c: RAM lookup by zone-0 address, under m->lock. */
 const struct mock_ram *mock_ram_by_zone0(struct hvd_mock *m, uint64_t ipa,

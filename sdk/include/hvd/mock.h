@@ -84,7 +84,9 @@ int hvd_mock_mmio(struct hvd_mock *m, uint32_t zone, uint64_t addr,
 
 /* Interrupts received for (zone, irq) so far. */
 uint64_t hvd_mock_irq_count(struct hvd_mock *m, uint32_t zone, uint32_t irq);
-/* Wait until irq_count(zone, irq) > seen. */
+/* Wait until irq_count(zone, irq) > seen. The waiting thread is woken
+ * directly by the daemon's injection, as hvisor wakes a halted vCPU (one
+ * thread wake-up; sdk/mock/mock_irq.c). */
 int hvd_mock_wait_irq(struct hvd_mock *m, uint32_t zone, uint32_t irq,
 		      uint64_t seen, int timeout_ms);
 
@@ -207,7 +209,9 @@ int hvd_mock_add_ram_fd(struct hvd_mock *m, uint32_t zone, uint64_t zone0_ipa,
 
 /* Called once for every interrupt the daemon injects (res_list entry),
  * after it has been counted, from the mock's interrupt thread and without
- * any mock lock held. NULL removes it. */
+ * any mock lock held. While it is set, waits for an interrupt leave the
+ * injections to that thread; one already halted when it is set may still
+ * take (and report) the next one itself. NULL removes it. */
 typedef void (*hvd_mock_irq_fn)(void *ctx, uint32_t zone, uint32_t irq);
 void hvd_mock_set_irq_callback(struct hvd_mock *m, hvd_mock_irq_fn fn,
 			       void *ctx);
