@@ -52,6 +52,9 @@ struct control {
 	int fd;
 	struct hvd_watch *watch;
 	uid_t owner;
+	/* Why the socket could not be opened: an error, or a warning when
+	 * the daemon serves on without it (the default path). */
+	enum hvd_log_level fail_level;
 	uint64_t clock; /* activity counter for "idle the longest" */
 	struct client *clients[CONTROL_MAX_CLIENTS];
 };
@@ -291,16 +294,17 @@ static int bind_socket(struct control *ctl, const char *path)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (strlen(path) >= sizeof sa.sun_path) {
-		log_error("control socket %s: path too long", path);
+		log_msg(ctl->fail_level, "control socket %s: path too long",
+			path);
 		return -1;
 	}
 	strcpy(sa.sun_path, path);
 	int live = socket_live(&sa);
 	if (live) {
-		log_error("control socket %s: %s", path,
-			  live > 0 ? "another daemon is serving it (use "
-				     "--control PATH or --no-control)"
-				   : "exists and cannot be checked");
+		log_msg(ctl->fail_level, "control socket %s: %s", path,
+			live > 0 ? "another daemon is serving it (use "
+				   "--control PATH or --no-control)"
+				 : "exists and cannot be checked");
 		return -1;
 	}
 	unlink(path); /* stale */
@@ -316,7 +320,8 @@ static int bind_socket(struct control *ctl, const char *path)
 		goto fail;
 	return 0;
 fail:
-	log_error("control socket %s: %s", path, strerror(errno));
+	log_msg(ctl->fail_level, "control socket %s: %s", path,
+		strerror(errno));
 	return -1;
 }
 
@@ -334,12 +339,13 @@ static void make_parent(const char *path)
 			 strerror(errno));
 }
 
-struct control *control_open(struct daemon *d, const char *path)
+struct control *control_open(struct daemon *d, const char *path, bool optional)
 {
 	struct control *ctl = calloc(1, sizeof *ctl);
 	if (!ctl)
 		return NULL;
 	ctl->d = d;
+	ctl->fail_level = optional ? HVD_LOG_WARN : HVD_LOG_ERROR;
 	ctl->fd = -1;
 	ctl->owner = geteuid();
 	ctl->path = strdup(path);
@@ -351,7 +357,8 @@ struct control *control_open(struct daemon *d, const char *path)
 	ctl->watch = eventloop_watch_add(d->loop, ctl->fd, EPOLLIN,
 					 accept_event, ctl, &control_lock);
 	if (!ctl->watch) {
-		log_error("control socket %s: %s", path, strerror(errno));
+		log_msg(ctl->fail_level, "control socket %s: %s", path,
+			strerror(errno));
 		unlink(path);
 		goto fail;
 	}

@@ -31,9 +31,10 @@ struct control;
 struct cJSON;
 
 /* Bind `path` and serve it on the daemon's event loop. A live socket at
- * the path (another daemon) is an error; a stale one is replaced. Returns
- * NULL after logging why. */
-struct control *control_open(struct daemon *d, const char *path);
+ * the path (another daemon) is refused; a stale one is replaced. Returns
+ * NULL after logging why: as an error, or as a warning when `optional`
+ * (the daemon serves on without it). */
+struct control *control_open(struct daemon *d, const char *path, bool optional);
 /* Stop serving, close every client, unlink the socket. */
 void control_close(struct control *c);
 const char *control_path(const struct control *c);

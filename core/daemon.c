@@ -226,7 +226,8 @@ struct daemon *daemon_create(const struct daemon_options *opts)
 	 * thread takes no part in daemon_synchronize. */
 	publish_legacy_addrs(d);
 	if (opts->control_path) {
-		d->control = control_open(d, opts->control_path);
+		d->control = control_open(d, opts->control_path,
+					  opts->control_optional);
 		if (!d->control && !opts->control_optional)
 			goto fail;
 		if (!d->control)

@@ -275,6 +275,7 @@ static void test_start_on_live_socket(void)
 		text[fread(text, 1, sizeof text - 1, f)] = '\0';
 		fclose(f);
 	}
+	CU_ASSERT(strstr(text, "error: control socket") != NULL);
 	CU_ASSERT(strstr(text, "another daemon is serving it") != NULL);
 	unlink(log);
 	unlink(cfg);
