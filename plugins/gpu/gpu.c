@@ -193,8 +193,7 @@ static void gpu_reset(void *state)
 	xfer_stop(gpu);
 	/* What the guest flushed last is still shown (the daemon's exit
 	 * resets devices, and a snapshot must not miss the last frame). */
-	gpu_display_flush(gpu);
-	gpu->dirty = 0;
+	gpu_display_flush(gpu); /* leaves nothing dirty */
 	for (uint32_t i = 0; i < gpu->num_scanouts; i++)
 		if (gpu->scanouts[i].resource_id)
 			gpu_display_blank(gpu, i);

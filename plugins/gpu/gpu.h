@@ -99,7 +99,9 @@ struct gpu_mode {
 struct gpu;
 
 /* A display backend: one table per backend_*.c file. Hooks run on the
- * daemon's main thread (open, close) or the event-loop thread (present). */
+ * daemon's main thread (open, close), the event-loop thread (present from
+ * the timer) or the thread that resets the device (the present still
+ * pending, then blank); always one device callback at a time. */
 struct gpu_backend_ops {
 	const char *name;
 	/* Pictures shown per second at most: flushes in between are folded
