@@ -440,7 +440,10 @@ enum blk_outcome blk_request_run(struct blk *blk, struct hvd_chain *chain,
 	if (!parse(blk, chain, iov, &req))
 		return answered(blk);
 	finish(blk, &req, execute(blk, &req));
-	return req.waited ? BLK_SLOW : BLK_QUICK;
+	if (!req.waited)
+		return BLK_QUICK;
+	return req.type == VIRTIO_BLK_T_OUT && !blk->direct ? BLK_WRITE
+							    : BLK_SLOW;
 }
 
 enum blk_outcome blk_request_try_inline(struct blk *blk,
