@@ -75,8 +75,8 @@ enum blk_outcome {
 		     * answer without I/O */
 	BLK_SLOW,   /* pushed after I/O that may wait (flush, a read the
 		     * page cache did not hold, O_DIRECT) */
-	BLK_WRITE,  /* pushed after a buffered write: slow too, and
-		     * serialised by the image's inode lock */
+	BLK_WRITE,  /* pushed after a buffered writeback write: slow too,
+		     * and serialised by the image's inode lock */
 	BLK_DEFER,  /* untouched: the caller gives it back (vq_unpop) */
 	BLK_FAILED, /* so broken that the device was marked NEEDS_RESET and
 		     * blk->failed set; pushed, to free it */

@@ -10,8 +10,9 @@
  * on it (rwsem_spin_on_owner ~8% of the daemon's samples at depth 32) or
  * slept and woke (~1k switches a second each, 10x fewer with one writer).
  * One writer that keeps popping took bench_blk 4K randwrite QD32 from
- * 0.68-0.79 of pwritev to 0.74-0.87 and the daemon from 11.2-12.9 to
- * 9.9-11.6 us per write (6 alternating rounds each, release build).
+ * 0.68-0.79 of pwritev to 0.74-0.87 and the daemon from 9.4-12.9 to
+ * 9.9-11.6 us per write, median 12.0 -> 10.4 (9 alternating rounds each,
+ * release build).
  * Completions are pushed one by one and the guest is interrupted once per
  * batch (vq_notify applies EVENT_IDX).
  *

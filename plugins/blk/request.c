@@ -442,8 +442,12 @@ enum blk_outcome blk_request_run(struct blk *blk, struct hvd_chain *chain,
 	finish(blk, &req, execute(blk, &req));
 	if (!req.waited)
 		return BLK_QUICK;
-	return req.type == VIRTIO_BLK_T_OUT && !blk->direct ? BLK_WRITE
-							    : BLK_SLOW;
+	/* A writethrough write waited for fdatasync too: several of those
+	 * in flight share the disk's flushes, so they count as slow. */
+	return req.type == VIRTIO_BLK_T_OUT && !blk->direct &&
+			       !writethrough(blk)
+		       ? BLK_WRITE
+		       : BLK_SLOW;
 }
 
 enum blk_outcome blk_request_try_inline(struct blk *blk,
