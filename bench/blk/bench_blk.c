@@ -401,9 +401,18 @@ int main(int argc, char **argv)
 	const char *only = getenv("BENCH_BLK_ROWS");
 	if (only && atoi(only) > 0 && (size_t)atoi(only) < rows)
 		rows = (size_t)atoi(only);
-	for (size_t i = 0; i < rows; i++)
+	/* BENCH_BLK_ROW=N: workload N alone (from 0), no floor: for
+	 * profiling one row with perf attached to the daemon. */
+	const char *one = getenv("BENCH_BLK_ROW");
+	size_t first = 0;
+	if (one && (size_t)atoi(one) < rows) {
+		first = (size_t)atoi(one);
+		rows = first + 1;
+	}
+	for (size_t i = first; i < rows; i++)
 		run_workload(&workloads[i], duts, nduts, fd, seconds, bufs);
-	run_floor(duts, nduts, seconds);
+	if (!one)
+		run_floor(duts, nduts, seconds);
 	printf("targets (issue 16, Linux-like guest): randread QD1 >= 0.20 of "
 	       "1-thread preadv, QD32 >= 0.40 of 2-thread preadv; randwrite "
 	       "QD32 >= 0.90 of 1-thread pwritev\n");

@@ -73,8 +73,10 @@ struct blk {
 enum blk_outcome {
 	BLK_QUICK,  /* pushed; no waiting: a read from page cache, or an
 		     * answer without I/O */
-	BLK_SLOW,   /* pushed after I/O that may wait (write, flush, a read
-		     * the page cache did not hold, O_DIRECT) */
+	BLK_SLOW,   /* pushed after I/O that may wait (flush, a read the
+		     * page cache did not hold, O_DIRECT) */
+	BLK_WRITE,  /* pushed after a buffered writeback write: slow too,
+		     * and serialised by the image's inode lock */
 	BLK_DEFER,  /* untouched: the caller gives it back (vq_unpop) */
 	BLK_FAILED, /* so broken that the device was marked NEEDS_RESET and
 		     * blk->failed set; pushed, to free it */

@@ -440,7 +440,14 @@ enum blk_outcome blk_request_run(struct blk *blk, struct hvd_chain *chain,
 	if (!parse(blk, chain, iov, &req))
 		return answered(blk);
 	finish(blk, &req, execute(blk, &req));
-	return req.waited ? BLK_SLOW : BLK_QUICK;
+	if (!req.waited)
+		return BLK_QUICK;
+	/* A writethrough write waited for fdatasync too: several of those
+	 * in flight share the disk's flushes, so they count as slow. */
+	return req.type == VIRTIO_BLK_T_OUT && !blk->direct &&
+			       !writethrough(blk)
+		       ? BLK_WRITE
+		       : BLK_SLOW;
 }
 
 enum blk_outcome blk_request_try_inline(struct blk *blk,
