@@ -80,6 +80,11 @@ void device_reset(struct device *dev);
 uint64_t device_mmio_read(struct device *dev, uint64_t offset, unsigned size);
 void device_mmio_write(struct device *dev, uint64_t offset, unsigned size,
 		       uint64_t value);
+/* InterruptStatus read / InterruptACK write: served (true, *value set for
+ * the read) without cb_lock, which a plugin callback on another thread may
+ * hold for a whole batch; false for every other access. mmio.c. */
+bool device_mmio_irq_access(struct device *dev, uint64_t offset, unsigned size,
+			    bool is_write, uint64_t *value);
 
 /* A read of a removed device's window (mmio.c): MagicValue and Version
  * as ever, DeviceID 0 ("no device", virtio 1.2 4.2.2), everything else 0. */
@@ -89,8 +94,9 @@ uint64_t device_removed_read(uint64_t offset);
 void device_fail(struct device *dev, const char *why);
 /* Interrupt line (irqline.c). device_interrupt: set bits in
  * InterruptStatus and raise the device's irq (unless merged), any thread.
- * The others run on the dispatch thread with cb_lock held: a guest read of
- * InterruptStatus, a write of InterruptACK, and the line part of a reset. */
+ * The others run on the dispatch thread: a guest read of InterruptStatus
+ * and a write of InterruptACK without cb_lock (device_mmio_irq_access),
+ * the line part of a reset with it; irq_lock and atomics order them. */
 void device_interrupt(struct device *dev, uint32_t bits);
 uint32_t device_isr_read(struct device *dev);
 void device_irq_ack(struct device *dev, uint32_t value);

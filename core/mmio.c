@@ -338,6 +338,22 @@ static void notify(struct device *dev, uint32_t index)
 	dev->plugin->ops.queue_notify(dev->state, index);
 }
 
+bool device_mmio_irq_access(struct device *dev, uint64_t offset, unsigned size,
+			    bool is_write, uint64_t *value)
+{
+	if (size != 4)
+		return false; /* the locked path reports the driver bug */
+	if (!is_write && offset == VIRTIO_MMIO_INTERRUPT_STATUS) {
+		*value = device_isr_read(dev);
+		return true;
+	}
+	if (is_write && offset == VIRTIO_MMIO_INTERRUPT_ACK) {
+		device_irq_ack(dev, (uint32_t)*value);
+		return true;
+	}
+	return false;
+}
+
 void device_mmio_write(struct device *dev, uint64_t offset, unsigned size,
 		       uint64_t value64)
 {

@@ -10,9 +10,11 @@
  * write returns.
  */
 #include <linux/virtio_mmio.h>
+#include <pthread.h>
 #include <sched.h>
 #include <string.h>
 
+#include "device.h"
 #include "guest_helpers.h"
 #include "port.h"
 
@@ -204,6 +206,43 @@ static void test_edge_default_raises_every_event(void)
 	teardown();
 }
 
+/* One trapped access with the failure-guard timeout; 0 when answered. */
+static int mmio(uint32_t off, bool is_write, uint64_t *value)
+{
+	return hvd_mock_mmio(fx.mock, 1, BASE + off, 4, is_write, value, false,
+			     FIX_TIMEOUT_MS);
+}
+
+/* A plugin callback on another thread (net's receive drain on the event
+ * loop) holds the device's callback lock for a whole batch: the guest's
+ * interrupt handler, InterruptStatus then InterruptACK, is answered
+ * meanwhile instead of waiting for the batch. The test thread holds the
+ * lock as such a callback would; before, each access timed out. */
+static void test_status_and_ack_without_callback_lock(void)
+{
+	setup(HVD_MOCK_IRQ_LOONGARCH_LINE, false);
+	complete_one();
+	wait_injected(1);
+	const struct dev_slot *slot = daemon_find_slot(fx.daemon, 1, BASE);
+	CU_ASSERT_FATAL(slot != NULL && slot->dev != NULL);
+	pthread_mutex_lock(&slot->dev->cb_lock);
+	uint64_t status = 0, ack = 1, after = UINT64_MAX;
+	int r_status = mmio(VIRTIO_MMIO_INTERRUPT_STATUS, false, &status);
+	int r_ack = mmio(VIRTIO_MMIO_INTERRUPT_ACK, true, &ack);
+	int r_after = mmio(VIRTIO_MMIO_INTERRUPT_STATUS, false, &after);
+	bool line = hvd_mock_irq_line(fx.mock, 1, IRQ);
+	pthread_mutex_unlock(&slot->dev->cb_lock);
+	CU_ASSERT_EQUAL(r_status, 0);
+	CU_ASSERT_EQUAL(status, 1);
+	CU_ASSERT_EQUAL(r_ack, 0);
+	CU_ASSERT_EQUAL(r_after, 0);
+	CU_ASSERT_EQUAL(after, 0);
+	CU_ASSERT_FALSE(line); /* the ACK lowered it (irq_lock, not cb_lock) */
+	/* Other registers still take the lock: answered once it is free. */
+	CU_ASSERT_EQUAL(reg(VIRTIO_MMIO_MAGIC_VALUE), 0x74726976);
+	teardown();
+}
+
 int main(void)
 {
 	static const struct cunit_test tests[] = {
@@ -218,6 +257,8 @@ int main(void)
 		{"edge: --irq-merge", test_edge_merge},
 		{"edge: default raises every event",
 		 test_edge_default_raises_every_event},
+		{"status and ACK answered while a callback holds the lock",
+		 test_status_and_ack_without_callback_lock},
 		{NULL, NULL},
 	};
 	return cunit_run("irqline", tests);

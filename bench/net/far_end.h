@@ -30,6 +30,10 @@ struct far {
 	unsigned pace_pps;     /* sender: this rate, 0 = flat out */
 	struct pkt_ring *ring; /* receiver on an interface, else fd */
 	unsigned drops; /* receiver: frames its own ring had no room for */
+	/* sender: at most `window` frames beyond *acked (what the far side
+	 * took so far, updated atomically by its reader), 0 = no limit. */
+	const unsigned *acked;
+	unsigned window;
 };
 
 /* What one run moved: frames read of `sent`, frames its reader dropped,
@@ -44,7 +48,8 @@ struct run {
  * behind a zeroed virtio-net header. */
 extern uint8_t frame_template[HDR + 1514];
 void make_template(void);
-/* Thread body: sends f->n frames (paced at f->pace_pps if set). */
+/* Thread body: sends f->n frames (paced at f->pace_pps if set, within
+ * f->window of *f->acked if set). */
 void *far_send(void *arg);
 /* Starts the receiver `f` (its ring emptied first); `*t0` is taken after
  * that, just before the first frame can be sent. */
