@@ -771,6 +771,14 @@ HVD_API int hvd_guest_set_model(struct hvd_guest_dev *d,
 		/* Interrupts before the switch were not the new model's. */
 		d->irqs_seen = hvd_mock_irq_count(d->m, d->zone, d->irq);
 	d->model = model;
+	if (model == HVD_GUEST_LINUX) {
+		/* A Linux-like vCPU takes its injections itself
+		 * (mock_irq.c); a polling one leaves that as it was. */
+		pthread_mutex_lock(&d->m->lock);
+		d->m->vcpu_injects = true;
+		mock_irq_choose_owner(d->m);
+		pthread_mutex_unlock(&d->m->lock);
+	}
 	return 0;
 }
 

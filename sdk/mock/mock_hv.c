@@ -29,7 +29,7 @@ static int64_t ts_ns(const struct timespec *ts)
 	return (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec;
 }
 
-static int64_t now_ns(void)
+int64_t mock_now_ns(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -51,14 +51,14 @@ void mock_deadline(struct timespec *ts, int timeout_ms)
 
 bool mock_expired(const struct timespec *deadline, int timeout_ms)
 {
-	return timeout_ms >= 0 && now_ns() >= ts_ns(deadline);
+	return timeout_ms >= 0 && mock_now_ns() >= ts_ns(deadline);
 }
 
 int mock_remaining_ms(const struct timespec *deadline, int timeout_ms)
 {
 	if (timeout_ms < 0)
 		return -1;
-	int64_t left = ts_ns(deadline) - now_ns();
+	int64_t left = ts_ns(deadline) - mock_now_ns();
 	if (left <= 0)
 		return 0;
 	return (int)((left + 999999) / 1000000);
@@ -86,19 +86,6 @@ bool mock_cond_wait_until(struct hvd_mock *m, const struct timespec *deadline,
 	return true;
 }
 
-static inline void cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#elif defined(__aarch64__) || defined(__arm__)
-	__asm__ __volatile__("yield" ::: "memory");
-#elif defined(__riscv)
-	__asm__ __volatile__(".insn i 0x0F, 0, x0, x0, 0x010" ::: "memory");
-#else
-	__asm__ __volatile__("" ::: "memory");
-#endif
-}
-
 /* ---- Creation ------------------------------------------------------------ */
 
 HVD_API struct hvd_mock *hvd_mock_new(void)
@@ -115,7 +102,7 @@ HVD_API struct hvd_mock *hvd_mock_new(void)
 	pthread_condattr_destroy(&ca);
 	m->wake_efd = -1;
 	m->listen_fd = -1;
-	m->vcpu_ep = m->irq_ep = m->poke_efd = -1;
+	m->vcpu_ep = m->irq_ep = m->poke_efd = m->owner_efd = -1;
 	m->config_version = 0x06;
 	mock_scmi_init(m);
 	/* The root zone always exists, as on a running hypervisor. */
@@ -178,7 +165,7 @@ HVD_API void hvd_mock_free(struct hvd_mock *m)
 	mock_server_close(m);
 
 	int fds[] = {m->wake_efd, m->finish_efd, m->stop_efd, m->kick_efd,
-		     m->vcpu_ep,  m->irq_ep,     m->poke_efd};
+		     m->vcpu_ep,  m->irq_ep,     m->poke_efd, m->owner_efd};
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
@@ -370,6 +357,7 @@ HVD_API void hvd_mock_set_irq_callback(struct hvd_mock *m, hvd_mock_irq_fn fn,
 	pthread_mutex_lock(&m->lock);
 	m->irq_fn = fn;
 	m->irq_ctx = ctx;
+	mock_irq_choose_owner(m);
 	pthread_mutex_unlock(&m->lock);
 }
 
@@ -518,8 +506,9 @@ static int vcpu_id(void)
 }
 
 /* Spin until *word != old: pause first, sched_yield after ~50 us. */
-static int spin_until_changed(const uint64_t *word, uint64_t old,
-			      const struct timespec *deadline, int timeout_ms)
+static int spin_until_changed(struct hvd_mock *m, const uint64_t *word,
+			      uint64_t old, const struct timespec *deadline,
+			      int timeout_ms)
 {
 	int64_t yield_at = 0;
 	unsigned n = 0;
@@ -531,7 +520,12 @@ static int spin_until_changed(const uint64_t *word, uint64_t old,
 			if (++n & 63)
 				continue;
 		}
-		int64_t now = now_ns();
+		/* A trapped vCPU is in the hypervisor, which keeps res_list
+		 * drained: a daemon that waits for room in it (an injection
+		 * on the thread that owes us this answer) must not wait for
+		 * us (mock_irq.c, vcpu_owns). */
+		mock_irq_look(m, true);
+		int64_t now = mock_now_ns();
 		if (yield_at == 0)
 			yield_at = now + SPIN_BEFORE_YIELD_NS;
 		else if (yield_at > 0 && now >= yield_at)
@@ -620,7 +614,8 @@ HVD_API int hvd_mock_mmio(struct hvd_mock *m, uint32_t zone, uint64_t addr,
 
 	/* The bridge page stays mapped until hvd_mock_free even if the daemon
 	 * re-initialises, so `b` is safe to keep using. */
-	rc = spin_until_changed(&b->cfg_flags[cpu], old, &deadline, timeout_ms);
+	rc = spin_until_changed(m, &b->cfg_flags[cpu], old, &deadline,
+				timeout_ms);
 	if (rc < 0)
 		return rc;
 	uint64_t v = __atomic_load_n(&b->cfg_values[cpu], __ATOMIC_ACQUIRE);

@@ -153,9 +153,16 @@ struct hvd_mock {
 	 * (hvd_mock_wait_irq), irq_ep the interrupt thread's; poke_efd wakes
 	 * the halted vCPU when the interrupt thread took its interrupt. */
 	int vcpu_ep, irq_ep, poke_efd;
+	int owner_efd;    /* tells the interrupt thread vcpu_owns changed */
 	bool vcpu_halted; /* under lock: a thread sleeps on vcpu_ep */
-	int stop_efd;     /* readable once the threads must exit */
-	int kick_efd;     /* the connection list changed */
+	/* The Linux-like guest's mode (mock_irq.c): the vCPU takes every
+	 * injection itself, at its looks and halts; the interrupt thread does
+	 * not watch finish_efd. vcpu_injects is asked for (under lock),
+	 * vcpu_owns is in force (atomic: read by every look). */
+	bool vcpu_injects, vcpu_owns;
+	int64_t halt_poll_ns; /* the owning vCPU's halt-poll window */
+	int stop_efd;         /* readable once the threads must exit */
+	int kick_efd;         /* the connection list changed */
 	int listen_fd;
 	int conns[MOCK_MAX_CONNS];
 	unsigned conn_count;
@@ -190,10 +197,31 @@ int mock_zone_shutdown(struct hvd_mock *m, uint64_t id);
 int mock_zone_list(struct hvd_mock *m, uint64_t max,
 		   struct mock_zone_info *out);
 
+int64_t mock_now_ns(void); /* CLOCK_MONOTONIC */
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__) || defined(__arm__)
+	__asm__ __volatile__("yield" ::: "memory");
+#elif defined(__riscv)
+	__asm__ __volatile__(".insn i 0x0F, 0, x0, x0, 0x010" ::: "memory");
+#else
+	__asm__ __volatile__("" ::: "memory");
+#endif
+}
+
 /* mock_irq.c: interrupt delivery (res_list, finish_efd). init before the
  * interrupt thread starts; the fds are closed by hvd_mock_free. */
 int mock_irq_init(struct hvd_mock *m);
 void *mock_irq_main(void *arg);
+/* Under lock: re-decide who takes injections after vcpu_injects, irq_fn or
+ * irq_model changed. */
+void mock_irq_choose_owner(struct hvd_mock *m);
+/* The vCPU looks at its pending interrupt: when it owns injection, take
+ * what res_list holds (only if it is full with `full_only`). */
+void mock_irq_look(struct hvd_mock *m, bool full_only);
 
 /* mock_hv.c: waits on m->cond (m->lock held) until `deadline`, but at most
  * `slice_ms` when slice_ms >= 0; false once the deadline has passed. */

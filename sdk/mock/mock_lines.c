@@ -88,6 +88,7 @@ HVD_API int hvd_mock_set_irq_model(struct hvd_mock *m, int model)
 		return -EINVAL;
 	pthread_mutex_lock(&m->lock);
 	m->irq_model = model;
+	mock_irq_choose_owner(m);
 	pthread_mutex_unlock(&m->lock);
 	return 0;
 }

@@ -143,7 +143,8 @@ static void do_init_virtio(struct hvd_mock *m, struct reply *rep)
 	pthread_mutex_lock(&m->lock);
 	node->next = m->bridges;
 	m->bridges = node;
-	m->bridge = p;
+	/* Atomic: owned_bridge (mock_irq.c) reads it without the lock. */
+	__atomic_store_n(&m->bridge, p, __ATOMIC_RELEASE);
 	pthread_cond_broadcast(&m->cond);
 	pthread_mutex_unlock(&m->lock);
 	pthread_mutex_unlock(&m->ring_lock);

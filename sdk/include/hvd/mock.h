@@ -256,7 +256,9 @@ enum hvd_guest_model {
 	 * drain their used rings. An interrupt that arrives while the guest
 	 * thread is busy is taken at its next hvd_guest_vq_get_used or
 	 * hvd_guest_vq_wait_used; several in between merge into one, as a
-	 * pending interrupt line does. */
+	 * pending interrupt line does. Its vCPU takes the daemon's
+	 * injections itself and, halted, polls for one ~50 us before it
+	 * sleeps (docs/harness-guest.md, "Interrupt delivery"). */
 	HVD_GUEST_LINUX = 1,
 };
 /* Choose the model of `d` (any time; -EINVAL for an unknown model). */
