@@ -160,9 +160,10 @@ struct hvd_mock {
 	 * not watch finish_efd. vcpu_injects is asked for (under lock),
 	 * vcpu_owns is in force (atomic: read by every look). */
 	bool vcpu_injects, vcpu_owns;
-	int64_t halt_poll_ns; /* the owning vCPU's halt-poll window */
-	int stop_efd;         /* readable once the threads must exit */
-	int kick_efd;         /* the connection list changed */
+	int64_t halt_poll_ns;  /* the owning vCPU's halt-poll window */
+	int64_t trap_yield_ns; /* 0 or a register wait's yield cadence */
+	int stop_efd;          /* readable once the threads must exit */
+	int kick_efd;          /* the connection list changed */
 	int listen_fd;
 	int conns[MOCK_MAX_CONNS];
 	unsigned conn_count;
