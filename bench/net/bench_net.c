@@ -418,7 +418,16 @@ static struct run guest_rx_run(struct guest *g, struct far *far, unsigned *got)
 		end = now_ns();
 	}
 	hvd_guest_vq_kick(g->rxq);
+	/* A guest that gave up (no frame for WAIT_MS) releases a windowed
+	 * sender; what it did not send counts as lost. A windowed sender
+	 * never overruns the tap's queue, so a loss there is the path's. */
+	__atomic_store_n(&far->stop, true, __ATOMIC_RELEASE);
 	pthread_join(t, NULL);
+	if (far->window && *got < far->n)
+		fprintf(stderr,
+			"bench_net: %s: the guest took %u of %u frames, then "
+			"none for %d ms (%u sent)\n",
+			g->label, *got, far->n, WAIT_MS, far->done);
 	return (struct run){.frames = *got, .sent = far->n, .ns = end - t0};
 }
 

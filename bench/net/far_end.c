@@ -39,8 +39,11 @@ void *far_send(void *arg)
 		 * is far below the time the window takes to drain. */
 		while (f->window &&
 		       i - __atomic_load_n(f->acked, __ATOMIC_ACQUIRE) >=
-			       f->window)
+			       f->window) {
+			if (__atomic_load_n(&f->stop, __ATOMIC_ACQUIRE))
+				goto out;
 			nanosleep(&(struct timespec){.tv_nsec = 20000}, NULL);
+		}
 		if (f->pace_pps) {
 			uint64_t due =
 				t0 + (uint64_t)i * 1000000000ull / f->pace_pps;
@@ -58,6 +61,7 @@ void *far_send(void *arg)
 		}
 		f->done++;
 	}
+out:
 	f->end_ns = now_ns();
 	return NULL;
 }

@@ -34,6 +34,9 @@ struct far {
 	 * took so far, updated atomically by its reader), 0 = no limit. */
 	const unsigned *acked;
 	unsigned window;
+	/* Set (atomically) by the far side when it stops taking frames (its
+	 * failure guard ran out): a windowed sender then stops waiting. */
+	bool stop;
 };
 
 /* What one run moved: frames read of `sent`, frames its reader dropped,
