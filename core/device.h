@@ -50,7 +50,7 @@ struct device {
 	uint64_t features;           /* negotiated once FEATURES_OK stuck */
 	bool driver_features_high;   /* a bit >= 64 was accepted */
 	bool activated;              /* plugin activate() succeeded */
-	uint64_t bad_accesses;       /* rate-limits warnings */
+	uint64_t bad_accesses;       /* atomic: rate-limits warnings */
 	uint64_t needs_reset_events; /* atomic: device_fail from any thread */
 
 	struct virtqueue *vqs; /* info.num_queues */
@@ -92,6 +92,12 @@ uint64_t device_removed_read(uint64_t offset);
 
 /* Set DEVICE_NEEDS_RESET and send a configuration interrupt. Any thread. */
 void device_fail(struct device *dev, const char *why);
+/* Whether another warning about `dev` may be logged (the first 8 are):
+ * atomic, as the interrupt paths count without cb_lock. */
+static inline bool device_may_warn(struct device *dev)
+{
+	return __atomic_fetch_add(&dev->bad_accesses, 1, __ATOMIC_RELAXED) < 8;
+}
 /* Interrupt line (irqline.c). device_interrupt: set bits in
  * InterruptStatus and raise the device's irq (unless merged), any thread.
  * The others run on the dispatch thread: a guest read of InterruptStatus

@@ -39,7 +39,7 @@ static int lower_line(struct device *dev)
 	if (d->irq_model != PORT_IRQ_LOONGARCH_LINE)
 		return 0;
 	int err = port_deassert_irq(d->port, dev->zone->id, dev->cfg->irq);
-	if (err && dev->bad_accesses++ < 8)
+	if (err && device_may_warn(dev))
 		log_error("%s: cannot deassert irq %u: %s", dev->name,
 			  dev->cfg->irq, strerror(-err));
 	return err;
@@ -71,7 +71,7 @@ uint32_t device_isr_read(struct device *dev)
 		/* hvisor v0.4 keeps the guest's HWI set until told: without
 		 * this the guest takes the interrupt again and again. */
 		int err = port_clear_inject_irq(d->port);
-		if (err && dev->bad_accesses++ < 8)
+		if (err && device_may_warn(dev))
 			log_error("%s: CLEAR_INJECT_IRQ failed: %s", dev->name,
 				  strerror(-err));
 	}

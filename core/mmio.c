@@ -30,7 +30,7 @@ static uint32_t status_load(const struct device *dev)
 static void driver_bug(struct device *dev, const char *fmt, uint64_t a,
 		       uint64_t b)
 {
-	if (dev->bad_accesses++ < 8)
+	if (device_may_warn(dev))
 		log_warn("%s: guest driver: %s (0x%llx, 0x%llx)", dev->name,
 			 fmt, (unsigned long long)a, (unsigned long long)b);
 }
