@@ -150,17 +150,49 @@ static bool stopping(const struct daemon *d)
  * interrupt injection). */
 #define SPIN_NS 2000ull
 
-/* Poll the ring for the polling window; true if work arrived. */
+/*
+ * Ring polling (HVD_DEVICE_F_POLL_RINGS): while the window below is open,
+ * queue_notify for every queue of such a device where the driver added
+ * buffers or the last call left some. A thread that polls anyway does the
+ * device's work instead of spinning idle beside a plugin worker: at 4K
+ * randread depth 32 (bench_blk, release, 12 alternating rounds) the window
+ * alone cost ~1 us of CPU per request, and blk's polling worker was the
+ * third busy thread on two cores; served here, the daemon went from
+ * 1.4-2.1 to 1.0-1.2 us per request and the row from 0.30-0.36 to
+ * 0.38-0.44 of 2-thread preadv. No pointer survives a call: tables are
+ * looked up again each time (see quiescent()).
+ */
+static bool poll_rings(struct daemon *d)
+{
+	const struct zone_index *zi =
+		__atomic_load_n(&d->zones, __ATOMIC_ACQUIRE);
+	bool any = false;
+	for (unsigned z = 0; zi && z < zi->count; z++) {
+		const struct dev_table *t =
+			__atomic_load_n(&zi->zone[z]->table, __ATOMIC_ACQUIRE);
+		for (unsigned i = 0; t && i < t->count; i++)
+			if (t->slot[i].dev && device_poll_rings(t->slot[i].dev))
+				any = true;
+	}
+	return any;
+}
+
+/* Poll the ring (and the rings, above) for the polling window; true if
+ * work arrived or was done. */
 static bool poll_window(struct daemon *d)
 {
 	uint64_t start = now_ns(), deadline = start + d->poll_ns;
 	for (unsigned spin = 0;; spin++) {
 		if (!ring_empty(d->bridge))
 			return true;
-		if ((spin & 63) != 63) {
+		/* The rings first thing after work (a call that left
+		 * chains is called again at once), then every 64 looks. */
+		if ((spin & 63) != 0) {
 			cpu_relax();
 			continue;
 		}
+		if (poll_rings(d))
+			return true;
 		uint64_t now = now_ns();
 		if (now >= deadline || stopping(d))
 			return false;

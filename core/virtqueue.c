@@ -368,6 +368,8 @@ int vq_start(struct virtqueue *vq, const struct guest_mem *mem, bool event_idx,
 	vq->signalled_valid = true;
 	vq->pushed_since_notify = false;
 	vq->kick_enabled = true;
+	vq->poll_seen = 0;
+	vq->poll_progress = false;
 	/* broken is left alone: only a reset clears a violation. */
 	vq->started = true;
 out:
@@ -408,6 +410,8 @@ void vq_reset(struct virtqueue *vq)
 	vq->signalled_valid = false;
 	vq->pushed_since_notify = false;
 	vq->kick_enabled = true;
+	vq->poll_seen = 0;
+	vq->poll_progress = false;
 	vq->last_popped = NULL;
 	vq->inflight = 0;
 	pthread_mutex_unlock(&vq->lock);
@@ -625,4 +629,37 @@ int vq_has_work(struct virtqueue *vq)
 		work = ld16_acquire(&vq->avail->idx) != vq->last_avail;
 	pthread_mutex_unlock(&vq->lock);
 	return work;
+}
+
+bool vq_poll_due(struct virtqueue *vq)
+{
+	bool due = false;
+
+	pthread_mutex_lock(&vq->lock);
+	if (vq->started && !vq->broken && vq->kick_enabled) {
+		/* Acquire, as in pop: what the index publishes is read
+		 * after it (by the queue_notify this may lead to). */
+		uint16_t avail = ld16_acquire(&vq->avail->idx);
+		due = avail != vq->last_avail &&
+		      (avail != vq->poll_seen || vq->poll_progress);
+		vq->poll_seen = avail;
+	}
+	pthread_mutex_unlock(&vq->lock);
+	return due;
+}
+
+void vq_poll_begin(struct virtqueue *vq)
+{
+	pthread_mutex_lock(&vq->lock);
+	vq->poll_mark = vq->last_avail;
+	pthread_mutex_unlock(&vq->lock);
+}
+
+void vq_poll_end(struct virtqueue *vq)
+{
+	pthread_mutex_lock(&vq->lock);
+	/* Pops by the plugin's own threads meanwhile count too: calling
+	 * again then costs one spare queue_notify, never a stall. */
+	vq->poll_progress = vq->last_avail != vq->poll_mark;
+	pthread_mutex_unlock(&vq->lock);
 }
