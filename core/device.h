@@ -79,8 +79,12 @@ void device_reset(struct device *dev);
 
 /* Ring polling (HVD_DEVICE_F_POLL_RINGS), on the dispatch thread while it
  * polls the bridge: queue_notify for every queue where one is due
- * (vq_poll_due); whether any ran. mmio.c. */
-bool device_poll_rings(struct device *dev);
+ * (vq_poll_due, which with `quiet` also turns the queue's kicks off);
+ * whether any ran. mmio.c. */
+bool device_poll_rings(struct device *dev, bool quiet);
+/* Before the dispatch thread sleeps: kicks on again where its looks
+ * turned them off (vq_poll_unquiet). mmio.c. */
+void device_unquiet_rings(struct device *dev);
 
 /* Register access from the bridge, offset relative to the device base. */
 uint64_t device_mmio_read(struct device *dev, uint64_t offset, unsigned size);

@@ -358,7 +358,7 @@ static void notify(struct device *dev, uint32_t index)
 	call_notify(dev, index);
 }
 
-bool device_poll_rings(struct device *dev)
+bool device_poll_rings(struct device *dev, bool quiet)
 {
 	bool any = false;
 	if (!dev->poll_rings)
@@ -367,7 +367,7 @@ bool device_poll_rings(struct device *dev)
 		/* Look without cb_lock first: the dispatch thread polls
 		 * every few microseconds, and a plugin thread may hold
 		 * cb_lock for a whole batch. */
-		if (!vq_poll_due(&dev->vqs[q]))
+		if (!vq_poll_due(&dev->vqs[q], quiet))
 			continue;
 		pthread_mutex_lock(&dev->cb_lock);
 		if (serving(dev)) {
@@ -377,6 +377,14 @@ bool device_poll_rings(struct device *dev)
 		pthread_mutex_unlock(&dev->cb_lock);
 	}
 	return any;
+}
+
+void device_unquiet_rings(struct device *dev)
+{
+	if (!dev->poll_rings)
+		return;
+	for (unsigned q = 0; q < dev->info.num_queues; q++)
+		vq_poll_unquiet(&dev->vqs[q]);
 }
 
 bool device_mmio_irq_access(struct device *dev, uint64_t offset, unsigned size,

@@ -5,16 +5,20 @@
  * register accesses, when the driver published buffers or the last call
  * left some. The testdev asks for it ("flags": 1) and echoes one chain per
  * call ("budget": 1), so every chain past the first of a batch is served
- * only because the host called again. The polling window is 10 s long
- * here: the chains are always published while it is open.
+ * only because the host called again. While it polls, the host asks the
+ * driver not to kick; before it sleeps it asks for kicks again. The
+ * polling window is 10 s long here (but in the last test): the chains are
+ * always published while it is open.
  */
+#include <sched.h>
 #include <string.h>
+#include <time.h>
 
 #include "guest_helpers.h"
 
 #define N 24
 
-static int start(const char *extra)
+static int start_window(const char *extra, unsigned poll_us)
 {
 	char json[4096];
 	snprintf(json, sizeof json,
@@ -25,7 +29,7 @@ static int start(const char *extra)
 		 "]}",
 		 extra);
 	memset(&fx, 0, sizeof fx);
-	fx.poll_us = 10u * 1000 * 1000;
+	fx.poll_us = poll_us;
 	fx.mock = hvd_mock_new();
 	CU_ASSERT_FATAL(fx.mock != NULL);
 	CU_ASSERT_FATAL(hvd_mock_add_ram(fx.mock, 1, 0x50000000, 0x50000000,
@@ -35,6 +39,11 @@ static int start(const char *extra)
 	gd = hvd_guest_open(fx.mock, 1, TESTDEV_BASE, TESTDEV_IRQ);
 	CU_ASSERT_FATAL(gd != NULL);
 	return 0;
+}
+
+static int start(const char *extra)
+{
+	return start_window(extra, 10u * 1000 * 1000);
 }
 
 /* N echo chains, published; kicked once after all if `kick`. Every one
@@ -94,6 +103,58 @@ static void test_kick_leaves_rest(void)
 	testdev_stop();
 }
 
+/* One echo chain; whether the driver's kick went out (1) or the device
+ * had kicks off (0). It comes back either way. */
+static int echo_kicked(struct hvd_guest_vq *vq)
+{
+	char *out, *in;
+	uint64_t out_gpa = hvd_guest_alloc(gd, 8, 8, (void **)&out);
+	uint64_t in_gpa = hvd_guest_alloc(gd, 8, 8, (void **)&in);
+	CU_ASSERT_FATAL(out_gpa && in_gpa);
+	memcpy(out, "kick me", 8);
+	struct hvd_guest_buf bufs[2] = {{out_gpa, 8, false}, {in_gpa, 8, true}};
+	CU_ASSERT_FATAL(hvd_guest_vq_add(vq, bufs, 2, false, in) >= 0);
+	int kicked = hvd_guest_vq_kick(vq);
+	void *token = NULL;
+	uint32_t len = 0;
+	CU_ASSERT_FATAL(
+		hvd_guest_vq_wait_used(vq, &token, &len, FIX_TIMEOUT_MS) == 0);
+	CU_ASSERT(token == in && len == 8 && memcmp(in, "kick me", 8) == 0);
+	return kicked;
+}
+
+static void test_kicks_off_while_polled(void)
+{
+	CU_ASSERT_FATAL(start(", \"flags\": 1") == 0);
+	/* No EVENT_IDX: the suppression is VRING_USED_F_NO_NOTIFY. */
+	struct hvd_guest_vq *vq = guest_bring_up(1ull << 32, 64, NULL, NULL);
+	echo_batch(vq, false); /* the host has looked at the ring */
+	CU_ASSERT_EQUAL(echo_kicked(vq), 0);
+	CU_ASSERT_EQUAL(echo_kicked(vq), 0);
+	testdev_stop();
+}
+
+static void test_kicks_on_when_asleep(void)
+{
+	CU_ASSERT_FATAL(start_window(", \"flags\": 1", 0) == 0); /* 50 us */
+	struct hvd_guest_vq *vq = guest_bring_up(1ull << 32, 64, NULL, NULL);
+	for (int round = 0; round < 3; round++) {
+		echo_batch(vq, true);
+		/* Asleep (qs_idle is set just before the wait, after the
+		 * kicks went back on): a kick must go out now. */
+		struct timespec t0, t;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		while (!__atomic_load_n(&fx.daemon->qs_idle,
+					__ATOMIC_SEQ_CST)) {
+			clock_gettime(CLOCK_MONOTONIC, &t);
+			CU_ASSERT_FATAL(t.tv_sec - t0.tv_sec < 5);
+			sched_yield();
+		}
+		CU_ASSERT_EQUAL(echo_kicked(vq), 1);
+	}
+	testdev_stop();
+}
+
 static void test_unknown_flag_refused(void)
 {
 	/* The same device with the known flag starts... */
@@ -113,6 +174,10 @@ int main(void)
 		 test_published_without_kick},
 		{"a kicked call that leaves chains is called again",
 		 test_kick_leaves_rest},
+		{"no kicks asked for while the host polls",
+		 test_kicks_off_while_polled},
+		{"kicks asked for again before the host sleeps",
+		 test_kicks_on_when_asleep},
 		{"an unknown device flag refuses the device",
 		 test_unknown_flag_refused},
 		{NULL, NULL},

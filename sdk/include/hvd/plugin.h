@@ -85,8 +85,9 @@ struct hvd_device_info {
  * queue_notify() (kicked or polled) consumed chains and more are
  * available. So a plugin may leave chains for the next call instead of
  * handing them to a thread, and sees new buffers a few microseconds
- * after the driver published them, kick or not. Same thread, lock and
- * rules as a kicked queue_notify(). */
+ * after the driver published them; meanwhile the host asks the driver not
+ * to kick these queues, and asks for kicks again before its thread
+ * sleeps. Same thread, lock and rules as a kicked queue_notify(). */
 #define HVD_DEVICE_F_POLL_RINGS (1u << 0)
 
 #define HVD_MAX_QUEUES 64
