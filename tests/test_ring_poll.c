@@ -52,17 +52,9 @@ static void echo_batch(struct hvd_guest_vq *vq, bool kick)
 {
 	static char out[N][16], *in[N];
 	for (unsigned i = 0; i < N; i++) {
-		char *o;
-		uint64_t out_gpa = hvd_guest_alloc(gd, 16, 8, (void **)&o);
-		uint64_t in_gpa = hvd_guest_alloc(gd, 16, 8, (void **)&in[i]);
-		CU_ASSERT_FATAL(out_gpa && in_gpa);
 		snprintf(out[i], sizeof out[i], "chain %02u", i);
-		memcpy(o, out[i], 16);
-		memset(in[i], 0, 16);
-		struct hvd_guest_buf bufs[2] = {{out_gpa, 16, false},
-						{in_gpa, 16, true}};
-		CU_ASSERT_FATAL(hvd_guest_vq_add(vq, bufs, 2, false, in[i]) >=
-				0);
+		in[i] = echo_add(vq, out[i], 16, false);
+		CU_ASSERT_FATAL(in[i] != NULL);
 	}
 	if (kick)
 		hvd_guest_vq_kick(vq);
@@ -107,13 +99,8 @@ static void test_kick_leaves_rest(void)
  * had kicks off (0). It comes back either way. */
 static int echo_kicked(struct hvd_guest_vq *vq)
 {
-	char *out, *in;
-	uint64_t out_gpa = hvd_guest_alloc(gd, 8, 8, (void **)&out);
-	uint64_t in_gpa = hvd_guest_alloc(gd, 8, 8, (void **)&in);
-	CU_ASSERT_FATAL(out_gpa && in_gpa);
-	memcpy(out, "kick me", 8);
-	struct hvd_guest_buf bufs[2] = {{out_gpa, 8, false}, {in_gpa, 8, true}};
-	CU_ASSERT_FATAL(hvd_guest_vq_add(vq, bufs, 2, false, in) >= 0);
+	char *in = echo_add(vq, "kick me", 8, false);
+	CU_ASSERT_FATAL(in != NULL);
 	int kicked = hvd_guest_vq_kick(vq);
 	void *token = NULL;
 	uint32_t len = 0;
