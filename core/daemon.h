@@ -84,8 +84,9 @@ struct daemon {
 	struct zone_index *zones; /* atomic pointer */
 	pthread_mutex_t irq_lock; /* one producer of res_list at a time */
 	uint64_t poll_ns;
-	int irq_model;  /* enum port_irq_model */
-	bool irq_merge; /* see irqline.c */
+	bool rings_quiet; /* dispatch thread: kicks off while it polls */
+	int irq_model;    /* enum port_irq_model */
+	bool irq_merge;   /* see irqline.c */
 	/* Quiescent points of the dispatch thread (daemon_synchronize). */
 	uint64_t qs_epoch; /* bumped after every request */
 	bool qs_idle;      /* asleep, holds no device */

@@ -331,6 +331,15 @@ static int check_info(struct device *dev)
 			  dev->name, info->queue_max_size, MAX_QUEUE_SIZE);
 		return -EINVAL;
 	}
+	/* Before 1.3 this word was reserved: what is there means nothing. */
+	if (dev->plugin->desc->abi_minor < 3)
+		info->flags = 0;
+	if (info->flags & ~HVD_DEVICE_F_POLL_RINGS) {
+		log_error("%s: plugin set unknown device flags 0x%x", dev->name,
+			  info->flags & ~HVD_DEVICE_F_POLL_RINGS);
+		return -EINVAL;
+	}
+	dev->poll_rings = info->flags & HVD_DEVICE_F_POLL_RINGS;
 	if (info->config_size > MAX_CONFIG_SIZE) {
 		log_error("%s: plugin declared %u bytes of config space "
 			  "(max %u)",

@@ -50,6 +50,7 @@ struct device {
 	uint64_t features;           /* negotiated once FEATURES_OK stuck */
 	bool driver_features_high;   /* a bit >= 64 was accepted */
 	bool activated;              /* plugin activate() succeeded */
+	bool poll_rings;             /* HVD_DEVICE_F_POLL_RINGS, fixed */
 	uint64_t bad_accesses;       /* atomic: rate-limits warnings */
 	uint64_t needs_reset_events; /* atomic: device_fail from any thread */
 
@@ -75,6 +76,15 @@ void device_destroy(struct device *dev);
 
 /* Full device reset (Status = 0 or host-initiated). Caller holds cb_lock. */
 void device_reset(struct device *dev);
+
+/* Ring polling (HVD_DEVICE_F_POLL_RINGS), on the dispatch thread while it
+ * polls the bridge: queue_notify for every queue where one is due
+ * (vq_poll_due, which with `quiet` also turns the queue's kicks off);
+ * whether any ran. mmio.c. */
+bool device_poll_rings(struct device *dev, bool quiet);
+/* Before the dispatch thread sleeps: kicks on again where its looks
+ * turned them off (vq_poll_unquiet). mmio.c. */
+void device_unquiet_rings(struct device *dev);
 
 /* Register access from the bridge, offset relative to the device base. */
 uint64_t device_mmio_read(struct device *dev, uint64_t offset, unsigned size);

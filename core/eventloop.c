@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include "eventloop.h"
 
 #include <errno.h>
@@ -160,6 +161,7 @@ int eventloop_start(struct eventloop *loop)
 	int err = pthread_create(&loop->thread, NULL, loop_thread, loop);
 	if (err)
 		return -err;
+	pthread_setname_np(loop->thread, "hvd-events");
 	loop->running_thread = true;
 	return 0;
 }

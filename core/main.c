@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#define _GNU_SOURCE /* pthread_setname_np */
 /*
  * The `hvisor` command: `hvisor virtio start|plugins`. Zone control
  * (`hvisor zone ...`) is dispatched from here as well.
@@ -280,6 +281,7 @@ static int virtio_start(int argc, char **argv)
 		daemon_destroy(d);
 		return EXIT_FAILURE;
 	}
+	pthread_setname_np(t, "hvd-dispatch");
 	int sig = 0;
 	do {
 		sigwait(&sigs, &sig);

@@ -323,11 +323,31 @@ static void queue_reg_write(struct device *dev, uint64_t offset, uint32_t value)
 	}
 }
 
-static void notify(struct device *dev, uint32_t index)
+/* Whether queue_notify may run now. Caller holds cb_lock. */
+static bool serving(struct device *dev)
 {
 	uint32_t st = status_load(dev);
-	if (!(st & VIRTIO_CONFIG_S_DRIVER_OK) ||
-	    (st & VIRTIO_CONFIG_S_NEEDS_RESET) || !dev->activated)
+	return (st & VIRTIO_CONFIG_S_DRIVER_OK) &&
+	       !(st & VIRTIO_CONFIG_S_NEEDS_RESET) && dev->activated;
+}
+
+/* queue_notify, bracketed for ring polling when the device asked for it.
+ * Caller holds cb_lock. */
+static void call_notify(struct device *dev, uint32_t index)
+{
+	struct virtqueue *vq = &dev->vqs[index];
+	if (!dev->poll_rings) {
+		dev->plugin->ops.queue_notify(dev->state, index);
+		return;
+	}
+	vq_poll_begin(vq);
+	dev->plugin->ops.queue_notify(dev->state, index);
+	vq_poll_end(vq);
+}
+
+static void notify(struct device *dev, uint32_t index)
+{
+	if (!serving(dev))
 		return;
 	if (index >= dev->info.num_queues) {
 		driver_bug(dev, "notify of absent queue", index, 0);
@@ -335,7 +355,36 @@ static void notify(struct device *dev, uint32_t index)
 	}
 	if (stats_enabled()) /* the dispatch thread is the only writer */
 		stats_add(&dev->vqs[index].stats.kicks, 1);
-	dev->plugin->ops.queue_notify(dev->state, index);
+	call_notify(dev, index);
+}
+
+bool device_poll_rings(struct device *dev, bool quiet)
+{
+	bool any = false;
+	if (!dev->poll_rings)
+		return false;
+	for (unsigned q = 0; q < dev->info.num_queues; q++) {
+		/* Look without cb_lock first: the dispatch thread polls
+		 * every few microseconds, and a plugin thread may hold
+		 * cb_lock for a whole batch. */
+		if (!vq_poll_due(&dev->vqs[q], quiet))
+			continue;
+		pthread_mutex_lock(&dev->cb_lock);
+		if (serving(dev)) {
+			call_notify(dev, q);
+			any = true;
+		}
+		pthread_mutex_unlock(&dev->cb_lock);
+	}
+	return any;
+}
+
+void device_unquiet_rings(struct device *dev)
+{
+	if (!dev->poll_rings)
+		return;
+	for (unsigned q = 0; q < dev->info.num_queues; q++)
+		vq_poll_unquiet(&dev->vqs[q]);
 }
 
 bool device_mmio_irq_access(struct device *dev, uint64_t offset, unsigned size,

@@ -368,6 +368,9 @@ int vq_start(struct virtqueue *vq, const struct guest_mem *mem, bool event_idx,
 	vq->signalled_valid = true;
 	vq->pushed_since_notify = false;
 	vq->kick_enabled = true;
+	vq->poll_seen = 0;
+	vq->poll_progress = false;
+	vq->poll_quiet = false;
 	/* broken is left alone: only a reset clears a violation. */
 	vq->started = true;
 out:
@@ -408,6 +411,9 @@ void vq_reset(struct virtqueue *vq)
 	vq->signalled_valid = false;
 	vq->pushed_since_notify = false;
 	vq->kick_enabled = true;
+	vq->poll_seen = 0;
+	vq->poll_progress = false;
+	vq->poll_quiet = false;
 	vq->last_popped = NULL;
 	vq->inflight = 0;
 	pthread_mutex_unlock(&vq->lock);
@@ -459,7 +465,7 @@ static struct vq_chain *pop_locked(struct virtqueue *vq, const char **why)
 		c->counted_out = c->pub.out_bytes;
 		stats_add(&vq->stats.bytes_out, c->counted_out);
 	}
-	if (vq->event_idx && vq->kick_enabled) {
+	if (vq->event_idx && vq->kick_enabled && !vq->poll_quiet) {
 		/* Ask for a kick when the driver adds past what we consumed.
 		 * The full fence orders this store before our next read of
 		 * avail->idx; the driver does the mirror image (store idx,
@@ -593,10 +599,11 @@ void vq_notify(struct virtqueue *vq)
 		interrupt(owner);
 }
 
-void vq_kick_enable(struct virtqueue *vq, int enable)
+/* Publish whether the driver should kick: the plugin's wish and the
+ * dispatch thread's (poll_quiet) together. Caller holds lock. */
+static void publish_kicks(struct virtqueue *vq)
 {
-	pthread_mutex_lock(&vq->lock);
-	vq->kick_enabled = enable != 0;
+	bool enable = vq->kick_enabled && !vq->poll_quiet;
 	if (vq->started && !vq->broken) {
 		if (vq->event_idx) {
 			/* The driver ignores used->flags with EVENT_IDX; not
@@ -613,6 +620,23 @@ void vq_kick_enable(struct virtqueue *vq, int enable)
 		if (enable)
 			__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	}
+}
+
+void vq_kick_enable(struct virtqueue *vq, int enable)
+{
+	pthread_mutex_lock(&vq->lock);
+	vq->kick_enabled = enable != 0;
+	publish_kicks(vq);
+	pthread_mutex_unlock(&vq->lock);
+}
+
+void vq_poll_unquiet(struct virtqueue *vq)
+{
+	pthread_mutex_lock(&vq->lock);
+	if (vq->poll_quiet) {
+		vq->poll_quiet = false;
+		publish_kicks(vq);
+	}
 	pthread_mutex_unlock(&vq->lock);
 }
 
@@ -625,4 +649,43 @@ int vq_has_work(struct virtqueue *vq)
 		work = ld16_acquire(&vq->avail->idx) != vq->last_avail;
 	pthread_mutex_unlock(&vq->lock);
 	return work;
+}
+
+bool vq_poll_due(struct virtqueue *vq, bool quiet)
+{
+	bool due = false;
+
+	pthread_mutex_lock(&vq->lock);
+	if (quiet && vq->started && !vq->broken && !vq->poll_quiet) {
+		/* Watched from now on: no kicks needed until
+		 * vq_poll_unquiet, before the dispatch thread sleeps. */
+		vq->poll_quiet = true;
+		publish_kicks(vq);
+	}
+	if (vq->started && !vq->broken && vq->kick_enabled) {
+		/* Acquire, as in pop: what the index publishes is read
+		 * after it (by the queue_notify this may lead to). */
+		uint16_t avail = ld16_acquire(&vq->avail->idx);
+		due = avail != vq->last_avail &&
+		      (avail != vq->poll_seen || vq->poll_progress);
+		vq->poll_seen = avail;
+	}
+	pthread_mutex_unlock(&vq->lock);
+	return due;
+}
+
+void vq_poll_begin(struct virtqueue *vq)
+{
+	pthread_mutex_lock(&vq->lock);
+	vq->poll_mark = vq->last_avail;
+	pthread_mutex_unlock(&vq->lock);
+}
+
+void vq_poll_end(struct virtqueue *vq)
+{
+	pthread_mutex_lock(&vq->lock);
+	/* Pops by the plugin's own threads meanwhile count too: calling
+	 * again then costs one spare queue_notify, never a stall. */
+	vq->poll_progress = vq->last_avail != vq->poll_mark;
+	pthread_mutex_unlock(&vq->lock);
 }

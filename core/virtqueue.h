@@ -53,6 +53,11 @@ struct virtqueue {
 	bool signalled_valid;
 	bool pushed_since_notify;
 	bool kick_enabled;
+	/* Ring polling (HVD_DEVICE_F_POLL_RINGS): the dispatch thread's. */
+	uint16_t poll_seen;  /* avail->idx at its last look */
+	uint16_t poll_mark;  /* last_avail when the last queue_notify began */
+	bool poll_progress;  /* that queue_notify consumed chains */
+	bool poll_quiet;     /* kicks off while it polls (vq_poll_due) */
 	uint32_t generation; /* bumped by vq_reset: stale chains are ignored */
 	struct hvd_chain *last_popped; /* for vq_unpop */
 	unsigned inflight;             /* popped, not yet pushed */
@@ -94,5 +99,18 @@ void vq_push(struct hvd_chain *chain, uint32_t written);
 void vq_notify(struct virtqueue *vq);
 void vq_kick_enable(struct virtqueue *vq, int enable);
 int vq_has_work(struct virtqueue *vq);
+
+/* Ring polling for HVD_DEVICE_F_POLL_RINGS (dispatch thread only):
+ * whether a queue_notify is due (kicks on, and the driver made buffers
+ * available since the last look, or the last queue_notify consumed chains
+ * and more wait). Every queue_notify of such a device is bracketed by
+ * vq_poll_begin/vq_poll_end, which record whether it consumed any. */
+bool vq_poll_due(struct virtqueue *vq, bool quiet);
+void vq_poll_begin(struct virtqueue *vq);
+void vq_poll_end(struct virtqueue *vq);
+/* A look with `quiet` (vq_poll_due) also asks the driver not to kick, as
+ * vq_kick_enable(vq, 0) would, whatever the plugin asked; this restores
+ * the plugin's choice, with the fence a re-check needs after. */
+void vq_poll_unquiet(struct virtqueue *vq);
 
 #endif

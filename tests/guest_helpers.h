@@ -99,21 +99,31 @@ static inline struct hvd_guest_vq *guest_bring_up(uint64_t want, uint16_t size,
 	return vq;
 }
 
+/* Publish (no kick) an echo chain: `n` bytes of `msg` readable, as many
+ * zeroed bytes writable. Returns the writable buffer (also the chain's
+ * token), or NULL on any failure (allocation included). */
+static inline char *echo_add(struct hvd_guest_vq *vq, const char *msg,
+			     uint32_t n, bool indirect)
+{
+	char *out, *in;
+	uint64_t out_gpa = hvd_guest_alloc(gd, n, 8, (void **)&out);
+	uint64_t in_gpa = hvd_guest_alloc(gd, n, 8, (void **)&in);
+	if (!out_gpa || !in_gpa)
+		return NULL;
+	memcpy(out, msg, n);
+	memset(in, 0, n);
+	struct hvd_guest_buf bufs[2] = {{out_gpa, n, false}, {in_gpa, n, true}};
+	return hvd_guest_vq_add(vq, bufs, 2, indirect, in) < 0 ? NULL : in;
+}
+
 /* One readable + one writable buffer; the echo must come back whole.
  * Returns 0, or -1 on any failure (allocation included). */
 static inline int echo_once(struct hvd_guest_vq *vq, const char *msg,
 			    bool indirect)
 {
-	char *out, *in;
 	uint32_t n = (uint32_t)strlen(msg);
-	uint64_t out_gpa = hvd_guest_alloc(gd, n, 8, (void **)&out);
-	uint64_t in_gpa = hvd_guest_alloc(gd, n, 8, (void **)&in);
-	if (!out_gpa || !in_gpa)
-		return -1;
-	memcpy(out, msg, n);
-	memset(in, 0, n);
-	struct hvd_guest_buf bufs[2] = {{out_gpa, n, false}, {in_gpa, n, true}};
-	if (hvd_guest_vq_add(vq, bufs, 2, indirect, in) < 0)
+	char *in = echo_add(vq, msg, n, indirect);
+	if (!in)
 		return -1;
 	hvd_guest_vq_kick(vq);
 	void *token = NULL;

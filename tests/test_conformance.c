@@ -31,13 +31,8 @@ static void test_nothing_used_before_driver_ok(void)
 	CU_ASSERT_FATAL(hvd_guest_negotiate(gd, F_V1, &got) == 0);
 	struct hvd_guest_vq *vq = hvd_guest_vq_setup(gd, 0, 8);
 	CU_ASSERT_FATAL(vq != NULL);
-	char *out, *in;
-	uint64_t out_gpa = hvd_guest_alloc(gd, 4, 8, (void **)&out);
-	uint64_t in_gpa = hvd_guest_alloc(gd, 4, 8, (void **)&in);
-	CU_ASSERT_FATAL(out_gpa && in_gpa);
-	memcpy(out, "ping", 4);
-	struct hvd_guest_buf bufs[2] = {{out_gpa, 4, false}, {in_gpa, 4, true}};
-	CU_ASSERT(hvd_guest_vq_add(vq, bufs, 2, false, in) >= 0);
+	char *in = echo_add(vq, "ping", 4, false);
+	CU_ASSERT_FATAL(in != NULL);
 	uint64_t irqs = hvd_guest_irq_count(gd);
 	hvd_guest_vq_kick(vq);
 	/* A register read completes after the kick queued before it. */

@@ -278,6 +278,9 @@ static int blk_create(struct hvd_device *dev, struct hvd_device_info *info,
 	info->queue_max_size = blk->queue_size;
 	info->config_size = sizeof blk->config;
 	info->features = offered_features(blk);
+	/* Page-cached reads are served on the dispatch thread while it
+	 * polls, a budget per call (pool.c, blk_pool_serve_inline). */
+	info->flags = HVD_DEVICE_F_POLL_RINGS;
 	*state = blk;
 	blk->host->log(dev, HVD_LOG_INFO,
 		       "%s: %llu sectors, %s, cache %s%s, %u queue(s)",

@@ -105,8 +105,10 @@ void blk_pool_start(struct blk_pool *pool);
 /* Queue `index` was kicked: have a worker drain it. Never blocks on I/O. */
 void blk_pool_kick(struct blk_pool *pool, unsigned index);
 /* On the dispatch thread, in queue_notify: serve what can be served without
- * waiting from queue `index` while no worker is at work. Returns true when
- * nothing is left for a worker (else call blk_pool_kick). */
+ * waiting from queue `index` while no worker is at work, up to a budget
+ * (what is left over it waits for the host's next call: the device polls
+ * its rings). Returns true when nothing is left for a worker (else call
+ * blk_pool_kick). */
 bool blk_pool_serve_inline(struct blk_pool *pool, unsigned index);
 /* The calling worker is about to wait for the disk (fdatasync, O_DIRECT,
  * fallocate): if it is the one watching the rings, pass that on first. */

@@ -135,10 +135,14 @@ HVD_API struct hvd_mock *hvd_mock_new(void)
 		err = pthread_create(&m->server_thread, NULL, mock_server_main,
 				     m);
 		m->server_started = err == 0;
+		if (!err)
+			pthread_setname_np(m->server_thread, "mock-server");
 	}
 	if (!err) {
 		err = pthread_create(&m->irq_thread, NULL, mock_irq_main, m);
 		m->irq_started = err == 0;
+		if (!err)
+			pthread_setname_np(m->irq_thread, "mock-irq");
 	}
 	if (err) {
 		hvd_mock_free(m);

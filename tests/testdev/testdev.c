@@ -6,7 +6,9 @@
  * bit 2 is accepted without bit 1.
  * Config space (16 bytes): 0 u32 magic (read-only) 0x11223344, 4 u8 command,
  * 6 u16 scratch, 8 u64 scratch.
- * Queue 0 echoes: readable bytes are copied into the writable buffers.
+ * Queue 0 echoes: readable bytes are copied into the writable buffers, at
+ * most "budget" chains per queue_notify (0, the default: all).
+ * "flags" is handed to the host as hvd_device_info.flags (ABI 1.3).
  * Queue 1 holds chains until a command:
  *   command 1: push every held chain now (dispatch thread)
  *   command 2: config_changed()
@@ -32,17 +34,21 @@ struct testdev {
 	struct hvd_chain *held[MAX_HELD];
 	unsigned held_count;
 	struct hvd_timer *timer;
+	uint64_t budget;
 };
 
 static int td_create(struct hvd_device *dev, struct hvd_device_info *info,
 		     void **state)
 {
 	const struct hvd_host_services *host = hvd_host(dev);
-	static const char *const keys[] = {"queue_size", NULL};
+	static const char *const keys[] = {"queue_size", "budget", "flags",
+					   NULL};
 	if (host->cfg_check_keys(dev, keys))
 		return -EINVAL;
-	uint64_t qsize = 256;
-	if (host->cfg_u64(dev, "queue_size", &qsize) == -EINVAL)
+	uint64_t qsize = 256, budget = 0, flags = 0;
+	if (host->cfg_u64(dev, "queue_size", &qsize) == -EINVAL ||
+	    host->cfg_u64(dev, "budget", &budget) == -EINVAL ||
+	    host->cfg_u64(dev, "flags", &flags) == -EINVAL)
 		return -EINVAL;
 	struct testdev *td = calloc(1, sizeof *td);
 	if (!td)
@@ -55,6 +61,8 @@ static int td_create(struct hvd_device *dev, struct hvd_device_info *info,
 	info->queue_max_size = (uint16_t)qsize;
 	info->config_size = sizeof td->config;
 	info->features = (1ull << 1) | (1ull << 2);
+	info->flags = (uint32_t)flags;
+	td->budget = budget;
 	*state = td;
 	return 0;
 }
@@ -173,8 +181,11 @@ static void td_queue_notify(void *state, unsigned index)
 	struct testdev *td = state;
 	struct hvd_vq *vq = td->host->vq_get(td->dev, index);
 	struct hvd_chain *c;
-	while ((c = td->host->vq_pop(vq)) != NULL) {
+	uint64_t served = 0;
+	while ((index != 0 || !td->budget || served < td->budget) &&
+	       (c = td->host->vq_pop(vq)) != NULL) {
 		if (index == 0) {
+			served++;
 			td->host->vq_push(c, echo(c));
 		} else if (td->held_count < MAX_HELD) {
 			td->held[td->held_count++] = c;

@@ -42,7 +42,7 @@ extern "C" {
  * Same major and plugin minor <= host minor loads. Appending a member to a
  * table bumps the minor; any other change bumps the major. */
 #define HVD_ABI_MAJOR 1
-#define HVD_ABI_MINOR 2
+#define HVD_ABI_MINOR 3
 
 /* Name of the one exported symbol. */
 #define HVD_PLUGIN_SYMBOL "hvd_plugin_descriptor"
@@ -73,9 +73,22 @@ struct hvd_device_info {
 	 * serves several kinds (a vhost-user frontend); 0 means the
 	 * descriptor's device_id. A 1.0 host ignores it. */
 	uint32_t device_id;
-	uint32_t reserved1;
+	/* ABI 1.3: HVD_DEVICE_F_* below. A host before 1.3 ignores it. */
+	uint32_t flags;
 	uint64_t reserved[3];
 };
+
+/* ABI 1.3: the host also calls queue_notify() from its dispatch thread
+ * while that thread polls for guest register accesses (after it served
+ * one): for a queue whose kicks are on, when the driver has made buffers
+ * available since the host last looked, or when the previous
+ * queue_notify() (kicked or polled) consumed chains and more are
+ * available. So a plugin may leave chains for the next call instead of
+ * handing them to a thread, and sees new buffers a few microseconds
+ * after the driver published them; meanwhile the host asks the driver not
+ * to kick these queues, and asks for kicks again before its thread
+ * sleeps. Same thread, lock and rules as a kicked queue_notify(). */
+#define HVD_DEVICE_F_POLL_RINGS (1u << 0)
 
 #define HVD_MAX_QUEUES 64
 
@@ -114,8 +127,9 @@ struct hvd_device_ops {
 	void (*config_write)(void *state, uint32_t offset, const void *buf,
 			     uint32_t len);
 
-	/* The driver kicked queue `index` (only after activate()). Do not
-	 * block: pop what is quick, hand slow work to a thread. Required. */
+	/* The driver kicked queue `index` (only after activate()), or the
+	 * host saw work there (HVD_DEVICE_F_POLL_RINGS). Do not block: pop
+	 * what is quick, hand slow work to a thread. Required. */
 	void (*queue_notify)(void *state, unsigned index);
 };
 
@@ -374,7 +388,7 @@ struct hvd_plugin_descriptor {
 	}
 
 /* Layout guards: an accidental change to a public struct fails the build.
- * The numbers are those of ABI 1.2 on LP64 targets (what hvisor runs on).
+ * The numbers are those of ABI 1.3 on LP64 targets (what hvisor runs on).
  * A deliberate change follows sdk/abi/README.md: appending bumps the
  * minor, anything else the major, and the ABI baseline is regenerated
  * with `./dev abi-update`. */
@@ -394,7 +408,7 @@ HVD_ASSERT_OFFSET(hvd_device_info, config_size, 12);
 HVD_ASSERT_OFFSET(hvd_device_info, features, 16);
 HVD_ASSERT_OFFSET(hvd_device_info, transport_features_off, 24);
 HVD_ASSERT_OFFSET(hvd_device_info, device_id, 32);
-HVD_ASSERT_OFFSET(hvd_device_info, reserved1, 36);
+HVD_ASSERT_OFFSET(hvd_device_info, flags, 36);
 HVD_ASSERT_OFFSET(hvd_device_info, reserved, 40);
 HVD_ASSERT_SIZE(hvd_device_ops, 72);
 HVD_ASSERT_OFFSET(hvd_device_ops, size, 0);
