@@ -421,6 +421,12 @@ void vq_reset(struct virtqueue *vq)
 
 /* ---- Services ------------------------------------------------------------ */
 
+/* The queue whose queue_notify this thread runs between vq_poll_begin and
+ * vq_poll_end: its pops are the call's progress. A plugin worker popping
+ * the same queue meanwhile is not (it serves what it pops itself; counted,
+ * it kept the dispatch thread calling a writer's queue at every look). */
+static __thread struct virtqueue *notifying;
+
 /* Caller holds lock. Returns a chain, or NULL with *why set on a violation
  * (NULL *why: nothing to pop, or out of memory). */
 static struct vq_chain *pop_locked(struct virtqueue *vq, const char **why)
@@ -454,6 +460,8 @@ static struct vq_chain *pop_locked(struct virtqueue *vq, const char **why)
 	vq->last_avail++;
 	vq->inflight++;
 	vq->last_popped = &c->pub;
+	if (notifying == vq)
+		vq->poll_popped++;
 	c->popped_ns = 0;
 	c->counted_out = 0;
 	c->counted = stats_enabled();
@@ -514,6 +522,8 @@ void vq_unpop(struct hvd_chain *chain)
 		vq->last_avail--;
 		vq->inflight--;
 		vq->last_popped = NULL;
+		if (notifying == vq)
+			vq->poll_popped--;
 		stats_add(&vq->stats.bytes_out, -(uint64_t)c->counted_out);
 		/* The next pop of this chain is the one sampled, or not,
 		 * as if this pop never happened (blk unpops every write it
@@ -677,15 +687,15 @@ bool vq_poll_due(struct virtqueue *vq, bool quiet)
 void vq_poll_begin(struct virtqueue *vq)
 {
 	pthread_mutex_lock(&vq->lock);
-	vq->poll_mark = vq->last_avail;
+	vq->poll_popped = 0;
 	pthread_mutex_unlock(&vq->lock);
+	notifying = vq;
 }
 
 void vq_poll_end(struct virtqueue *vq)
 {
+	notifying = NULL;
 	pthread_mutex_lock(&vq->lock);
-	/* Pops by the plugin's own threads meanwhile count too: calling
-	 * again then costs one spare queue_notify, never a stall. */
-	vq->poll_progress = vq->last_avail != vq->poll_mark;
+	vq->poll_progress = vq->poll_popped > 0;
 	pthread_mutex_unlock(&vq->lock);
 }

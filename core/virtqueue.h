@@ -55,8 +55,8 @@ struct virtqueue {
 	bool kick_enabled;
 	/* Ring polling (HVD_DEVICE_F_POLL_RINGS): the dispatch thread's. */
 	uint16_t poll_seen;  /* avail->idx at its last look */
-	uint16_t poll_mark;  /* last_avail when the last queue_notify began */
-	bool poll_progress;  /* that queue_notify consumed chains */
+	int poll_popped;     /* net pops of the queue_notify running */
+	bool poll_progress;  /* the last queue_notify consumed chains */
 	bool poll_quiet;     /* kicks off while it polls (vq_poll_due) */
 	uint32_t generation; /* bumped by vq_reset: stale chains are ignored */
 	struct hvd_chain *last_popped; /* for vq_unpop */

@@ -8,8 +8,10 @@
 #define TESTS_DAEMON_FIXTURE_H
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "daemon.h"
 #include "hvd/mock.h"
@@ -86,6 +88,24 @@ static inline int fixture_start(struct fixture *f, const char *devices_json)
 		 "\"0x1000000\"}], \"devices\": [%s]}]}",
 		 devices_json);
 	return fixture_start_with_mock(f, json);
+}
+
+/* Until the dispatch thread sleeps (qs_idle is set just before its wait,
+ * after ring polling turned kicks back on): a guest kick made now goes
+ * out. FIX_TIMEOUT_MS is the failure guard. */
+static inline int fixture_wait_asleep(struct fixture *f)
+{
+	struct timespec t0, t;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!__atomic_load_n(&f->daemon->qs_idle, __ATOMIC_SEQ_CST)) {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if ((t.tv_sec - t0.tv_sec) * 1000 +
+			    (t.tv_nsec - t0.tv_nsec) / 1000000 >
+		    FIX_TIMEOUT_MS)
+			return -1;
+		sched_yield();
+	}
+	return 0;
 }
 
 static inline void fixture_stop(struct fixture *f)
