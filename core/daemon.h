@@ -85,8 +85,11 @@ struct daemon {
 	pthread_mutex_t irq_lock; /* one producer of res_list at a time */
 	uint64_t poll_ns;
 	bool rings_quiet; /* dispatch thread: kicks off while it polls */
-	int irq_model;    /* enum port_irq_model */
-	bool irq_merge;   /* see irqline.c */
+	/* Devices with HVD_DEVICE_F_POLL_RINGS (atomic, device.c): with
+	 * none, the poll window walks no device table. */
+	unsigned ring_pollers;
+	int irq_model;  /* enum port_irq_model */
+	bool irq_merge; /* see irqline.c */
 	/* Quiescent points of the dispatch thread (daemon_synchronize). */
 	uint64_t qs_epoch; /* bumped after every request */
 	bool qs_idle;      /* asleep, holds no device */

@@ -399,6 +399,8 @@ struct device *device_create(struct daemon *d, struct zone *zone,
 		 dev->name, device_id(dev), (unsigned long long)cfg->addr,
 		 (unsigned long long)cfg->len, cfg->irq, dev->info.num_queues,
 		 dev->info.queue_max_size, plugin->path);
+	if (dev->poll_rings)
+		__atomic_add_fetch(&d->ring_pollers, 1, __ATOMIC_RELAXED);
 	return dev;
 
 fail_destroy:
@@ -435,6 +437,9 @@ void device_destroy(struct device *dev)
 	for (unsigned i = 0; i < dev->info.num_queues; i++)
 		vq_destroy(&dev->vqs[i]);
 	free(dev->vqs);
+	if (dev->poll_rings)
+		__atomic_sub_fetch(&dev->daemon->ring_pollers, 1,
+				   __ATOMIC_RELAXED);
 	pthread_mutex_destroy(&dev->irq_lock);
 	pthread_mutex_destroy(&dev->cb_lock);
 	free(dev);

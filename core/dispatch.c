@@ -186,11 +186,6 @@ static bool for_each_device(struct daemon *d, bool (*fn)(struct device *, bool),
 	return any;
 }
 
-static bool poll_one(struct device *dev, bool quiet)
-{
-	return device_poll_rings(dev, quiet);
-}
-
 static bool unquiet_one(struct device *dev, bool unused)
 {
 	device_unquiet_rings(dev);
@@ -200,8 +195,10 @@ static bool unquiet_one(struct device *dev, bool unused)
 /* Each look also turns the ring's kicks off (vq_poll_due). */
 static bool poll_rings(struct daemon *d)
 {
+	if (!__atomic_load_n(&d->ring_pollers, __ATOMIC_RELAXED))
+		return false;
 	d->rings_quiet = true;
-	return for_each_device(d, poll_one, true);
+	return for_each_device(d, device_poll_rings, true);
 }
 
 /* Before sleeping: kicks on again, then one more look, which closes the
@@ -213,7 +210,7 @@ static bool unquiet_rings(struct daemon *d)
 		return false;
 	for_each_device(d, unquiet_one, false);
 	d->rings_quiet = false;
-	return for_each_device(d, poll_one, false);
+	return for_each_device(d, device_poll_rings, false);
 }
 
 /* Poll the ring (and the rings, above) for the polling window; true if
@@ -225,7 +222,8 @@ static bool poll_window(struct daemon *d)
 		if (!ring_empty(d->bridge))
 			return true;
 		/* The rings first thing after work (a call that left
-		 * chains is called again at once), then every 64 looks. */
+		 * chains is called again at once), then every
+		 * RING_LOOK_MASK + 1 looks; the clock every 64. */
 		if ((spin & RING_LOOK_MASK) == 0 && poll_rings(d))
 			return true;
 		if ((spin & 63) != 0) {
