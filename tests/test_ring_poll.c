@@ -16,23 +16,17 @@
 
 #define N 24
 
+/* The testdev (as testdev_start) with `extra` JSON members. */
 static int start_window(const char *extra, unsigned poll_us)
 {
-	char json[4096];
-	snprintf(json, sizeof json,
-		 "{\"zones\": [{\"id\": 1, \"memory_region\": [{\"zone0_ipa\":"
-		 " \"0x50000000\", \"zonex_ipa\": \"0x50000000\", \"size\": "
-		 "\"0x1000000\"}], \"devices\": [{\"type\": \"testdev\", "
-		 "\"addr\": \"0xa003c00\", \"len\": \"0x200\", \"irq\": 77%s}]}"
-		 "]}",
+	char dev[256];
+	snprintf(dev, sizeof dev,
+		 "{\"type\": \"testdev\", \"addr\": \"0xa003c00\", "
+		 "\"len\": \"0x200\", \"irq\": 77%s}",
 		 extra);
 	memset(&fx, 0, sizeof fx);
 	fx.poll_us = poll_us;
-	fx.mock = hvd_mock_new();
-	CU_ASSERT_FATAL(fx.mock != NULL);
-	CU_ASSERT_FATAL(hvd_mock_add_ram(fx.mock, 1, 0x50000000, 0x50000000,
-					 0x1000000) == 0);
-	if (fixture_start_with_mock(&fx, json))
+	if (fixture_start(&fx, dev))
 		return -1;
 	gd = hvd_guest_open(fx.mock, 1, TESTDEV_BASE, TESTDEV_IRQ);
 	CU_ASSERT_FATAL(gd != NULL);
