@@ -349,6 +349,9 @@ int main(int argc, char **argv)
 		!r.daemon_up   ? "never started"
 		: daemon_clean ? "exited 0 on SIGTERM"
 			       : "did NOT exit cleanly");
+	rig_proxy_print_latency(&proxy, stderr);
+	fprintf(stderr, "hvisor-rig: the daemon was woken %llu times\n",
+		(unsigned long long)hvd_mock_wakeups(r.mock));
 	hvd_mock_set_irq_callback(r.mock, NULL, NULL);
 	hvd_mock_free(r.mock);
 	rig_ivshmem_stop(r.ivshmem);

@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "hvd/mock.h"
 
@@ -54,7 +55,14 @@ struct rig_proxy {
 	void *ctx;
 
 	uint64_t bar_accesses, timeouts, syncs;
+	/* Accesses the guest waited for (all but QueueNotify writes): how
+	 * long each took from the request to the daemon's answer, in
+	 * power-of-two buckets of nanoseconds (bucket i: [2^i, 2^(i+1))). */
+	uint64_t waited, waited_ns, waited_slow, wait_hist[40];
 };
+
+/* One line: waited accesses, mean and median-bucket answer time. */
+void rig_proxy_print_latency(const struct rig_proxy *p, FILE *out);
 
 void rig_proxy_init(struct rig_proxy *p, int fd, const struct rig_config *cfg,
 		    struct hvd_mock *mock);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/pci_regs.h>
@@ -236,6 +237,54 @@ static int sync_sysmem(struct rig_proxy *p, const struct mpqemu_sysmem *s,
 	return 0;
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void count_wait(struct rig_proxy *p, uint64_t ns)
+{
+	unsigned b = 0;
+	while (b + 1 < sizeof(p->wait_hist) / sizeof(p->wait_hist[0]) &&
+	       (ns >> (b + 1)) != 0)
+		b++;
+	p->wait_hist[b]++;
+	p->waited++;
+	p->waited_ns += ns;
+	if (ns > 20000)
+		p->waited_slow++;
+}
+
+void rig_proxy_print_latency(const struct rig_proxy *p, FILE *out)
+{
+	if (!p->waited)
+		return;
+	/* The buckets where the 50th and 90th percentile fall. */
+	unsigned nb = sizeof(p->wait_hist) / sizeof(p->wait_hist[0]);
+	uint64_t seen = 0;
+	int p50 = -1, p90 = -1;
+	for (unsigned b = 0; b < nb; b++) {
+		seen += p->wait_hist[b];
+		if (p50 < 0 && seen * 2 >= p->waited)
+			p50 = (int)b;
+		if (p90 < 0 && seen * 10 >= p->waited * 9)
+			p90 = (int)b;
+	}
+	fprintf(out,
+		"hvisor-rig: %llu waited accesses, answered in %.1f us mean, "
+		"median %.1f-%.1f us, 90th percentile %.1f-%.1f us, %llu "
+		"over 20 us\n",
+		(unsigned long long)p->waited,
+		(double)p->waited_ns / (double)p->waited / 1000.0,
+		(double)(UINT64_C(1) << p50) / 1000.0,
+		(double)(UINT64_C(1) << (p50 + 1)) / 1000.0,
+		(double)(UINT64_C(1) << p90) / 1000.0,
+		(double)(UINT64_C(1) << (p90 + 1)) / 1000.0,
+		(unsigned long long)p->waited_slow);
+}
+
 /* One BAR access: the hvisor trap path. */
 static uint64_t bar_access(struct rig_proxy *p, const struct mpqemu_bar *a,
 			   bool is_write)
@@ -268,8 +317,11 @@ static uint64_t bar_access(struct rig_proxy *p, const struct mpqemu_bar *a,
 				"shared; ignored\n");
 		return 0;
 	}
+	uint64_t t0 = notify ? 0 : now_ns();
 	int rc = hvd_mock_mmio(p->mock, p->cfg->zone, addr, size, is_write, &v,
 			       notify, p->mmio_timeout_ms);
+	if (!notify && rc == 0)
+		count_wait(p, now_ns() - t0);
 	if (rc < 0) {
 		p->timeouts++;
 		fprintf(stderr,
