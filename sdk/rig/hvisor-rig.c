@@ -61,6 +61,30 @@ static void usage(FILE *f)
 		"QEMU_ARGS typically: -kernel K -initrd I -append '...'\n");
 }
 
+/* The daemon's CPU time so far (all its threads), from /proc: what its
+ * waiting costs beside the guest's time (docs/real-guest-rig.md). */
+static void print_daemon_cpu(pid_t pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+	FILE *f = pid > 0 ? fopen(path, "r") : NULL;
+	size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+	if (f)
+		fclose(f);
+	buf[n] = 0;
+	/* Fields after the ")" closing the command name: state is the 3rd
+	 * field, utime and stime the 14th and 15th. */
+	const char *p = strrchr(buf, ')');
+	unsigned long long ut, st;
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u "
+				"%*u %llu %llu",
+			 &ut, &st) != 2)
+		return;
+	long hz = sysconf(_SC_CLK_TCK);
+	fprintf(stderr, "hvisor-rig: the daemon used %.2f s of CPU\n",
+		(double)(ut + st) / (double)(hz > 0 ? hz : 100));
+}
+
 /* Every injected interrupt becomes MSI-X vector 0 of the ivshmem device:
  * the guest module routes it to all virtio-mmio devices. */
 static void on_irq(void *ctx, uint32_t zone, uint32_t irq)
@@ -332,6 +356,7 @@ int main(int argc, char **argv)
 	int dstatus = 0;
 	bool daemon_clean = true;
 	if (r.daemon_up) {
+		print_daemon_cpu(hvd_mock_child(r.mock));
 		int rc = hvd_mock_stop_child(r.mock, SIGTERM, DAEMON_STOP_MS,
 					     &dstatus);
 		daemon_clean = rc == 0 && WIFEXITED(dstatus) &&
