@@ -21,15 +21,24 @@ tcp_stat() { # NAME: the interface's counter (tx_packets: frames the
 	# driver handed the device, a TSO frame counting once)
 	cat "/sys/class/net/$TCP_IF/statistics/$1"
 }
+# After a transfer that did not finish: what the guest's side saw, to tell
+# a silent device from a stuck peer (frames each way, the device's
+# interrupts, the TCP sockets).
+tcp_stuck() {
+	rig_log "stuck: tx_packets $(tcp_stat tx_packets) rx_packets $(tcp_stat rx_packets) rx_dropped $(tcp_stat rx_dropped)"
+	rig_log "stuck: $(grep -i virtio /proc/interrupts | tr -s ' ' | tr '\n' ';')"
+	rig_log "stuck: sockets $(tr -s ' ' </proc/net/tcp | cut -d' ' -f3-6 | tr '\n' ';')"
+	return 1
+}
 # timeout only guards against a hang.
 tcp_put() { # ROUND
 	t=$(tcp_now) f=$(tcp_stat tx_packets)
-	timeout 60 nc 10.0.3.1 5001 </tmp/tcp.put || return 1
+	timeout 60 nc 10.0.3.1 5001 </tmp/tcp.put || tcp_stuck || return 1
 	rig_log "round $1: guest -> host 4 MiB in $(tcp_cs $(($(tcp_now) - t))) s (guest clock), $(($(tcp_stat tx_packets) - f)) frames sent"
 }
 tcp_get() { # ROUND
 	t=$(tcp_now) f=$(tcp_stat rx_packets)
-	timeout 60 nc 10.0.3.1 5002 >/tmp/tcp.get || return 1
+	timeout 60 nc 10.0.3.1 5002 >/tmp/tcp.get || tcp_stuck || return 1
 	rig_log "round $1: host -> guest 4 MiB in $(tcp_cs $(($(tcp_now) - t))) s (guest clock), $(($(tcp_stat rx_packets) - f)) frames received"
 	got=$(sha256sum </tmp/tcp.get | cut -d' ' -f1)
 	[ "$got" = "$(cat /rig/net_tcp-get.sha256)" ] && return 0
