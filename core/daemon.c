@@ -91,6 +91,8 @@ int daemon_inject_irq(struct daemon *d, uint32_t zone, uint32_t irq)
 	int err = port_finish_req(d->port);
 	__atomic_fetch_add(&d->irqs_raised, 1, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&d->irq_lock);
+	if (!err)
+		dispatch_irq_raised(d);
 	if (err)
 		log_error("cannot inject irq %u into zone %u: %s", irq, zone,
 			  strerror(-err));
@@ -164,6 +166,7 @@ struct daemon *daemon_create(const struct daemon_options *opts)
 		return NULL;
 	}
 	d->opts = *opts;
+	dispatch_init(d); /* before any thread that may inject */
 	d->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	d->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	pthread_mutex_init(&d->irq_lock, NULL);

@@ -57,7 +57,10 @@ struct daemon_options {
 	unsigned plugin_dir_count;
 	const char *mock_socket; /* NULL: HVISOR_MOCK or /dev/hvisor */
 	int mock_fd;             /* >= 0: connected mock socket (tests) */
-	unsigned poll_us;        /* busy-poll window after work; 0: default */
+	unsigned poll_us;        /* fixed busy-poll window; 0: adaptive */
+	/* The adaptive window's ceiling in us (dispatch.c); 0: the default,
+	 * -1: no growth. */
+	int poll_max_us;
 	/* Interrupt model: 0 asks the port (the normal case); 1 + a
 	 * PORT_IRQ_* value forces that one (--irq-model). */
 	int irq_model;
@@ -83,7 +86,9 @@ struct daemon {
 	bool hangup; /* the hypervisor connection closed (mock): atomic */
 	struct zone_index *zones; /* atomic pointer */
 	pthread_mutex_t irq_lock; /* one producer of res_list at a time */
-	uint64_t poll_ns;
+	/* The poll window (dispatch.c): base, ceiling, current (written by
+	 * the dispatch thread only; all equal when it does not adapt). */
+	uint64_t poll_ns, poll_max_ns, window_ns;
 	bool rings_quiet; /* dispatch thread: kicks off while it polls */
 	/* Devices with HVD_DEVICE_F_POLL_RINGS (atomic, device.c): with
 	 * none, the poll window walks no device table. */
@@ -98,6 +103,11 @@ struct daemon {
 	uint64_t requests;
 	uint64_t unserved;
 	uint64_t sleeps;
+	/* The poll window's changes (dispatch.c). */
+	uint64_t window_grown, window_shrunk, window_reset;
+	uint64_t irqs_elsewhere; /* atomic: raised by other threads */
+	uint64_t prewakes;     /* dispatch woken by an injection (atomic) */
+	bool prewoken;         /* atomic: an injection woke the dispatch */
 	uint64_t naps;        /* loongarch-v0.4: timed waits instead */
 	uint64_t irqs_raised; /* res_list entries pushed */
 	uint64_t irqs_merged; /* events that only ORed a status bit */
@@ -144,7 +154,17 @@ void daemon_synchronize(struct daemon *d);
  * 0 or -errno (logged). */
 int daemon_inject_irq(struct daemon *d, uint32_t zone, uint32_t irq);
 
-/* The dispatch loop (dispatch.c), run by daemon_serve. */
+/* The dispatch loop (dispatch.c): its settings from the options, before
+ * any thread runs; the loop, run by daemon_serve. */
+void dispatch_init(struct daemon *d);
 int dispatch_run(struct daemon *d);
+/* The poll window's policy (dispatch thread; exported for tests): after
+ * a sleep that ended `waited` ns after the window opened, and after the
+ * window caught an access an interrupt had announced. */
+void dispatch_window_slept(struct daemon *d, uint64_t waited);
+void dispatch_window_announced(struct daemon *d);
+/* An interrupt went to the guest (any thread): the guest's handler will
+ * access the device soon; wakes a sleeping dispatch thread ahead of it. */
+void dispatch_irq_raised(struct daemon *d);
 
 #endif

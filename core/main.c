@@ -40,8 +40,13 @@ static void usage(FILE *out)
 		"  --mock SOCKET      talk to a mock hypervisor instead of "
 		"/dev/hvisor\n"
 		"                     (also: HVISOR_MOCK=SOCKET)\n"
-		"  --poll-us N        busy-poll the bridge N us after work "
-		"(default 50)\n"
+		"  --poll-us N        busy-poll the bridge N us after work, "
+		"always (default:\n"
+		"                     50 us, longer while the guest's accesses "
+		"come just after)\n"
+		"  --poll-max-us N    the longest the window grows to "
+		"(default 1000, 0 = 50 us\n"
+		"                     always; docs/design.md)\n"
 		"  --control PATH     control socket (default %s)\n"
 		"  --no-control       no control socket\n"
 		"  --irq-model M      edge, loongarch-v0.4 or loongarch-line "
@@ -66,6 +71,7 @@ struct cli {
 	int log_level;
 	const char *mock;
 	unsigned poll_us;
+	int poll_max_us; /* as daemon_options.poll_max_us */
 	int irq_model; /* as daemon_options.irq_model */
 	bool irq_merge;
 	const char *file;
@@ -83,6 +89,21 @@ static int irq_model_option(const char *name)
 	return -1;
 }
 
+/* A microsecond option, 0..1000000; -1 after saying what is wrong. */
+static int parse_us(const char *name, const char *arg, unsigned *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(arg, &end, 10);
+	if (errno || *end || end == arg || v > 1000000) {
+		fprintf(stderr, "hvisor: %s: expected 0..1000000, got '%s'\n",
+			name, arg);
+		return -1;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
 /* Parses options shared by the virtio subcommands. Returns 0, or the exit
  * code to leave with. */
 static int parse_cli(int argc, char **argv, struct cli *cli, bool want_file)
@@ -92,6 +113,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli, bool want_file)
 		OPT_LOG_LEVEL,
 		OPT_MOCK,
 		OPT_POLL,
+		OPT_POLL_MAX,
 		OPT_IRQ_MODEL,
 		OPT_IRQ_MERGE,
 		OPT_CONTROL,
@@ -104,6 +126,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli, bool want_file)
 		{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
 		{"mock", required_argument, NULL, OPT_MOCK},
 		{"poll-us", required_argument, NULL, OPT_POLL},
+		{"poll-max-us", required_argument, NULL, OPT_POLL_MAX},
 		{"control", required_argument, NULL, OPT_CONTROL},
 		{"no-control", no_argument, NULL, OPT_NO_CONTROL},
 		{"irq-model", required_argument, NULL, OPT_IRQ_MODEL},
@@ -150,19 +173,15 @@ static int parse_cli(int argc, char **argv, struct cli *cli, bool want_file)
 		case OPT_NO_CONTROL:
 			cli->no_control = true;
 			break;
-		case OPT_POLL: {
-			char *end;
-			errno = 0;
-			unsigned long v = strtoul(optarg, &end, 10);
-			if (errno || *end || end == optarg || v > 1000000) {
-				fprintf(stderr,
-					"hvisor: --poll-us: expected "
-					"0..1000000, "
-					"got '%s'\n",
-					optarg);
+		case OPT_POLL:
+			if (parse_us("--poll-us", optarg, &cli->poll_us))
 				return EXIT_USAGE;
-			}
-			cli->poll_us = (unsigned)v;
+			break;
+		case OPT_POLL_MAX: {
+			unsigned us;
+			if (parse_us("--poll-max-us", optarg, &us))
+				return EXIT_USAGE;
+			cli->poll_max_us = us ? (int)us : -1;
 			break;
 		}
 		case OPT_IRQ_MODEL:
@@ -263,6 +282,7 @@ static int virtio_start(int argc, char **argv)
 		.mock_socket = cli.mock,
 		.mock_fd = -1,
 		.poll_us = cli.poll_us,
+		.poll_max_us = cli.poll_max_us,
 		/* The default socket is a convenience: a second daemon (or a
 		 * user without /run/hvisor) still serves its zones. */
 		.control_path = cli.no_control ? NULL

@@ -27,6 +27,7 @@ struct fixture {
 	const char *control_path; /* set before starting: serve control */
 	bool irq_merge;           /* daemon_options.irq_merge */
 	unsigned poll_us;         /* daemon_options.poll_us */
+	int poll_max_us;          /* daemon_options.poll_max_us */
 	/* fixture_start: called on the new mock before the daemon starts */
 	void (*prepare)(struct hvd_mock *mock);
 };
@@ -59,6 +60,7 @@ static inline int fixture_start_with_mock(struct fixture *f, const char *json)
 		.control_path = f->control_path,
 		.irq_merge = f->irq_merge,
 		.poll_us = f->poll_us,
+		.poll_max_us = f->poll_max_us,
 	};
 	if (opts.mock_fd < 0)
 		return -1;

@@ -51,15 +51,21 @@ static inline struct device *the_device(void)
 #define TESTDEV_BASE 0xa003c00ull
 #define TESTDEV_IRQ  77u
 
-static inline void testdev_start(void)
+/* With the daemon options of `preset` (poll_us, poll_max_us, ...). */
+static inline void testdev_start_as(struct fixture preset)
 {
-	memset(&fx, 0, sizeof fx);
+	fx = preset;
 	int err = fixture_start(&fx, "{\"type\": \"testdev\", \"addr\": "
 				     "\"0xa003c00\", \"len\": \"0x200\", "
 				     "\"irq\": 77}");
 	CU_ASSERT_FATAL(err == 0);
 	gd = hvd_guest_open(fx.mock, 1, TESTDEV_BASE, TESTDEV_IRQ);
 	CU_ASSERT_FATAL(gd != NULL);
+}
+
+static inline void testdev_start(void)
+{
+	testdev_start_as((struct fixture){0});
 }
 
 static inline void testdev_stop(void)
