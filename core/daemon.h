@@ -106,11 +106,11 @@ struct daemon {
 	/* The poll window's changes (dispatch.c). */
 	uint64_t window_grown, window_shrunk, window_reset;
 	uint64_t irqs_elsewhere; /* atomic: raised by other threads */
-	uint64_t prewakes;     /* dispatch woken by an injection (atomic) */
-	bool prewoken;         /* atomic: an injection woke the dispatch */
-	uint64_t naps;        /* loongarch-v0.4: timed waits instead */
-	uint64_t irqs_raised; /* res_list entries pushed */
-	uint64_t irqs_merged; /* events that only ORed a status bit */
+	uint64_t prewakes;       /* dispatch woken by an injection (atomic) */
+	bool prewoken;           /* atomic: an injection woke the dispatch */
+	uint64_t naps;           /* loongarch-v0.4: timed waits instead */
+	uint64_t irqs_raised;    /* res_list entries pushed */
+	uint64_t irqs_merged;    /* events that only ORed a status bit */
 };
 
 /* Everything up to serving: config, port, RAM, plugins, devices. Returns

@@ -24,7 +24,7 @@
  * a plugin worker sharing the core is not starved. It grows up to
  * DEFAULT_POLL_MAX_NS while the guest's accesses come just after it closed
  * (dispatch_window_slept). */
-#define DEFAULT_POLL_NS 50000ull
+#define DEFAULT_POLL_NS     50000ull
 #define DEFAULT_POLL_MAX_NS 1000000ull
 
 static uint64_t now_ns(void)
@@ -432,8 +432,7 @@ int dispatch_run(struct daemon *d)
 		if (no_wakeup) {
 			nap(d, &nap_ns);
 		} else {
-			if (sleep_until_woken(d) &&
-			    d->poll_max_ns > d->poll_ns)
+			if (sleep_until_woken(d) && d->poll_max_ns > d->poll_ns)
 				dispatch_window_slept(d, now_ns() - idle_from);
 		}
 	}
@@ -444,8 +443,7 @@ int dispatch_run(struct daemon *d)
 	log_info("dispatch: %llu accesses, %llu sleeps (%llu ended early "
 		 "by an interrupt); poll window grown %llu times, halved %llu, "
 		 "reset %llu",
-		 (unsigned long long)d->requests,
-		 (unsigned long long)d->sleeps,
+		 (unsigned long long)d->requests, (unsigned long long)d->sleeps,
 		 (unsigned long long)__atomic_load_n(&d->prewakes,
 						     __ATOMIC_RELAXED),
 		 (unsigned long long)d->window_grown,

@@ -72,7 +72,7 @@ struct cli {
 	const char *mock;
 	unsigned poll_us;
 	int poll_max_us; /* as daemon_options.poll_max_us */
-	int irq_model; /* as daemon_options.irq_model */
+	int irq_model;   /* as daemon_options.irq_model */
 	bool irq_merge;
 	const char *file;
 	const char *control; /* --control PATH */

@@ -41,8 +41,8 @@ static void test_policy_grows_to_ceiling(void)
 	struct daemon d = bare(50 * US, 1 * MS);
 	/* Woken 300 us after the window opened: a longer one would have
 	 * caught it. Doubles, up to the ceiling and not past it. */
-	uint64_t want[] = {100 * US, 200 * US, 400 * US, 800 * US, 1 * MS,
-			   1 * MS};
+	uint64_t want[] = {100 * US, 200 * US, 400 * US,
+			   800 * US, 1 * MS,   1 * MS};
 	for (unsigned i = 0; i < sizeof want / sizeof want[0]; i++) {
 		dispatch_window_slept(&d, 300 * US);
 		CU_ASSERT_EQUAL(d.window_ns, want[i]);
@@ -60,8 +60,8 @@ static void test_policy_announced_halves(void)
 {
 	struct daemon d = bare(50 * US, 1 * MS);
 	d.window_ns = 1 * MS;
-	uint64_t want[] = {500 * US, 250 * US, 125 * US, 62500, 50 * US,
-			   50 * US};
+	uint64_t want[] = {500 * US, 250 * US, 125 * US,
+			   62500,    50 * US,  50 * US};
 	for (unsigned i = 0; i < sizeof want / sizeof want[0]; i++) {
 		dispatch_window_announced(&d);
 		CU_ASSERT_EQUAL(d.window_ns, want[i]);
@@ -127,8 +127,7 @@ static void test_interrupt_wakes_early(void)
 	/* This thread is not the dispatch thread: a plugin worker or the
 	 * event loop raising a used-buffer interrupt. */
 	CU_ASSERT_EQUAL(daemon_inject_irq(fx.daemon, 1, TESTDEV_IRQ), 0);
-	CU_ASSERT_EQUAL(__atomic_load_n(&fx.daemon->prewakes,
-					__ATOMIC_RELAXED),
+	CU_ASSERT_EQUAL(__atomic_load_n(&fx.daemon->prewakes, __ATOMIC_RELAXED),
 			1);
 	/* The thread wakes and takes the early wake-up for what it is (it
 	 * clears prewoken), then sleeps again without having counted it as

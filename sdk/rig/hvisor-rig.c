@@ -76,8 +76,9 @@ static void print_daemon_cpu(pid_t pid)
 	 * field, utime and stime the 14th and 15th. */
 	const char *p = strrchr(buf, ')');
 	unsigned long long ut, st;
-	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u "
-				"%*u %llu %llu",
+	if (!p || sscanf(p + 1,
+			 " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u "
+			 "%*u %llu %llu",
 			 &ut, &st) != 2)
 		return;
 	long hz = sysconf(_SC_CLK_TCK);
