@@ -81,7 +81,9 @@ static void handle(struct daemon *d, const struct hvisor_device_req *req)
 	const struct dev_slot *slot =
 		daemon_find_slot(d, req->src_zone, req->address);
 	struct device *dev = slot ? slot->dev : NULL;
-	d->requests++;
+	/* Atomic only for readers on other threads (the control socket's
+	 * stats): this thread is the one writer. */
+	__atomic_store_n(&d->requests, d->requests + 1, __ATOMIC_RELAXED);
 	if (slot && !dev) {
 		if (!req->is_write)
 			value = device_removed_read(req->address - slot->addr);
@@ -329,17 +331,26 @@ static bool sleep_until_woken(struct daemon *d)
 	/* Full barrier: either the hypervisor sees need_wakeup and sends the
 	 * wake-up, or we see its request here. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	/* A wake-up left over (sent for a request this thread then found
+	 * while still looking, or an early one that came as it woke) would
+	 * end the sleep at once for nothing, and be taken for a missed
+	 * access: take it now. The look below comes after, so a request it
+	 * was for, or one sent meanwhile, is seen; a later one finds
+	 * need_wakeup set and signals again. Only this thread clears
+	 * prewoken while it is awake, when no injector sets it (qs_idle). */
+	uint64_t count;
+	__atomic_store_n(&d->prewoken, false, __ATOMIC_SEQ_CST);
+	(void)!read(d->wake_fd, &count, sizeof count);
 	if (ring_empty(b) && !stopping(d)) {
 		struct pollfd fds[3] = {
 			{.fd = d->wake_fd, .events = POLLIN},
 			{.fd = d->stop_fd, .events = POLLIN},
 			{.fd = port_hangup_fd(d->port), .events = POLLRDHUP}};
-		d->sleeps++;
+		__atomic_store_n(&d->sleeps, d->sleeps + 1, __ATOMIC_RELAXED);
 		__atomic_store_n(&d->qs_idle, true, __ATOMIC_SEQ_CST);
 		if (poll(fds, 3, -1) < 0 && errno != EINTR)
 			log_error("dispatch: poll: %m");
 		__atomic_store_n(&d->qs_idle, false, __ATOMIC_SEQ_CST);
-		uint64_t count;
 		if (fds[0].revents & POLLIN)
 			(void)!read(d->wake_fd, &count, sizeof count);
 		check_hangup(d, &fds[2]);
