@@ -188,7 +188,9 @@ static void print_list(const cJSON *r)
 	}
 }
 
-static void print_stats_text(const cJSON *r)
+/* With `daemon_line`, also the dispatch thread's line (no filter given:
+ * the question is about the whole daemon). */
+static void print_stats_text(const cJSON *r, bool daemon_line)
 {
 	printf("%-5s %-12s %-8s %5s %10s %12s %12s %6s %9s %10s %10s %9s "
 	       "%9s\n",
@@ -217,6 +219,19 @@ static void print_stats_text(const cJSON *r)
 	const cJSON *c = cJSON_GetObjectItemCaseSensitive(r, "counting");
 	if (cJSON_IsFalse(c))
 		printf("(counting is off)\n");
+	const cJSON *x = cJSON_GetObjectItemCaseSensitive(r, "dispatch");
+	if (x && daemon_line)
+		printf("dispatch: %.0f accesses, %.0f sleeps (%.0f ended early "
+		       "by "
+		       "an interrupt), %.0f interrupts raised; poll window %g "
+		       "us "
+		       "(base %g, max %g; grown %.0f, halved %.0f, reset "
+		       "%.0f)\n",
+		       num(x, "accesses"), num(x, "sleeps"),
+		       num(x, "early_wakeups"), num(x, "interrupts"),
+		       num(x, "window_us"), num(x, "window_base_us"),
+		       num(x, "window_max_us"), num(x, "window_grown"),
+		       num(x, "window_halved"), num(x, "window_reset"));
 }
 
 /* The Prometheus text exposition format, for node_exporter's textfile
@@ -240,6 +255,20 @@ static const struct metric {
 	 "Median request latency, histogram bucket bound", 1e-9},
 	{"latency_p99_ns", "latency_p99_seconds", "gauge",
 	 "99th percentile request latency, histogram bucket bound", 1e-9},
+};
+
+/* The dispatch thread's figures: one sample each, no labels. */
+static const struct metric dispatch_metrics[] = {
+	{"accesses", "dispatch_accesses_total", "counter",
+	 "Register accesses the dispatch thread answered", 1},
+	{"sleeps", "dispatch_sleeps_total", "counter",
+	 "Times the dispatch thread slept", 1},
+	{"early_wakeups", "dispatch_early_wakeups_total", "counter",
+	 "Sleeps ended by an interrupt ahead of the guest's handler", 1},
+	{"interrupts", "dispatch_interrupts_raised_total", "counter",
+	 "Interrupts raised, all devices", 1},
+	{"window_us", "dispatch_poll_window_seconds", "gauge",
+	 "The dispatch thread's poll window now", 1e-6},
 };
 
 static void print_labels(const cJSON *d)
@@ -267,6 +296,16 @@ static void print_stats_prom(const cJSON *r)
 				       num(q, m->key) * m->scale);
 			}
 		}
+	}
+	const cJSON *x = cJSON_GetObjectItemCaseSensitive(r, "dispatch");
+	for (size_t i = 0;
+	     x && i < sizeof dispatch_metrics / sizeof dispatch_metrics[0];
+	     i++) {
+		const struct metric *m = &dispatch_metrics[i];
+		printf("# HELP hvisor_virtio_%s %s.\n# TYPE hvisor_virtio_%s "
+		       "%s\nhvisor_virtio_%s %.9g\n",
+		       m->name, m->help, m->name, m->type, m->name,
+		       num(x, m->key) * m->scale);
 	}
 	printf("# HELP hvisor_virtio_needs_reset_events_total Times a device "
 	       "entered NEEDS_RESET.\n"
@@ -414,7 +453,7 @@ int control_cli_main(int argc, char **argv)
 	} else if (a.fmt == FMT_PROM) {
 		print_stats_prom(reply);
 	} else if (stats) {
-		print_stats_text(reply);
+		print_stats_text(reply, !a.zone && !a.addr);
 	} else {
 		print_list(reply);
 	}

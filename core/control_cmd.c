@@ -193,10 +193,39 @@ static cJSON *cmd_list(struct daemon *d, const struct filter *f)
 	return r;
 }
 
+static void add_count(cJSON *o, const char *key, const uint64_t *v)
+{
+	cJSON_AddNumberToObject(o, key,
+				(double)__atomic_load_n(v, __ATOMIC_RELAXED));
+}
+
+/* The dispatch thread: how often it slept, how long its poll window is
+ * (docs/design.md, "The request path"). Counted whether or not "counting"
+ * is on: each is one store by the thread that owns it. */
+static cJSON *dispatch_stats(const struct daemon *d)
+{
+	cJSON *o = cJSON_CreateObject();
+	add_count(o, "accesses", &d->requests);
+	add_count(o, "sleeps", &d->sleeps);
+	add_count(o, "early_wakeups", &d->prewakes);
+	add_count(o, "interrupts", &d->irqs_raised);
+	cJSON_AddNumberToObject(
+		o, "window_us",
+		(double)__atomic_load_n(&d->window_ns, __ATOMIC_RELAXED) / 1e3);
+	cJSON_AddNumberToObject(o, "window_base_us", (double)d->poll_ns / 1e3);
+	cJSON_AddNumberToObject(o, "window_max_us",
+				(double)d->poll_max_ns / 1e3);
+	add_count(o, "window_grown", &d->window_grown);
+	add_count(o, "window_halved", &d->window_shrunk);
+	add_count(o, "window_reset", &d->window_reset);
+	return o;
+}
+
 static cJSON *cmd_stats(struct daemon *d, const struct filter *f)
 {
 	cJSON *r = reply_new(true);
 	cJSON_AddBoolToObject(r, "counting", stats_enabled());
+	cJSON_AddItemToObject(r, "dispatch", dispatch_stats(d));
 	cJSON *devs = cJSON_AddArrayToObject(r, "devices");
 	for (unsigned i = 0; i < d->zones->count; i++) {
 		const struct dev_table *t = d->zones->zone[i]->table;

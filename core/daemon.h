@@ -99,10 +99,11 @@ struct daemon {
 	uint64_t qs_epoch; /* bumped after every request */
 	bool qs_idle;      /* asleep, holds no device */
 	bool dispatching;  /* daemon_serve is running (it may hold tables) */
-	/* Counters, read by tests/benchmarks. */
-	uint64_t requests;
+	/* Counters, read by tests, benchmarks and the control socket's stats
+	 * (those with "atomic": written by the dispatch thread only). */
+	uint64_t requests; /* atomic */
 	uint64_t unserved;
-	uint64_t sleeps;
+	uint64_t sleeps; /* atomic */
 	/* The poll window's changes (dispatch.c). */
 	uint64_t window_grown, window_shrunk, window_reset;
 	uint64_t irqs_elsewhere; /* atomic: raised by other threads */

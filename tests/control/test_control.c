@@ -123,6 +123,42 @@ static void test_stats_exact(void)
 	ct_teardown(&t);
 }
 
+/* The daemon-wide "dispatch" object: what the dispatch thread counted,
+ * and its window's settings (the fixture's defaults). */
+static void test_stats_dispatch(void)
+{
+	struct ct t;
+	ct_setup(&t);
+	uint64_t base = hvd_guest_irq_count(t.b.gd);
+	unsigned kicks = do_io(&t, WRITES, READS);
+	uint64_t irqs;
+	cJSON_Delete(settled_stats(&t, base, &irqs));
+	/* Asleep, the thread counts nothing until the next access. */
+	CU_ASSERT_FATAL(fixture_wait_asleep(&t.b.fx) == 0);
+	cJSON *r = ct_call(&t, "{\"api\": 1, \"cmd\": \"stats\"}\n");
+	CU_ASSERT(schema_valid(t.schema, "stats_reply", r));
+	const cJSON *x = cJSON_GetObjectItem(r, "dispatch");
+	CU_ASSERT_FATAL(x != NULL);
+	/* The reply holds the thread's own counters. */
+	const struct daemon *d = t.b.fx.daemon;
+	CU_ASSERT_EQUAL(
+		ct_num(x, "accesses"),
+		(double)__atomic_load_n(&d->requests, __ATOMIC_RELAXED));
+	CU_ASSERT_EQUAL(ct_num(x, "sleeps"),
+			(double)__atomic_load_n(&d->sleeps, __ATOMIC_RELAXED));
+	/* Every interrupt the guest took cost it an InterruptStatus read
+	 * and an InterruptACK write, beside its kicks. */
+	CU_ASSERT(ct_num(x, "accesses") >= (double)(kicks + 2 * irqs));
+	CU_ASSERT(ct_num(x, "interrupts") >= (double)irqs);
+	CU_ASSERT(ct_num(x, "early_wakeups") <= ct_num(x, "sleeps"));
+	CU_ASSERT_EQUAL(ct_num(x, "window_base_us"), 50);
+	CU_ASSERT_EQUAL(ct_num(x, "window_max_us"), 1000);
+	CU_ASSERT(ct_num(x, "window_us") >= 50 &&
+		  ct_num(x, "window_us") <= 1000);
+	cJSON_Delete(r);
+	ct_teardown(&t);
+}
+
 static void test_counting_off(void)
 {
 	struct ct t;
@@ -454,6 +490,7 @@ int main(void)
 {
 	static const struct cunit_test tests[] = {
 		{"stats count exactly what the guest did", test_stats_exact},
+		{"stats show the dispatch thread", test_stats_dispatch},
 		{"counting can be switched off", test_counting_off},
 		{"a ring violation is counted", test_error_counted},
 		{"list describes the device", test_list},

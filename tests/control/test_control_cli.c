@@ -84,12 +84,22 @@ static void test_stats_formats(void)
 	CU_ASSERT(strstr(out,
 			 "hvisor_virtio_needs_reset_events_total{zone="
 			 "\"1\",addr=\"0xa003c00\",type=\"blk\"} 0\n") != NULL);
+	CU_ASSERT(strstr(out,
+			 "# TYPE hvisor_virtio_dispatch_accesses_total "
+			 "counter\nhvisor_virtio_dispatch_accesses_total ") !=
+		  NULL);
+	CU_ASSERT(
+		strstr(out, "\nhvisor_virtio_dispatch_poll_window_seconds ") !=
+		NULL);
 
 	CU_ASSERT_EQUAL(run(&t, "virtio stats", true, &out), 0);
 	/* zone addr type queue requests ... */
 	CU_ASSERT(strstr(out,
 			 "\n1     0xa003c00    blk          0          7 ") !=
 		  NULL);
+	/* Unfiltered: the dispatch thread's line too. */
+	CU_ASSERT(strstr(out, "\ndispatch: ") != NULL);
+	CU_ASSERT(strstr(out, "poll window ") != NULL);
 	/* A filter matching nothing: just the header. */
 	CU_ASSERT_EQUAL(run(&t, "virtio stats --zone 9", true, &out), 0);
 	CU_ASSERT(strchr(out, '\n') == out + strlen(out) - 1);
