@@ -30,16 +30,28 @@ tcp_stuck() {
 	rig_log "stuck: sockets $(tr -s ' ' </proc/net/tcp | cut -d' ' -f3-6 | tr '\n' ';')"
 	return 1
 }
+# The guest's CPU ticks so far, "busy idle": all but idle and iowait, and
+# those two (the first line of /proc/stat).
+tcp_ticks() {
+	read -r _ u n s i w q sq st _ </proc/stat
+	echo "$((u + n + s + q + sq + st)) $((i + w))"
+}
+# Of the ticks since TICKS (tcp_ticks), the percentage the guest was busy:
+# near 100 means the guest's own CPU paced the transfer, not the device.
+tcp_busy() {
+	set -- $1 $(tcp_ticks)
+	echo $(((($3 - $1) * 100) / ($3 - $1 + $4 - $2 + 1)))
+}
 # timeout only guards against a hang.
 tcp_put() { # ROUND
-	t=$(tcp_now) f=$(tcp_stat tx_packets)
+	t=$(tcp_now) f=$(tcp_stat tx_packets) k=$(tcp_ticks)
 	timeout 60 nc 10.0.3.1 5001 </tmp/tcp.put || tcp_stuck || return 1
-	rig_log "round $1: guest -> host 4 MiB in $(tcp_cs $(($(tcp_now) - t))) s (guest clock), $(($(tcp_stat tx_packets) - f)) frames sent"
+	rig_log "round $1: guest -> host 4 MiB in $(tcp_cs $(($(tcp_now) - t))) s (guest clock), $(($(tcp_stat tx_packets) - f)) frames sent, guest CPU $(tcp_busy "$k")% busy"
 }
 tcp_get() { # ROUND
-	t=$(tcp_now) f=$(tcp_stat rx_packets)
+	t=$(tcp_now) f=$(tcp_stat rx_packets) k=$(tcp_ticks)
 	timeout 60 nc 10.0.3.1 5002 >/tmp/tcp.get || tcp_stuck || return 1
-	rig_log "round $1: host -> guest 4 MiB in $(tcp_cs $(($(tcp_now) - t))) s (guest clock), $(($(tcp_stat rx_packets) - f)) frames received"
+	rig_log "round $1: host -> guest 4 MiB in $(tcp_cs $(($(tcp_now) - t))) s (guest clock), $(($(tcp_stat rx_packets) - f)) frames received, guest CPU $(tcp_busy "$k")% busy"
 	got=$(sha256sum </tmp/tcp.get | cut -d' ' -f1)
 	[ "$got" = "$(cat /rig/net_tcp-get.sha256)" ] && return 0
 	rig_log "download: $(wc -c </tmp/tcp.get) bytes, sha256 $got; the host's: $(cat /rig/net_tcp-get.sha256)"
