@@ -195,8 +195,7 @@ static cJSON *cmd_list(struct daemon *d, const struct filter *f)
 
 static void add_count(cJSON *o, const char *key, const uint64_t *v)
 {
-	cJSON_AddNumberToObject(o, key,
-				(double)__atomic_load_n(v, __ATOMIC_RELAXED));
+	cJSON_AddNumberToObject(o, key, (double)stats_get(v));
 }
 
 /* The dispatch thread: how often it slept, how long its poll window is
@@ -209,14 +208,13 @@ static cJSON *dispatch_stats(const struct daemon *d)
 	add_count(o, "sleeps", &d->sleeps);
 	add_count(o, "early_wakeups", &d->prewakes);
 	add_count(o, "interrupts", &d->irqs_raised);
-	cJSON_AddNumberToObject(
-		o, "window_us",
-		(double)__atomic_load_n(&d->window_ns, __ATOMIC_RELAXED) / 1e3);
+	cJSON_AddNumberToObject(o, "window_us",
+				(double)stats_get(&d->window_ns) / 1e3);
 	cJSON_AddNumberToObject(o, "window_base_us", (double)d->poll_ns / 1e3);
 	cJSON_AddNumberToObject(o, "window_max_us",
 				(double)d->poll_max_ns / 1e3);
 	add_count(o, "window_grown", &d->window_grown);
-	add_count(o, "window_halved", &d->window_shrunk);
+	add_count(o, "window_halved", &d->window_halved);
 	add_count(o, "window_reset", &d->window_reset);
 	return o;
 }

@@ -105,7 +105,7 @@ struct daemon {
 	uint64_t unserved;
 	uint64_t sleeps; /* atomic */
 	/* The poll window's changes (dispatch.c). */
-	uint64_t window_grown, window_shrunk, window_reset;
+	uint64_t window_grown, window_halved, window_reset;
 	uint64_t irqs_elsewhere; /* atomic: raised by other threads */
 	uint64_t prewakes;       /* dispatch woken by an injection (atomic) */
 	bool prewoken;           /* atomic: an injection woke the dispatch */

@@ -18,6 +18,7 @@
 #include "device.h"
 #include "log.h"
 #include "port.h"
+#include "stats.h"
 
 /* Polling after work: long enough to catch the next access of a register
  * burst (a driver probing or a guest kicking in a loop), short enough that
@@ -81,9 +82,7 @@ static void handle(struct daemon *d, const struct hvisor_device_req *req)
 	const struct dev_slot *slot =
 		daemon_find_slot(d, req->src_zone, req->address);
 	struct device *dev = slot ? slot->dev : NULL;
-	/* Atomic only for readers on other threads (the control socket's
-	 * stats): this thread is the one writer. */
-	__atomic_store_n(&d->requests, d->requests + 1, __ATOMIC_RELAXED);
+	stats_add(&d->requests, 1); /* read by the control socket's stats */
 	if (slot && !dev) {
 		if (!req->is_write)
 			value = device_removed_read(req->address - slot->addr);
@@ -218,12 +217,12 @@ static bool unquiet_rings(struct daemon *d)
 	return for_each_device(d, device_poll_rings, false);
 }
 
-/* Stores are atomic only so that a test may read them while this thread
- * runs (tests/test_poll_window.c): only this thread writes them. */
+/* Stores are atomic only for readers on other threads (the control
+ * socket's stats, tests): only this thread writes them. */
 static void set_window(struct daemon *d, uint64_t ns, uint64_t *counter)
 {
 	__atomic_store_n(&d->window_ns, ns, __ATOMIC_RELAXED);
-	__atomic_store_n(counter, *counter + 1, __ATOMIC_RELAXED);
+	stats_add(counter, 1);
 }
 
 /*
@@ -266,7 +265,7 @@ void dispatch_window_announced(struct daemon *d)
 		set_window(d,
 			   d->window_ns / 2 > d->poll_ns ? d->window_ns / 2
 							 : d->poll_ns,
-			   &d->window_shrunk);
+			   &d->window_halved);
 }
 
 /* Work came while the window was open: past its base length, with an
@@ -346,7 +345,7 @@ static bool sleep_until_woken(struct daemon *d)
 			{.fd = d->wake_fd, .events = POLLIN},
 			{.fd = d->stop_fd, .events = POLLIN},
 			{.fd = port_hangup_fd(d->port), .events = POLLRDHUP}};
-		__atomic_store_n(&d->sleeps, d->sleeps + 1, __ATOMIC_RELAXED);
+		stats_add(&d->sleeps, 1);
 		__atomic_store_n(&d->qs_idle, true, __ATOMIC_SEQ_CST);
 		if (poll(fds, 3, -1) < 0 && errno != EINTR)
 			log_error("dispatch: poll: %m");
@@ -443,7 +442,7 @@ int dispatch_run(struct daemon *d)
 		if (no_wakeup) {
 			nap(d, &nap_ns);
 		} else {
-			if (sleep_until_woken(d) && d->poll_max_ns > d->poll_ns)
+			if (sleep_until_woken(d))
 				dispatch_window_slept(d, now_ns() - idle_from);
 		}
 	}
@@ -458,7 +457,7 @@ int dispatch_run(struct daemon *d)
 		 (unsigned long long)__atomic_load_n(&d->prewakes,
 						     __ATOMIC_RELAXED),
 		 (unsigned long long)d->window_grown,
-		 (unsigned long long)d->window_shrunk,
+		 (unsigned long long)d->window_halved,
 		 (unsigned long long)d->window_reset);
 	return __atomic_load_n(&d->hangup, __ATOMIC_ACQUIRE) ? -ECONNRESET : 0;
 }

@@ -66,7 +66,7 @@ static void test_policy_announced_halves(void)
 		dispatch_window_announced(&d);
 		CU_ASSERT_EQUAL(d.window_ns, want[i]);
 	}
-	CU_ASSERT_EQUAL(d.window_shrunk, 5);
+	CU_ASSERT_EQUAL(d.window_halved, 5);
 }
 
 static void start(int poll_max_us)
