@@ -233,13 +233,14 @@ def mmio_seeds():
     bring = [op(1, 0x70, 0), op(1, 0x70, ack), op(1, 0x70, ack | drv),
              op(1, 0x24, 0), op(1, 0x20, 6), op(1, 0x24, 1), op(1, 0x20, 1),
              op(1, 0x70, ack | drv | fok), op(0, 0x70, 0)]
-    q = [op(1, 0x30, 0), op(1, 0x38, 4), op(2, 0x80, 0), op(1, 0x84, 0x4000),
-         op(2, 0x90, 0x100), op(1, 0x94, 0x4000), op(2, 0xa0, 0x200),
-         op(1, 0xa4, 0x4000), op(1, 0x44, 1)]
+    # The high halves are 0: guest RAM is below 4 GiB (FUZZ_RAM_GPA).
+    q = [op(1, 0x30, 0), op(1, 0x38, 4), op(2, 0x80, 0), op(1, 0x84, 0),
+         op(2, 0x90, 0x100), op(1, 0x94, 0), op(2, 0xa0, 0x200),
+         op(1, 0xa4, 0), op(1, 0x44, 1)]
     # One echo chain: desc 0 readable -> desc 1 writable.
-    ring = [op(3, 0, RAM_GPA + 0x1000 & 0xffffffff), op(3, 1, 0x4000), op(3, 2, 16),
+    ring = [op(3, 0, RAM_GPA + 0x1000 & 0xffffffff), op(3, 1, 0), op(3, 2, 16),
             op(3, 3, 1 | (1 << 16)), op(3, 4, RAM_GPA + 0x1100 & 0xffffffff),
-            op(3, 5, 0x4000), op(3, 6, 16), op(3, 7, 2),
+            op(3, 5, 0), op(3, 6, 16), op(3, 7, 2),
             op(3, 0x100 // 4, 1 << 16), op(3, 0x104 // 4, 0)]
     go = [op(1, 0x70, ack | drv | fok | dok), op(1, 0x50, 0), op(0, 0x60, 0),
           op(1, 0x64, 1)]

@@ -153,7 +153,8 @@ static void td_config_write(void *state, uint32_t offset, const void *buf,
 
 static uint32_t echo(const struct hvd_chain *c)
 {
-	/* Copy the readable bytes, in order, into the writable buffers. */
+	/* Copy the readable bytes, in order, into the writable buffers.
+	 * They may overlap in guest memory (the guest chooses): memmove. */
 	uint32_t done = 0;
 	unsigned in = c->num_out, in_off = 0;
 	for (unsigned o = 0; o < c->num_out; o++) {
@@ -162,7 +163,7 @@ static uint32_t echo(const struct hvd_chain *c)
 		while (left && in < c->num_out + c->num_in) {
 			size_t room = c->iov[in].iov_len - in_off;
 			size_t n = left < room ? left : room;
-			memcpy((uint8_t *)c->iov[in].iov_base + in_off, src, n);
+			memmove((uint8_t *)c->iov[in].iov_base + in_off, src, n);
 			src += n;
 			left -= n;
 			in_off += n;
