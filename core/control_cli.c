@@ -222,14 +222,16 @@ static void print_stats_text(const cJSON *r, bool daemon_line)
 	const cJSON *x = cJSON_GetObjectItemCaseSensitive(r, "dispatch");
 	if (x && daemon_line)
 		printf("dispatch: %.0f accesses, %.0f sleeps (%.0f ended early "
-		       "by "
-		       "an interrupt), %.0f interrupts raised; poll window %g "
-		       "us "
-		       "(base %g, max %g; grown %.0f, halved %.0f, reset "
-		       "%.0f)\n",
+		       "by an interrupt), %.0f interrupts raised (%.0f "
+		       "merged, %.0f after an ACK, %.0f by the line watch); "
+		       "poll window %g us (base %g, max %g; grown %.0f, "
+		       "halved %.0f, reset %.0f)\n",
 		       num(x, "accesses"), num(x, "sleeps"),
 		       num(x, "early_wakeups"), num(x, "interrupts"),
-		       num(x, "window_us"), num(x, "window_base_us"),
+		       num(x, "interrupts_merged"),
+		       num(x, "interrupts_after_ack"),
+		       num(x, "interrupts_rearmed"), num(x, "window_us"),
+		       num(x, "window_base_us"),
 		       num(x, "window_max_us"), num(x, "window_grown"),
 		       num(x, "window_halved"), num(x, "window_reset"));
 }
@@ -267,6 +269,11 @@ static const struct metric dispatch_metrics[] = {
 	 "Sleeps ended by an interrupt ahead of the guest's handler", 1},
 	{"interrupts", "dispatch_interrupts_raised_total", "counter",
 	 "Interrupts raised, all devices", 1},
+	{"interrupts_merged", "dispatch_interrupts_merged_total", "counter",
+	 "Events that found their device's line up and only set a status bit",
+	 1},
+	{"interrupts_rearmed", "dispatch_interrupts_rearmed_total", "counter",
+	 "Lines raised again after a period without the guest's ACK", 1},
 	{"window_us", "dispatch_poll_window_seconds", "gauge",
 	 "The dispatch thread's poll window now", 1e-6},
 };

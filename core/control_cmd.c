@@ -199,8 +199,9 @@ static void add_count(cJSON *o, const char *key, const uint64_t *v)
 }
 
 /* The dispatch thread: how often it slept, how long its poll window is
- * (docs/design.md, "The request path"). Counted whether or not "counting"
- * is on: each is one store by the thread that owns it. */
+ * (docs/design.md, "The request path"); the interrupt lines (irqline.c):
+ * raised, merged, raised by an ACK that left bits set or by the line
+ * watch. Counted whether or not "counting" is on. */
 static cJSON *dispatch_stats(const struct daemon *d)
 {
 	cJSON *o = cJSON_CreateObject();
@@ -208,6 +209,9 @@ static cJSON *dispatch_stats(const struct daemon *d)
 	add_count(o, "sleeps", &d->sleeps);
 	add_count(o, "early_wakeups", &d->prewakes);
 	add_count(o, "interrupts", &d->irqs_raised);
+	add_count(o, "interrupts_merged", &d->irqs_merged);
+	add_count(o, "interrupts_after_ack", &d->irqs_after_ack);
+	add_count(o, "interrupts_rearmed", &d->irqs_rearmed);
 	cJSON_AddNumberToObject(o, "window_us",
 				(double)stats_get(&d->window_ns) / 1e3);
 	cJSON_AddNumberToObject(o, "window_base_us", (double)d->poll_ns / 1e3);

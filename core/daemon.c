@@ -128,7 +128,7 @@ static int choose_irq_model(struct daemon *d)
 		}
 	}
 	d->irq_model = model;
-	d->irq_merge = d->opts.irq_merge;
+	d->irq_merge = !d->opts.irq_every_event;
 	log_info("interrupts: %s model%s", port_irq_model_name(model),
 		 model == PORT_IRQ_LOONGARCH_LINE || d->irq_merge ? ", merged"
 								  : "");
@@ -166,6 +166,7 @@ struct daemon *daemon_create(const struct daemon_options *opts)
 		return NULL;
 	}
 	d->opts = *opts;
+	d->line_watch_fd = -1;
 	dispatch_init(d); /* before any thread that may inject */
 	d->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	d->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -204,7 +205,8 @@ struct daemon *daemon_create(const struct daemon_options *opts)
 	struct plugin **plugins = d->plugins && d->loop && d->zones
 					  ? daemon_resolve(d, cfg)
 					  : NULL;
-	if (!plugins || open_port(d) || daemon_add(d, cfg, plugins)) {
+	if (!plugins || open_port(d) || irqline_watch_start(d) ||
+	    daemon_add(d, cfg, plugins)) {
 		free(plugins);
 		virtio_cfg_free(cfg);
 		free(cfg);
@@ -274,8 +276,10 @@ void daemon_destroy(struct daemon *d)
 	control_close(d->control);
 	if (d->bridge)
 		__atomic_store_n(&d->bridge->mmio_avail, 0, __ATOMIC_RELEASE);
-	/* Devices first (their reset quiesces plugin workers and removes
-	 * their watches), then the loop, then memory. */
+	/* The line watch (it walks the devices), devices (their reset
+	 * quiesces plugin workers and removes their watches), then the
+	 * loop, then memory. */
+	irqline_watch_stop(d);
 	struct zone_index *zi = d->zones;
 	for (unsigned i = 0; zi && i < zi->count; i++) {
 		struct dev_table *t = zi->zone[i]->table;
@@ -302,6 +306,8 @@ void daemon_destroy(struct daemon *d)
 		close(d->wake_fd);
 	if (d->stop_fd >= 0)
 		close(d->stop_fd);
+	if (d->line_watch_fd >= 0)
+		close(d->line_watch_fd);
 	pthread_mutex_destroy(&d->irq_lock);
 	free(d);
 }

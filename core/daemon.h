@@ -64,7 +64,7 @@ struct daemon_options {
 	/* Interrupt model: 0 asks the port (the normal case); 1 + a
 	 * PORT_IRQ_* value forces that one (--irq-model). */
 	int irq_model;
-	bool irq_merge;           /* merge on every model (irqline.c) */
+	bool irq_every_event;     /* --no-irq-merge: no merging (irqline.c) */
 	const char *control_path; /* control socket (control.h); NULL: none */
 	bool control_optional;    /* cannot bind: warn and serve without */
 	bool check;               /* no hypervisor (port_open_check): --check */
@@ -112,6 +112,13 @@ struct daemon {
 	uint64_t naps;           /* loongarch-v0.4: timed waits instead */
 	uint64_t irqs_raised;    /* res_list entries pushed */
 	uint64_t irqs_merged;    /* events that only ORed a status bit */
+	uint64_t irqs_after_ack; /* raised by an ACK leaving bits set */
+	uint64_t irqs_rearmed;   /* raised by the line watch */
+	/* The line watch (irqline.c): a timerfd on the event loop, armed
+	 * while some merged line is asserted; -1 when not merging. */
+	int line_watch_fd;
+	struct hvd_watch *line_watch;
+	bool line_watch_armed; /* atomic */
 };
 
 /* Everything up to serving: config, port, RAM, plugins, devices. Returns
@@ -164,6 +171,12 @@ int dispatch_run(struct daemon *d);
  * window caught an access an interrupt had announced. */
 void dispatch_window_slept(struct daemon *d, uint64_t waited);
 void dispatch_window_announced(struct daemon *d);
+/* The line watch of merged interrupt lines (irqline.c): started once the
+ * model is known, before any device raises; stopped before any device is
+ * destroyed (daemon_destroy closes its timerfd after them). start: 0 or
+ * -1 after logging why. */
+int irqline_watch_start(struct daemon *d);
+void irqline_watch_stop(struct daemon *d);
 /* An interrupt went to the guest (any thread): the guest's handler will
  * access the device soon; wakes a sleeping dispatch thread ahead of it. */
 void dispatch_irq_raised(struct daemon *d);

@@ -60,6 +60,14 @@ struct device {
 	 * line_asserted and the injection when interrupts are merged. */
 	pthread_mutex_t irq_lock;
 	bool line_asserted;
+	/* Bumped by every ACK, raise and reset of a merged line. */
+	uint64_t line_events;
+	/* The line watch's view (event loop thread, under irq_lock): the
+	 * line was up at its last tick with line_events = watch_events, and
+	 * raised again `rearms` times since. */
+	bool watch_seen;
+	uint64_t watch_events;
+	unsigned rearms;
 };
 
 /* The virtio device id the guest sees: the plugin's per-instance choice

@@ -52,8 +52,10 @@ static void usage(FILE *out)
 		"  --irq-model M      edge, loongarch-v0.4 or loongarch-line "
 		"(default: what\n"
 		"                     the hypervisor reports)\n"
-		"  --irq-merge        raise an irq only when the device's line "
-		"is down\n"
+		"  --no-irq-merge     raise an irq for every event (default: "
+		"only when the\n"
+		"                     guest has ACKed the last; --irq-merge "
+		"is accepted)\n"
 		"  --check            no hypervisor: parse the file, create "
 		"and "
 		"destroy every\n"
@@ -73,7 +75,7 @@ struct cli {
 	unsigned poll_us;
 	int poll_max_us; /* as daemon_options.poll_max_us */
 	int irq_model;   /* as daemon_options.irq_model */
-	bool irq_merge;
+	bool irq_every_event; /* --no-irq-merge */
 	const char *file;
 	const char *control; /* --control PATH */
 	bool no_control;
@@ -116,6 +118,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli, bool want_file)
 		OPT_POLL_MAX,
 		OPT_IRQ_MODEL,
 		OPT_IRQ_MERGE,
+		OPT_NO_IRQ_MERGE,
 		OPT_CONTROL,
 		OPT_NO_CONTROL,
 		OPT_CHECK,
@@ -131,6 +134,7 @@ static int parse_cli(int argc, char **argv, struct cli *cli, bool want_file)
 		{"no-control", no_argument, NULL, OPT_NO_CONTROL},
 		{"irq-model", required_argument, NULL, OPT_IRQ_MODEL},
 		{"irq-merge", no_argument, NULL, OPT_IRQ_MERGE},
+		{"no-irq-merge", no_argument, NULL, OPT_NO_IRQ_MERGE},
 		{"check", no_argument, NULL, OPT_CHECK},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -195,8 +199,11 @@ static int parse_cli(int argc, char **argv, struct cli *cli, bool want_file)
 				return EXIT_USAGE;
 			}
 			break;
-		case OPT_IRQ_MERGE:
-			cli->irq_merge = true;
+		case OPT_IRQ_MERGE: /* the default since merging was made so */
+			cli->irq_every_event = false;
+			break;
+		case OPT_NO_IRQ_MERGE:
+			cli->irq_every_event = true;
 			break;
 		case OPT_CHECK:
 			cli->check = true;
@@ -290,7 +297,7 @@ static int virtio_start(int argc, char **argv)
 					       : CONTROL_DEFAULT_PATH,
 		.control_optional = !cli.control,
 		.irq_model = cli.irq_model,
-		.irq_merge = cli.irq_merge,
+		.irq_every_event = cli.irq_every_event,
 	};
 	struct daemon *d = daemon_create(&opts);
 	if (!d)

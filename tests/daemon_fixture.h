@@ -25,7 +25,7 @@ struct fixture {
 	pthread_t thread;
 	bool serving;
 	const char *control_path; /* set before starting: serve control */
-	bool irq_merge;           /* daemon_options.irq_merge */
+	bool irq_every_event;     /* daemon_options.irq_every_event */
 	unsigned poll_us;         /* daemon_options.poll_us */
 	int poll_max_us;          /* daemon_options.poll_max_us */
 	/* fixture_start: called on the new mock before the daemon starts */
@@ -58,7 +58,7 @@ static inline int fixture_start_with_mock(struct fixture *f, const char *json)
 		 * as a user's search path would provide them. */
 		.mock_fd = hvd_mock_connect_fd(f->mock),
 		.control_path = f->control_path,
-		.irq_merge = f->irq_merge,
+		.irq_every_event = f->irq_every_event,
 		.poll_us = f->poll_us,
 		.poll_max_us = f->poll_max_us,
 	};

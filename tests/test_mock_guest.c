@@ -297,6 +297,7 @@ void test_guest_driver(void)
 	uint32_t len = 0;
 	memset(out, 1, 16);
 	uint64_t irqs = hvd_guest_irq_count(d);
+	unsigned acks = __atomic_load_n(&t.acks, __ATOMIC_ACQUIRE);
 	CU_ASSERT(hvd_guest_vq_add(vq, bufs, 2, false, &tok1) >= 0);
 	CU_ASSERT_EQUAL(hvd_guest_vq_get_used(vq, &tok, &len), 0);
 	CU_ASSERT_EQUAL(hvd_guest_vq_kick(vq), 1);
@@ -306,7 +307,11 @@ void test_guest_driver(void)
 	CU_ASSERT_EQUAL(in[0], 0xab);
 	CU_ASSERT_EQUAL(in[63], 0xab);
 	CU_ASSERT_EQUAL(hvd_guest_wait_irq(d, irqs, GUARD_MS), 0);
-	CU_ASSERT_EQUAL(hvd_guest_ack_interrupt(d), VIRTIO_MMIO_INT_VRING);
+	/* The interrupt is ACKed once: by wait_used's driver if it slept
+	 * (it ACKs what it was woken for), else here. */
+	uint32_t isr = hvd_guest_ack_interrupt(d);
+	CU_ASSERT(isr == VIRTIO_MMIO_INT_VRING || isr == 0);
+	CU_ASSERT_EQUAL(__atomic_load_n(&t.acks, __ATOMIC_ACQUIRE), acks + 1);
 	CU_ASSERT_EQUAL(hvd_guest_ack_interrupt(d), 0);
 
 	/* Indirect: one ring slot for the whole chain. */

@@ -68,9 +68,9 @@ struct hvd_guest_dev {
 	enum hvd_guest_model model;
 	uint64_t irqs_seen;  /* Linux model: interrupt count last taken */
 	uint64_t irqs_taken; /* vm_interrupt runs */
-	/* Fail fast (check_needs_reset): the interrupt count at which Status
-	 * was last looked at (polling model), or a configuration interrupt
-	 * taken and not looked into yet (Linux model). */
+	/* Polling model: the interrupt count last ACKed (ack_counted).
+	 * Both: a configuration interrupt taken and not looked into yet
+	 * (check_needs_reset). */
 	uint64_t irqs_checked;
 	bool config_irq;
 	bool needs_reset; /* seen; until the driver resets the device */
@@ -553,12 +553,32 @@ static int take_interrupt(struct hvd_guest_dev *d)
 	return 1;
 }
 
+/* Polling model: interrupts counted since the last look are ACKed, as any
+ * driver does, before it looks at the ring (the daemon raises a merged
+ * line again only after the ACK, core/irqline.c). A completion found
+ * with no new interrupt leaves InterruptStatus alone. */
+static int ack_counted(struct hvd_guest_dev *d)
+{
+	uint64_t n = hvd_mock_irq_count(d->m, d->zone, d->irq);
+	if (n == d->irqs_checked)
+		return 0;
+	d->irqs_checked = n;
+	uint32_t isr;
+	int rc = rd32(d, VIRTIO_MMIO_INTERRUPT_STATUS, &isr);
+	if (rc == 0 && isr)
+		rc = wr(d, VIRTIO_MMIO_INTERRUPT_ACK, 4, isr);
+	if (rc < 0)
+		return rc;
+	if (isr & VIRTIO_MMIO_INT_CONFIG)
+		d->config_irq = true;
+	return 0;
+}
+
 /* A device that has set NEEDS_RESET completes nothing more: a wait for it
  * ends at once with -ENOTRECOVERABLE instead of at its timeout. The device
  * raises a configuration interrupt when it sets the bit (virtio 1.2
- * 2.1.2), so Status is read only after a new interrupt that brought no
- * completion (polling model) or a configuration interrupt (Linux model),
- * never on every look at the ring. */
+ * 2.1.2), so Status is read only after a configuration interrupt (both
+ * models: InterruptStatus said so), never on every look at the ring. */
 static int check_needs_reset(struct hvd_guest_dev *d, bool look)
 {
 	if (!d->needs_reset && look) {
@@ -597,11 +617,10 @@ HVD_API int hvd_guest_vq_get_used(struct hvd_guest_vq *vq, void **token,
 {
 	if (!vq)
 		return -EINVAL;
-	if (vq->dev->model == HVD_GUEST_LINUX) {
-		int rc = take_interrupt(vq->dev);
-		if (rc < 0)
-			return rc;
-	}
+	int rc = vq->dev->model == HVD_GUEST_LINUX ? take_interrupt(vq->dev)
+						   : ack_counted(vq->dev);
+	if (rc < 0)
+		return rc;
 	uint16_t uidx =
 		le16toh(__atomic_load_n(&vq->used->idx, __ATOMIC_ACQUIRE));
 	if (uidx == vq->last_used) {
@@ -695,13 +714,17 @@ HVD_API int hvd_guest_vq_wait_used(struct hvd_guest_vq *vq, void **token,
 	mock_deadline(&deadline, timeout_ms);
 	for (;;) {
 		/* Count first, then look: a completion after the look comes
-		 * with an interrupt that moves the count past `seen`. */
+		 * with an interrupt that moves the count past `seen`. The
+		 * look ACKs interrupts counted since the last one first
+		 * (ack_counted): a device merging its interrupts raises
+		 * again only after that, and what it merged meanwhile is in
+		 * the ring by then. */
 		uint64_t seen = hvd_mock_irq_count(d->m, d->zone, d->irq);
 		int rc = hvd_guest_vq_get_used(vq, token, len);
 		if (rc != 0)
 			return rc < 0 ? rc : 0;
-		bool look = seen != d->irqs_checked;
-		d->irqs_checked = seen;
+		bool look = d->config_irq;
+		d->config_irq = false;
 		if ((rc = check_needs_reset(d, look)) < 0)
 			return used_or_failed(vq, token, len, rc);
 		int left = mock_remaining_ms(&deadline, timeout_ms);
@@ -767,9 +790,11 @@ HVD_API int hvd_guest_set_model(struct hvd_guest_dev *d,
 {
 	if (!d || (model != HVD_GUEST_POLLING && model != HVD_GUEST_LINUX))
 		return -EINVAL;
+	/* Interrupts before the switch were not the new model's. */
 	if (model == HVD_GUEST_LINUX && d->model != model)
-		/* Interrupts before the switch were not the new model's. */
 		d->irqs_seen = hvd_mock_irq_count(d->m, d->zone, d->irq);
+	if (model == HVD_GUEST_POLLING && d->model != model)
+		d->irqs_checked = hvd_mock_irq_count(d->m, d->zone, d->irq);
 	d->model = model;
 	if (model == HVD_GUEST_LINUX) {
 		/* A Linux-like vCPU takes its injections itself

@@ -196,16 +196,18 @@ static void test_window_size_change(void)
 	char c = 0;
 	CU_ASSERT_EQUAL(cg_recv(&g, RXQ, &c, 1), 0);
 	CU_ASSERT_EQUAL(c, 'x');
-	/* Wait for the configuration interrupt (it may follow the used
-	 * buffer's interrupt). */
+	/* Wait for the configuration change (its interrupt may follow the
+	 * used buffer's, or have been ACKed with it by cg_recv's driver):
+	 * ACK, then look, then wait; the daemon raises the line again
+	 * only after an ACK. */
 	for (;;) {
 		uint64_t seen = hvd_guest_irq_count(g.d);
-		if (hvd_guest_ack_interrupt(g.d) & VIRTIO_MMIO_INT_CONFIG)
+		hvd_guest_ack_interrupt(g.d);
+		if (hvd_guest_reg_read(g.d, VIRTIO_MMIO_CONFIG_GENERATION) !=
+		    gen)
 			break;
 		CU_ASSERT_FATAL(hvd_guest_wait_irq(g.d, seen, CG_WAIT_MS) == 0);
 	}
-	CU_ASSERT_NOT_EQUAL(
-		hvd_guest_reg_read(g.d, VIRTIO_MMIO_CONFIG_GENERATION), gen);
 	CU_ASSERT_EQUAL(hvd_guest_config_read(g.d, 0, 2), 132);
 	CU_ASSERT_EQUAL(hvd_guest_config_read(g.d, 2, 2), 43);
 	close(fd);

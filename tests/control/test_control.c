@@ -49,8 +49,8 @@ static unsigned do_io(struct ct *t, unsigned writes, unsigned reads)
 	return kicks;
 }
 
-/* Stats once the interrupts the daemon counted have all reached the
- * guest. The guest may see its last completion on the ring before the
+/* Stats once the interrupts the daemon raised (the only device's) have
+ * all reached the guest. The guest may see its last completion on the ring before the
  * daemon counted that request's interrupt, and the mock receives it
  * after; both settle within microseconds. The deadline is a failure
  * guard: a count that never matches fails the test. */
@@ -61,7 +61,8 @@ static cJSON *settled_stats(struct ct *t, uint64_t base, uint64_t *irqs)
 	for (;;) {
 		cJSON *r = ct_call(t, "{\"api\": 1, \"cmd\": \"stats\"}\n");
 		*irqs = hvd_guest_irq_count(t->b.gd) - base;
-		if (ct_num(ct_queue0(r), "interrupts") == (double)*irqs ||
+		const cJSON *x = cJSON_GetObjectItem(r, "dispatch");
+		if (ct_num(x, "interrupts") == (double)(base + *irqs) ||
 		    stats_now_ns() > deadline)
 			return r;
 		cJSON_Delete(r);
@@ -98,7 +99,17 @@ static void test_stats_exact(void)
 	CU_ASSERT(kicks > 0);
 	CU_ASSERT_EQUAL(ct_num(q, "kicks"), kicks);
 	CU_ASSERT(irqs > 0);
-	CU_ASSERT_EQUAL(ct_num(q, "interrupts"), irqs);
+	/* The queue's used-buffer notifications reached the guest as
+	 * interrupts, merged while its line was up (core/irqline.c); the
+	 * line watch may have raised the last one again (this guest does
+	 * not always ACK it). */
+	const cJSON *x = cJSON_GetObjectItem(r, "dispatch");
+	CU_ASSERT(ct_num(q, "interrupts") > 0);
+	CU_ASSERT_EQUAL(ct_num(x, "interrupts"), base + irqs);
+	CU_ASSERT_EQUAL(ct_num(q, "interrupts"),
+			ct_num(x, "interrupts") + ct_num(x, "interrupts_merged") -
+				ct_num(x, "interrupts_rearmed") -
+				ct_num(x, "interrupts_after_ack"));
 	CU_ASSERT_EQUAL(ct_num(q, "errors"), 0);
 	CU_ASSERT_EQUAL(ct_num(q, "in_flight"), 0);
 	CU_ASSERT(ct_num(q, "latency_p50_ns") > 0);

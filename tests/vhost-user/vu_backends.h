@@ -36,7 +36,10 @@ static inline bool vut_wait_needs_reset(struct hvd_guest_dev *gd,
 					int timeout_ms)
 {
 	for (;;) {
+		/* ACK before looking: the daemon raises the line again only
+		 * after an ACK, and what came before it is seen here. */
 		uint64_t seen = hvd_guest_irq_count(gd);
+		hvd_guest_ack_interrupt(gd);
 		if (hvd_guest_status(gd) & VIRTIO_CONFIG_S_NEEDS_RESET)
 			return true;
 		if (hvd_guest_wait_irq(gd, seen, timeout_ms))
