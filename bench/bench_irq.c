@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * bench_irq: does interrupt merging (`--irq-merge`, core/irqline.c) save
- * interrupts, and does it lose any? The real daemon serves a virtio-rng
- * device under the mock; the guest keeps DEPTH requests in flight and
- * handles interrupts as Linux's virtio-mmio driver does: read
- * InterruptStatus, ACK it, then take every used buffer. Run once without
+ * bench_irq: does interrupt merging (the default, core/irqline.c; off
+ * with `--no-irq-merge`) save interrupts, and does it lose any? The real
+ * daemon serves a virtio-rng device under the mock; the guest keeps DEPTH
+ * requests in flight and handles interrupts as Linux's virtio-mmio driver
+ * does: read InterruptStatus, ACK it, then take every used buffer. Run once without
  * and once with merging (same run, same machine):
  *   interrupts/request  fewer is the saving
  *   stalls              waits for an interrupt that did not come within
@@ -34,7 +34,7 @@ static int run(const char *hvisor, const char *plugins, const char *cfg,
 {
 	struct hvd_mock *m = bench_start_daemon_with(
 		"bench_irq", hvisor, plugins, cfg, 0x50000000, 0x4000000,
-		merge ? "--irq-merge" : NULL);
+		merge ? NULL : "--no-irq-merge");
 	if (!m)
 		return 1;
 	struct hvd_guest_dev *g = hvd_guest_open(m, 1, ADDR, IRQ);
@@ -73,7 +73,7 @@ static int run(const char *hvisor, const char *plugins, const char *cfg,
 	uint64_t irqs = hvd_guest_irq_count(g);
 	printf("%-14s %u requests in %.2f s: %" PRIu64 " interrupts (%.3f "
 	       "per request), %u with nothing pending, %u stall(s)\n",
-	       merge ? "--irq-merge" : "every event", N, s, irqs,
+	       merge ? "merged" : "every event", N, s, irqs,
 	       (double)irqs / N, spurious, stalls);
 	hvd_guest_close(g);
 	int status;

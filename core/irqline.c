@@ -11,16 +11,15 @@
  *   loongarch-line  the line stays up until DEASSERT(zone, irq), which we
  *                   issue when an ACK clears the last status bit or on reset
  *
- * Merging (the default; `--no-irq-merge` turns it off off the line model):
- * with `line_asserted` set, a new event only ORs its status bit; the irq
- * is raised again once the guest's ACK brought the status to 0. Linux's
+ * Merging (the default; `--no-irq-merge` turns it off except on the line
+ * model): with `line_asserted` set, a new event only ORs its status bit; the
+ * irq is raised again once the guest's ACK brought the status to 0. Linux's
  * vm_interrupt reads InterruptStatus, ACKs what it read, then drains the
- * rings, so an event merged before the ACK is seen by that drain. Bits
- * that arrived between the read and the ACK are left set: on the edge
- * models nothing else would raise them, so the ACK raises the irq again.
- * `irq_lock` orders the status bits, the flag and the injection, so an
- * event racing an ACK is never left with a status bit set and no line
- * raised.
+ * rings, so an event merged before the ACK is seen by that drain. Bits that
+ * arrived between the read and the ACK are left set: on the edge models
+ * nothing else would raise them, so the ACK raises the irq again. `irq_lock`
+ * orders the status bits, the flag and the injection, so an event racing an
+ * ACK is never left with a status bit set and no line raised.
  *
  * The line watch: one injection the guest never saw would silence a
  * merging device for good. A timer on the event loop, running only while
