@@ -195,6 +195,13 @@ static int net_create(struct hvd_device *dev, struct hvd_device_info *info,
 	info->queue_max_size = net->opt.queue_size;
 	info->config_size = NET_CONFIG_SIZE;
 	info->features = net->offered;
+	/* The dispatch thread looks at the rings while it polls, and the
+	 * driver does not kick meanwhile: a transmitting guest traps once
+	 * per kick. In the real-guest rig (TCG Linux guest, 4 MiB TCP
+	 * uploads, 12 alternating runs each) this took the upload from
+	 * 0.64 s (median) to 0.47 s in fewer frames, and the daemon's CPU
+	 * from ~1.0 to ~0.6 s a run; hvisor-tool's took 0.64 s. */
+	info->flags = HVD_DEVICE_F_POLL_RINGS;
 	*state = net;
 	const uint8_t *m = net->mac;
 	net->host->log(dev, HVD_LOG_INFO,
