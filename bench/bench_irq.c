@@ -4,8 +4,8 @@
  * with `--no-irq-merge`) save interrupts, and does it lose any? The real
  * daemon serves a virtio-rng device under the mock; the guest keeps DEPTH
  * requests in flight and handles interrupts as Linux's virtio-mmio driver
- * does: read InterruptStatus, ACK it, then take every used buffer. Run once without
- * and once with merging (same run, same machine):
+ * does: read InterruptStatus, ACK it, then take every used buffer. Run
+ * once without and once with merging (same run, same machine):
  *   interrupts/request  fewer is the saving
  *   stalls              waits for an interrupt that did not come within
  *                       1 s while requests were outstanding: a lost
@@ -73,8 +73,8 @@ static int run(const char *hvisor, const char *plugins, const char *cfg,
 	uint64_t irqs = hvd_guest_irq_count(g);
 	printf("%-14s %u requests in %.2f s: %" PRIu64 " interrupts (%.3f "
 	       "per request), %u with nothing pending, %u stall(s)\n",
-	       merge ? "merged" : "every event", N, s, irqs,
-	       (double)irqs / N, spurious, stalls);
+	       merge ? "merged" : "every event", N, s, irqs, (double)irqs / N,
+	       spurious, stalls);
 	hvd_guest_close(g);
 	int status;
 	hvd_mock_stop_child(m, SIGTERM, 5000, &status);

@@ -231,9 +231,9 @@ static void print_stats_text(const cJSON *r, bool daemon_line)
 		       num(x, "interrupts_merged"),
 		       num(x, "interrupts_after_ack"),
 		       num(x, "interrupts_rearmed"), num(x, "window_us"),
-		       num(x, "window_base_us"),
-		       num(x, "window_max_us"), num(x, "window_grown"),
-		       num(x, "window_halved"), num(x, "window_reset"));
+		       num(x, "window_base_us"), num(x, "window_max_us"),
+		       num(x, "window_grown"), num(x, "window_halved"),
+		       num(x, "window_reset"));
 }
 
 /* The Prometheus text exposition format, for node_exporter's textfile

@@ -45,7 +45,7 @@
  * a millisecond), short enough that a device recovers before its driver's
  * own timeouts (Linux's blk request timeout is 30 s, the net tx watchdog
  * 5 s). A line is raised again after one to two periods. */
-#define LINE_WATCH_NS (100 * 1000 * 1000ull)
+#define LINE_WATCH_NS  (100 * 1000 * 1000ull)
 #define LINE_REARM_MAX 4
 
 static bool merging(const struct device *dev)

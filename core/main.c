@@ -73,8 +73,8 @@ struct cli {
 	int log_level;
 	const char *mock;
 	unsigned poll_us;
-	int poll_max_us; /* as daemon_options.poll_max_us */
-	int irq_model;   /* as daemon_options.irq_model */
+	int poll_max_us;      /* as daemon_options.poll_max_us */
+	int irq_model;        /* as daemon_options.irq_model */
 	bool irq_every_event; /* --no-irq-merge */
 	const char *file;
 	const char *control; /* --control PATH */

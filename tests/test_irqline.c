@@ -211,7 +211,8 @@ static void test_edge_ack_leaves_bits(void)
 	wreg(VIRTIO_MMIO_INTERRUPT_ACK, 1);
 	CU_ASSERT_EQUAL(raised(), 2);
 	CU_ASSERT_EQUAL(
-		__atomic_load_n(&fx.daemon->irqs_after_ack, __ATOMIC_RELAXED), 1);
+		__atomic_load_n(&fx.daemon->irqs_after_ack, __ATOMIC_RELAXED),
+		1);
 	wait_injected(2);
 	CU_ASSERT_EQUAL(reg(VIRTIO_MMIO_INTERRUPT_STATUS), 2);
 	/* An ACK of nothing pending raises nothing. */
@@ -243,8 +244,7 @@ static void test_edge_watch_raises_again(void)
 	for (uint64_t n = 2; n <= 5; n++)
 		wait_injected(n);
 	CU_ASSERT_EQUAL(
-		__atomic_load_n(&fx.daemon->irqs_rearmed, __ATOMIC_RELAXED),
-		4);
+		__atomic_load_n(&fx.daemon->irqs_rearmed, __ATOMIC_RELAXED), 4);
 	/* Then the timer stops: once it is disarmed nothing can raise. */
 	for (unsigned i = 0; i < 100000000u && watch_armed(); i++)
 		sched_yield();
@@ -279,7 +279,7 @@ static void test_edge_watch_quiet_when_acked(void)
 		sched_yield();
 	CU_ASSERT_FALSE(watch_armed());
 	CU_ASSERT_EQUAL(raised(), 3 + __atomic_load_n(&fx.daemon->irqs_rearmed,
-						   __ATOMIC_RELAXED));
+						      __ATOMIC_RELAXED));
 	teardown();
 }
 

@@ -50,8 +50,8 @@ static unsigned do_io(struct ct *t, unsigned writes, unsigned reads)
 }
 
 /* Stats once the interrupts the daemon raised (the only device's) have
- * all reached the guest. The guest may see its last completion on the ring before the
- * daemon counted that request's interrupt, and the mock receives it
+ * all reached the guest. The guest may see its last completion on the ring
+ * before the daemon counted that request's interrupt, and the mock receives it
  * after; both settle within microseconds. The deadline is a failure
  * guard: a count that never matches fails the test. */
 static cJSON *settled_stats(struct ct *t, uint64_t base, uint64_t *irqs)
@@ -107,7 +107,8 @@ static void test_stats_exact(void)
 	CU_ASSERT(ct_num(q, "interrupts") > 0);
 	CU_ASSERT_EQUAL(ct_num(x, "interrupts"), base + irqs);
 	CU_ASSERT_EQUAL(ct_num(q, "interrupts"),
-			ct_num(x, "interrupts") + ct_num(x, "interrupts_merged") -
+			ct_num(x, "interrupts") +
+				ct_num(x, "interrupts_merged") -
 				ct_num(x, "interrupts_rearmed") -
 				ct_num(x, "interrupts_after_ack"));
 	CU_ASSERT_EQUAL(ct_num(q, "errors"), 0);

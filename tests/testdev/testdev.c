@@ -163,7 +163,8 @@ static uint32_t echo(const struct hvd_chain *c)
 		while (left && in < c->num_out + c->num_in) {
 			size_t room = c->iov[in].iov_len - in_off;
 			size_t n = left < room ? left : room;
-			memmove((uint8_t *)c->iov[in].iov_base + in_off, src, n);
+			memmove((uint8_t *)c->iov[in].iov_base + in_off, src,
+				n);
 			src += n;
 			left -= n;
 			in_off += n;

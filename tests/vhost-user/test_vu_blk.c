@@ -165,8 +165,8 @@ static void test_backend_killed(void)
 		/* ACK, then look (see vut_wait_needs_reset). */
 		uint64_t seen = hvd_guest_irq_count(v.t.gd);
 		hvd_guest_ack_interrupt(v.t.gd);
-		if (hvd_guest_reg_read(v.t.gd,
-				       VIRTIO_MMIO_CONFIG_GENERATION) != gen)
+		if (hvd_guest_reg_read(v.t.gd, VIRTIO_MMIO_CONFIG_GENERATION) !=
+		    gen)
 			break;
 		CU_ASSERT_FATAL(hvd_guest_wait_irq(v.t.gd, seen,
 						   3 * FIX_TIMEOUT_MS) == 0);
