@@ -88,25 +88,28 @@ static int run(const char *cmd, char **out)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
 }
 
-/* A mock, RAM for zone 1, and the daemon running `config`. */
-static struct hvd_mock *start_daemon(const char *config, const char *log)
+/* A mock, RAM for zone 1, and the daemon running `config`, with one more
+ * option `opt` unless NULL. */
+static struct hvd_mock *start_daemon_opt(const char *config, const char *log,
+					 const char *opt)
 {
 	struct hvd_mock *m = hvd_mock_new();
 	CU_ASSERT_FATAL(m != NULL);
 	CU_ASSERT_FATAL(
 		hvd_mock_add_ram(m, 1, 0x50000000, 0x50000000, 0x1000000) == 0);
 	char *cfg = write_file("virtio.json", config);
-	char *const argv[] = {(char *)bin(),
-			      "virtio",
-			      "start",
-			      "--foreground",
-			      "--plugin-dir",
-			      (char *)plugin_dir(),
-			      cfg,
-			      NULL};
+	char *const argv[] = {
+		(char *)bin(),           "virtio",         "start",
+		"--foreground",          "--plugin-dir",   (char *)plugin_dir(),
+		opt ? (char *)opt : cfg, opt ? cfg : NULL, NULL};
 	CU_ASSERT_FATAL(hvd_mock_spawn(m, argv, log) == 0);
 	CU_ASSERT_FATAL(hvd_mock_wait_ready(m, TIMEOUT_MS) == 0);
 	return m;
+}
+
+static struct hvd_mock *start_daemon(const char *config, const char *log)
+{
+	return start_daemon_opt(config, log, NULL);
 }
 
 static uint32_t read_reg(struct hvd_mock *m, uint64_t addr)
@@ -141,6 +144,35 @@ static void test_serves_and_exits_on_sigterm(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, "irq 78"));
 	CU_ASSERT_PTR_NOT_NULL(strstr(text, "resetting devices and exiting"));
 	hvd_mock_free(m);
+}
+
+/* Interrupts are merged unless --no-irq-merge (docs/hvisor-runtime.md
+ * 1.5); --irq-merge, once the opt-in, is still accepted. The log says
+ * which. */
+static void test_irq_merge_options(void)
+{
+	static const struct {
+		const char *opt, *line;
+	} cases[] = {
+		{NULL, "interrupts: edge model, merged\n"},
+		{"--irq-merge", "interrupts: edge model, merged\n"},
+		{"--no-irq-merge", "interrupts: edge model\n"},
+	};
+	char log[128];
+	snprintf(log, sizeof log, "%s/daemon.log", tmpdir);
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		unlink(log);
+		struct hvd_mock *m =
+			start_daemon_opt(RNG_CONFIG, log, cases[i].opt);
+		stop_expect_zero(m, SIGTERM);
+		hvd_mock_free(m);
+		const char *text = read_file(log);
+		if (!strstr(text, cases[i].line))
+			fprintf(stderr, "\n  %s: no '%s' in:\n%s\n",
+				cases[i].opt ? cases[i].opt : "(default)",
+				cases[i].line, text);
+		CU_ASSERT_PTR_NOT_NULL(strstr(text, cases[i].line));
+	}
 }
 
 static void test_exits_on_sigint(void)
@@ -431,6 +463,8 @@ int main(void)
 		{"serves, logs devices, exits 0 on SIGTERM",
 		 test_serves_and_exits_on_sigterm},
 		{"exits 0 on SIGINT", test_exits_on_sigint},
+		{"interrupts merged unless --no-irq-merge",
+		 test_irq_merge_options},
 		{"idle daemon sleeps and wakes", test_idle_daemon_sleeps},
 		{"config error names the JSON path",
 		 test_config_error_names_path},
