@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/virtio_mmio.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -30,17 +31,23 @@
 
 #define QSD_BIN "qemu-storage-daemon"
 
-/* Wait until the device's Status shows NEEDS_RESET: each interrupt wakes
- * us to look again; false when none comes within timeout_ms. */
+/* Wait until the device's Status shows NEEDS_RESET and its configuration
+ * interrupt was taken: each interrupt wakes us to look again; false when
+ * none comes within timeout_ms. The daemon sets NEEDS_RESET, then bumps
+ * the configuration generation, then raises the interrupt (device_fail),
+ * so once both are seen the generation is the failed device's for good. */
 static inline bool vut_wait_needs_reset(struct hvd_guest_dev *gd,
 					int timeout_ms)
 {
+	bool config_irq = false;
 	for (;;) {
 		/* ACK before looking: the daemon raises the line again only
 		 * after an ACK, and what came before it is seen here. */
 		uint64_t seen = hvd_guest_irq_count(gd);
-		hvd_guest_ack_interrupt(gd);
-		if (hvd_guest_status(gd) & VIRTIO_CONFIG_S_NEEDS_RESET)
+		config_irq |= (hvd_guest_ack_interrupt(gd) &
+			       VIRTIO_MMIO_INT_CONFIG) != 0;
+		if (config_irq &&
+		    (hvd_guest_status(gd) & VIRTIO_CONFIG_S_NEEDS_RESET))
 			return true;
 		if (hvd_guest_wait_irq(gd, seen, timeout_ms))
 			return false;
