@@ -45,6 +45,22 @@ static struct dev_table *table_load(const struct zone *z)
 	return __atomic_load_n(&z->table, __ATOMIC_SEQ_CST);
 }
 
+bool daemon_for_each_device(struct daemon *d, bool (*fn)(struct device *, bool),
+			    bool arg)
+{
+	const struct zone_index *zi =
+		__atomic_load_n(&d->zones, __ATOMIC_ACQUIRE);
+	bool any = false;
+	for (unsigned z = 0; zi && z < zi->count; z++) {
+		const struct dev_table *t =
+			__atomic_load_n(&zi->zone[z]->table, __ATOMIC_ACQUIRE);
+		for (unsigned i = 0; t && i < t->count; i++)
+			if (t->slot[i].dev && fn(t->slot[i].dev, arg))
+				any = true;
+	}
+	return any;
+}
+
 const struct dev_slot *daemon_find_slot(const struct daemon *d,
 					uint32_t zone_id, uint64_t addr)
 {

@@ -138,6 +138,11 @@ struct zone *daemon_zone(struct daemon *d, uint32_t id);
 /* Lookup used by dispatch: the window holding (zone, addr), or NULL. */
 const struct dev_slot *daemon_find_slot(const struct daemon *d, uint32_t zone,
 					uint64_t addr);
+/* fn(dev, arg) for every device of every zone; whether any call returned
+ * true. The dispatch thread (between quiescent points) or the event loop
+ * thread (which alone replaces tables) may call it. */
+bool daemon_for_each_device(struct daemon *d, bool (*fn)(struct device *, bool),
+			    bool arg);
 /* The device serving (zone, addr), or NULL. */
 struct device *daemon_find_device(const struct daemon *d, uint32_t zone,
 				  uint64_t addr);

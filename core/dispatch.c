@@ -174,22 +174,6 @@ static bool stopping(const struct daemon *d)
  */
 #define RING_LOOK_MASK 7u
 
-static bool for_each_device(struct daemon *d, bool (*fn)(struct device *, bool),
-			    bool arg)
-{
-	const struct zone_index *zi =
-		__atomic_load_n(&d->zones, __ATOMIC_ACQUIRE);
-	bool any = false;
-	for (unsigned z = 0; zi && z < zi->count; z++) {
-		const struct dev_table *t =
-			__atomic_load_n(&zi->zone[z]->table, __ATOMIC_ACQUIRE);
-		for (unsigned i = 0; t && i < t->count; i++)
-			if (t->slot[i].dev && fn(t->slot[i].dev, arg))
-				any = true;
-	}
-	return any;
-}
-
 static bool unquiet_one(struct device *dev, bool unused)
 {
 	device_unquiet_rings(dev);
@@ -202,7 +186,7 @@ static bool poll_rings(struct daemon *d)
 	if (!__atomic_load_n(&d->ring_pollers, __ATOMIC_RELAXED))
 		return false;
 	d->rings_quiet = true;
-	return for_each_device(d, device_poll_rings, true);
+	return daemon_for_each_device(d, device_poll_rings, true);
 }
 
 /* Before sleeping: kicks on again, then one more look, which closes the
@@ -212,9 +196,9 @@ static bool unquiet_rings(struct daemon *d)
 {
 	if (!d->rings_quiet)
 		return false;
-	for_each_device(d, unquiet_one, false);
+	daemon_for_each_device(d, unquiet_one, false);
 	d->rings_quiet = false;
-	return for_each_device(d, device_poll_rings, false);
+	return daemon_for_each_device(d, device_poll_rings, false);
 }
 
 /* Stores are atomic only for readers on other threads (the control

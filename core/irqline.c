@@ -167,7 +167,7 @@ void device_irq_reset(struct device *dev)
 }
 
 /* One device at a tick: whether its line needs another look. */
-static bool watch_device(struct device *dev)
+static bool watch_device(struct device *dev, bool unused)
 {
 	struct daemon *d = dev->daemon;
 	bool again = false;
@@ -208,17 +208,7 @@ static void watch_tick(void *opaque, int fd, uint32_t events)
 	(void)!read(fd, &expirations, sizeof expirations);
 	/* Down before any line is read: see watch_arm. */
 	__atomic_store_n(&d->line_watch_armed, false, __ATOMIC_SEQ_CST);
-	bool again = false;
-	const struct zone_index *zi =
-		__atomic_load_n(&d->zones, __ATOMIC_ACQUIRE);
-	for (unsigned i = 0; i < zi->count; i++) {
-		const struct dev_table *t =
-			__atomic_load_n(&zi->zone[i]->table, __ATOMIC_ACQUIRE);
-		for (unsigned j = 0; j < t->count; j++)
-			if (t->slot[j].dev && watch_device(t->slot[j].dev))
-				again = true;
-	}
-	if (again)
+	if (daemon_for_each_device(d, watch_device, false))
 		watch_arm(d);
 }
 
