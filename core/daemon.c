@@ -144,10 +144,11 @@ static int choose_irq_model(struct daemon *d)
 		}
 	}
 	d->irq_model = model;
-	d->irq_merge = !d->opts.irq_every_event;
+	/* The line model always merges (irqline.c). */
+	d->irq_merge =
+		model == PORT_IRQ_LOONGARCH_LINE || !d->opts.irq_every_event;
 	log_info("interrupts: %s model%s", port_irq_model_name(model),
-		 model == PORT_IRQ_LOONGARCH_LINE || d->irq_merge ? ", merged"
-								  : "");
+		 d->irq_merge ? ", merged" : "");
 	return 0;
 }
 

@@ -94,7 +94,7 @@ struct daemon {
 	 * none, the poll window walks no device table. */
 	unsigned ring_pollers;
 	int irq_model;  /* enum port_irq_model */
-	bool irq_merge; /* see irqline.c */
+	bool irq_merge; /* merged interrupts (irqline.c); fixed at start */
 	/* Quiescent points of the dispatch thread (daemon_synchronize). */
 	uint64_t qs_epoch; /* bumped after every request */
 	bool qs_idle;      /* asleep, holds no device */

@@ -50,15 +50,21 @@
 
 static bool merging(const struct device *dev)
 {
-	const struct daemon *d = dev->daemon;
-	return d->irq_model == PORT_IRQ_LOONGARCH_LINE || d->irq_merge;
+	return dev->daemon->irq_merge;
+}
+
+/* The line model's line is a level: it stays up until lowered, so there
+ * is never an edge to send again (and DEASSERT to send when it goes). */
+static bool level_line(const struct daemon *d)
+{
+	return d->irq_model == PORT_IRQ_LOONGARCH_LINE;
 }
 
 /* Lowers the line if the model has one to lower. Caller holds irq_lock. */
 static int lower_line(struct device *dev)
 {
 	struct daemon *d = dev->daemon;
-	if (d->irq_model != PORT_IRQ_LOONGARCH_LINE)
+	if (!level_line(d))
 		return 0;
 	int err = port_deassert_irq(d->port, dev->zone->id, dev->cfg->irq);
 	if (err && device_may_warn(dev))
@@ -148,7 +154,7 @@ void device_irq_ack(struct device *dev, uint32_t value)
 		/* The guest took the edge for what it read; what came after
 		 * its read has none (the line model's level stays up). */
 		if (now && (old & value) && dev->line_asserted &&
-		    d->irq_model != PORT_IRQ_LOONGARCH_LINE &&
+		    !level_line(d) &&
 		    daemon_inject_irq(d, dev->zone->id, dev->cfg->irq) == 0)
 			stats_add(&d->irqs_after_ack, 1);
 	}
@@ -214,7 +220,7 @@ static void watch_tick(void *opaque, int fd, uint32_t events)
 
 int irqline_watch_start(struct daemon *d)
 {
-	if (!d->irq_merge || d->irq_model == PORT_IRQ_LOONGARCH_LINE)
+	if (!d->irq_merge || level_line(d))
 		return 0; /* every event raises, or a level line stays up */
 	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (fd < 0) {
