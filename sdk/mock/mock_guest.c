@@ -66,12 +66,12 @@ struct hvd_guest_dev {
 	uint64_t features; /* negotiated */
 	struct hvd_guest_vq *vqs;
 	enum hvd_guest_model model;
-	uint64_t irqs_seen;  /* Linux model: interrupt count last taken */
+	/* The interrupt count last taken (take_interrupt) or ACKed
+	 * (ack_counted), whichever model. */
+	uint64_t irqs_seen;
 	uint64_t irqs_taken; /* vm_interrupt runs */
-	/* Polling model: the interrupt count last ACKed (ack_counted).
-	 * Both: a configuration interrupt taken and not looked into yet
+	/* A configuration interrupt taken and not looked into yet
 	 * (check_needs_reset). */
-	uint64_t irqs_checked;
 	bool config_irq;
 	bool needs_reset; /* seen; until the driver resets the device */
 };
@@ -560,9 +560,9 @@ static int take_interrupt(struct hvd_guest_dev *d)
 static int ack_counted(struct hvd_guest_dev *d)
 {
 	uint64_t n = hvd_mock_irq_count(d->m, d->zone, d->irq);
-	if (n == d->irqs_checked)
+	if (n == d->irqs_seen)
 		return 0;
-	d->irqs_checked = n;
+	d->irqs_seen = n;
 	uint32_t isr;
 	int rc = rd32(d, VIRTIO_MMIO_INTERRUPT_STATUS, &isr);
 	if (rc == 0 && isr)
@@ -790,11 +790,9 @@ HVD_API int hvd_guest_set_model(struct hvd_guest_dev *d,
 {
 	if (!d || (model != HVD_GUEST_POLLING && model != HVD_GUEST_LINUX))
 		return -EINVAL;
-	/* Interrupts before the switch were not the new model's. */
-	if (model == HVD_GUEST_LINUX && d->model != model)
+	if (d->model != model)
+		/* Interrupts before the switch were not the new model's. */
 		d->irqs_seen = hvd_mock_irq_count(d->m, d->zone, d->irq);
-	if (model == HVD_GUEST_POLLING && d->model != model)
-		d->irqs_checked = hvd_mock_irq_count(d->m, d->zone, d->irq);
 	d->model = model;
 	if (model == HVD_GUEST_LINUX) {
 		/* A Linux-like vCPU takes its injections itself
