@@ -41,6 +41,7 @@ struct blkt {
 	struct hvd_guest_dev *gd;
 	struct hvd_guest_vq *vq[8];
 	uint64_t features;
+	bool irq_every_event; /* set before blkt_start_daemon: --no-irq-merge */
 };
 
 /* A request as the guest laid it out in its RAM. */
@@ -79,6 +80,7 @@ static inline int blkt_start_daemon(struct blkt *t, const char *extra)
 		 "\"0x200\", \"irq\": 77, \"img\": \"%s\"%s}",
 		 t->img, extra);
 	memset(&t->fx, 0, sizeof t->fx);
+	t->fx.irq_every_event = t->irq_every_event;
 	if (fixture_start(&t->fx, dev))
 		return -1;
 	t->gd = hvd_guest_open(t->fx.mock, 1, BLK_BASE, BLK_IRQ);
