@@ -70,6 +70,10 @@ static int td_create(struct hvd_device *dev, struct hvd_device_info *info,
 static void td_destroy(void *state)
 {
 	struct testdev *td = state;
+	/* Armed by a config write, which needs no DRIVER_OK: then no reset
+	 * came to cancel it (fuzz_mmio regression config-timer-before-
+	 * driver-ok). */
+	td->host->timer_cancel(td->timer);
 	/* Chains kept past the last reset are stale: pushing frees them. */
 	for (unsigned i = 0; i < td->held_count; i++)
 		td->host->vq_push(td->held[i], 0);
