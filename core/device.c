@@ -429,6 +429,15 @@ void device_destroy(struct device *dev)
 	device_reset(dev);
 	if (dev->plugin->ops.destroy)
 		dev->plugin->ops.destroy(dev->state);
+	/* A watch or timer the plugin left would call into the state it just
+	 * freed, under a lock freed below: a plugin bug, but not one that
+	 * may take the daemon down (a device is removed while it serves). */
+	unsigned left =
+		eventloop_remove_owned(dev->daemon->loop, &dev->cb_lock);
+	if (left)
+		log_warn("%s: plugin '%s' left %u watch(es) or timer(s) "
+			 "registered after destroy(); removed",
+			 dev->name, dev->plugin->desc->type, left);
 	pthread_mutex_unlock(&dev->cb_lock);
 	/* A callback that fired meanwhile may be waiting for cb_lock: it
 	 * finds its watch dead, but must let go of the lock before the lock

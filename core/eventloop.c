@@ -20,6 +20,7 @@ struct hvd_watch {
 	pthread_mutex_t *lock;
 	bool dead;
 	struct hvd_watch *next_zombie;
+	struct hvd_watch *prev_live, *next_live; /* loop->live, until removed */
 };
 
 struct hvd_timer {
@@ -39,6 +40,7 @@ struct eventloop {
 	struct hvd_watch *running; /* callback in progress, if any */
 	pthread_mutex_t *entering; /* device lock dispatch_event takes/holds */
 	struct hvd_watch *zombies; /* removed, freed after the batch */
+	struct hvd_watch *live;    /* added and not removed */
 	bool stopping;
 };
 
@@ -207,12 +209,19 @@ struct hvd_watch *eventloop_watch_add(struct eventloop *loop, int fd,
 				.opaque = opaque,
 				.lock = lock};
 	struct epoll_event ev = {.events = events, .data.ptr = w};
+	pthread_mutex_lock(&loop->mutex);
 	if (epoll_ctl(loop->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		int saved = errno;
+		pthread_mutex_unlock(&loop->mutex);
 		free(w);
 		errno = saved;
 		return NULL;
 	}
+	w->next_live = loop->live;
+	if (loop->live)
+		loop->live->prev_live = w;
+	loop->live = w;
+	pthread_mutex_unlock(&loop->mutex);
 	return w;
 }
 
@@ -231,6 +240,12 @@ void eventloop_watch_remove(struct hvd_watch *w)
 	struct eventloop *loop = w->loop;
 	pthread_mutex_lock(&loop->mutex);
 	w->dead = true;
+	if (w->prev_live)
+		w->prev_live->next_live = w->next_live;
+	else
+		loop->live = w->next_live;
+	if (w->next_live)
+		w->next_live->prev_live = w->prev_live;
 	/* The fd may already be closed by the plugin: ignore errors. */
 	epoll_ctl(loop->epfd, EPOLL_CTL_DEL, w->fd, NULL);
 	bool on_loop = loop->running_thread &&
@@ -297,4 +312,26 @@ void eventloop_timer_cancel(struct hvd_timer *t)
 	eventloop_watch_remove(t->watch);
 	close(t->tfd);
 	free(t);
+}
+
+unsigned eventloop_remove_owned(struct eventloop *loop, pthread_mutex_t *lock)
+{
+	unsigned removed = 0;
+	if (!loop || !lock)
+		return 0;
+	for (;;) {
+		pthread_mutex_lock(&loop->mutex);
+		struct hvd_watch *w = loop->live;
+		while (w && w->lock != lock)
+			w = w->next_live;
+		pthread_mutex_unlock(&loop->mutex);
+		if (!w)
+			return removed;
+		/* A timer's watch is on its own timerfd: the timer goes. */
+		if (w->cb == timer_fired)
+			eventloop_timer_cancel(w->opaque);
+		else
+			eventloop_watch_remove(w);
+		removed++;
+	}
 }

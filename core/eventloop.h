@@ -36,5 +36,9 @@ struct hvd_timer *eventloop_timer_add(struct eventloop *loop, uint64_t first_ns,
 				      uint64_t period_ns, hvd_timer_cb cb,
 				      void *opaque, pthread_mutex_t *lock);
 void eventloop_timer_cancel(struct hvd_timer *t);
+/* Remove every watch and timer still registered with `lock` (a device's
+ * callback lock, after its plugin's destroy()); returns how many. Called
+ * with `lock` held or not, like the removals above. */
+unsigned eventloop_remove_owned(struct eventloop *loop, pthread_mutex_t *lock);
 
 #endif
