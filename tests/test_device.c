@@ -92,11 +92,20 @@ static const struct hvd_plugin_descriptor probe_desc = {
 	.ops = &probe_ops,
 };
 
-/* The event loop still runs while daemon_destroy destroys the devices; a
- * watch or timer callback of the device must not run beside destroy(). */
-static void test_destroy_under_callback_lock(void)
+/* What a probe device needs to outlive it: its config, zone and plugin. */
+struct probe_world {
+	struct virtio_cfg cfg;
+	struct zone zone;
+	struct plugin plugin;
+};
+
+/* One probe device of daemon `d` (whose loop, if any, the test made). */
+static struct device *probe_device(struct daemon *d, struct probe_world *w)
 {
-	struct virtio_cfg cfg = {0};
+	*w = (struct probe_world){
+		.zone = {.id = 1},
+		.plugin = {.path = (char *)"probe", .desc = &probe_desc}};
+	memcpy(&w->plugin.ops, &probe_ops, sizeof probe_ops);
 	CU_ASSERT_FATAL(
 		virtio_cfg_parse("{\"zones\": [{\"id\": 1, \"memory_region\": "
 				 "[{\"zone0_ipa\": \"0x50000000\", "
@@ -104,17 +113,22 @@ static void test_destroy_under_callback_lock(void)
 				 "\"0x1000\"}], \"devices\": [{\"type\": "
 				 "\"probe\", \"addr\": \"0x1000\", \"len\": "
 				 "\"0x200\", \"irq\": 5}]}]}",
-				 "<test>", &cfg) == 0);
-	struct daemon d = {0};
-	struct zone z = {.id = 1};
-	struct plugin p = {.path = (char *)"probe", .desc = &probe_desc};
-	memcpy(&p.ops, &probe_ops, sizeof probe_ops);
-	struct device *dev =
-		device_create(&d, &z, &cfg.zones[0].devices[0], &p);
+				 "<test>", &w->cfg) == 0);
+	struct device *dev = device_create(
+		d, &w->zone, &w->cfg.zones[0].devices[0], &w->plugin);
 	CU_ASSERT_FATAL(dev != NULL);
-	device_destroy(dev);
+	return dev;
+}
+
+/* The event loop still runs while daemon_destroy destroys the devices; a
+ * watch or timer callback of the device must not run beside destroy(). */
+static void test_destroy_under_callback_lock(void)
+{
+	struct daemon d = {0};
+	struct probe_world w;
+	device_destroy(probe_device(&d, &w));
 	CU_ASSERT_EQUAL(destroy_saw_lock, 1);
-	virtio_cfg_free(&cfg);
+	virtio_cfg_free(&w.cfg);
 }
 
 /* Callbacks the loop thread made so far, once a marker watch added now
@@ -154,15 +168,6 @@ static void loop_round(struct eventloop *loop)
  * leak of the timer. */
 static void test_leftover_watches_removed(void)
 {
-	struct virtio_cfg cfg = {0};
-	CU_ASSERT_FATAL(
-		virtio_cfg_parse("{\"zones\": [{\"id\": 1, \"memory_region\": "
-				 "[{\"zone0_ipa\": \"0x50000000\", "
-				 "\"zonex_ipa\": \"0x50000000\", \"size\": "
-				 "\"0x1000\"}], \"devices\": [{\"type\": "
-				 "\"probe\", \"addr\": \"0x1000\", \"len\": "
-				 "\"0x200\", \"irq\": 5}]}]}",
-				 "<test>", &cfg) == 0);
 	struct daemon d = {0};
 	d.loop = eventloop_new();
 	CU_ASSERT_FATAL(d.loop != NULL);
@@ -170,12 +175,8 @@ static void test_leftover_watches_removed(void)
 	leaky_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	CU_ASSERT_FATAL(leaky_fd >= 0);
 	leaky = true;
-	struct zone z = {.id = 1};
-	struct plugin p = {.path = (char *)"probe", .desc = &probe_desc};
-	memcpy(&p.ops, &probe_ops, sizeof probe_ops);
-	struct device *dev =
-		device_create(&d, &z, &cfg.zones[0].devices[0], &p);
-	CU_ASSERT_FATAL(dev != NULL);
+	struct probe_world w;
+	struct device *dev = probe_device(&d, &w);
 	for (unsigned i = 0;
 	     i < 5000000 && __atomic_load_n(&fired, __ATOMIC_SEQ_CST) < 2; i++)
 		sched_yield(); /* failure guard only */
@@ -193,7 +194,7 @@ static void test_leftover_watches_removed(void)
 	leaky = false;
 	eventloop_free(d.loop);
 	close(leaky_fd);
-	virtio_cfg_free(&cfg);
+	virtio_cfg_free(&w.cfg);
 }
 
 int main(void)

@@ -119,6 +119,44 @@ static void write_then_quiet(struct treq *r)
 	CU_ASSERT_FATAL(now_ms() < guard);
 }
 
+/* `n` writes behind it in one ring, at pages 1.. with fill0 + i, the
+ * writers counted from now on and one held after `let_through` others;
+ * not kicked yet. */
+static void add_held_burst(struct treq *r, unsigned n, int fill0,
+			   int let_through)
+{
+	__atomic_store_n(&held, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&pass, let_through, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&hold, true, __ATOMIC_RELEASE);
+	__atomic_store_n(&watching, true, __ATOMIC_RELEASE);
+	for (unsigned i = 0; i < n; i++)
+		add_write(&r[i], (uint64_t)(i + 1) * PAGE, fill0 + (int)i);
+}
+
+/* The held writer's thread id, once it waits (0 if none did in time). */
+static pid_t wait_held(void)
+{
+	uint64_t guard = now_ms() + FIX_TIMEOUT_MS;
+	while (!__atomic_load_n(&held, __ATOMIC_ACQUIRE) && now_ms() < guard)
+		sched_yield();
+	return __atomic_load_n(&held, __ATOMIC_ACQUIRE);
+}
+
+/* Let the held writer go, take all `n` completions, stop counting, and
+ * check every write's status and bytes in the file. */
+static void release_and_check(struct treq *r, unsigned n, int fill0)
+{
+	__atomic_store_n(&hold, false, __ATOMIC_RELEASE);
+	treq_wait_all(&t, 0, r, n);
+	__atomic_store_n(&watching, false, __ATOMIC_RELEASE);
+	for (unsigned i = 0; i < n; i++) {
+		uint8_t back[PAGE];
+		CU_ASSERT_EQUAL(*r[i].status, VIRTIO_BLK_S_OK);
+		file_read(&t, (uint64_t)(i + 1) * PAGE, back, PAGE);
+		CU_ASSERT(all_bytes(back, PAGE, fill0 + (int)i));
+	}
+}
+
 /* A buffered write (the first of 16 in one kick, after another write)
  * is held in pwritev until every other thread sleeps: no second worker
  * was called in for the 15 behind it (one would be runnable from its
@@ -137,32 +175,18 @@ static void test_one_writer_per_burst(void)
 	static struct treq r[17];
 	write_then_quiet(&r[16]);
 
-	uint64_t guard;
-	__atomic_store_n(&hold, true, __ATOMIC_RELEASE);
-	__atomic_store_n(&watching, true, __ATOMIC_RELEASE);
-	for (unsigned i = 0; i < 16; i++)
-		add_write(&r[i], (uint64_t)(i + 1) * PAGE, 0x20 + (int)i);
+	add_held_burst(r, 16, 0x20, 0);
 	hvd_guest_vq_kick(t.vq[0]);
-	guard = now_ms() + FIX_TIMEOUT_MS;
-	while (!__atomic_load_n(&held, __ATOMIC_ACQUIRE) && now_ms() < guard)
-		sched_yield();
-	pid_t writer = __atomic_load_n(&held, __ATOMIC_ACQUIRE);
+	pid_t writer = wait_held();
 	CU_ASSERT_FATAL(writer != 0);
+	uint64_t guard = now_ms() + FIX_TIMEOUT_MS;
 	while (__atomic_load_n(&most, __ATOMIC_SEQ_CST) == 1 &&
 	       !others_asleep(writer) && now_ms() < guard)
 		sched_yield();
 	CU_ASSERT(now_ms() < guard);
 
-	__atomic_store_n(&hold, false, __ATOMIC_RELEASE);
-	treq_wait_all(&t, 0, r, 16);
-	__atomic_store_n(&watching, false, __ATOMIC_RELEASE);
+	release_and_check(r, 16, 0x20);
 	CU_ASSERT_EQUAL(__atomic_load_n(&most, __ATOMIC_SEQ_CST), 1);
-	for (unsigned i = 0; i < 16; i++) {
-		uint8_t back[PAGE];
-		CU_ASSERT_EQUAL(*r[i].status, VIRTIO_BLK_S_OK);
-		file_read(&t, (uint64_t)(i + 1) * PAGE, back, PAGE);
-		CU_ASSERT(all_bytes(back, PAGE, 0x20 + (int)i));
-	}
 	blkt_teardown(&t);
 }
 
@@ -188,35 +212,19 @@ static void test_write_told_at_once(void)
 	uint16_t base = le16toh(__atomic_load_n(&used->idx, __ATOMIC_ACQUIRE));
 	hvd_guest_vq_set_used_event(t.vq[0], base);
 
-	__atomic_store_n(&held, 0, __ATOMIC_RELEASE);
-	__atomic_store_n(&pass, 1, __ATOMIC_SEQ_CST);
-	__atomic_store_n(&hold, true, __ATOMIC_RELEASE);
-	__atomic_store_n(&watching, true, __ATOMIC_RELEASE);
-	for (unsigned i = 0; i < 3; i++)
-		add_write(&r[i], (uint64_t)(i + 1) * PAGE, 0x30 + (int)i);
+	add_held_burst(r, 3, 0x30, 1);
 	uint64_t seen = hvd_guest_irq_count(t.gd);
 	hvd_guest_vq_kick(t.vq[0]);
 
 	/* Failure guards only: the old batching never told before the
 	 * held write, so the wait would run out. */
 	CU_ASSERT(hvd_guest_wait_irq(t.gd, seen, FIX_TIMEOUT_MS) == 0);
-	uint64_t guard = now_ms() + FIX_TIMEOUT_MS;
-	while (!__atomic_load_n(&held, __ATOMIC_ACQUIRE) && now_ms() < guard)
-		sched_yield();
-	CU_ASSERT(__atomic_load_n(&held, __ATOMIC_ACQUIRE) != 0);
+	CU_ASSERT(wait_held() != 0);
 	/* The held write and the one behind it are not used yet. */
 	CU_ASSERT_EQUAL(le16toh(__atomic_load_n(&used->idx, __ATOMIC_ACQUIRE)),
 			(uint16_t)(base + 1));
 
-	__atomic_store_n(&hold, false, __ATOMIC_RELEASE);
-	treq_wait_all(&t, 0, r, 3);
-	__atomic_store_n(&watching, false, __ATOMIC_RELEASE);
-	for (unsigned i = 0; i < 3; i++) {
-		uint8_t back[PAGE];
-		CU_ASSERT_EQUAL(*r[i].status, VIRTIO_BLK_S_OK);
-		file_read(&t, (uint64_t)(i + 1) * PAGE, back, PAGE);
-		CU_ASSERT(all_bytes(back, PAGE, 0x30 + (int)i));
-	}
+	release_and_check(r, 3, 0x30);
 	blkt_teardown(&t);
 }
 
