@@ -218,6 +218,21 @@ void nh_sync(struct net_harness *h)
 	(void)hvd_guest_reg_read(h->gd, VIRTIO_MMIO_MAGIC_VALUE);
 }
 
+bool nh_wait_needs_reset(struct net_harness *h, struct hvd_guest_vq *vq)
+{
+	void *token = NULL;
+	uint32_t used = 0;
+	int rc = 0;
+	/* The device may give the refused chain back (used, length 0) before
+	 * it fails; completions end, NEEDS_RESET or the failure guard does. */
+	for (unsigned n = 0; n <= UINT16_MAX; n++)
+		if ((rc = hvd_guest_vq_wait_used(vq, &token, &used,
+						 FIX_TIMEOUT_MS)) != 0)
+			break;
+	return rc == -ENOTRECOVERABLE &&
+	       (hvd_guest_status(h->gd) & VIRTIO_CONFIG_S_NEEDS_RESET);
+}
+
 static uint8_t frame_byte(uint32_t seq, uint32_t i)
 {
 	return (uint8_t)(seq * 167u + i * 13u + (i >> 8) + 5u);

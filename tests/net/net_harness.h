@@ -74,8 +74,15 @@ ssize_t nh_wire_send(struct net_harness *h, unsigned q, const void *buf,
 ssize_t nh_wire_recv(struct net_harness *h, unsigned q, void *buf, size_t len,
 		     int timeout_ms);
 
-/* Register round trip: earlier requests (kicks too) have been handled. */
+/* Register round trip: the dispatch thread has taken earlier requests.
+ * Not a barrier for buffers: while it polls rings (net sets
+ * HVD_DEVICE_F_POLL_RINGS) the driver skips kicks and the buffers are seen
+ * at its next look, maybe after this. Wait for their effect instead. */
 void nh_sync(struct net_harness *h);
+/* Wait on `vq` (by interrupt; the timeout only guards) until the device
+ * reports NEEDS_RESET, taking any completions before it (a refused chain
+ * may come back used first). True if it did. */
+bool nh_wait_needs_reset(struct net_harness *h, struct hvd_guest_vq *vq);
 
 /* Deterministic frame contents: frame `seq` of `len` bytes, Ethernet
  * destination `dst` (NULL: broadcast). */

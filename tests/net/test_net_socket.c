@@ -593,8 +593,7 @@ static void test_ctrl_rx_filter(void)
 	struct hvd_guest_buf gb = {cmd.gpa, 3, false};
 	CU_ASSERT_FATAL(hvd_guest_vq_add(h.ctrlq, &gb, 1, false, &cmd) >= 0);
 	hvd_guest_vq_kick(h.ctrlq);
-	nh_sync(&h);
-	CU_ASSERT(hvd_guest_status(h.gd) & VIRTIO_CONFIG_S_NEEDS_RESET);
+	CU_ASSERT(nh_wait_needs_reset(&h, h.ctrlq));
 	stop();
 }
 
@@ -736,8 +735,7 @@ static void test_tx_runt_needs_reset(void)
 	CU_ASSERT_FATAL(nh_bring_up(&h, 0, 16) == 0);
 	struct gbuf tx = nh_alloc(&h, 8);
 	CU_ASSERT_FATAL(nh_tx_add(&h, 0, &tx, 8) == 0);
-	nh_sync(&h);
-	CU_ASSERT(hvd_guest_status(h.gd) & VIRTIO_CONFIG_S_NEEDS_RESET);
+	CU_ASSERT(nh_wait_needs_reset(&h, h.txq[0]));
 	stop();
 }
 
