@@ -52,12 +52,13 @@ struct virtqueue {
 	uint16_t signalled_used; /* used_idx when the guest was last notified */
 	bool signalled_valid;
 	bool pushed_since_notify;
-	bool kick_enabled;
+	bool kick_enabled; /* also read without the lock (vq_poll_due) */
 	/* Ring polling (HVD_DEVICE_F_POLL_RINGS): the dispatch thread's. */
 	uint16_t poll_seen;  /* avail->idx at its last look */
 	int poll_popped;     /* net pops of the queue_notify running */
 	bool poll_progress;  /* the last queue_notify consumed chains */
-	bool poll_quiet;     /* kicks off while it polls (vq_poll_due) */
+	bool poll_quiet;     /* kicks off while it polls (vq_poll_due);
+			      * also read without the lock there */
 	uint32_t generation; /* bumped by vq_reset: stale chains are ignored */
 	struct hvd_chain *last_popped; /* for vq_unpop */
 	unsigned inflight;             /* popped, not yet pushed */

@@ -10,7 +10,8 @@
  * are therefore never dropped for lack of room, and the dispatch thread
  * never waits.
  *
- * A drain stops after NET_BUDGET frames and continues on HVD_EV_OUT (the
+ * A drain stops after its budget (NET_BUDGET on the event loop,
+ * NET_NOTIFY_BUDGET from queue_notify) and continues on HVD_EV_OUT (the
  * fd is writable, so that comes on the event loop's next turn): a guest
  * that keeps its ring full cannot hold the calling thread.
  *
@@ -96,7 +97,7 @@ static ssize_t tx_send(struct net_pair *pair, const struct hvd_chain *c)
 	return net->backend->send(pair, iov, n);
 }
 
-void net_tx_drain(struct net_pair *pair)
+void net_tx_drain(struct net_pair *pair, unsigned budget)
 {
 	struct net *net = pair->net;
 	const struct hvd_host_services *host = net->host;
@@ -104,7 +105,7 @@ void net_tx_drain(struct net_pair *pair)
 		return;
 	host->vq_kick_enable(pair->txq, 0);
 	bool want_out = false;
-	for (unsigned budget = NET_BUDGET;; budget--) {
+	for (;; budget--) {
 		if (budget == 0) {
 			want_out = true;
 			break;
