@@ -46,13 +46,14 @@
  * level-triggered, so unfinished work resumes on the next loop turn. */
 #define NET_BUDGET 64u
 /* The same from queue_notify, on the dispatch thread, which also answers
- * the guest's register accesses: a longer burst is left to the event
- * loop (the drain asks for its fd's readiness, which is there at once).
- * A vCPU that traps while the dispatch thread sends 64 small frames waits
- * ~50 us for its InterruptStatus; at guest->tap 64 B its ring ran dry
- * meanwhile. bench_net, 6 alternating rounds: 8 gave 0.98-1.05 of the
- * veth reference, 4 gave 0.89-1.06, 16 0.88-1.04, 64 0.61-0.95; 1500 B
- * and tap->guest stayed level. */
+ * the guest's register accesses and makes them wait while it sends (64
+ * small frames: ~50 us). Past this the drain asks for its fd's readiness,
+ * which is there at once, and the event loop goes on in parallel.
+ * bench_net guest->tap 64 B, alternating rounds of one build with this as
+ * a knob: 8 gave 0.98-1.05 and 0.89-1.05 of the veth reference where 64
+ * gave 0.61-0.95 and 0.90-0.97 (6 and 5 rounds; 4 and 16 in between);
+ * 1500 B and tap->guest level. Sending it all on the dispatch thread in
+ * bursts of 8, without the event loop, fell to 0.70-0.92. */
 #define NET_NOTIFY_BUDGET 8u
 /* readv/sendmsg take at most this many iovecs (UIO_MAXIOV). */
 #define NET_MAX_IOV       1024u

@@ -62,9 +62,9 @@ static void pair_event(void *opaque, int fd, uint32_t events)
 		return;
 	}
 	if (events & HVD_EV_OUT)
-		net_tx_drain(pair);
+		net_tx_drain(pair, NET_BUDGET);
 	if ((events & HVD_EV_IN) && pair->enabled)
-		net_rx_drain(pair);
+		net_rx_drain(pair, NET_BUDGET);
 }
 
 void net_pair_update_watch(struct net_pair *pair)
@@ -96,8 +96,8 @@ static int pair_enable(struct net_pair *pair)
 	}
 	pair->enabled = true;
 	/* Buffers or frames may be waiting from before. */
-	net_rx_kicked(pair);
-	net_tx_drain(pair);
+	net_rx_drain(pair, NET_NOTIFY_BUDGET);
+	net_tx_drain(pair, NET_NOTIFY_BUDGET);
 	return 0;
 }
 
@@ -307,9 +307,9 @@ static void net_queue_notify(void *state, unsigned index)
 	if (!pair->enabled)
 		return; /* a pair the driver has not switched on */
 	if (index % 2 == 0)
-		net_rx_kicked(pair);
+		net_rx_drain(pair, NET_NOTIFY_BUDGET);
 	else
-		net_tx_drain(pair);
+		net_tx_drain(pair, NET_NOTIFY_BUDGET);
 }
 
 static const struct hvd_device_ops net_ops = {

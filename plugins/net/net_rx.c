@@ -257,13 +257,12 @@ static void deliver(struct net_pair *pair, unsigned num_iov, size_t n)
 	pair->rx_frames++;
 }
 
-void net_rx_drain(struct net_pair *pair)
+void net_rx_drain(struct net_pair *pair, unsigned budget)
 {
 	struct net *net = pair->net;
 	if (!pair->enabled || !pair->rxq)
 		return;
 	net->host->vq_kick_enable(pair->rxq, 0);
-	unsigned budget = NET_BUDGET;
 	bool want_in = true;
 	for (; budget > 0; budget--) {
 		ssize_t need = frame_need(pair);
@@ -311,11 +310,6 @@ void net_rx_drain(struct net_pair *pair)
 	net->host->vq_notify(pair->rxq);
 	pair->rx_want_in = want_in;
 	net_pair_update_watch(pair);
-}
-
-void net_rx_kicked(struct net_pair *pair)
-{
-	net_rx_drain(pair);
 }
 
 void net_rx_forget(struct net_pair *pair)
