@@ -367,6 +367,7 @@ int vq_start(struct virtqueue *vq, const struct guest_mem *mem, bool event_idx,
 	vq->event_idx = event_idx;
 	vq->indirect = indirect;
 	vq->last_avail = 0;
+	vq->avail_shadow = 0;
 	vq->used_idx = 0;
 	/* The rings start empty, so "last signalled at 0" is exact: the
 	 * driver's used_event is honoured from the first notify on
@@ -413,6 +414,7 @@ void vq_reset(struct virtqueue *vq)
 	vq->avail = NULL;
 	vq->used = NULL;
 	vq->last_avail = 0;
+	vq->avail_shadow = 0;
 	vq->used_idx = 0;
 	vq->signalled_used = 0;
 	vq->signalled_valid = false;
@@ -443,9 +445,19 @@ static struct vq_chain *pop_locked(struct virtqueue *vq, const char **why)
 	*why = NULL;
 	if (!vq->started || vq->broken)
 		return NULL;
-	/* Acquire: the ring entry and descriptors the driver wrote before
-	 * publishing this index are read after it. Read once. */
-	uint16_t avail_idx = ld16_acquire(&vq->avail->idx);
+	/* avail->idx is read again only once what it said is consumed: the
+	 * driver writes that line with every buffer it adds, so each read is
+	 * a cache miss while it does (vhost keeps the same shadow; bench_net
+	 * guest->tap 64 B, 8 alternating rounds: 0.94-1.05 of the veth
+	 * reference, median 1.03, against 0.85-1.02, median 0.98). Acquire:
+	 * the ring entries and descriptors the driver wrote before publishing
+	 * the index are read after it, also those taken later from the
+	 * shadow. Read once. */
+	uint16_t avail_idx = vq->avail_shadow;
+	if (avail_idx == vq->last_avail) {
+		avail_idx = ld16_acquire(&vq->avail->idx);
+		vq->avail_shadow = avail_idx;
+	}
 	uint16_t pending = (uint16_t)(avail_idx - vq->last_avail);
 	if (pending == 0)
 		return NULL;

@@ -48,6 +48,7 @@ struct virtqueue {
 	struct vring_used *used;
 
 	uint16_t last_avail;     /* next avail entry to consume */
+	uint16_t avail_shadow;   /* avail->idx as pop last read it */
 	uint16_t used_idx;       /* private copy of used->idx */
 	uint16_t signalled_used; /* used_idx when the guest was last notified */
 	bool signalled_valid;

@@ -407,6 +407,51 @@ static void test_avail_idx_jump(void)
 	teardown();
 }
 
+/* Pops read avail->idx again only once they have consumed what it said:
+ * buffers published together are all popped, also after the driver moved
+ * the index on; the move is judged at the read that follows (a jump past
+ * the ring breaks the queue there, a buffer added meanwhile is found). */
+static void test_avail_idx_read_when_consumed(void)
+{
+	setup(8, false, false);
+	set_desc(dtab(), 0, gpa(BUF_OFF), 8, 0, 0);
+	set_desc(dtab(), 1, gpa(BUF_OFF + 8), 8, 0, 0);
+	drv_add(0);
+	drv_add(1);
+	struct hvd_chain *c = vq_pop(&F.vq);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_EQUAL(c->head, 0);
+	vq_push(c, 0);
+	avail()->idx = 30; /* 28 past the ring's room after the second */
+	c = vq_pop(&F.vq);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	CU_ASSERT_EQUAL(c->head, 1);
+	vq_push(c, 0);
+	CU_ASSERT_EQUAL(F.fails, 0);
+	CU_ASSERT_PTR_NULL(vq_pop(&F.vq));
+	CU_ASSERT_EQUAL(F.fails, 1);
+	CU_ASSERT_TRUE(F.vq.broken);
+	CU_ASSERT_EQUAL(F.vq.last_avail, 2);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(F.why);
+	CU_ASSERT_PTR_NOT_NULL(strstr(F.why, "available index"));
+	teardown();
+
+	/* A buffer added after the last read is found by the next pop. */
+	setup(8, false, false);
+	set_desc(dtab(), 0, gpa(BUF_OFF), 8, 0, 0);
+	drv_add(0);
+	c = vq_pop(&F.vq);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	vq_push(c, 0);
+	CU_ASSERT_PTR_NULL(vq_pop(&F.vq));
+	drv_add(0);
+	c = vq_pop(&F.vq);
+	CU_ASSERT_PTR_NOT_NULL(c);
+	vq_push(c, 0);
+	CU_ASSERT_EQUAL(F.fails, 0);
+	teardown();
+}
+
 static void test_readable_after_writable(void)
 {
 	setup(8, false, false);
@@ -568,6 +613,8 @@ int main(void)
 		{"head_out_of_range", test_head_out_of_range},
 		{"next_out_of_range", test_next_out_of_range},
 		{"avail_idx_jump", test_avail_idx_jump},
+		{"avail_idx read when consumed",
+		 test_avail_idx_read_when_consumed},
 		{"readable_after_writable", test_readable_after_writable},
 		{"indirect_in_indirect", test_indirect_in_indirect},
 		{"indirect_bad_descriptor", test_indirect_bad_descriptor},
