@@ -31,6 +31,17 @@
 /* Chains start with room for this many iovecs and double as needed. */
 #define CHAIN_INITIAL_IOV 8u
 
+/* Pushed chains of the initial size kept per queue for its next pops, so a
+ * request costs no malloc/free (bench_net guest->tap 64 B, 8 alternating
+ * rounds: median 1.02 of the veth reference against 0.98 with malloc).
+ * Not under AddressSanitizer, which should see a plugin touching a chain
+ * after pushing it. */
+#if defined(__SANITIZE_ADDRESS__)
+#define CHAIN_CACHE_MAX 0u
+#else
+#define CHAIN_CACHE_MAX 32u
+#endif
+
 /* What vq_pop() hands out. The plugin sees pub only; the rest is ours, and
  * head/in_bytes are kept privately so that a plugin scribbling on pub cannot
  * make vq_push() report a different buffer or length to the guest. */
@@ -44,6 +55,7 @@ struct vq_chain {
 	bool counted;         /* stats were on at pop: lat_sample advanced */
 	unsigned cap;         /* iovecs allocated in iov[] */
 	struct virtqueue *vq;
+	struct vq_chain *next_free; /* in vq->chain_cache */
 	struct iovec iov[];
 };
 
@@ -127,6 +139,35 @@ static void load_desc(const uint8_t *p, struct vring_desc *d)
 	}
 }
 
+/* ---- Chain memory -------------------------------------------------------- */
+
+/* Caller holds lock (both). */
+static struct vq_chain *chain_get(struct virtqueue *vq)
+{
+	struct vq_chain *c = vq->chain_cache;
+	if (c) {
+		vq->chain_cache = c->next_free;
+		vq->chain_cached--;
+		return c;
+	}
+	c = malloc(sizeof(*c) + CHAIN_INITIAL_IOV * sizeof(struct iovec));
+	if (c)
+		c->cap = CHAIN_INITIAL_IOV;
+	return c;
+}
+
+static void chain_put(struct virtqueue *vq, struct vq_chain *c)
+{
+	if (c->cap != CHAIN_INITIAL_IOV ||
+	    vq->chain_cached == CHAIN_CACHE_MAX) {
+		free(c);
+		return;
+	}
+	c->next_free = vq->chain_cache;
+	vq->chain_cache = c;
+	vq->chain_cached++;
+}
+
 /* ---- Chain walking ------------------------------------------------------- */
 
 /* Not a guest violation: vq_pop() returns NULL and leaves the entry
@@ -204,10 +245,9 @@ static const char *walk_chain(struct virtqueue *vq, uint16_t head,
 	struct walk w = {0};
 
 	*out = NULL;
-	w.c = malloc(sizeof(*w.c) + CHAIN_INITIAL_IOV * sizeof(struct iovec));
+	w.c = chain_get(vq);
 	if (!w.c)
 		return walk_enomem;
-	w.c->cap = CHAIN_INITIAL_IOV;
 
 	for (;;) {
 		struct vring_desc d;
@@ -264,7 +304,7 @@ static const char *walk_chain(struct virtqueue *vq, uint16_t head,
 	}
 
 	if (why) {
-		free(w.c);
+		chain_put(vq, w.c);
 		return why;
 	}
 	struct vq_chain *c = w.c;
@@ -301,10 +341,17 @@ void vq_init(struct virtqueue *vq, unsigned index, uint16_t num_max,
 	vq->interrupt = interrupt;
 }
 
-/* The queue owns only its lock: chains belong to whoever popped them and are
- * freed when pushed (the plugin ABI requires that before destroy()). */
+/* The queue owns its lock and its spare chains; chains in use belong to
+ * whoever popped them until pushed (the plugin ABI requires that before
+ * destroy()). */
 void vq_destroy(struct virtqueue *vq)
 {
+	while (vq->chain_cache) {
+		struct vq_chain *c = vq->chain_cache;
+		vq->chain_cache = c->next_free;
+		free(c);
+	}
+	vq->chain_cached = 0;
 	pthread_mutex_destroy(&vq->lock);
 }
 
@@ -550,8 +597,8 @@ void vq_unpop(struct hvd_chain *chain)
 		if (c->counted)
 			vq->lat_sample--;
 	}
+	chain_put(vq, c);
 	pthread_mutex_unlock(&vq->lock);
-	free(c);
 }
 
 void vq_push(struct hvd_chain *chain, uint32_t written)
@@ -590,8 +637,8 @@ void vq_push(struct hvd_chain *chain, uint32_t written)
 		if (vq->last_popped == chain)
 			vq->last_popped = NULL;
 	}
+	chain_put(vq, c);
 	pthread_mutex_unlock(&vq->lock);
-	free(c);
 }
 
 void vq_notify(struct virtqueue *vq)

@@ -62,7 +62,9 @@ struct virtqueue {
 			      * also read without the lock there */
 	uint32_t generation; /* bumped by vq_reset: stale chains are ignored */
 	struct hvd_chain *last_popped; /* for vq_unpop */
-	unsigned inflight;             /* popped, not yet pushed */
+	struct vq_chain *chain_cache;  /* spare chains (virtqueue.c) */
+	unsigned chain_cached;
+	unsigned inflight; /* popped, not yet pushed */
 
 	/* Cumulative over resets; see stats.h for who writes what. */
 	struct vq_stats stats;
