@@ -709,6 +709,9 @@ void vq_kick_enable(struct virtqueue *vq, int enable)
 void vq_poll_unquiet(struct virtqueue *vq)
 {
 	pthread_mutex_lock(&vq->lock);
+	/* Test and clear in one atomic step, as set_flag would store it
+	 * (GCC 12 under -fsanitize=address,undefined misreports that store
+	 * here as an overflow). */
 	if (__atomic_exchange_n(&vq->poll_quiet, false, __ATOMIC_RELAXED))
 		publish_kicks(vq);
 	pthread_mutex_unlock(&vq->lock);
