@@ -467,11 +467,12 @@ static int parse_arch_opt(const char *s)
 
 	if (!s)
 		return 0;
-	a = zone_arch_parse(strcmp(s, "riscv") == 0 ? "riscv64" : s);
+	a = zone_arch_parse(s);
 	if (a < 0) {
 		fprintf(stderr,
-			"hvisor: --arch: '%s' is not one of arm64, riscv64, "
-			"loongarch64, x86_64\n",
+			"hvisor: --arch: '%s' is not one of arm64 (or "
+			"aarch64), "
+			"riscv64 (or riscv), loongarch64, x86_64\n",
 			s);
 		return -1;
 	}

@@ -173,11 +173,12 @@ static int parse_arch(const cJSON *root, struct zone_desc *d)
 	if (zj_member_string(root, "", "arch", false, &s))
 		return -1;
 	if (s) {
-		a = zone_arch_parse(strcmp(s, "riscv") == 0 ? "riscv64" : s);
+		a = zone_arch_parse(s);
 		if (a < 0) {
 			char buf[40];
-			cfg_fail("arch: \"%s\" is not one of arm64, riscv64 "
-				 "(or riscv), loongarch64, x86_64",
+			cfg_fail("arch: \"%s\" is not one of arm64 (or "
+				 "aarch64), "
+				 "riscv64 (or riscv), loongarch64, x86_64",
 				 cfg_printable(s, buf, sizeof buf));
 			return -1;
 		}

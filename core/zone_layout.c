@@ -28,6 +28,10 @@ const char *zone_arch_name(enum zone_arch arch)
 
 int zone_arch_parse(const char *name)
 {
+	if (strcmp(name, "aarch64") == 0)
+		return ZONE_ARCH_ARM64;
+	if (strcmp(name, "riscv") == 0)
+		return ZONE_ARCH_RISCV64;
 	for (int i = 0; i < ZONE_ARCH_COUNT; i++)
 		if (strcmp(name, arch_names[i]) == 0)
 			return i;

@@ -205,7 +205,8 @@ struct zone_field_list {
 
 /* "arm64", ... or "?" */
 const char *zone_arch_name(enum zone_arch arch);
-/* The enum for a name, or -1. */
+/* The enum for a name, or -1. Besides the four names, what `uname -m`
+ * says on an arm64 host ("aarch64") and "riscv" (riscv64) are taken. */
 int zone_arch_parse(const char *name);
 /* The architecture this binary was built for, or -1 if none of the four. */
 int zone_arch_host(void);

@@ -302,6 +302,11 @@ static void test_dry_run(void)
 			2);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "arch: the file is for arm64, but "
 					   "--arch says riscv64"));
+	/* uname -m's name for the same machine agrees with it. */
+	CU_ASSERT_EQUAL(hvisor(nowhere,
+			       "zone start --dry-run --arch aarch64 older.json",
+			       true, &out),
+			0);
 
 	/* --layout 0x05: hvisor v0.4's bytes, shown and dumped. */
 	snprintf(args, sizeof args,

@@ -400,8 +400,8 @@ static void test_identity_and_keys(void)
 	CHECK_ERROR("zone_id", "4294967296",
 		    "zone_id: out of range (more than 32 bits)");
 	CHECK_ERROR("arch", "\"mips\"",
-		    "arch: \"mips\" is not one of arm64, riscv64 (or riscv), "
-		    "loongarch64, x86_64");
+		    "arch: \"mips\" is not one of arm64 (or aarch64), riscv64 "
+		    "(or riscv), loongarch64, x86_64");
 	CHECK_ERROR("kernel_load_paddr", "\"zz\"",
 		    "kernel_load_paddr: invalid number 'zz'");
 	CHECK_ERROR("arch_config", NULL,

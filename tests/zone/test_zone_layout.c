@@ -535,7 +535,12 @@ static void test_arch_names(void)
 {
 	for (int a = 0; a < ZONE_ARCH_COUNT; a++)
 		CU_ASSERT_EQUAL(zone_arch_parse(zone_arch_name(a)), a);
-	CU_ASSERT_EQUAL(zone_arch_parse("aarch64"), -1);
+	/* uname -m's name on arm64, and the short riscv. */
+	CU_ASSERT_EQUAL(zone_arch_parse("aarch64"), ZONE_ARCH_ARM64);
+	CU_ASSERT_EQUAL(zone_arch_parse("riscv"), ZONE_ARCH_RISCV64);
+	CU_ASSERT_EQUAL(zone_arch_parse("arm"), -1);
+	CU_ASSERT_EQUAL(zone_arch_parse("x86"), -1);
+	CU_ASSERT_EQUAL(zone_arch_parse(""), -1);
 	CU_ASSERT_EQUAL(ZONE_LAYOUT_VERSION, 0x06);
 }
 
