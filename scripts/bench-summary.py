@@ -145,11 +145,13 @@ def main(paths):
         return 1
     print("bench summary over %d run(s): ratios and latencies judged by the "
           "best run, zero counts by every run" % len(paths))
-    line = "%-36s %-11s %-24s %7s %7s %9s  %s"
+    runs = [" ".join(fmt(v) for v in r.values) for r in rows]
+    line = "%%-36s %%-11s %%-%ds %%7s %%7s %%9s  %%s" % max(
+        [24] + [len(x) for x in runs])
     print(line % ("row", "daemon", "runs", "best", "median", "target", "met"))
-    for r in rows:
+    for r, values in zip(rows, runs):
         op = ">=" if r.direction == "max" else "<=" if r.target else "="
-        print(line % (r.name, r.label, " ".join(fmt(v) for v in r.values),
+        print(line % (r.name, r.label, values,
                       fmt(r.best), fmt(r.median), op + " " + fmt(r.target),
                       r.verdict))
     missed = sum(r.verdict == "NO" for r in rows)
