@@ -470,9 +470,8 @@ static int parse_arch_opt(const char *s)
 	a = zone_arch_parse(s);
 	if (a < 0) {
 		fprintf(stderr,
-			"hvisor: --arch: '%s' is not one of arm64 (or "
-			"aarch64), "
-			"riscv64 (or riscv), loongarch64, x86_64\n",
+			"hvisor: --arch: '%s' is not one of " ZONE_ARCH_CHOICES
+			"\n",
 			s);
 		return -1;
 	}

@@ -176,10 +176,9 @@ static int parse_arch(const cJSON *root, struct zone_desc *d)
 		a = zone_arch_parse(s);
 		if (a < 0) {
 			char buf[40];
-			cfg_fail("arch: \"%s\" is not one of arm64 (or "
-				 "aarch64), "
-				 "riscv64 (or riscv), loongarch64, x86_64",
-				 cfg_printable(s, buf, sizeof buf));
+			cfg_fail(
+				"arch: \"%s\" is not one of " ZONE_ARCH_CHOICES,
+				cfg_printable(s, buf, sizeof buf));
 			return -1;
 		}
 		if (forced >= 0 && forced != a) {

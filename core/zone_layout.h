@@ -208,6 +208,9 @@ const char *zone_arch_name(enum zone_arch arch);
 /* The enum for a name, or -1. Besides the four names, what `uname -m`
  * says on an arm64 host ("aarch64") and "riscv" (riscv64) are taken. */
 int zone_arch_parse(const char *name);
+/* What zone_arch_parse takes, for the messages that refuse a name. */
+#define ZONE_ARCH_CHOICES \
+	"arm64 (or aarch64), riscv64 (or riscv), loongarch64, x86_64"
 /* The architecture this binary was built for, or -1 if none of the four. */
 int zone_arch_host(void);
 
