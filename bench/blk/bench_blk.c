@@ -278,8 +278,7 @@ static void run_floor(struct dut *duts, unsigned nduts, double seconds)
 }
 
 static void run_workload(const struct workload *w, struct dut *duts,
-			 unsigned nduts, int fd, double seconds,
-			 uint8_t (*bufs)[131072])
+			 unsigned nduts, int fd, double seconds)
 {
 	unsigned dseed = 1, pseed[2] = {1, 1};
 	uint64_t dcursor = 0, pcursor[2] = {0, 0}, dops = 0;
@@ -288,8 +287,8 @@ static void run_workload(const struct workload *w, struct dut *duts,
 	for (unsigned k = 0; k < nduts; k++)
 		t[k].irqs0 = hvd_guest_irq_count(duts[k].gd);
 	for (unsigned r = 0; r < ROUNDS; r++) {
-		dops += direct_runs(fd, w, seconds / 2 / ROUNDS, bufs, &dseed,
-				    &dcursor, &dt);
+		dops += direct_runs(fd, w, seconds / 2 / ROUNDS, duts[0].slots,
+				    &dseed, &dcursor, &dt);
 		dtime += dt;
 		for (unsigned k = 0; k < nduts; k++)
 			path_slice(&duts[k], nduts > 1, w, seconds / ROUNDS,
@@ -307,7 +306,8 @@ static void print_header(enum hvd_guest_model model, double seconds)
 	printf("bench_blk: %s\n", bench_model_label(model));
 	printf("bench_blk: %.1f s per workload through the path, image %llu "
 	       "MiB in page cache; reference = preadv/pwritev by 1 (ref=1) or "
-	       "2 (ref=2) threads on the same file, alternated with the path "
+	       "2 (ref=2) threads on the same file from the guest's request "
+	       "buffers, alternated with the path "
 	       "in %u slices\n",
 	       seconds, (unsigned long long)(IMG_SIZE >> 20), ROUNDS);
 	printf("%-19s %-11s %9s %8s %9s %5s %6s %7s %7s %7s %6s\n", "workload",
@@ -394,7 +394,6 @@ int main(int argc, char **argv)
 		stats_overhead(duts[0].vq, duts[0].slots, seconds);
 		goto done;
 	}
-	static uint8_t bufs[2][131072] __attribute__((aligned(4096)));
 	print_header(model, seconds);
 	/* BENCH_BLK_ROWS=N: only the first N workloads (the 4K ones: 4). */
 	size_t rows = sizeof workloads / sizeof workloads[0];
@@ -410,7 +409,7 @@ int main(int argc, char **argv)
 		rows = first + 1;
 	}
 	for (size_t i = first; i < rows; i++)
-		run_workload(&workloads[i], duts, nduts, fd, seconds, bufs);
+		run_workload(&workloads[i], duts, nduts, fd, seconds);
 	if (!one)
 		run_floor(duts, nduts, seconds);
 	printf("targets (issue 16, Linux-like guest): randread QD1 >= 0.20 of "

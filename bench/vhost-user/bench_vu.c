@@ -141,7 +141,6 @@ int main(int argc, char **argv)
 				tg[i].name);
 			return 1;
 		}
-	static uint8_t buf[4096] __attribute__((aligned(4096)));
 	long hz = sysconf(_SC_CLK_TCK);
 
 	printf("bench_vu: %s\n", bench_model_label(model));
@@ -158,8 +157,9 @@ int main(int argc, char **argv)
 		double time[3] = {0, 0, 0}, dt;
 		long dcpu[2] = {0, 0}, qcpu = 0;
 		for (unsigned r = 0; r < ROUNDS; r++) {
-			ops[0] += direct_run(fd, wl, seconds / 2 / ROUNDS, buf,
-					     &seed[0], &cur[0], &dt);
+			ops[0] += direct_run(fd, wl, seconds / 2 / ROUNDS,
+					     tg[0].slots, 0, 1, &seed[0],
+					     &cur[0], &dt);
 			time[0] += dt;
 			for (unsigned i = 0; i < 2; i++) {
 				long d0 = cpu_ticks(pid), q0 = cpu_ticks(qsd);
