@@ -307,8 +307,7 @@ static void print_header(enum hvd_guest_model model, double seconds)
 	printf("bench_blk: %.1f s per workload through the path, image %llu "
 	       "MiB in page cache; reference = preadv/pwritev by 1 (ref=1) or "
 	       "2 (ref=2) threads on the same file from the guest's request "
-	       "buffers, alternated with the path "
-	       "in %u slices\n",
+	       "buffers, alternated with the path in %u slices\n",
 	       seconds, (unsigned long long)(IMG_SIZE >> 20), ROUNDS);
 	printf("%-19s %-11s %9s %8s %9s %5s %6s %7s %7s %7s %6s\n", "workload",
 	       "daemon", "path IOPS", "MB/s", "ref IOPS", "ref", "ratio",
